@@ -1,0 +1,44 @@
+package auth
+
+// Step is one step of a sign-in.
+type Step string
+
+// The steps of a sign-in, in the order NextStep asks for them. Later features add theirs
+// (forced password reset, enrollment) between these.
+const (
+	StepPassword     Step = "password"
+	StepSecondFactor Step = "second_factor"
+	StepDone         Step = "done"
+)
+
+// Method is a way to pass the second-factor step.
+type Method string
+
+// The second-factor methods.
+const (
+	MethodEmail Method = "email"
+)
+
+// SignInState is what a sign-in has done so far and what is known of its user: everything
+// NextStep needs to decide, with no HTTP and no SQL.
+type SignInState struct {
+	PasswordDone     bool
+	SecondFactorDone bool
+}
+
+// NextStep decides what a sign-in must do next. The policy is read at each new sign-in; only
+// StepDone may create a session (and, later, issue an SSO assertion or code).
+func NextStep(s SignInState) Step {
+	switch {
+	case !s.PasswordDone:
+		return StepPassword
+	case !s.SecondFactorDone:
+		return StepSecondFactor
+	}
+	return StepDone
+}
+
+// SecondFactorMethods lists the methods the second-factor step accepts for this sign-in.
+func SecondFactorMethods(SignInState) []Method {
+	return []Method{MethodEmail}
+}

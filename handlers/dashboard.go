@@ -1,0 +1,12 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weftid/weftid/views"
+)
+
+// showDashboard is where a completed sign-in lands.
+func (h *Handler) showDashboard(c *fiber.Ctx) error {
+	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard")))
+}

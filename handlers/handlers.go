@@ -1,0 +1,198 @@
+// Package handlers is weftid's HTTP layer: thin handlers that ask auth to decide, store to
+// persist and views to render. Every route is listed in routes.go.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/views"
+)
+
+// Mailer sends one message (retrying as it sees fit) or says why it could not.
+type Mailer interface {
+	Send(ctx context.Context, msg mail.Message) error
+}
+
+// Config is everything the HTTP layer needs, passed in by main.
+type Config struct {
+	BaseURL        *url.URL
+	Store          *store.Store
+	Mailer         Mailer
+	Hasher         *auth.Hasher
+	Keys           auth.Keys
+	Log            *slog.Logger
+	Now            func() time.Time
+	TrustedProxies []string
+	Version        string
+}
+
+// Handler holds the dependencies shared by every handler.
+type Handler struct {
+	base    *url.URL
+	secure  bool // cookies get Secure and the __Host- prefix under https
+	store   *store.Store
+	mailer  Mailer
+	hasher  *auth.Hasher
+	keys    auth.Keys
+	log     *slog.Logger
+	now     func() time.Time
+	version string
+}
+
+// New builds the fiber app with every route and middleware.
+func New(cfg Config) *fiber.App {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	h := &Handler{
+		base:    cfg.BaseURL,
+		secure:  cfg.BaseURL.Scheme == "https",
+		store:   cfg.Store,
+		mailer:  cfg.Mailer,
+		hasher:  cfg.Hasher,
+		keys:    cfg.Keys,
+		log:     cfg.Log,
+		now:     cfg.Now,
+		version: cfg.Version,
+	}
+	fc := fiber.Config{
+		AppName:               "weftid",
+		ErrorHandler:          h.handleError,
+		BodyLimit:             1 << 20,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		DisableStartupMessage: true,
+		// Values from the request outlive the handler (they go into the database and goroutines).
+		Immutable:          true,
+		EnableIPValidation: true,
+	}
+	if len(cfg.TrustedProxies) > 0 {
+		fc.EnableTrustedProxyCheck = true
+		fc.TrustedProxies = cfg.TrustedProxies
+		fc.ProxyHeader = fiber.HeaderXForwardedFor
+	}
+	app := fiber.New(fc)
+	h.routes(app)
+	return app
+}
+
+// Locals keys.
+const (
+	localUser    = "weftid.user"
+	localSession = "weftid.session"
+	localCSRF    = "weftid.csrf"
+)
+
+// currentUser is the signed-in user, or nil.
+func currentUser(c *fiber.Ctx) *store.User {
+	u, _ := c.Locals(localUser).(*store.User)
+	return u
+}
+
+// base builds what the layout needs for this request.
+func (h *Handler) pageBase(c *fiber.Ctx, title, active string) views.Base {
+	token, _ := c.Locals(localCSRF).(string)
+	return views.Base{Title: title, CSRF: token, User: currentUser(c), Active: active}
+}
+
+// render writes a component as the response with the given status. Pages are never cached:
+// they hold personal data and CSRF tokens.
+func render(c *fiber.Ctx, status int, component templ.Component) error {
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Vary("HX-Request")
+	return component.Render(c.UserContext(), c.Response().BodyWriter())
+}
+
+// redirect answers a POST (or a GET) with 303 See Other, the post/redirect/get step.
+func redirect(c *fiber.Ctx, to string) error {
+	return c.Redirect(to, fiber.StatusSeeOther)
+}
+
+// event builds an audit event for this request.
+func (h *Handler) event(c *fiber.Ctx, typ string, actor, subject *int64, details map[string]any) store.Event {
+	ua := c.Get(fiber.HeaderUserAgent)
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	return store.Event{At: h.now(), Type: typ, ActorID: actor, UserID: subject, IP: c.IP(), UserAgent: ua, Details: details}
+}
+
+// ptr returns a pointer to id, for the optional actor and subject of events.
+func ptr(id int64) *int64 { return &id }
+
+// errorTitles are the friendly words for each status the error page shows.
+var errorTitles = map[int][2]string{
+	fiber.StatusBadRequest:            {"Bad request", "The request could not be understood."},
+	fiber.StatusForbidden:             {"Not allowed", "You do not have access to this page."},
+	fiber.StatusNotFound:              {"Page not found", "There is nothing at this address."},
+	fiber.StatusMethodNotAllowed:      {"Not allowed", "This address does not accept that kind of request."},
+	fiber.StatusRequestEntityTooLarge: {"Too large", "The request was too large."},
+	fiber.StatusTooManyRequests:       {"Slow down", "Too many requests. Wait a minute and try again."},
+	fiber.StatusServiceUnavailable:    {"Busy", "The server is busy. Try again in a few seconds."},
+}
+
+// handleError renders every error as a friendly page. Internal errors are logged, never shown.
+func (h *Handler) handleError(c *fiber.Ctx, err error) error {
+	status := fiber.StatusInternalServerError
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		status = fe.Code
+	}
+	if errors.Is(err, auth.ErrBusy) {
+		status = fiber.StatusServiceUnavailable
+	}
+	if status == fiber.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, "5")
+	}
+	text, ok := errorTitles[status]
+	if !ok {
+		if status < 500 {
+			text = [2]string{"Something is not right", "The request could not be completed."}
+		} else {
+			status = fiber.StatusInternalServerError
+			text = [2]string{"Something went wrong", "An unexpected error occurred. It has been logged; please try again."}
+		}
+	}
+	if status >= 500 && status != fiber.StatusServiceUnavailable {
+		h.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	}
+	return render(c, status, views.ErrorPage(h.pageBase(c, text[0], ""), status, text[1]))
+}
+
+// forbidden is the 403 for a signed-in user below the needed role.
+var errForbidden = fiber.NewError(fiber.StatusForbidden)
+
+// healthz answers 200 when the database answers.
+func (h *Handler) healthz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := h.store.Ping(ctx); err != nil {
+		h.log.Error("health check failed", "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable\n")
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.SendString("ok\n")
+}
+
+// formInt parses an optional integer form or query value.
+func formInt(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}

@@ -1,0 +1,155 @@
+package handlers
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/views"
+)
+
+// loginNotices are the fixed messages /login may show; the query names one, never the text.
+var loginNotices = map[string]string{
+	"signed_out": "You have signed out.",
+	"expired":    "Your sign-in expired or was finished elsewhere. Please start again.",
+	"setup_done": "Your super admin account is ready. Sign in to continue.",
+}
+
+// maxPasswordInput bounds what a sign-in hashes, whatever was posted.
+const maxPasswordInput = 1024
+
+// home sends visitors to their dashboard or to sign in.
+func (h *Handler) home(c *fiber.Ctx) error {
+	if currentUser(c) != nil {
+		return redirect(c, "/dashboard")
+	}
+	return redirect(c, "/login")
+}
+
+// showLogin renders the first sign-in step.
+func (h *Handler) showLogin(c *fiber.Ctx) error {
+	if currentUser(c) != nil {
+		return redirect(c, "/dashboard")
+	}
+	return render(c, fiber.StatusOK, views.LoginPage(h.pageBase(c, "Sign in", ""), views.LoginForm{Notice: loginNotices[c.Query("notice")]}))
+}
+
+// submitLogin checks the throttle, then the password (an unknown address costs the same time as a
+// wrong password), records the attempt, and starts the sign-in's next step.
+func (h *Handler) submitLogin(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	email := store.NormalizeEmail(c.FormValue("email"))
+	password := c.FormValue("password")
+	form := views.LoginForm{Email: email}
+	fail := func(status int, msg string) error {
+		form.Error = msg
+		return render(c, status, views.LoginPage(h.pageBase(c, "Sign in", ""), form))
+	}
+	if email == "" || password == "" {
+		return fail(fiber.StatusUnprocessableEntity, "Enter your email and password.")
+	}
+	ip := c.IP()
+	keys := []string{emailKey(email), ipKey(ip)}
+
+	limited, err := h.throttled(ctx, store.AttemptPassword, emailKey(email), auth.PasswordFailuresPerAccount, ipKey(ip), auth.PasswordFailuresPerIP)
+	if err != nil {
+		return err
+	}
+	if limited {
+		if err := h.store.AddEvent(ctx, h.event(c, "login_failed", nil, nil, map[string]any{"email": email, "reason": "throttled"})); err != nil {
+			return err
+		}
+		return fail(fiber.StatusTooManyRequests, throttledMessage)
+	}
+
+	u, err := h.store.UserByEmail(ctx, email)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if len(password) > maxPasswordInput {
+		password = password[:maxPasswordInput] // still hashed, so it costs the same; it cannot match
+		u.PasswordHash = ""
+	}
+	ok, rehash, err := h.hasher.Verify(ctx, u.PasswordHash, password)
+	if err != nil {
+		return err // ErrBusy becomes 503 with Retry-After
+	}
+
+	reason := ""
+	switch {
+	case !known:
+		reason = "unknown_email"
+	case !ok:
+		reason = "wrong_password"
+	case !u.Active():
+		reason = "inactive"
+	}
+	now := h.now()
+	if reason != "" {
+		var subject *int64
+		if known {
+			subject = ptr(u.ID)
+		}
+		err := h.store.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.RecordAttempt(ctx, store.AttemptPassword, keys, false, now); err != nil {
+				return err
+			}
+			return tx.AddEvent(ctx, h.event(c, "login_failed", nil, subject, map[string]any{"email": email, "reason": reason, "step": "password"}))
+		})
+		if err != nil {
+			return err
+		}
+		return fail(fiber.StatusUnauthorized, genericFailure)
+	}
+
+	if err := h.store.RecordAttempt(ctx, store.AttemptPassword, keys, true, now); err != nil {
+		return err
+	}
+	if rehash {
+		h.rehashPassword(c, u, password)
+	}
+	si, err := h.startSignIn(c, u, "")
+	if err != nil {
+		return err
+	}
+	if auth.NextStep(signInState(si)) == auth.StepSecondFactor {
+		return h.beginSecondFactor(c, si, u)
+	}
+	return h.advance(c, si, u, "password")
+}
+
+// rehashPassword replaces a hash made with weaker parameters. It is best effort: a busy pool or a
+// failed write leaves the old hash, which still works, for the next sign-in.
+func (h *Handler) rehashPassword(c *fiber.Ctx, u store.User, password string) {
+	hash, err := h.hasher.Hash(c.UserContext(), password)
+	if err == nil {
+		err = h.store.SetPasswordHash(c.UserContext(), u.ID, hash, h.now())
+	}
+	if err != nil {
+		h.log.Warn("password rehash skipped", "user_id", u.ID, "err", err)
+	}
+}
+
+// logout ends this browser's session.
+func (h *Handler) logout(c *fiber.Ctx) error {
+	u := currentUser(c)
+	idHash, _ := c.Locals(localSession).([]byte)
+	if u != nil && idHash != nil {
+		ctx := c.UserContext()
+		err := h.store.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.DeleteSession(ctx, idHash); err != nil {
+				return err
+			}
+			return tx.AddEvent(ctx, h.event(c, "user_signed_out", ptr(u.ID), ptr(u.ID), nil))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	h.clearCookie(c, sessionCookie)
+	h.clearCookie(c, signinCookie)
+	return redirect(c, "/login?notice=signed_out")
+}

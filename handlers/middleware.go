@@ -1,0 +1,161 @@
+package handlers
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+
+	"github.com/weftid/weftid/assets"
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/store"
+)
+
+// contentSecurityPolicy allows only our own scripts and styles: no inline script, no eval.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+func securityHeaders() fiber.Handler {
+	return helmet.New(helmet.Config{
+		ContentSecurityPolicy: contentSecurityPolicy,
+		XFrameOptions:         "DENY",
+		ReferrerPolicy:        "same-origin",
+		PermissionPolicy:      "camera=(), microphone=(), geolocation=(), payment=()",
+		HSTSMaxAge:            31536000,
+	})
+}
+
+// serveAsset serves an embedded file at its content-hashed URL, cached for a year.
+func serveAsset(c *fiber.Ctx) error {
+	f, ok := assets.Lookup(c.Path())
+	if !ok {
+		return fiber.ErrNotFound
+	}
+	c.Set(fiber.HeaderContentType, f.ContentType)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+	return c.Send(f.Data)
+}
+
+// cookieName gives the __Host- prefix under https, which pins the cookie to this host and path /.
+func (h *Handler) cookieName(name string) string {
+	if h.secure {
+		return "__Host-" + name
+	}
+	return name
+}
+
+// setCookie sets an HttpOnly, SameSite=Lax cookie for the whole site; expires zero makes it last
+// until the browser closes.
+func (h *Handler) setCookie(c *fiber.Ctx, name, value string, expires time.Time) {
+	c.Cookie(&fiber.Cookie{
+		Name:     h.cookieName(name),
+		Value:    value,
+		Path:     "/",
+		Expires:  expires,
+		Secure:   h.secure,
+		HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
+
+// clearCookie removes a cookie.
+func (h *Handler) clearCookie(c *fiber.Ctx, name string) {
+	c.Cookie(&fiber.Cookie{
+		Name: h.cookieName(name), Value: "", Path: "/", Expires: time.Unix(1, 0),
+		Secure: h.secure, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
+
+const (
+	sessionCookie = "weftid_session"
+	signinCookie  = "weftid_signin"
+	csrfCookie    = "weftid_csrf"
+)
+
+// touchEvery is how stale last_seen_at may get before a request refreshes it (a write per
+// request would serialize every page view on SQLite's single writer).
+const touchEvery = 5 * time.Minute
+
+// loadSession finds the signed-in user from the session cookie. An expired session, or one whose
+// user was deactivated, is ended.
+func (h *Handler) loadSession(c *fiber.Ctx) error {
+	token := c.Cookies(h.cookieName(sessionCookie))
+	if token == "" {
+		return c.Next()
+	}
+	idHash := h.keys.HashToken("session", token)
+	now := h.now()
+	sess, u, err := h.store.SessionUser(c.UserContext(), idHash, now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		h.clearCookie(c, sessionCookie)
+		return c.Next()
+	case err != nil:
+		return err
+	}
+	if !u.Active() {
+		if err := h.store.DeleteSession(c.UserContext(), idHash); err != nil {
+			return err
+		}
+		h.clearCookie(c, sessionCookie)
+		return c.Next()
+	}
+	if now.Sub(sess.LastSeenAt) > touchEvery {
+		if err := h.store.TouchSession(c.UserContext(), idHash, now); err != nil {
+			h.log.Warn("touch session", "err", err)
+		}
+	}
+	c.Locals(localUser, &u)
+	c.Locals(localSession, idHash)
+	return c.Next()
+}
+
+// csrf gives every browser a random CSRF cookie and derives the form token from it with a key
+// only the server has (so the token cannot be forged or set by another site), then refuses any
+// unsafe request whose _csrf field or X-CSRF-Token header does not match. A request whose Origin
+// names another site is refused too. Stateless: a restart or a long-open form does not break it.
+func (h *Handler) csrf(c *fiber.Ctx) error {
+	cookie := c.Cookies(h.cookieName(csrfCookie))
+	if len(cookie) < 32 {
+		cookie = auth.NewToken()
+		h.setCookie(c, csrfCookie, cookie, time.Time{})
+	}
+	c.Locals(localCSRF, h.keys.CSRFToken(cookie))
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if origin := c.Get(fiber.HeaderOrigin); origin != "" && origin != h.origin() {
+		return fiber.NewError(fiber.StatusForbidden, "cross-origin request")
+	}
+	token := c.Get("X-CSRF-Token")
+	if token == "" {
+		token = c.FormValue("_csrf")
+	}
+	if !h.keys.CheckCSRF(cookie, token) {
+		return fiber.NewError(fiber.StatusForbidden, "missing or wrong CSRF token")
+	}
+	return c.Next()
+}
+
+// origin is the scheme://host[:port] of the base URL, as browsers send it in Origin.
+func (h *Handler) origin() string {
+	return strings.ToLower(h.base.Scheme + "://" + h.base.Host)
+}
+
+// requireRole lets through a signed-in user of at least role. Anyone else signed out goes to
+// /login; a signed-in user below the role gets 403.
+func requireRole(role store.Role) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		u := currentUser(c)
+		if u == nil {
+			return redirect(c, "/login")
+		}
+		if u.Role.Rank() < role.Rank() {
+			return errForbidden
+		}
+		return c.Next()
+	}
+}

@@ -1,0 +1,197 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/store"
+)
+
+// genericFailure is the one message for every failed password step: it never says whether the
+// address exists, the password was wrong, or the account is inactive.
+const genericFailure = "Incorrect email or password, or the account cannot sign in."
+
+// throttledMessage answers a throttled guess. Limits are counted per address whether or not it
+// has an account, so this says nothing about which addresses exist.
+const throttledMessage = "Too many attempts. Wait a few minutes and try again."
+
+// throttled reports whether any of the keys has reached its limit of failed attempts of kind.
+// The account key's count restarts after a success; the IP key's does not.
+func (h *Handler) throttled(ctx context.Context, kind string, accountKey string, account auth.Throttle, ipKey string, perIP auth.Throttle) (bool, error) {
+	now := h.now()
+	n, err := h.store.CountFailures(ctx, kind, accountKey, now.Add(-account.Window), true)
+	if err != nil || n >= account.Max {
+		return err == nil, err
+	}
+	n, err = h.store.CountFailures(ctx, kind, ipKey, now.Add(-perIP.Window), false)
+	return err == nil && n >= perIP.Max, err
+}
+
+// signInState turns a stored sign-in into what auth.NextStep reads.
+func signInState(si store.SignIn) auth.SignInState {
+	return auth.SignInState{
+		PasswordDone:     si.Done(string(auth.StepPassword)),
+		SecondFactorDone: si.Done(string(auth.StepSecondFactor)),
+	}
+}
+
+// currentSignIn finds the sign-in in progress for this browser and its user, or ErrNotFound
+// (no cookie, expired, or the user can no longer sign in).
+func (h *Handler) currentSignIn(c *fiber.Ctx) (store.SignIn, store.User, error) {
+	token := c.Cookies(h.cookieName(signinCookie))
+	if token == "" {
+		return store.SignIn{}, store.User{}, store.ErrNotFound
+	}
+	si, err := h.store.SignInByHash(c.UserContext(), h.keys.HashToken("signin", token), h.now())
+	if err != nil {
+		return store.SignIn{}, store.User{}, err
+	}
+	u, err := h.store.UserByID(c.UserContext(), si.UserID)
+	if err != nil {
+		return store.SignIn{}, store.User{}, err
+	}
+	if !u.Active() {
+		return store.SignIn{}, store.User{}, store.ErrNotFound
+	}
+	return si, u, nil
+}
+
+// signInExpired sends a browser without a live sign-in back to the start.
+func signInExpired(c *fiber.Ctx) error { return redirect(c, "/login?notice=expired") }
+
+// startSignIn records a sign-in whose password step is done and sets its cookie.
+func (h *Handler) startSignIn(c *fiber.Ctx, u store.User, returnTo string) (store.SignIn, error) {
+	token := auth.NewToken()
+	now := h.now()
+	si := store.SignIn{
+		IDHash:    h.keys.HashToken("signin", token),
+		UserID:    u.ID,
+		StepsDone: []string{string(auth.StepPassword)},
+		ReturnTo:  returnTo,
+		CreatedAt: now,
+		ExpiresAt: now.Add(auth.SignInTTL),
+	}
+	if err := h.store.CreateSignIn(c.UserContext(), si); err != nil {
+		return store.SignIn{}, err
+	}
+	h.setCookie(c, signinCookie, token, si.ExpiresAt)
+	return si, nil
+}
+
+// advance asks auth.NextStep what the sign-in needs now and takes the browser there.
+func (h *Handler) advance(c *fiber.Ctx, si store.SignIn, u store.User, method string) error {
+	switch auth.NextStep(signInState(si)) {
+	case auth.StepPassword:
+		return redirect(c, "/login")
+	case auth.StepSecondFactor:
+		return redirect(c, "/login/verify")
+	default:
+		return h.finishSignIn(c, si, u, method)
+	}
+}
+
+// beginSecondFactor sends the e-mail code that starts the second-factor step and goes there.
+func (h *Handler) beginSecondFactor(c *fiber.Ctx, si store.SignIn, u store.User) error {
+	if err := h.sendLoginCode(c, si, u, false); err != nil {
+		return redirect(c, "/login/verify?sent=0")
+	}
+	return redirect(c, "/login/verify")
+}
+
+// errSendFailed says a code e-mail could not be sent after every retry.
+var errSendFailed = errors.New("could not send the code")
+
+// sendLoginCode mails a fresh code and only then stores its hash (replacing the sign-in's
+// earlier code) with the email_code_sent event, so a failed send leaves nothing behind.
+func (h *Handler) sendLoginCode(c *fiber.Ctx, si store.SignIn, u store.User, resend bool) error {
+	code := auth.NewCode()
+	ctx, cancel := context.WithTimeout(c.UserContext(), 45*time.Second)
+	defer cancel()
+	if err := h.mailer.Send(ctx, mail.LoginCode(u.Email, u.Name, code, auth.EmailCodeTTL)); err != nil {
+		h.log.Warn("sign-in code not sent", "user_id", u.ID, "err", err)
+		return fmt.Errorf("%w: %w", errSendFailed, err)
+	}
+	now := h.now()
+	return h.store.InTx(c.UserContext(), func(tx *store.Tx) error {
+		if _, err := tx.ReplaceEmailCode(c.UserContext(), store.EmailCode{
+			SignInHash: si.IDHash,
+			CodeHash:   h.keys.HashToken("email_code", code),
+			CreatedAt:  now,
+			ExpiresAt:  now.Add(auth.EmailCodeTTL),
+		}); err != nil {
+			return err
+		}
+		if resend {
+			if err := tx.RecordAttempt(c.UserContext(), store.AttemptResend, []string{userKey(u.ID)}, true, now); err != nil {
+				return err
+			}
+		}
+		return tx.AddEvent(c.UserContext(), h.event(c, "email_code_sent", nil, ptr(u.ID), map[string]any{"resend": resend}))
+	})
+}
+
+// finishSignIn is the last step: the sign-in record goes, a session with a new id replaces any
+// session this browser had, and user_signed_in is logged, all at once.
+func (h *Handler) finishSignIn(c *fiber.Ctx, si store.SignIn, u store.User, method string) error {
+	ctx := c.UserContext()
+	token := auth.NewToken()
+	now := h.now()
+	sess := store.Session{
+		IDHash:     h.keys.HashToken("session", token),
+		UserID:     u.ID,
+		CreatedAt:  now,
+		LastSeenAt: now,
+		ExpiresAt:  now.Add(auth.SessionTTL),
+		IP:         c.IP(),
+		UserAgent:  truncate(c.Get(fiber.HeaderUserAgent), 512),
+	}
+	err := h.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteSignIn(ctx, si.IDHash); err != nil {
+			return err
+		}
+		if old := c.Cookies(h.cookieName(sessionCookie)); old != "" {
+			if err := tx.DeleteSession(ctx, h.keys.HashToken("session", old)); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, h.event(c, "user_signed_in", ptr(u.ID), ptr(u.ID), map[string]any{"method": method}))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return signInExpired(c) // finished already, in another request
+	}
+	if err != nil {
+		return err
+	}
+	h.clearCookie(c, signinCookie)
+	h.setCookie(c, sessionCookie, token, sess.ExpiresAt)
+	return redirect(c, safeReturnTo(si.ReturnTo))
+}
+
+// safeReturnTo keeps only local paths, so a crafted link cannot send people to another site.
+func safeReturnTo(to string) string {
+	if to == "" || !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") || strings.HasPrefix(to, "/\\") {
+		return "/dashboard"
+	}
+	return to
+}
+
+func userKey(id int64) string      { return fmt.Sprintf("user:%d", id) }
+func emailKey(email string) string { return "email:" + email }
+func ipKey(ip string) string       { return "ip:" + ip }
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,270 @@
+// Command weftid is a self-hosted identity server: one binary, one SQLite file.
+//
+//	weftid [serve] [flags]          run the server (prints a /setup link on an empty database)
+//	weftid user add --email E --name N --role R   create a user; the password is read from stdin
+//	weftid backup FILE              write a consistent copy of the database while it runs
+//	weftid version                  print the version
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/handlers"
+	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; otherwise the module's.
+var version = ""
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, log); err != nil {
+		fmt.Fprintln(os.Stderr, "weftid:", err)
+		os.Exit(1)
+	}
+}
+
+// config is every setting; each flag has an environment variable.
+type config struct {
+	addr, db, baseURL, smtp, mailFrom, hibpURL, secretKeyFile, trustedProxies string
+}
+
+// flags registers the settings on fs with their environment defaults.
+func flags(fs *flag.FlagSet) *config {
+	cfg := &config{}
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&cfg.addr, "addr", env("WEFTID_ADDR", "127.0.0.1:8080"), "listen address (WEFTID_ADDR)")
+	fs.StringVar(&cfg.db, "db", env("WEFTID_DB", "weftid.db"), "SQLite database file (WEFTID_DB)")
+	fs.StringVar(&cfg.baseURL, "base-url", env("WEFTID_BASE_URL", "http://localhost:8080"), "public URL: WebAuthn origin, links in mail, SSO issuer (WEFTID_BASE_URL)")
+	fs.StringVar(&cfg.smtp, "smtp", env("WEFTID_SMTP", ""), "SMTP server, smtp://user:pass@host:port[?starttls] or smtps://...; empty writes mail to the log (WEFTID_SMTP)")
+	fs.StringVar(&cfg.mailFrom, "mail-from", env("WEFTID_MAIL_FROM", "weftid@localhost"), "From address of mail (WEFTID_MAIL_FROM)")
+	fs.StringVar(&cfg.hibpURL, "hibp-url", env("WEFTID_HIBP_URL", "https://api.pwnedpasswords.com"), "Have I Been Pwned range API, file:///dir, or off (WEFTID_HIBP_URL)")
+	fs.StringVar(&cfg.secretKeyFile, "secret-key-file", env("WEFTID_SECRET_KEY_FILE", ""), "secret key file; default next to the database (WEFTID_SECRET_KEY_FILE)")
+	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", env("WEFTID_TRUSTED_PROXIES", ""), "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed (WEFTID_TRUSTED_PROXIES)")
+	return cfg
+}
+
+func (cfg *config) keyFile() string {
+	if cfg.secretKeyFile != "" {
+		return cfg.secretKeyFile
+	}
+	return filepath.Join(filepath.Dir(cfg.db), "weftid.key")
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stdout, log)
+	case "user":
+		if len(args) == 0 || args[0] != "add" {
+			return errors.New("usage: weftid user add --email E --name N --role super_admin|admin|user (password on stdin)")
+		}
+		return userAdd(ctx, args[1:], stdin, stdout)
+	case "backup":
+		return backup(ctx, args, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "weftid", buildVersion())
+		return nil
+	}
+	return fmt.Errorf("unknown command %q: use serve, user add, backup or version", cmd)
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func parse(name string, args []string) (*flag.FlagSet, *config, error) {
+	fs := flag.NewFlagSet("weftid "+name, flag.ContinueOnError)
+	cfg := flags(fs)
+	return fs, cfg, fs.Parse(args)
+}
+
+func openStore(ctx context.Context, cfg *config) (*store.Store, auth.Keys, error) {
+	st, err := store.Open(ctx, cfg.db)
+	if err != nil {
+		return nil, auth.Keys{}, err
+	}
+	secret, err := auth.LoadOrCreateSecret(cfg.keyFile())
+	if err != nil {
+		st.Close()
+		return nil, auth.Keys{}, err
+	}
+	return st, auth.NewKeys(secret), nil
+}
+
+func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	_, cfg, err := parse("serve", args)
+	if err != nil {
+		return err
+	}
+	base, err := url.Parse(cfg.baseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return fmt.Errorf("--base-url %q must be an absolute http(s) URL", cfg.baseURL)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, keys, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	mailer, err := mail.New(mail.Config{SMTPURL: cfg.smtp, From: cfg.mailFrom}, log)
+	if err != nil {
+		return err
+	}
+	workers := runtime.NumCPU()
+	hasher, err := auth.NewHasher(auth.DefaultArgon2, workers, 64*workers, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	var proxies []string
+	for _, p := range strings.Split(cfg.trustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			proxies = append(proxies, p)
+		}
+	}
+	app := handlers.New(handlers.Config{
+		BaseURL: base, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: log,
+		TrustedProxies: proxies, Version: buildVersion(),
+	})
+
+	link, err := handlers.CreateSetupLink(ctx, st, keys, cfg.baseURL, time.Now())
+	if err != nil {
+		return err
+	}
+	if link != "" {
+		fmt.Fprintf(stdout, "\nNo users yet. Create the first super admin within the hour at:\n\n    %s\n\n", link)
+	}
+
+	go func() {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if err := st.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				log.Warn("cleanup failed", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listen(cfg.addr) }()
+	log.Info("weftid listening", "addr", cfg.addr, "base_url", cfg.baseURL, "version", buildVersion())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	return app.ShutdownWithTimeout(10 * time.Second)
+}
+
+func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("weftid user add", flag.ContinueOnError)
+	cfg := flags(fs)
+	email := fs.String("email", "", "email address")
+	name := fs.String("name", "", "full name")
+	role := fs.String("role", "user", "super_admin, admin or user")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password from stdin: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+
+	st, _, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	in := handlers.NewUserInput{Email: store.NormalizeEmail(*email), Name: strings.TrimSpace(*name), Password: password, Confirm: password, Role: store.Role(*role)}
+	problems, err := handlers.ValidateNewUser(ctx, st, in)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n  "))
+	}
+	hash, err := auth.HashPassword(password, auth.DefaultArgon2)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var u store.User
+	err = st.InTx(ctx, func(tx *store.Tx) error {
+		if u, err = tx.CreateUser(ctx, store.User{Email: in.Email, Name: in.Name, Role: in.Role, PasswordHash: hash}, now); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, store.Event{At: now, Type: "user_created", UserID: &u.ID, Details: map[string]any{"role": string(u.Role), "via": "cli"}})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("a user with the email %s already exists", in.Email)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.Name)
+	return nil
+}
+
+func backup(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg, err := parse("backup", args)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: weftid backup [--db FILE] DEST")
+	}
+	if _, err := os.Stat(cfg.db); err != nil {
+		return fmt.Errorf("database %s: %w", cfg.db, err)
+	}
+	st, err := store.Open(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Backup(ctx, fs.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s (keep the secret key file %s too: without it TOTP secrets cannot be read)\n", cfg.db, fs.Arg(0), cfg.keyFile())
+	return nil
+}

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Event is one line of the append-only audit log. ActorID is who acted (nil for the system or an
+// anonymous visitor), UserID whom it concerns.
+type Event struct {
+	ID        int64
+	At        time.Time
+	Type      string
+	ActorID   *int64
+	UserID    *int64
+	IP        string
+	UserAgent string
+	Details   map[string]any
+}
+
+// AddEvent appends an event. Call it on the Tx of the change it records.
+func (q q) AddEvent(ctx context.Context, e Event) error {
+	details := []byte("{}")
+	if len(e.Details) > 0 {
+		var err error
+		if details, err = json.Marshal(e.Details); err != nil {
+			return fmt.Errorf("store: event details: %w", err)
+		}
+	}
+	_, err := q.db.ExecContext(ctx, `
+		INSERT INTO events (at, type, actor_id, user_id, ip, user_agent, details) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		unix(e.At), e.Type, e.ActorID, e.UserID, e.IP, e.UserAgent, string(details))
+	if err != nil {
+		return fmt.Errorf("store: add event %s: %w", e.Type, err)
+	}
+	return nil
+}
+
+// EventFilter narrows ListEvents. Zero values match everything; BeforeID pages backwards.
+type EventFilter struct {
+	Type     string
+	UserID   int64
+	BeforeID int64
+	Limit    int
+}
+
+// ListEvents returns events newest first.
+func (q q) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	query := `SELECT id, at, type, actor_id, user_id, ip, user_agent, details FROM events WHERE 1=1`
+	var args []any
+	if f.Type != "" {
+		query += ` AND type = ?`
+		args = append(args, f.Type)
+	}
+	if f.UserID != 0 {
+		query += ` AND user_id = ?`
+		args = append(args, f.UserID)
+	}
+	if f.BeforeID != 0 {
+		query += ` AND id < ?`
+		args = append(args, f.BeforeID)
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := q.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list events: %w", err)
+	}
+	defer rows.Close()
+	var events []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		var details string
+		if err := rows.Scan(&e.ID, &at, &e.Type, &e.ActorID, &e.UserID, &e.IP, &e.UserAgent, &details); err != nil {
+			return nil, fmt.Errorf("store: scan event: %w", err)
+		}
+		e.At = fromUnix(at)
+		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+			return nil, fmt.Errorf("store: event %d details: %w", e.ID, err)
+		}
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list events: %w", err)
+	}
+	return events, nil
+}

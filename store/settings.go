@@ -1,0 +1,25 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// Settings is the tenant's one row of security settings.
+type Settings struct {
+	RequiredAuthStrength  string // "baseline" or "enhanced"
+	MinimumPasswordLength int
+	MinimumStrengthScore  int
+}
+
+// Settings returns the tenant settings.
+func (q q) Settings(ctx context.Context) (Settings, error) {
+	var s Settings
+	err := q.db.QueryRowContext(ctx, `
+		SELECT required_auth_strength, minimum_password_length, minimum_strength_score FROM settings WHERE id = 1`).
+		Scan(&s.RequiredAuthStrength, &s.MinimumPasswordLength, &s.MinimumStrengthScore)
+	if err != nil {
+		return Settings{}, fmt.Errorf("store: settings: %w", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SignIn is a sign-in in progress: the pre-auth session. StepsDone names the finished steps.
+type SignIn struct {
+	IDHash    []byte
+	UserID    int64
+	StepsDone []string
+	ReturnTo  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Done reports whether the named step is finished.
+func (s SignIn) Done(step string) bool {
+	for _, d := range s.StepsDone {
+		if d == step {
+			return true
+		}
+	}
+	return false
+}
+
+// CreateSignIn stores a new sign-in.
+func (q q) CreateSignIn(ctx context.Context, s SignIn) error {
+	_, err := q.db.ExecContext(ctx, `
+		INSERT INTO signins (id_hash, user_id, steps_done, return_to, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		s.IDHash, s.UserID, strings.Join(s.StepsDone, ","), s.ReturnTo, unix(s.CreatedAt), unix(s.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("store: create sign-in: %w", err)
+	}
+	return nil
+}
+
+// SignInByHash returns the unexpired sign-in with that hash, or ErrNotFound.
+func (q q) SignInByHash(ctx context.Context, idHash []byte, now time.Time) (SignIn, error) {
+	var s SignIn
+	var steps string
+	var created, expires int64
+	err := q.db.QueryRowContext(ctx, `
+		SELECT user_id, steps_done, return_to, created_at, expires_at FROM signins WHERE id_hash = ? AND expires_at > ?`,
+		idHash, unix(now)).Scan(&s.UserID, &steps, &s.ReturnTo, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return SignIn{}, ErrNotFound
+	}
+	if err != nil {
+		return SignIn{}, fmt.Errorf("store: sign-in: %w", err)
+	}
+	s.IDHash = idHash
+	if steps != "" {
+		s.StepsDone = strings.Split(steps, ",")
+	}
+	s.CreatedAt, s.ExpiresAt = fromUnix(created), fromUnix(expires)
+	return s, nil
+}
+
+// MarkSignInStep records that a step of the sign-in is finished.
+func (q q) MarkSignInStep(ctx context.Context, idHash []byte, step string) error {
+	_, err := q.db.ExecContext(ctx, `
+		UPDATE signins SET steps_done = CASE WHEN steps_done = '' THEN ?1 ELSE steps_done || ',' || ?1 END
+		WHERE id_hash = ?2 AND instr(',' || steps_done || ',', ',' || ?1 || ',') = 0`, step, idHash)
+	if err != nil {
+		return fmt.Errorf("store: mark sign-in step: %w", err)
+	}
+	return nil
+}
+
+// DeleteSignIn removes a sign-in (and its codes). It reports ErrNotFound when it was already gone,
+// so a sign-in can be finished only once.
+func (q q) DeleteSignIn(ctx context.Context, idHash []byte) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM signins WHERE id_hash = ?`, idHash)
+	if err != nil {
+		return fmt.Errorf("store: delete sign-in: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// EmailCode is a one-time code mailed during a sign-in, stored as a keyed hash.
+type EmailCode struct {
+	ID         int64
+	SignInHash []byte
+	CodeHash   []byte
+	Attempts   int
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// ReplaceEmailCode removes the sign-in's earlier codes and stores c as its only code.
+func (q q) ReplaceEmailCode(ctx context.Context, c EmailCode) (EmailCode, error) {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM email_codes WHERE signin_hash = ?`, c.SignInHash); err != nil {
+		return EmailCode{}, fmt.Errorf("store: replace email code: %w", err)
+	}
+	res, err := q.db.ExecContext(ctx, `
+		INSERT INTO email_codes (signin_hash, code_hash, attempts, created_at, expires_at) VALUES (?, ?, 0, ?, ?)`,
+		c.SignInHash, c.CodeHash, unix(c.CreatedAt), unix(c.ExpiresAt))
+	if err != nil {
+		return EmailCode{}, fmt.Errorf("store: replace email code: %w", err)
+	}
+	c.ID, err = res.LastInsertId()
+	return c, err
+}
+
+// DeleteEmailCode removes one code (a send that failed leaves nothing behind).
+func (q q) DeleteEmailCode(ctx context.Context, id int64) error {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM email_codes WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("store: delete email code: %w", err)
+	}
+	return nil
+}
+
+// EmailCodeForSignIn returns the sign-in's current code (expired or not), or ErrNotFound.
+func (q q) EmailCodeForSignIn(ctx context.Context, signinHash []byte) (EmailCode, error) {
+	c := EmailCode{SignInHash: signinHash}
+	var created, expires int64
+	err := q.db.QueryRowContext(ctx, `
+		SELECT id, code_hash, attempts, created_at, expires_at FROM email_codes WHERE signin_hash = ? ORDER BY id DESC LIMIT 1`,
+		signinHash).Scan(&c.ID, &c.CodeHash, &c.Attempts, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return EmailCode{}, ErrNotFound
+	}
+	if err != nil {
+		return EmailCode{}, fmt.Errorf("store: email code: %w", err)
+	}
+	c.CreatedAt, c.ExpiresAt = fromUnix(created), fromUnix(expires)
+	return c, nil
+}
+
+// CountEmailCodeTry adds one wrong guess to a code and returns the new count.
+func (q q) CountEmailCodeTry(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `UPDATE email_codes SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`, id).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: count code try: %w", err)
+	}
+	return n, nil
+}
+
+// ConsumeEmailCode deletes the code if it is still the sign-in's, unexpired and under maxTries
+// wrong guesses, and reports ErrNotFound otherwise, atomically: a code is good for one use only.
+func (q q) ConsumeEmailCode(ctx context.Context, id int64, now time.Time, maxTries int) error {
+	var got int64
+	err := q.db.QueryRowContext(ctx, `
+		DELETE FROM email_codes WHERE id = ? AND expires_at > ? AND attempts < ? RETURNING id`,
+		id, unix(now), maxTries).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("store: consume email code: %w", err)
+	}
+	return nil
+}

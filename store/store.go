@@ -1,0 +1,158 @@
+// Package store keeps weftid's state in one SQLite file: explicit SQL, one file per entity.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	// The SQLite driver, registered as "sqlite3".
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/weftid/weftid/migrations"
+)
+
+// ErrNotFound is returned when no row matched.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a unique value (such as an e-mail address) is taken.
+var ErrConflict = errors.New("store: already exists")
+
+// dbtx is what both *sql.DB and *sql.Tx offer; queries are written once against it.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// q carries every query; Store runs them on the pool, Tx inside one transaction.
+type q struct{ db dbtx }
+
+// Store is the database. Its query methods each run on their own; use InTx to group writes.
+type Store struct {
+	q
+	sqlDB *sql.DB
+	path  string
+}
+
+// Tx is one transaction: the same query methods as Store, committed together.
+type Tx struct{ q }
+
+// Open opens (creating if needed) the SQLite file at path in WAL mode with foreign keys and a
+// busy timeout, and applies every embedded migration that has not run yet.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + url.Values{
+		"_journal_mode": {"WAL"},
+		"_foreign_keys": {"on"},
+		"_busy_timeout": {"5000"},
+		"_synchronous":  {"NORMAL"},
+		"_txlock":       {"immediate"},
+	}.Encode()
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{q: q{db: db}, sqlDB: db, path: path}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) provider() (*goose.Provider, error) {
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.sqlDB, migrations.FS)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	return p, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate up: %w", err)
+	}
+	return nil
+}
+
+// MigrateDownAll rolls back every migration. It exists for the migration round-trip test.
+func (s *Store) MigrateDownAll(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, 0); err != nil {
+		return fmt.Errorf("store: migrate down: %w", err)
+	}
+	return nil
+}
+
+// MigrateUp applies every migration that has not run yet.
+func (s *Store) MigrateUp(ctx context.Context) error { return s.migrate(ctx) }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.sqlDB.Close() }
+
+// Ping checks that the database answers; /healthz uses it.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.sqlDB.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// InTx runs fn in one transaction, committed when fn returns nil and rolled back otherwise.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := s.sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(&Tx{q: q{db: sqlTx}}); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the database to path with VACUUM INTO, which works while
+// the server runs. It refuses to overwrite an existing file.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("store: backup: %s already exists", path)
+	}
+	if _, err := s.sqlDB.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("store: backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+// unix converts a time to the stored Unix seconds.
+func unix(t time.Time) int64 { return t.Unix() }
+
+// fromUnix converts stored Unix seconds back to a UTC time.
+func fromUnix(s int64) time.Time { return time.Unix(s, 0).UTC() }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

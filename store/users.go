@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// Role is what a user may administer.
+type Role string
+
+// The three roles, from most to least powerful.
+const (
+	RoleSuperAdmin Role = "super_admin"
+	RoleAdmin      Role = "admin"
+	RoleUser       Role = "user"
+)
+
+// Rank orders roles: a higher rank may do everything a lower one may.
+func (r Role) Rank() int {
+	switch r {
+	case RoleSuperAdmin:
+		return 3
+	case RoleAdmin:
+		return 2
+	case RoleUser:
+		return 1
+	}
+	return 0
+}
+
+// Valid reports whether r is one of the three roles.
+func (r Role) Valid() bool { return r.Rank() > 0 }
+
+// Label is the role as people read it.
+func (r Role) Label() string {
+	switch r {
+	case RoleSuperAdmin:
+		return "Super admin"
+	case RoleAdmin:
+		return "Admin"
+	}
+	return "User"
+}
+
+// Status says whether a user may sign in.
+type Status string
+
+// The two statuses.
+const (
+	StatusActive   Status = "active"
+	StatusInactive Status = "inactive"
+)
+
+// User is one account.
+type User struct {
+	ID                    int64
+	Email                 string
+	Name                  string
+	Role                  Role
+	Status                Status
+	PasswordHash          string
+	PasswordResetRequired bool
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+// Active reports whether the user may sign in.
+func (u User) Active() bool { return u.Status == StatusActive }
+
+// NormalizeEmail trims and lower-cases an address, so lookups do not depend on case.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+const userColumns = `id, email, name, role, status, password_hash, password_reset_required, created_at, updated_at`
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var created, updated int64
+	var reset int
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash, &reset, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: scan user: %w", err)
+	}
+	u.PasswordResetRequired = reset == 1
+	u.CreatedAt, u.UpdatedAt = fromUnix(created), fromUnix(updated)
+	return u, nil
+}
+
+// CreateUser inserts u (its e-mail normalized) and returns it with its ID. ErrConflict when
+// the address is taken.
+func (q q) CreateUser(ctx context.Context, u User, now time.Time) (User, error) {
+	u.Email = NormalizeEmail(u.Email)
+	if u.Status == "" {
+		u.Status = StatusActive
+	}
+	u.CreatedAt, u.UpdatedAt = now.UTC().Truncate(time.Second), now.UTC().Truncate(time.Second)
+	res, err := q.db.ExecContext(ctx, `
+		INSERT INTO users (email, name, role, status, password_hash, password_reset_required, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Email, u.Name, u.Role, u.Status, u.PasswordHash, boolInt(u.PasswordResetRequired), unix(now), unix(now))
+	if err != nil {
+		var se sqlite3.Error
+		if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+			return User{}, ErrConflict
+		}
+		return User{}, fmt.Errorf("store: create user: %w", err)
+	}
+	u.ID, err = res.LastInsertId()
+	if err != nil {
+		return User{}, fmt.Errorf("store: create user: %w", err)
+	}
+	return u, nil
+}
+
+// UserByID returns the user with that ID, or ErrNotFound.
+func (q q) UserByID(ctx context.Context, id int64) (User, error) {
+	return scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+}
+
+// UserByEmail returns the user with that address (in any case), or ErrNotFound.
+func (q q) UserByEmail(ctx context.Context, email string) (User, error) {
+	return scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, NormalizeEmail(email)))
+}
+
+// CountUsers returns how many users exist.
+func (q q) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count users: %w", err)
+	}
+	return n, nil
+}
+
+// SetPasswordHash replaces a user's password hash (a re-hash with stronger parameters, or a new password).
+func (q q) SetPasswordHash(ctx context.Context, userID int64, hash string, now time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, unix(now), userID)
+	if err != nil {
+		return fmt.Errorf("store: set password: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// ListUsers returns every user, ordered by name.
+func (q q) ListUsers(ctx context.Context) ([]User, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name COLLATE NOCASE, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	defer rows.Close()
+	var users []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	return users, nil
+}
+
+// mustAffect turns "no row changed" into ErrNotFound.
+func mustAffect(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: rows affected: %w", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
