@@ -19,8 +19,9 @@ var (
 	PasswordFailuresPerIP      = Throttle{Max: 30, Window: 15 * time.Minute}
 	CodeFailuresPerUser        = Throttle{Max: 10, Window: 15 * time.Minute}
 	CodeFailuresPerIP          = Throttle{Max: 30, Window: 15 * time.Minute}
-	CodeResends                = Throttle{Max: 3, Window: 5 * time.Minute}
-	SetupFailuresPerIP         = Throttle{Max: 10, Window: 15 * time.Minute}
+	// CodeMails allows the first code of a sign-in and 3 resends in 5 minutes, per user.
+	CodeMails          = Throttle{Max: 4, Window: 5 * time.Minute}
+	SetupFailuresPerIP = Throttle{Max: 10, Window: 15 * time.Minute}
 )
 
 // Code lifetimes and limits.

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weftid/weftid/auth"
 )
@@ -120,7 +121,7 @@ func TestThrottleAndTTLConstants(t *testing.T) {
 		"PasswordFailuresPerIP":      auth.PasswordFailuresPerIP,
 		"CodeFailuresPerUser":        auth.CodeFailuresPerUser,
 		"CodeFailuresPerIP":          auth.CodeFailuresPerIP,
-		"CodeResends":                auth.CodeResends,
+		"CodeMails":                  auth.CodeMails,
 		"SetupFailuresPerIP":         auth.SetupFailuresPerIP,
 	} {
 		if th.Max < 1 || th.Window <= 0 {
@@ -129,6 +130,10 @@ func TestThrottleAndTTLConstants(t *testing.T) {
 	}
 	if auth.PasswordFailuresPerAccount.Max > auth.PasswordFailuresPerIP.Max {
 		t.Errorf("per-account limit %d is looser than per-IP %d", auth.PasswordFailuresPerAccount.Max, auth.PasswordFailuresPerIP.Max)
+	}
+	// The issue: "resend at most 3 times in 5 minutes", after the sign-in's first code.
+	if auth.CodeMails.Max != 4 || auth.CodeMails.Window != 5*time.Minute {
+		t.Errorf("CodeMails = %+v, want the first code and 3 resends in 5 minutes", auth.CodeMails)
 	}
 	if auth.SuperAdminMinPasswordLength != 14 || auth.MaxPasswordLength != 256 {
 		t.Errorf("SuperAdminMinPasswordLength, MaxPasswordLength = %d, %d; want 14, 256", auth.SuperAdminMinPasswordLength, auth.MaxPasswordLength)

@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -48,6 +50,7 @@ type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
 	version string
+	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For entries are believed
 }
 
 // New builds the fiber app with every route and middleware.
@@ -81,10 +84,17 @@ func New(cfg Config) *fiber.App {
 		Immutable:          true,
 		EnableIPValidation: true,
 	}
-	if len(cfg.TrustedProxies) > 0 {
-		fc.EnableTrustedProxyCheck = true
-		fc.TrustedProxies = cfg.TrustedProxies
-		fc.ProxyHeader = fiber.HeaderXForwardedFor
+	for _, p := range cfg.TrustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				cfg.Log.Error("trusted proxy ignored: neither an IP nor a CIDR", "value", p)
+				continue
+			}
+			prefix = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		h.proxies = append(h.proxies, prefix.Masked())
 	}
 	app := fiber.New(fc)
 	h.routes(app)
@@ -114,6 +124,9 @@ func (h *Handler) pageBase(c *fiber.Ctx, title, active string) views.Base {
 // they hold personal data and CSRF tokens.
 func render(c *fiber.Ctx, status int, component templ.Component) error {
 	c.Status(status)
+	if status == fiber.StatusTooManyRequests {
+		c.Set(fiber.HeaderRetryAfter, "60")
+	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Vary("HX-Request")
@@ -131,7 +144,42 @@ func (h *Handler) event(c *fiber.Ctx, typ string, actor, subject *int64, details
 	if len(ua) > 512 {
 		ua = ua[:512]
 	}
-	return store.Event{At: h.now(), Type: typ, ActorID: actor, UserID: subject, IP: c.IP(), UserAgent: ua, Details: details}
+	return store.Event{At: h.now(), Type: typ, ActorID: actor, UserID: subject, IP: h.clientIP(c), UserAgent: ua, Details: details}
+}
+
+// clientIP is the address a request came from. Behind trusted proxies it is the rightmost
+// X-Forwarded-For entry that is not itself a trusted proxy: each proxy appends the address it
+// saw, so anything to the left of that was written by the client and proves nothing.
+func (h *Handler) clientIP(c *fiber.Ctx) string {
+	remote, ok := netip.AddrFromSlice(c.Context().RemoteIP())
+	if !ok {
+		return c.IP()
+	}
+	remote = remote.Unmap()
+	if !h.trustedProxy(remote) {
+		return remote.String()
+	}
+	entries := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
+	for i := len(entries) - 1; i >= 0; i-- {
+		addr, err := netip.ParseAddr(strings.TrimSpace(entries[i]))
+		if err != nil {
+			break // a malformed entry: trust nothing further left
+		}
+		if addr = addr.Unmap(); !h.trustedProxy(addr) {
+			return addr.String()
+		}
+		remote = addr
+	}
+	return remote.String()
+}
+
+func (h *Handler) trustedProxy(addr netip.Addr) bool {
+	for _, p := range h.proxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // ptr returns a pointer to id, for the optional actor and subject of events.

@@ -50,7 +50,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	if email == "" || password == "" {
 		return fail(fiber.StatusUnprocessableEntity, "Enter your email and password.")
 	}
-	ip := c.IP()
+	ip := h.clientIP(c)
 	keys := []string{emailKey(email), ipKey(ip)}
 
 	limited, err := h.throttled(ctx, store.AttemptPassword, emailKey(email), auth.PasswordFailuresPerAccount, ipKey(ip), auth.PasswordFailuresPerIP)

@@ -42,6 +42,8 @@ func (h *Handler) showLoginVerify(c *fiber.Ctx) error {
 		errMsg = sendFailure
 	case "1":
 		notice = "We sent a new code."
+	case "limited":
+		errMsg = resendLimited
 	}
 	return h.renderVerify(c, fiber.StatusOK, u, errMsg, notice)
 }
@@ -60,7 +62,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	if auth.NextStep(signInState(si)) != auth.StepSecondFactor {
 		return h.advance(c, si, u, "")
 	}
-	ip := c.IP()
+	ip := h.clientIP(c)
 	limited, err := h.throttled(ctx, store.AttemptCode, userKey(u.ID), auth.CodeFailuresPerUser, ipKey(ip), auth.CodeFailuresPerIP)
 	if err != nil {
 		return err
@@ -139,9 +141,8 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	return h.advance(c, si, u, "password+email_code")
 }
 
-// resendLoginCode mails a new code, at most 3 times in 5 minutes per user.
+// resendLoginCode mails a new code: at most 3 times in 5 minutes (auth.CodeMails).
 func (h *Handler) resendLoginCode(c *fiber.Ctx) error {
-	ctx := c.UserContext()
 	si, u, err := h.currentSignIn(c)
 	if errors.Is(err, store.ErrNotFound) {
 		return signInExpired(c)
@@ -152,17 +153,13 @@ func (h *Handler) resendLoginCode(c *fiber.Ctx) error {
 	if auth.NextStep(signInState(si)) != auth.StepSecondFactor {
 		return h.advance(c, si, u, "")
 	}
-	n, err := h.store.CountAttempts(ctx, store.AttemptResend, userKey(u.ID), h.now().Add(-auth.CodeResends.Window))
-	if err != nil {
-		return err
-	}
-	if n >= auth.CodeResends.Max {
+	err = h.sendLoginCode(c, si, u, true)
+	switch {
+	case errors.Is(err, errCodeMailsLimited):
 		return h.renderVerify(c, fiber.StatusTooManyRequests, u, resendLimited, "")
-	}
-	if err := h.sendLoginCode(c, si, u, true); err != nil {
-		if errors.Is(err, errSendFailed) {
-			return redirect(c, "/login/verify?sent=0")
-		}
+	case errors.Is(err, errSendFailed):
+		return redirect(c, "/login/verify?sent=0")
+	case err != nil:
 		return err
 	}
 	return redirect(c, "/login/verify?sent=1")

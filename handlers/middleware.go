@@ -140,9 +140,21 @@ func (h *Handler) csrf(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// origin is the scheme://host[:port] of the base URL, as browsers send it in Origin.
+// origin is the scheme://host[:port] of the base URL as browsers send it in Origin: lower case,
+// without a default port.
 func (h *Handler) origin() string {
-	return strings.ToLower(h.base.Scheme + "://" + h.base.Host)
+	host := strings.ToLower(h.base.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	port := h.base.Port()
+	if (h.base.Scheme == "http" && port == "80") || (h.base.Scheme == "https" && port == "443") {
+		port = ""
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return strings.ToLower(h.base.Scheme) + "://" + host
 }
 
 // requireRole lets through a signed-in user of at least role. Anyone else signed out goes to

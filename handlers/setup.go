@@ -102,8 +102,8 @@ func ValidateNewUser(ctx context.Context, s *store.Store, in NewUserInput) ([]st
 func (h *Handler) submitSetup(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	now := h.now()
-	ip := c.IP()
-	n, err := h.store.CountFailures(ctx, store.AttemptSetup, ipKey(ip), now.Add(-auth.SetupFailuresPerIP.Window), false)
+	ip := h.clientIP(c)
+	n, err := h.store.CountFailures(ctx, store.AttemptSetup, ipKey(ip), windowStart(now, auth.SetupFailuresPerIP.Window), false)
 	if err != nil {
 		return err
 	}

@@ -26,12 +26,19 @@ const throttledMessage = "Too many attempts. Wait a few minutes and try again."
 // The account key's count restarts after a success; the IP key's does not.
 func (h *Handler) throttled(ctx context.Context, kind string, accountKey string, account auth.Throttle, ipKey string, perIP auth.Throttle) (bool, error) {
 	now := h.now()
-	n, err := h.store.CountFailures(ctx, kind, accountKey, now.Add(-account.Window), true)
+	n, err := h.store.CountFailures(ctx, kind, accountKey, windowStart(now, account.Window), true)
 	if err != nil || n >= account.Max {
 		return err == nil, err
 	}
-	n, err = h.store.CountFailures(ctx, kind, ipKey, now.Add(-perIP.Window), false)
+	n, err = h.store.CountFailures(ctx, kind, ipKey, windowStart(now, perIP.Window), false)
 	return err == nil && n >= perIP.Max, err
+}
+
+// windowStart is the earliest stored attempt time (whole Unix seconds) that still counts in a
+// window ending at now: an attempt at T counts while now < T+window, the same half-open rule as
+// an expiry (a code made at T is valid while now < T+TTL).
+func windowStart(now time.Time, window time.Duration) time.Time {
+	return now.Add(-window).Truncate(time.Second).Add(time.Second)
 }
 
 // signInState turns a stored sign-in into what auth.NextStep reads.
@@ -99,18 +106,36 @@ func (h *Handler) advance(c *fiber.Ctx, si store.SignIn, u store.User, method st
 
 // beginSecondFactor sends the e-mail code that starts the second-factor step and goes there.
 func (h *Handler) beginSecondFactor(c *fiber.Ctx, si store.SignIn, u store.User) error {
-	if err := h.sendLoginCode(c, si, u, false); err != nil {
+	err := h.sendLoginCode(c, si, u, false)
+	switch {
+	case errors.Is(err, errCodeMailsLimited):
+		return redirect(c, "/login/verify?sent=limited")
+	case errors.Is(err, errSendFailed):
 		return redirect(c, "/login/verify?sent=0")
+	case err != nil:
+		return err
 	}
 	return redirect(c, "/login/verify")
 }
+
+// errCodeMailsLimited says the user was mailed as many codes as auth.CodeMails allows.
+var errCodeMailsLimited = errors.New("too many code mails")
 
 // errSendFailed says a code e-mail could not be sent after every retry.
 var errSendFailed = errors.New("could not send the code")
 
 // sendLoginCode mails a fresh code and only then stores its hash (replacing the sign-in's
-// earlier code) with the email_code_sent event, so a failed send leaves nothing behind.
+// earlier code) with the email_code_sent event, so a failed send leaves nothing behind. Every
+// code mail counts against auth.CodeMails, whether it starts a sign-in or is resent, so neither
+// signing in again nor resending can flood an inbox.
 func (h *Handler) sendLoginCode(c *fiber.Ctx, si store.SignIn, u store.User, resend bool) error {
+	n, err := h.store.CountAttempts(c.UserContext(), store.AttemptCodeMail, userKey(u.ID), windowStart(h.now(), auth.CodeMails.Window))
+	if err != nil {
+		return err
+	}
+	if n >= auth.CodeMails.Max {
+		return errCodeMailsLimited
+	}
 	code := auth.NewCode()
 	ctx, cancel := context.WithTimeout(c.UserContext(), 45*time.Second)
 	defer cancel()
@@ -128,10 +153,8 @@ func (h *Handler) sendLoginCode(c *fiber.Ctx, si store.SignIn, u store.User, res
 		}); err != nil {
 			return err
 		}
-		if resend {
-			if err := tx.RecordAttempt(c.UserContext(), store.AttemptResend, []string{userKey(u.ID)}, true, now); err != nil {
-				return err
-			}
+		if err := tx.RecordAttempt(c.UserContext(), store.AttemptCodeMail, []string{userKey(u.ID)}, true, now); err != nil {
+			return err
 		}
 		return tx.AddEvent(c.UserContext(), h.event(c, "email_code_sent", nil, ptr(u.ID), map[string]any{"resend": resend}))
 	})
@@ -149,7 +172,7 @@ func (h *Handler) finishSignIn(c *fiber.Ctx, si store.SignIn, u store.User, meth
 		CreatedAt:  now,
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(auth.SessionTTL),
-		IP:         c.IP(),
+		IP:         h.clientIP(c),
 		UserAgent:  truncate(c.Get(fiber.HeaderUserAgent), 512),
 	}
 	err := h.store.InTx(ctx, func(tx *store.Tx) error {

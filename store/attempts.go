@@ -10,7 +10,7 @@ import (
 const (
 	AttemptPassword = "password"
 	AttemptCode     = "code"
-	AttemptResend   = "resend"
+	AttemptCodeMail = "code_mail"
 	AttemptSetup    = "setup"
 )
 

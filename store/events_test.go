@@ -187,11 +187,11 @@ func TestAttempts(t *testing.T) {
 	}
 
 	// One call records one row per key.
-	if err := s.RecordAttempt(ctx, store.AttemptResend, []string{"email:c@example.com", "ip:192.0.2.1"}, true, sec(0)); err != nil {
+	if err := s.RecordAttempt(ctx, store.AttemptCodeMail, []string{"email:c@example.com", "ip:192.0.2.1"}, true, sec(0)); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"email:c@example.com", "ip:192.0.2.1"} {
-		if got, _ := s.CountAttempts(ctx, store.AttemptResend, k, sec(0)); got != 1 {
+		if got, _ := s.CountAttempts(ctx, store.AttemptCodeMail, k, sec(0)); got != 1 {
 			t.Errorf("CountAttempts(resend, %s) = %d, want 1", k, got)
 		}
 	}

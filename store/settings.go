@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Settings is the tenant's one row of security settings.
@@ -22,4 +23,15 @@ func (q q) Settings(ctx context.Context) (Settings, error) {
 		return Settings{}, fmt.Errorf("store: settings: %w", err)
 	}
 	return s, nil
+}
+
+// SetPasswordPolicy saves the minimum password length and strength score.
+func (q q) SetPasswordPolicy(ctx context.Context, minLength, minScore int, now time.Time) error {
+	_, err := q.db.ExecContext(ctx, `
+		UPDATE settings SET minimum_password_length = ?, minimum_strength_score = ?, updated_at = ? WHERE id = 1`,
+		minLength, minScore, unix(now))
+	if err != nil {
+		return fmt.Errorf("store: set password policy: %w", err)
+	}
+	return nil
 }

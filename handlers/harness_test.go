@@ -1,0 +1,582 @@
+package handlers_test
+
+// The harness every handler test uses: a real SQLite file with the real migrations, the real
+// fiber app from handlers.New, the real mailer talking to an in-process SMTP server, a real
+// argon2id hasher with cheap parameters, and a clock the tests move by hand.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/handlers"
+	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/mail/mailtest"
+	"github.com/weftid/weftid/store"
+)
+
+// testParams are cheap argon2id parameters: fine for tests, never for production.
+var testParams = auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+const (
+	baseURL      = "http://localhost:8080"
+	testPassword = "correct horse battery staple"
+	codeSubject  = "Your weftid sign-in code"
+)
+
+// The messages the pages show, copied here on purpose: a change to what people read should be
+// a deliberate change to these tests too.
+const (
+	msgGeneric       = "Incorrect email or password, or the account cannot sign in."
+	msgThrottled     = "Too many attempts. Wait a few minutes and try again."
+	msgCodeFailure   = "That code is incorrect or has expired. Check your latest email, or send a new code."
+	msgCodeTooMany   = "Too many wrong codes. Send a new code to try again."
+	msgSendFailure   = "We could not send the code, try again."
+	msgResendLimited = "You can ask for a new code 3 times in 5 minutes. Wait a few minutes, or use the latest code we sent."
+)
+
+// clock is the injected time source: tests advance it instead of sleeping.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock {
+	// A whole second, so the stored Unix seconds and the clock agree exactly.
+	return &clock{now: time.Now().UTC().Truncate(time.Second)}
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// testLog collects the server's log and prints it only when the test fails.
+type testLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *testLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// env is one running weftid: its own database file, SMTP server, clock and app.
+type env struct {
+	t      *testing.T
+	app    *fiber.App
+	store  *store.Store
+	mail   *mailtest.Server
+	clock  *clock
+	keys   auth.Keys
+	hasher *auth.Hasher
+	log    *testLog
+	nextIP int
+}
+
+// envOptions changes one part of the standard environment.
+type envOptions struct {
+	hasher  *auth.Hasher // default: testParams, 2 workers, a queue of 16, 5 s wait
+	baseURL string       // default: baseURL
+}
+
+func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
+
+func newEnvWith(t *testing.T, o envOptions) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "weftid.db"))
+	if err != nil {
+		t.Fatalf("store.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	logs := &testLog{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() && logs.String() != "" {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+
+	srv := mailtest.Start(t)
+	smtpReady(t, srv.Addr())
+	mailer, err := mail.New(mail.Config{
+		SMTPURL: srv.URL(), From: "weftid@localhost",
+		Attempts: 3, Backoff: time.Millisecond, Timeout: 5 * time.Second,
+	}, logger)
+	if err != nil {
+		t.Fatalf("mail.New: %v", err)
+	}
+
+	hasher := o.hasher
+	if hasher == nil {
+		if hasher, err = auth.NewHasher(testParams, 2, 16, 5*time.Second); err != nil {
+			t.Fatalf("auth.NewHasher: %v", err)
+		}
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		t.Fatal(err)
+	}
+	keys := auth.NewKeys(secret)
+
+	base := o.baseURL
+	if base == "" {
+		base = baseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock()
+	app := handlers.New(handlers.Config{
+		BaseURL: u, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: logger,
+		Now: clk.Now,
+		// app.Test connects from 0.0.0.0; trusting it lets each test client have its own
+		// address in X-Forwarded-For, so per-IP throttles can be told apart.
+		TrustedProxies: []string{"0.0.0.0"},
+		Version:        "test",
+	})
+	return &env{t: t, app: app, store: st, mail: srv, clock: clk, keys: keys, hasher: hasher, log: logs}
+}
+
+// smtpReady waits for the test SMTP server's greeting. mailtest.Start serves in a goroutine and
+// its cleanup closes only the listeners Serve has registered; a test that ended before that
+// goroutine ran would wait forever in cleanup. A greeting proves Serve is accepting.
+func smtpReady(t *testing.T, addr string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("test SMTP server: %v", err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "220") {
+		t.Fatalf("test SMTP server greeting: %q, %v", line, err)
+	}
+	fmt.Fprintf(conn, "QUIT\r\n")
+}
+
+// createUser stores an account with a password hashed with the test parameters.
+func (e *env) createUser(email, name string, role store.Role, status store.Status) store.User {
+	e.t.Helper()
+	hash, err := auth.HashPassword(testPassword, testParams)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.createUserWithHash(email, name, role, status, hash)
+}
+
+func (e *env) createUserWithHash(email, name string, role store.Role, status store.Status, hash string) store.User {
+	e.t.Helper()
+	u, err := e.store.CreateUser(context.Background(), store.User{
+		Email: email, Name: name, Role: role, Status: status, PasswordHash: hash,
+	}, e.clock.Now())
+	if err != nil {
+		e.t.Fatalf("CreateUser(%s): %v", email, err)
+	}
+	return u
+}
+
+// user reads an account back from the store.
+func (e *env) user(id int64) store.User {
+	e.t.Helper()
+	u, err := e.store.UserByID(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("UserByID(%d): %v", id, err)
+	}
+	return u
+}
+
+// events returns every event, oldest first.
+func (e *env) events() []store.Event {
+	e.t.Helper()
+	evs, err := e.store.ListEvents(context.Background(), store.EventFilter{Limit: 1000})
+	if err != nil {
+		e.t.Fatalf("ListEvents: %v", err)
+	}
+	slices.Reverse(evs)
+	return evs
+}
+
+// eventsOf returns the events of one type, oldest first.
+func (e *env) eventsOf(typ string) []store.Event {
+	e.t.Helper()
+	var out []store.Event
+	for _, ev := range e.events() {
+		if ev.Type == typ {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// lastEvent is the newest event of a type; the test fails when there is none.
+func (e *env) lastEvent(typ string) store.Event {
+	e.t.Helper()
+	evs := e.eventsOf(typ)
+	if len(evs) == 0 {
+		e.t.Fatalf("no %s event; events: %s", typ, eventSummary(e.events()))
+	}
+	return evs[len(evs)-1]
+}
+
+func eventSummary(evs []store.Event) string {
+	var parts []string
+	for _, ev := range evs {
+		uid := "nil"
+		if ev.UserID != nil {
+			uid = fmt.Sprint(*ev.UserID)
+		}
+		parts = append(parts, fmt.Sprintf("%s(user=%s %v)", ev.Type, uid, ev.Details))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// checkEvent compares an event's type, subject and details reason (want 0 for "no user").
+func checkEvent(t *testing.T, ev store.Event, typ string, userID int64, reason string) {
+	t.Helper()
+	if ev.Type != typ {
+		t.Errorf("event type: got %q, want %q", ev.Type, typ)
+	}
+	switch {
+	case userID == 0 && ev.UserID != nil:
+		t.Errorf("%s user_id: got %d, want none", typ, *ev.UserID)
+	case userID != 0 && ev.UserID == nil:
+		t.Errorf("%s user_id: got none, want %d", typ, userID)
+	case userID != 0 && *ev.UserID != userID:
+		t.Errorf("%s user_id: got %d, want %d", typ, *ev.UserID, userID)
+	}
+	if reason != "" {
+		if got, _ := ev.Details["reason"].(string); got != reason {
+			t.Errorf("%s reason: got %q, want %q (details %v)", typ, got, reason, ev.Details)
+		}
+	}
+}
+
+// typesOf lists the events' types, for comparing sequences.
+func typesOf(evs []store.Event) []string {
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Type
+	}
+	return out
+}
+
+// waitMail returns the next message to addr that no earlier waitMail returned.
+func (e *env) waitMail(addr string) mailtest.Received {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	msg, err := e.mail.WaitFor(ctx, addr)
+	if err != nil {
+		e.t.Fatalf("waiting for mail: %v", err)
+	}
+	return msg
+}
+
+// waitCode returns the code of the next sign-in mail to addr.
+func (e *env) waitCode(addr string) string {
+	e.t.Helper()
+	msg := e.waitMail(addr)
+	if msg.Subject != codeSubject {
+		e.t.Fatalf("mail subject: got %q, want %q", msg.Subject, codeSubject)
+	}
+	code := mailtest.FindCode(msg.Text)
+	if code == "" {
+		e.t.Fatalf("no code in mail:\n%s", msg.Text)
+	}
+	return code
+}
+
+// mailsTo counts the messages accepted for addr.
+func (e *env) mailsTo(addr string) int {
+	n := 0
+	for _, m := range e.mail.Messages() {
+		for _, to := range m.To {
+			if strings.EqualFold(to, addr) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// client is one browser: its own cookie jar (keyed by cookie name, honouring deletion and
+// expiry against the test clock), its own IP, and the _csrf token of the last page it read.
+type client struct {
+	t    *testing.T
+	env  *env
+	ip   string
+	mu   sync.Mutex
+	jar  map[string]*http.Cookie
+	csrf string
+}
+
+func (e *env) newClient() *client {
+	e.nextIP++
+	return &client{t: e.t, env: e, ip: fmt.Sprintf("192.0.2.%d", e.nextIP), jar: map[string]*http.Cookie{}}
+}
+
+// response is what a test looks at.
+type response struct {
+	Status   int
+	Location string
+	Header   http.Header
+	Cookies  []*http.Cookie // as set by this response
+	Body     string
+}
+
+func (r *response) String() string {
+	body := r.Body
+	if len(body) > 600 {
+		body = body[:600] + "..."
+	}
+	return fmt.Sprintf("%d Location=%q body=%q", r.Status, r.Location, body)
+}
+
+// cookie returns the cookie this response set with that name, or nil.
+func (r *response) cookie(name string) *http.Cookie {
+	for _, c := range r.Cookies {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// hangAfter is how long a request may take before the test calls it hung.
+const hangAfter = 30 * time.Second
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
+
+// send makes one request without failing the test (safe from goroutines).
+func (c *client) send(method, path string, body io.Reader, header http.Header) (*response, error) {
+	req := httptest.NewRequest(method, baseURL+path, body)
+	// The trusted proxy in front (see newEnv) reports the client's address.
+	req.Header.Set("X-Forwarded-For", c.ip)
+	req.Header.Set("User-Agent", "weftid-handler-tests")
+	for k, vs := range header {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
+	}
+	now := c.env.clock.Now()
+	c.mu.Lock()
+	for name, ck := range c.jar {
+		if !ck.Expires.IsZero() && !ck.Expires.After(now) {
+			delete(c.jar, name)
+			continue
+		}
+		req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+	}
+	c.mu.Unlock()
+
+	// app.Test without its own timeout, under a watchdog, so a request that never returns
+	// fails its test with every goroutine's stack instead of stalling the whole run.
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := c.env.app.Test(req, -1)
+		done <- result{resp, err}
+	}()
+	var resp *http.Response
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return nil, res.err
+		}
+		resp = res.resp
+	case <-time.After(hangAfter):
+		stacks := make([]byte, 1<<20)
+		stacks = stacks[:runtime.Stack(stacks, true)]
+		return nil, fmt.Errorf("%s %s did not answer within %v; goroutines:\n%s", method, path, hangAfter, stacks)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	r := &response{
+		Status: resp.StatusCode, Location: resp.Header.Get("Location"), Header: resp.Header,
+		Cookies: resp.Cookies(), Body: string(b),
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ck := range r.Cookies {
+		if ck.MaxAge < 0 || (!ck.Expires.IsZero() && !ck.Expires.After(now)) {
+			delete(c.jar, ck.Name)
+			continue
+		}
+		c.jar[ck.Name] = ck
+	}
+	if m := csrfField.FindStringSubmatch(r.Body); m != nil {
+		c.csrf = html.UnescapeString(m[1])
+	}
+	return r, nil
+}
+
+func (c *client) do(method, path string, body io.Reader, header http.Header) *response {
+	c.t.Helper()
+	r, err := c.send(method, path, body, header)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+func (c *client) get(path string) *response {
+	c.t.Helper()
+	return c.do(http.MethodGet, path, nil, nil)
+}
+
+// post sends a form with the _csrf token of the last page read.
+func (c *client) post(path string, form url.Values) *response {
+	c.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("_csrf", c.token())
+	return c.postRaw(path, form, nil)
+}
+
+// postRaw sends the form as given (no _csrf added) with extra headers.
+func (c *client) postRaw(path string, form url.Values, header http.Header) *response {
+	c.t.Helper()
+	if header == nil {
+		header = http.Header{}
+	}
+	header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(http.MethodPost, path, strings.NewReader(form.Encode()), header)
+}
+
+func (c *client) token() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.csrf
+}
+
+// cookieValue is the value in the jar, or "".
+func (c *client) cookieValue(name string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ck, ok := c.jar[name]; ok {
+		return ck.Value
+	}
+	return ""
+}
+
+// setCookie puts a cookie in the jar, as another site or an old tab might have left it.
+func (c *client) setCookie(name, value string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.jar[name] = &http.Cookie{Name: name, Value: value}
+}
+
+// signIn takes a client through password and e-mail code to the dashboard.
+func (c *client) signIn(email, password string) {
+	c.t.Helper()
+	c.startSignIn(email, password)
+	code := c.env.waitCode(email)
+	expectRedirect(c.t, c.post("/login/verify", url.Values{"code": {code}, "method": {"email"}}), "/dashboard")
+}
+
+// startSignIn does the password step and expects the code page.
+func (c *client) startSignIn(email, password string) {
+	c.t.Helper()
+	if c.token() == "" {
+		expectStatus(c.t, c.get("/login"), http.StatusOK)
+	}
+	expectRedirect(c.t, c.post("/login", url.Values{"email": {email}, "password": {password}}), "/login/verify")
+}
+
+func expectStatus(t *testing.T, r *response, want int) {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status: got %d, want %d\n%s", r.Status, want, r)
+	}
+}
+
+func expectRedirect(t *testing.T, r *response, want string) {
+	t.Helper()
+	if r.Status != http.StatusSeeOther || r.Location != want {
+		t.Fatalf("got %d to %q, want 303 to %q\n%s", r.Status, r.Location, want, r)
+	}
+}
+
+var (
+	roleAlert = regexp.MustCompile(`<(\w+)[^>]*\brole="alert"[^>]*>`)
+	anyTag    = regexp.MustCompile(`<[^>]*>`)
+	spaces    = regexp.MustCompile(`\s+`)
+)
+
+// alerts returns the text of every role="alert" element, tags stripped and spaces collapsed.
+func alerts(body string) []string {
+	var out []string
+	for _, loc := range roleAlert.FindAllStringSubmatchIndex(body, -1) {
+		tag := body[loc[2]:loc[3]]
+		rest := body[loc[1]:]
+		end := strings.Index(rest, "</"+tag+">")
+		if end < 0 {
+			end = len(rest)
+		}
+		text := html.UnescapeString(anyTag.ReplaceAllString(rest[:end], " "))
+		out = append(out, strings.TrimSpace(spaces.ReplaceAllString(text, " ")))
+	}
+	return out
+}
+
+// expectAlert checks that the page shows exactly one alert with exactly this text.
+func expectAlert(t *testing.T, r *response, want string) {
+	t.Helper()
+	got := alerts(r.Body)
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("alerts: got %q, want [%q]", got, want)
+	}
+}
+
+// expectNoAlert checks that the page shows no alert.
+func expectNoAlert(t *testing.T, r *response) {
+	t.Helper()
+	if got := alerts(r.Body); len(got) != 0 {
+		t.Errorf("alerts: got %q, want none", got)
+	}
+}
