@@ -19,6 +19,7 @@ import (
 type Keys struct {
 	tokens []byte // keyed hashes of session ids, sign-in ids, codes and setup tokens
 	csrf   []byte // CSRF tokens
+	seal   []byte // AES-256-GCM key for secrets at rest (TOTP secrets)
 }
 
 // NewKeys derives the purpose keys from the master secret.
@@ -28,7 +29,7 @@ func NewKeys(master []byte) Keys {
 		m.Write([]byte("weftid/" + purpose))
 		return m.Sum(nil)
 	}
-	return Keys{tokens: derive("tokens"), csrf: derive("csrf")}
+	return Keys{tokens: derive("tokens"), csrf: derive("csrf"), seal: derive("seal")}
 }
 
 // HashToken is the keyed hash under which a secret the user holds (session id, code, link token)

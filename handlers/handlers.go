@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
@@ -51,6 +52,7 @@ type Handler struct {
 	now     func() time.Time
 	version string
 	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For entries are believed
+	wa      *webauthn.WebAuthn
 }
 
 // New builds the fiber app with every route and middleware.
@@ -96,6 +98,11 @@ func New(cfg Config) *fiber.App {
 		}
 		h.proxies = append(h.proxies, prefix.Masked())
 	}
+	wa, err := newWebAuthn(h.origin(), cfg.BaseURL.Hostname())
+	if err != nil {
+		panic("handlers: webauthn: " + err.Error()) // only a malformed base URL gets here; main checks it
+	}
+	h.wa = wa
 	app := fiber.New(fc)
 	h.routes(app)
 	return app

@@ -111,14 +111,11 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	if rehash {
 		h.rehashPassword(c, u, password)
 	}
-	si, err := h.startSignIn(c, u, "")
+	si, err := h.startSignIn(c, u, "", auth.StepPassword)
 	if err != nil {
 		return err
 	}
-	if auth.NextStep(signInState(si)) == auth.StepSecondFactor {
-		return h.beginSecondFactor(c, si, u)
-	}
-	return h.advance(c, si, u, "password")
+	return h.beginSecondFactor(c, si, u)
 }
 
 // rehashPassword replaces a hash made with weaker parameters. It is best effort: a busy pool or a

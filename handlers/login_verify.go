@@ -15,26 +15,55 @@ import (
 const (
 	codeFailure      = "That code is incorrect or has expired. Check your latest email, or send a new code."
 	codeTooManyTries = "Too many wrong codes. Send a new code to try again."
+	otpFailure       = "That code is incorrect or was used already. Enter the current code from your authenticator app, or a backup code."
 	sendFailure      = "We could not send the code, try again."
 	resendLimited    = "You can ask for a new code 3 times in 5 minutes. Wait a few minutes, or use the latest code we sent."
 )
 
-func (h *Handler) renderVerify(c *fiber.Ctx, status int, u store.User, errMsg, notice string) error {
-	return render(c, status, views.LoginVerifyPage(h.pageBase(c, "Check your email", ""),
-		views.VerifyForm{Email: u.Email, Error: errMsg, Notice: notice}))
+func (h *Handler) renderVerify(c *fiber.Ctx, status int, u store.User, st auth.SignInState, errMsg, notice string) error {
+	f := views.VerifyForm{Email: u.Email, Error: errMsg, Notice: notice}
+	for _, m := range auth.SecondFactorMethods(st) {
+		switch m {
+		case auth.MethodEmail:
+			f.EmailCode = true
+		case auth.MethodTOTP:
+			f.TOTP = true
+		case auth.MethodPasskey:
+			f.Passkey = true
+		}
+	}
+	title := "Two-step verification"
+	if f.EmailCode {
+		title = "Check your email"
+	}
+	return render(c, status, views.LoginVerifyPage(h.pageBase(c, title, ""), f))
 }
 
-// showLoginVerify renders the second-factor step of the sign-in in progress.
-func (h *Handler) showLoginVerify(c *fiber.Ctx) error {
-	si, u, err := h.currentSignIn(c)
+// verifyContext loads the sign-in in progress for the second-factor step. ok is false when the
+// response was already written (no sign-in, or it is past this step).
+func (h *Handler) verifyContext(c *fiber.Ctx) (si store.SignIn, u store.User, st auth.SignInState, ok bool, err error) {
+	si, u, err = h.currentSignIn(c)
 	if errors.Is(err, store.ErrNotFound) {
-		return signInExpired(c)
+		return si, u, st, false, signInExpired(c)
 	}
 	if err != nil {
-		return err
+		return si, u, st, false, err
 	}
-	if auth.NextStep(signInState(si)) != auth.StepSecondFactor {
-		return h.advance(c, si, u, "")
+	if st, err = h.signInState(c.UserContext(), si, u); err != nil {
+		return si, u, st, false, err
+	}
+	if auth.NextStep(st) != auth.StepSecondFactor {
+		return si, u, st, false, h.advance(c, si, u, "")
+	}
+	return si, u, st, true, nil
+}
+
+// showLoginVerify renders the second-factor step of the sign-in in progress with the methods
+// this user may use.
+func (h *Handler) showLoginVerify(c *fiber.Ctx) error {
+	_, u, st, ok, err := h.verifyContext(c)
+	if !ok || err != nil {
+		return err
 	}
 	errMsg, notice := "", ""
 	switch c.Query("sent") {
@@ -45,43 +74,45 @@ func (h *Handler) showLoginVerify(c *fiber.Ctx) error {
 	case "limited":
 		errMsg = resendLimited
 	}
-	return h.renderVerify(c, fiber.StatusOK, u, errMsg, notice)
+	return h.renderVerify(c, fiber.StatusOK, u, st, errMsg, notice)
 }
 
-// submitLoginVerify checks an e-mail code: throttle first, then the code's hash, expiry and tries;
-// a right code is consumed atomically, so it works once.
+// submitLoginVerify checks a second-factor code: throttle first, then the code for the chosen
+// method (e-mail code, TOTP or backup code), which must be one this sign-in allows. A right code
+// is used up atomically, so it works once.
 func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	si, u, err := h.currentSignIn(c)
-	if errors.Is(err, store.ErrNotFound) {
-		return signInExpired(c)
-	}
-	if err != nil {
+	si, u, st, ok, err := h.verifyContext(c)
+	if !ok || err != nil {
 		return err
 	}
-	if auth.NextStep(signInState(si)) != auth.StepSecondFactor {
-		return h.advance(c, si, u, "")
-	}
 	ip := h.clientIP(c)
+	method := auth.Method(c.FormValue("method"))
+	if method == "" {
+		method = auth.MethodEmail
+		if st.HasTOTP {
+			method = auth.MethodTOTP
+		}
+	}
 	limited, err := h.throttled(ctx, store.AttemptCode, userKey(u.ID), auth.CodeFailuresPerUser, ipKey(ip), auth.CodeFailuresPerIP)
 	if err != nil {
 		return err
 	}
 	if limited {
-		if err := h.store.AddEvent(ctx, h.event(c, "login_failed", nil, ptr(u.ID), map[string]any{"step": "email_code", "reason": "throttled"})); err != nil {
+		if err := h.store.AddEvent(ctx, h.event(c, "login_failed", nil, ptr(u.ID), map[string]any{"step": stepName(method), "reason": "throttled"})); err != nil {
 			return err
 		}
-		return h.renderVerify(c, fiber.StatusTooManyRequests, u, throttledMessage, "")
+		return h.renderVerify(c, fiber.StatusTooManyRequests, u, st, throttledMessage, "")
 	}
 
 	now := h.now()
-	code := auth.NormalizeCode(c.FormValue("code"))
-	method := c.FormValue("method")
 	keys := []string{userKey(u.ID), ipKey(ip)}
-
-	// fail records the wrong guess against the code, the user and the IP.
+	// fail records the wrong guess against the user and the IP (and, for an e-mail code, the code).
 	fail := func(reason string, codeID int64) error {
 		msg := codeFailure
+		if st.HasTOTP {
+			msg = otpFailure
+		}
 		err := h.store.InTx(ctx, func(tx *store.Tx) error {
 			if codeID != 0 {
 				n, err := tx.CountEmailCodeTry(ctx, codeID)
@@ -95,17 +126,63 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 			if err := tx.RecordAttempt(ctx, store.AttemptCode, keys, false, now); err != nil {
 				return err
 			}
-			return tx.AddEvent(ctx, h.event(c, "login_failed", nil, ptr(u.ID), map[string]any{"step": "email_code", "reason": reason}))
+			return tx.AddEvent(ctx, h.event(c, "login_failed", nil, ptr(u.ID), map[string]any{"step": stepName(method), "reason": reason}))
 		})
 		if err != nil {
 			return err
 		}
-		return h.renderVerify(c, fiber.StatusUnauthorized, u, msg, "")
+		return h.renderVerify(c, fiber.StatusUnauthorized, u, st, msg, "")
+	}
+	// pass marks the second factor done, with use, which consumes the code, in one transaction.
+	pass := func(use func(tx *store.Tx) error, details string) error {
+		err := h.store.InTx(ctx, func(tx *store.Tx) error {
+			if err := use(tx); err != nil {
+				return err
+			}
+			if err := tx.MarkSignInStep(ctx, si.IDHash, string(auth.StepSecondFactor)); err != nil {
+				return err
+			}
+			return tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID)}, true, now)
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return fail("reused", 0) // another request used it first
+		}
+		if err != nil {
+			return err
+		}
+		si.StepsDone = append(si.StepsDone, string(auth.StepSecondFactor))
+		return h.advance(c, si, u, details)
 	}
 
-	if method != "" && method != string(auth.MethodEmail) {
+	if method == auth.MethodPasskey || !st.Allows(method) {
 		return fail("method_not_allowed", 0)
 	}
+	switch method {
+	case auth.MethodTOTP:
+		t, err := h.store.TOTPByUser(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		secret, err := h.keys.Open(t.SecretEnc, totpContext(u.ID))
+		if err != nil {
+			return err
+		}
+		step, ok := auth.CheckTOTP(string(secret), c.FormValue("code"), now, t.LastStep)
+		if !ok {
+			return fail("wrong_code", 0)
+		}
+		return pass(func(tx *store.Tx) error { return tx.UseTOTPStep(ctx, u.ID, step) }, "password+totp")
+
+	case auth.MethodBackup:
+		code := auth.NormalizeBackupCode(c.FormValue("code"))
+		if !auth.LooksLikeBackupCode(code) {
+			return fail("wrong_code", 0)
+		}
+		hash := h.keys.HashToken("backup_code", code)
+		return pass(func(tx *store.Tx) error { return tx.ConsumeBackupCode(ctx, u.ID, hash) }, "password+backup_code")
+	}
+
+	code := auth.NormalizeCode(c.FormValue("code"))
 	ec, err := h.store.EmailCodeForSignIn(ctx, si.IDHash)
 	if errors.Is(err, store.ErrNotFound) {
 		return fail("no_code", 0)
@@ -121,46 +198,40 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	case len(code) != 6 || !hmac.Equal(h.keys.HashToken("email_code", code), ec.CodeHash):
 		return fail("wrong_code", ec.ID)
 	}
-
-	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.ConsumeEmailCode(ctx, ec.ID, now, auth.EmailCodeMaxTries); err != nil {
-			return err
-		}
-		if err := tx.MarkSignInStep(ctx, si.IDHash, string(auth.StepSecondFactor)); err != nil {
-			return err
-		}
-		return tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID)}, true, now)
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return fail("reused", 0) // another request used it first
-	}
-	if err != nil {
-		return err
-	}
-	si.StepsDone = append(si.StepsDone, string(auth.StepSecondFactor))
-	return h.advance(c, si, u, "password+email_code")
+	return pass(func(tx *store.Tx) error { return tx.ConsumeEmailCode(ctx, ec.ID, now, auth.EmailCodeMaxTries) }, "password+email_code")
 }
 
 // resendLoginCode mails a new code: at most 3 times in 5 minutes (auth.CodeMails).
 func (h *Handler) resendLoginCode(c *fiber.Ctx) error {
-	si, u, err := h.currentSignIn(c)
-	if errors.Is(err, store.ErrNotFound) {
-		return signInExpired(c)
-	}
-	if err != nil {
+	si, u, st, ok, err := h.verifyContext(c)
+	if !ok || err != nil {
 		return err
 	}
-	if auth.NextStep(signInState(si)) != auth.StepSecondFactor {
-		return h.advance(c, si, u, "")
+	if !st.Allows(auth.MethodEmail) {
+		return redirect(c, "/login/verify")
 	}
 	err = h.sendLoginCode(c, si, u, true)
 	switch {
 	case errors.Is(err, errCodeMailsLimited):
-		return h.renderVerify(c, fiber.StatusTooManyRequests, u, resendLimited, "")
+		return h.renderVerify(c, fiber.StatusTooManyRequests, u, st, resendLimited, "")
 	case errors.Is(err, errSendFailed):
 		return redirect(c, "/login/verify?sent=0")
 	case err != nil:
 		return err
 	}
 	return redirect(c, "/login/verify?sent=1")
+}
+
+// totpContext binds a sealed TOTP secret to its user, so it cannot be moved to another row.
+func totpContext(userID int64) string { return "totp:" + userKey(userID) }
+
+// stepName names a second-factor method in login_failed events.
+func stepName(m auth.Method) string {
+	switch m {
+	case auth.MethodEmail:
+		return "email_code"
+	case auth.MethodBackup:
+		return "backup_code"
+	}
+	return string(m)
 }

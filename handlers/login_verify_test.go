@@ -19,6 +19,12 @@ func postCode(c *client, code string) *response {
 // expectCodeRefused checks a refused code: 401, the alert, still no session, and the event.
 func expectCodeRefused(t *testing.T, e *env, c *client, r *response, alert string, userID int64, reason string) {
 	t.Helper()
+	expectCodeRefusedAt(t, e, c, r, alert, userID, reason, "email_code")
+}
+
+// expectCodeRefusedAt is expectCodeRefused for the step a form tried (its login_failed step).
+func expectCodeRefusedAt(t *testing.T, e *env, c *client, r *response, alert string, userID int64, reason, step string) {
+	t.Helper()
 	if r.Status != http.StatusUnauthorized {
 		t.Errorf("status: got %d, want 401\n%s", r.Status, r)
 	}
@@ -28,8 +34,8 @@ func expectCodeRefused(t *testing.T, e *env, c *client, r *response, alert strin
 	}
 	ev := e.lastEvent("login_failed")
 	checkEvent(t, ev, "login_failed", userID, reason)
-	if step, _ := ev.Details["step"].(string); step != "email_code" {
-		t.Errorf("login_failed step: got %q, want email_code", step)
+	if got, _ := ev.Details["step"].(string); got != step {
+		t.Errorf("login_failed step: got %q, want %s", got, step)
 	}
 }
 
@@ -127,9 +133,9 @@ func TestSignInCode(t *testing.T) {
 
 	t.Run("other method refused", func(t *testing.T) {
 		e, c, u, code := setup(t)
-		for _, method := range []string{"totp", "backup", "passkey"} {
+		for method, step := range map[string]string{"totp": "totp", "backup": "backup_code", "passkey": "passkey"} {
 			r := c.post("/login/verify", url.Values{"code": {code}, "method": {method}})
-			expectCodeRefused(t, e, c, r, msgCodeFailure, u.ID, "method_not_allowed")
+			expectCodeRefusedAt(t, e, c, r, msgCodeFailure, u.ID, "method_not_allowed", step)
 		}
 		// The refusals did not use up the code's tries.
 		expectRedirect(t, postCode(c, code), "/dashboard")

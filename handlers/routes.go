@@ -27,18 +27,36 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/login/verify", h.showLoginVerify)
 	app.Post("/login/verify", h.submitLoginVerify)
 	app.Post("/login/verify/resend", h.resendLoginCode)
+	app.Post("/login/passkey/begin", h.beginPasskeyLogin)
+	app.Post("/login/passkey/finish", h.finishPasskeyLogin)
 	app.Post("/logout", h.logout)
 
 	user := requireRole(store.RoleUser)
 	admin := requireRole(store.RoleAdmin)
 	superAdmin := requireRole(store.RoleSuperAdmin)
 
+	app.Post("/password/strength", append(h.strengthLimits(), h.passwordStrength)...)
+
 	app.Get("/dashboard", user, h.showDashboard)
+	app.Get("/account/security", user, h.showAccountSecurity)
+	app.Post("/account/security/totp/setup", user, h.beginTOTPSetup)
+	app.Get("/account/security/totp", user, h.showTOTPSetup)
+	app.Post("/account/security/totp", user, h.confirmTOTP)
+	app.Post("/account/security/totp/remove", user, h.removeTOTP)
+	app.Post("/account/security/backup-codes", user, h.regenerateBackupCodes)
+	app.Post("/account/passkeys/begin", user, h.beginPasskeyRegistration)
+	app.Post("/account/passkeys/finish", user, h.finishPasskeyRegistration)
+	app.Post("/account/passkeys/:id/rename", user, h.renamePasskey)
+	app.Post("/account/passkeys/:id/delete", user, h.deletePasskey)
+	app.Get("/account/password", user, h.showAccountPassword)
+	app.Post("/account/password", user, h.changeAccountPassword)
 
 	app.Get("/users", admin, h.showUsers)
 	app.Get("/events", admin, h.showEvents)
 
 	app.Get("/settings/security", superAdmin, h.showSettingsSecurity)
+	app.Get("/settings/security/passwords", superAdmin, h.showSettingsPasswords)
+	app.Post("/settings/security/passwords", superAdmin, h.savePasswordPolicy)
 
 	app.Use(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

@@ -50,15 +50,19 @@ func (h *Handler) showSetup(c *fiber.Ctx) error {
 	if !ok {
 		return errSetupLink
 	}
-	return render(c, fiber.StatusOK, views.SetupPage(h.pageBase(c, "Set up weftid", ""), views.SetupForm{Token: token, MinLen: h.superAdminMinLength(c.UserContext())}))
+	return render(c, fiber.StatusOK, views.SetupPage(h.pageBase(c, "Set up weftid", ""), h.setupForm(c.UserContext(), token, "", "", nil, "")))
 }
 
-func (h *Handler) superAdminMinLength(ctx context.Context) int {
-	settings, err := h.store.Settings(ctx)
+// setupForm fills the setup page, its meter showing the verdict on password ("" for the empty
+// field of a new or refused form).
+func (h *Handler) setupForm(ctx context.Context, token, name, email string, problems []string, password string) views.SetupForm {
+	policy, err := h.passwordPolicy(ctx)
 	if err != nil {
-		return auth.SuperAdminMinPasswordLength
+		policy = auth.PasswordPolicy{}
 	}
-	return auth.PasswordPolicy{MinLength: settings.MinimumPasswordLength}.MinLengthFor(auth.PasswordSubject{SuperAdmin: true})
+	subject := auth.PasswordSubject{Email: email, Name: name, SuperAdmin: true}
+	return views.SetupForm{Token: token, Name: name, Email: email, Errors: problems,
+		MinLen: policy.MinLengthFor(subject), Check: auth.CheckPassword(password, subject, policy)}
 }
 
 // NewUserInput is what is needed to create an account with a password, from the setup page or
@@ -88,9 +92,12 @@ func ValidateNewUser(ctx context.Context, s *store.Store, in NewUserInput) ([]st
 		return nil, err
 	}
 	check := auth.CheckPassword(in.Password, auth.PasswordSubject{Email: in.Email, Name: name, SuperAdmin: in.Role == store.RoleSuperAdmin},
-		auth.PasswordPolicy{MinLength: settings.MinimumPasswordLength})
+		auth.PasswordPolicy{MinLength: settings.MinimumPasswordLength, MinScore: settings.MinimumStrengthScore})
 	for _, unmet := range check.Unmet() {
-		problems = append(problems, "Password: "+strings.ToLower(unmet[:1])+unmet[1:]+".")
+		problems = append(problems, "Password: "+unmet+".")
+	}
+	if check.Warning != "" && !check.OK() {
+		problems = append(problems, check.Warning)
 	}
 	if in.Password != in.Confirm {
 		problems = append(problems, "The two passwords do not match.")
@@ -132,8 +139,8 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	form := views.SetupForm{Token: token, Name: in.Name, Email: in.Email, Errors: problems, MinLen: h.superAdminMinLength(ctx)}
 	if len(problems) > 0 {
+		form := h.setupForm(ctx, token, in.Name, in.Email, problems, "")
 		return render(c, fiber.StatusUnprocessableEntity, views.SetupPage(h.pageBase(c, "Set up weftid", ""), form))
 	}
 	hash, err := h.hasher.Hash(ctx, in.Password)

@@ -48,7 +48,7 @@ func TestSetup(t *testing.T) {
 		password, confirm string
 		problem           string
 	}{
-		{"13 characters", "thirteen char", "thirteen char", "Password: at least 14 characters."},
+		{"13 characters", "thirteen char", "thirteen char", "Password: At least 14 characters."},
 		{"confirmation differs", good, good + "!", "The two passwords do not match."},
 	}
 	for _, tt := range tests {

@@ -41,12 +41,26 @@ func windowStart(now time.Time, window time.Duration) time.Time {
 	return now.Add(-window).Truncate(time.Second).Add(time.Second)
 }
 
-// signInState turns a stored sign-in into what auth.NextStep reads.
-func signInState(si store.SignIn) auth.SignInState {
-	return auth.SignInState{
+// signInState is what auth.NextStep reads: the steps the stored sign-in has done and the
+// second factors its user has.
+func (h *Handler) signInState(ctx context.Context, si store.SignIn, u store.User) (auth.SignInState, error) {
+	st := auth.SignInState{
 		PasswordDone:     si.Done(string(auth.StepPassword)),
 		SecondFactorDone: si.Done(string(auth.StepSecondFactor)),
 	}
+	t, err := h.store.TOTPByUser(ctx, u.ID)
+	switch {
+	case err == nil:
+		st.HasTOTP = t.Confirmed()
+	case !errors.Is(err, store.ErrNotFound):
+		return st, err
+	}
+	n, err := h.store.CountPasskeys(ctx, u.ID)
+	if err != nil {
+		return st, err
+	}
+	st.HasPasskey = n > 0
+	return st, nil
 }
 
 // currentSignIn finds the sign-in in progress for this browser and its user, or ErrNotFound
@@ -73,14 +87,19 @@ func (h *Handler) currentSignIn(c *fiber.Ctx) (store.SignIn, store.User, error) 
 // signInExpired sends a browser without a live sign-in back to the start.
 func signInExpired(c *fiber.Ctx) error { return redirect(c, "/login?notice=expired") }
 
-// startSignIn records a sign-in whose password step is done and sets its cookie.
-func (h *Handler) startSignIn(c *fiber.Ctx, u store.User, returnTo string) (store.SignIn, error) {
+// startSignIn records a sign-in with the steps already done (the password, or with a passkey
+// the password and the second factor) and sets its cookie.
+func (h *Handler) startSignIn(c *fiber.Ctx, u store.User, returnTo string, done ...auth.Step) (store.SignIn, error) {
 	token := auth.NewToken()
 	now := h.now()
+	steps := make([]string, len(done))
+	for i, d := range done {
+		steps[i] = string(d)
+	}
 	si := store.SignIn{
 		IDHash:    h.keys.HashToken("signin", token),
 		UserID:    u.ID,
-		StepsDone: []string{string(auth.StepPassword)},
+		StepsDone: steps,
 		ReturnTo:  returnTo,
 		CreatedAt: now,
 		ExpiresAt: now.Add(auth.SignInTTL),
@@ -92,21 +111,48 @@ func (h *Handler) startSignIn(c *fiber.Ctx, u store.User, returnTo string) (stor
 	return si, nil
 }
 
-// advance asks auth.NextStep what the sign-in needs now and takes the browser there.
-func (h *Handler) advance(c *fiber.Ctx, si store.SignIn, u store.User, method string) error {
-	switch auth.NextStep(signInState(si)) {
-	case auth.StepPassword:
-		return redirect(c, "/login")
-	case auth.StepSecondFactor:
-		return redirect(c, "/login/verify")
-	default:
-		return h.finishSignIn(c, si, u, method)
+// nextLocation asks auth.NextStep what the sign-in needs now and returns where the browser goes;
+// when every step is done it finishes the sign-in first. ErrNotFound means the sign-in is gone.
+func (h *Handler) nextLocation(c *fiber.Ctx, si store.SignIn, u store.User, method string) (string, error) {
+	st, err := h.signInState(c.UserContext(), si, u)
+	if err != nil {
+		return "", err
 	}
+	switch auth.NextStep(st) {
+	case auth.StepPassword:
+		return "/login", nil
+	case auth.StepSecondFactor:
+		return "/login/verify", nil
+	}
+	return h.finishSignIn(c, si, u, method)
 }
 
-// beginSecondFactor sends the e-mail code that starts the second-factor step and goes there.
+// advance takes the browser to the sign-in's next step (or, when done, to where it was going).
+func (h *Handler) advance(c *fiber.Ctx, si store.SignIn, u store.User, method string) error {
+	loc, err := h.nextLocation(c, si, u, method)
+	if errors.Is(err, store.ErrNotFound) {
+		return signInExpired(c)
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(c, loc)
+}
+
+// beginSecondFactor starts the second-factor step after the password: users who sign in with
+// e-mail codes are sent one; users with TOTP are asked for a code from their app.
 func (h *Handler) beginSecondFactor(c *fiber.Ctx, si store.SignIn, u store.User) error {
-	err := h.sendLoginCode(c, si, u, false)
+	st, err := h.signInState(c.UserContext(), si, u)
+	if err != nil {
+		return err
+	}
+	if auth.NextStep(st) != auth.StepSecondFactor {
+		return h.advance(c, si, u, "password")
+	}
+	if !st.Allows(auth.MethodEmail) {
+		return redirect(c, "/login/verify")
+	}
+	err = h.sendLoginCode(c, si, u, false)
 	switch {
 	case errors.Is(err, errCodeMailsLimited):
 		return redirect(c, "/login/verify?sent=limited")
@@ -161,8 +207,9 @@ func (h *Handler) sendLoginCode(c *fiber.Ctx, si store.SignIn, u store.User, res
 }
 
 // finishSignIn is the last step: the sign-in record goes, a session with a new id replaces any
-// session this browser had, and user_signed_in is logged, all at once.
-func (h *Handler) finishSignIn(c *fiber.Ctx, si store.SignIn, u store.User, method string) error {
+// session this browser had, and user_signed_in is logged, all at once. It returns where the
+// browser goes next, or ErrNotFound when the sign-in was finished already.
+func (h *Handler) finishSignIn(c *fiber.Ctx, si store.SignIn, u store.User, method string) (string, error) {
 	ctx := c.UserContext()
 	token := auth.NewToken()
 	now := h.now()
@@ -189,15 +236,12 @@ func (h *Handler) finishSignIn(c *fiber.Ctx, si store.SignIn, u store.User, meth
 		}
 		return tx.AddEvent(ctx, h.event(c, "user_signed_in", ptr(u.ID), ptr(u.ID), map[string]any{"method": method}))
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return signInExpired(c) // finished already, in another request
-	}
 	if err != nil {
-		return err
+		return "", err // ErrNotFound: finished already, in another request
 	}
 	h.clearCookie(c, signinCookie)
 	h.setCookie(c, sessionCookie, token, sess.ExpiresAt)
-	return redirect(c, safeReturnTo(si.ReturnTo))
+	return safeReturnTo(si.ReturnTo), nil
 }
 
 // safeReturnTo keeps only local paths, so a crafted link cannot send people to another site.

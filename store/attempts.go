@@ -11,6 +11,7 @@ const (
 	AttemptPassword = "password"
 	AttemptCode     = "code"
 	AttemptCodeMail = "code_mail"
+	AttemptPasskey  = "passkey"
 	AttemptSetup    = "setup"
 )
 

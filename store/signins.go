@@ -83,6 +83,14 @@ func (q q) DeleteSignIn(ctx context.Context, idHash []byte) error {
 	return mustAffect(res)
 }
 
+// DeleteUserSignIns ends every sign-in in progress of a user (their codes go with them).
+func (q q) DeleteUserSignIns(ctx context.Context, userID int64) error {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM signins WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("store: delete user sign-ins: %w", err)
+	}
+	return nil
+}
+
 // EmailCode is a one-time code mailed during a sign-in, stored as a keyed hash.
 type EmailCode struct {
 	ID         int64

@@ -1,0 +1,134 @@
+// passkey.js: the one script weftid needs, for WebAuthn (passkeys have no form equivalent) and
+// the copy button of backup codes. No inline script anywhere: the CSP forbids it.
+(function () {
+  "use strict";
+
+  function b64urlToBuf(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) s += "=";
+    var bin = atob(s), buf = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) buf[i] = bin.charCodeAt(i);
+    return buf.buffer;
+  }
+
+  function bufToB64url(buf) {
+    var bytes = new Uint8Array(buf), bin = "";
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function post(url, csrf, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: body === undefined ? "{}" : JSON.stringify(body),
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) throw new Error(data.error || "Something went wrong. Please try again.");
+        return data;
+      });
+    });
+  }
+
+  function credentialJSON(cred) {
+    var r = cred.response, out = {
+      id: cred.id,
+      rawId: bufToB64url(cred.rawId),
+      type: cred.type,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      response: { clientDataJSON: bufToB64url(r.clientDataJSON) },
+    };
+    if (r.attestationObject) {
+      out.response.attestationObject = bufToB64url(r.attestationObject);
+      if (r.getTransports) out.response.transports = r.getTransports();
+    } else {
+      out.response.authenticatorData = bufToB64url(r.authenticatorData);
+      out.response.signature = bufToB64url(r.signature);
+      if (r.userHandle) out.response.userHandle = bufToB64url(r.userHandle);
+    }
+    return out;
+  }
+
+  function showError(root, err) {
+    var el = root.querySelector("[data-passkey-error]");
+    if (!el) return;
+    var msg = err && err.name === "NotAllowedError"
+      ? "The passkey request was cancelled or timed out."
+      : (err && err.message) || "Something went wrong. Please try again.";
+    el.setAttribute("role", "alert");
+    el.textContent = msg;
+    el.hidden = false;
+  }
+
+  function supported() {
+    return window.PublicKeyCredential && navigator.credentials;
+  }
+
+  // Sign in with a passkey: on /login it finds the account by itself (a discoverable
+  // credential); on /login/verify it is the second factor of the sign-in in progress.
+  document.querySelectorAll('[data-passkey="signin"]').forEach(function (root) {
+    if (!supported()) return;
+    root.hidden = false;
+    var button = root.querySelector("[data-passkey-start]");
+    button.addEventListener("click", function () {
+      var csrf = root.getAttribute("data-csrf");
+      button.setAttribute("aria-busy", "true");
+      post(root.getAttribute("data-begin") || "/login/passkey/begin", csrf).then(function (opts) {
+        var pk = opts.publicKey;
+        pk.challenge = b64urlToBuf(pk.challenge);
+        (pk.allowCredentials || []).forEach(function (c) { c.id = b64urlToBuf(c.id); });
+        return navigator.credentials.get({ publicKey: pk });
+      }).then(function (cred) {
+        return post("/login/passkey/finish", csrf, credentialJSON(cred));
+      }).then(function (res) {
+        window.location.assign(res.redirect || "/dashboard");
+      }).catch(function (err) {
+        button.removeAttribute("aria-busy");
+        showError(root, err);
+      });
+    });
+  });
+
+  // Register a passkey: the form names it; its data-begin and data-finish say where to ask.
+  document.querySelectorAll('form[data-passkey="register"]').forEach(function (form) {
+    if (!supported()) return;
+    form.hidden = false;
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var csrf = form.querySelector('input[name="_csrf"]').value;
+      var nameInput = form.querySelector('input[name="name"]');
+      var name = nameInput ? nameInput.value : "";
+      var button = form.querySelector('button[type="submit"]');
+      button.setAttribute("aria-busy", "true");
+      post(form.getAttribute("data-begin"), csrf).then(function (opts) {
+        var pk = opts.publicKey;
+        pk.challenge = b64urlToBuf(pk.challenge);
+        pk.user.id = b64urlToBuf(pk.user.id);
+        (pk.excludeCredentials || []).forEach(function (c) { c.id = b64urlToBuf(c.id); });
+        return navigator.credentials.create({ publicKey: pk });
+      }).then(function (cred) {
+        var body = credentialJSON(cred);
+        return post(form.getAttribute("data-finish") + "?name=" + encodeURIComponent(name), csrf, body);
+      }).then(function (res) {
+        window.location.assign(res.redirect || window.location.pathname);
+      }).catch(function (err) {
+        button.removeAttribute("aria-busy");
+        showError(form, err);
+      });
+    });
+  });
+
+  // Copy buttons: data-copy names the element whose text goes to the clipboard.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    if (!navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var target = document.getElementById(button.getAttribute("data-copy"));
+      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+        button.textContent = "Copied";
+      });
+    });
+  });
+})();
