@@ -156,6 +156,10 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, action string) (codes [
 		if err := tx.ReplaceBackupCodes(ctx, u.ID, h.backupHashes(codes), now); err != nil {
 			return err
 		}
+		// A right code proves the owner: the count of wrong codes restarts, as at sign-in.
+		if err := tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID)}, true, now); err != nil {
+			return err
+		}
 		return tx.AddEvent(ctx, h.event(c, "mfa_totp_enabled", ptr(u.ID), ptr(u.ID), nil))
 	})
 	if err != nil {
@@ -244,6 +248,10 @@ func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 			}
 		}
 		if _, err := tx.DeleteTOTP(ctx, u.ID); err != nil {
+			return err
+		}
+		// Proved with the password or a code: the account's count of wrong guesses restarts.
+		if err := tx.RecordAttempt(ctx, store.AttemptPassword, []string{emailKey(u.Email)}, true, now); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, h.event(c, "mfa_totp_removed", ptr(u.ID), ptr(u.ID), nil))

@@ -156,16 +156,25 @@ func (h *Handler) finishPasskeyLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.store.UsePasskey(ctx, pk.ID, data, cred.Authenticator.SignCount, now); err != nil {
-		return err
+	err = h.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.UsePasskey(ctx, pk.ID, data, cred.Authenticator.SignCount, now); err != nil {
+			return err
+		}
+		if err := tx.RecordAttempt(ctx, store.AttemptPasskey, []string{userKey(u.ID)}, true, now); err != nil {
+			return err
+		}
+		if ch.UserID != 0 {
+			return tx.MarkSignInStep(ctx, si.IDHash, string(auth.StepSecondFactor))
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return fail(u.ID, "sign_count_regressed") // another sign-in presented this counter first
 	}
-	if err := h.store.RecordAttempt(ctx, store.AttemptPasskey, []string{userKey(u.ID)}, true, now); err != nil {
+	if err != nil {
 		return err
 	}
 	if ch.UserID != 0 {
-		if err := h.store.MarkSignInStep(ctx, si.IDHash, string(auth.StepSecondFactor)); err != nil {
-			return err
-		}
 		si.StepsDone = append(si.StepsDone, string(auth.StepSecondFactor))
 	} else if si, err = h.startSignIn(c, u, "", auth.StepPassword, auth.StepSecondFactor); err != nil {
 		return err

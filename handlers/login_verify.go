@@ -134,7 +134,8 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 		return h.renderVerify(c, fiber.StatusUnauthorized, u, st, msg, "")
 	}
 	// pass marks the second factor done, with use, which consumes the code, in one transaction.
-	pass := func(use func(tx *store.Tx) error, details string) error {
+	// When use finds nothing to consume (ErrNotFound), the attempt fails with notFound.
+	pass := func(use func(tx *store.Tx) error, details, notFound string) error {
 		err := h.store.InTx(ctx, func(tx *store.Tx) error {
 			if err := use(tx); err != nil {
 				return err
@@ -145,7 +146,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 			return tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID)}, true, now)
 		})
 		if errors.Is(err, store.ErrNotFound) {
-			return fail("reused", 0) // another request used it first
+			return fail(notFound, 0)
 		}
 		if err != nil {
 			return err
@@ -171,7 +172,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 		if !ok {
 			return fail("wrong_code", 0)
 		}
-		return pass(func(tx *store.Tx) error { return tx.UseTOTPStep(ctx, u.ID, step) }, "password+totp")
+		return pass(func(tx *store.Tx) error { return tx.UseTOTPStep(ctx, u.ID, step) }, "password+totp", "reused") // another request used it first
 
 	case auth.MethodBackup:
 		code := auth.NormalizeBackupCode(c.FormValue("code"))
@@ -179,7 +180,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 			return fail("wrong_code", 0)
 		}
 		hash := h.keys.HashToken("backup_code", code)
-		return pass(func(tx *store.Tx) error { return tx.ConsumeBackupCode(ctx, u.ID, hash) }, "password+backup_code")
+		return pass(func(tx *store.Tx) error { return tx.ConsumeBackupCode(ctx, u.ID, hash) }, "password+backup_code", "wrong_code") // never issued, replaced or used: the store cannot tell
 	}
 
 	code := auth.NormalizeCode(c.FormValue("code"))
@@ -198,7 +199,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	case len(code) != 6 || !hmac.Equal(h.keys.HashToken("email_code", code), ec.CodeHash):
 		return fail("wrong_code", ec.ID)
 	}
-	return pass(func(tx *store.Tx) error { return tx.ConsumeEmailCode(ctx, ec.ID, now, auth.EmailCodeMaxTries) }, "password+email_code")
+	return pass(func(tx *store.Tx) error { return tx.ConsumeEmailCode(ctx, ec.ID, now, auth.EmailCodeMaxTries) }, "password+email_code", "reused")
 }
 
 // resendLoginCode mails a new code: at most 3 times in 5 minutes (auth.CodeMails).
@@ -232,6 +233,8 @@ func stepName(m auth.Method) string {
 		return "email_code"
 	case auth.MethodBackup:
 		return "backup_code"
+	case auth.MethodTOTP, auth.MethodPasskey:
+		return string(m)
 	}
-	return string(m)
+	return "unknown" // a client's made-up method is not written into the log
 }

@@ -91,8 +91,12 @@ func (q q) CountPasskeys(ctx context.Context, userID int64) (int, error) {
 }
 
 // UsePasskey records a sign-in with a passkey: its new credential state and signature counter.
+// The counter must move forward (or stay 0 for authenticators that keep none), checked in the
+// same statement, so two sign-ins presenting one counter value cannot both pass: ErrNotFound.
 func (q q) UsePasskey(ctx context.Context, id int64, credential string, signCount uint32, now time.Time) error {
-	res, err := q.db.ExecContext(ctx, `UPDATE passkeys SET credential = ?, sign_count = ?, last_used_at = ? WHERE id = ?`,
+	res, err := q.db.ExecContext(ctx, `
+		UPDATE passkeys SET credential = ?1, sign_count = ?2, last_used_at = ?3
+		WHERE id = ?4 AND (sign_count < ?2 OR (?2 = 0 AND sign_count = 0))`,
 		credential, signCount, unix(now), id)
 	if err != nil {
 		return fmt.Errorf("store: use passkey: %w", err)
