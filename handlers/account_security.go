@@ -271,6 +271,9 @@ func (h *Handler) beginPasskeyRegistration(c *fiber.Ctx) error {
 }
 
 func (h *Handler) beginRegistration(c *fiber.Ctx, u store.User) error {
+	if h.passkeysOff(c) {
+		return nil
+	}
 	wu, err := h.loadWAUser(c.UserContext(), u)
 	if err != nil {
 		return err
@@ -290,6 +293,9 @@ func (h *Handler) beginRegistration(c *fiber.Ctx, u store.User) error {
 
 // finishPasskeyRegistration checks the new credential and stores it with its name.
 func (h *Handler) finishPasskeyRegistration(c *fiber.Ctx) error {
+	if h.passkeysOff(c) {
+		return nil
+	}
 	u := *currentUser(c)
 	if ok, err := h.registerPasskey(c, u); !ok || err != nil {
 		return err // refused: registerPasskey answered with the reason

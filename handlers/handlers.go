@@ -100,9 +100,12 @@ func New(cfg Config) *fiber.App {
 	}
 	wa, err := newWebAuthn(h.origin(), cfg.BaseURL.Hostname())
 	if err != nil {
-		panic("handlers: webauthn: " + err.Error()) // only a malformed base URL gets here; main checks it
+		// WebAuthn needs a domain name (an IP address cannot be a relying party): everything
+		// else works, and the passkey endpoints say why they do not.
+		cfg.Log.Warn("passkeys are unavailable: --base-url must name the host by a domain name", "base_url", cfg.BaseURL.String(), "err", err)
+	} else {
+		h.wa = wa
 	}
-	h.wa = wa
 	app := fiber.New(fc)
 	h.routes(app)
 	return app

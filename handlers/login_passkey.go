@@ -19,6 +19,9 @@ const passkeyFailure = "That passkey could not sign you in."
 // limited to that user's passkeys; otherwise it is a whole sign-in with a discoverable credential,
 // which names the user by itself, whatever sign-in this browser left in progress.
 func (h *Handler) beginPasskeyLogin(c *fiber.Ctx) error {
+	if h.passkeysOff(c) {
+		return nil
+	}
 	ctx := c.UserContext()
 	limited, err := h.passkeyThrottled(c)
 	if err != nil {
@@ -73,6 +76,9 @@ func (h *Handler) passkeyThrottled(c *fiber.Ctx) (bool, error) {
 // (a cloned authenticator) is refused and logged. A whole passkey sign-in does the password and
 // second-factor steps at once; then auth.NextStep decides as for any sign-in.
 func (h *Handler) finishPasskeyLogin(c *fiber.Ctx) error {
+	if h.passkeysOff(c) {
+		return nil
+	}
 	ctx := c.UserContext()
 	ip := h.clientIP(c)
 	now := h.now()

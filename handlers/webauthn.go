@@ -125,6 +125,18 @@ func bodyRequest(c *fiber.Ctx) *http.Request {
 	return r
 }
 
+// errNoPasskeys is the answer of every passkey endpoint when WebAuthn is off.
+const errNoPasskeys = "Passkeys are not available on this server: its address must be a domain name, not an IP address."
+
+// passkeysOff answers a passkey endpoint when WebAuthn could not be configured.
+func (h *Handler) passkeysOff(c *fiber.Ctx) bool {
+	if h.wa != nil {
+		return false
+	}
+	_ = jsonError(c, fiber.StatusServiceUnavailable, errNoPasskeys)
+	return true
+}
+
 // jsonError answers a WebAuthn call with a message the page shows.
 func jsonError(c *fiber.Ctx, status int, msg string) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
