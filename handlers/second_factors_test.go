@@ -1660,3 +1660,24 @@ func TestSecondFactorSuccessRestartsCount(t *testing.T) {
 		expectRedirect(t, b.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}}), "/login/verify")
 	})
 }
+
+// A base URL with an IP address cannot be a WebAuthn relying party: the server still starts and
+// signs people in, and the passkey endpoints say why passkeys are off.
+func TestPasskeysOffOnIPBaseURL(t *testing.T) {
+	e := newEnvWith(t, envOptions{baseURL: "http://127.0.0.1:8080"})
+	u := e.createUser("ip@example.com", "Ip", store.RoleUser, store.StatusActive)
+	c := e.newClient()
+	c.get("/login")
+	r := c.postRaw("/login/passkey/begin", nil, http.Header{"X-Csrf-Token": {c.token()}, "Content-Type": {"application/json"}})
+	if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, "domain name") {
+		t.Fatalf("passkey begin on an IP base URL: got %d %s, want 503 saying passkeys need a domain name", r.Status, r.Body)
+	}
+	c.signIn(u.Email, testPassword)
+	r = c.postRaw("/account/passkeys/begin", nil, http.Header{"X-Csrf-Token": {c.token()}, "Content-Type": {"application/json"}})
+	if r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("passkey registration on an IP base URL: got %d, want 503", r.Status)
+	}
+	if !strings.Contains(e.log.String(), "passkeys are unavailable") {
+		t.Error("no warning in the log that passkeys are off")
+	}
+}
