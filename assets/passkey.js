@@ -68,67 +68,89 @@
 
   // Sign in with a passkey: on /login it finds the account by itself (a discoverable
   // credential); on /login/verify it is the second factor of the sign-in in progress.
-  document.querySelectorAll('[data-passkey="signin"]').forEach(function (root) {
-    if (!supported()) return;
-    root.hidden = false;
-    var button = root.querySelector("[data-passkey-start]");
-    button.addEventListener("click", function () {
-      var csrf = root.getAttribute("data-csrf");
-      button.setAttribute("aria-busy", "true");
-      post(root.getAttribute("data-begin") || "/login/passkey/begin", csrf).then(function (opts) {
-        var pk = opts.publicKey;
-        pk.challenge = b64urlToBuf(pk.challenge);
-        (pk.allowCredentials || []).forEach(function (c) { c.id = b64urlToBuf(c.id); });
-        return navigator.credentials.get({ publicKey: pk });
-      }).then(function (cred) {
-        return post("/login/passkey/finish", csrf, credentialJSON(cred));
-      }).then(function (res) {
-        window.location.assign(res.redirect || "/dashboard");
-      }).catch(function (err) {
-        button.removeAttribute("aria-busy");
-        showError(root, err);
-      });
+  function signIn(root, button) {
+    var csrf = root.getAttribute("data-csrf");
+    button.setAttribute("aria-busy", "true");
+    post(root.getAttribute("data-begin") || "/login/passkey/begin", csrf).then(function (opts) {
+      var pk = opts.publicKey;
+      pk.challenge = b64urlToBuf(pk.challenge);
+      (pk.allowCredentials || []).forEach(function (c) { c.id = b64urlToBuf(c.id); });
+      return navigator.credentials.get({ publicKey: pk });
+    }).then(function (cred) {
+      return post("/login/passkey/finish", csrf, credentialJSON(cred));
+    }).then(function (res) {
+      window.location.assign(res.redirect || "/dashboard");
+    }).catch(function (err) {
+      button.removeAttribute("aria-busy");
+      showError(root, err);
     });
-  });
+  }
 
   // Register a passkey: the form names it; its data-begin and data-finish say where to ask.
-  document.querySelectorAll('form[data-passkey="register"]').forEach(function (form) {
-    if (!supported()) return;
-    form.hidden = false;
-    form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
-      var csrf = form.querySelector('input[name="_csrf"]').value;
-      var nameInput = form.querySelector('input[name="name"]');
-      var name = nameInput ? nameInput.value : "";
-      var button = form.querySelector('button[type="submit"]');
-      button.setAttribute("aria-busy", "true");
-      post(form.getAttribute("data-begin"), csrf).then(function (opts) {
-        var pk = opts.publicKey;
-        pk.challenge = b64urlToBuf(pk.challenge);
-        pk.user.id = b64urlToBuf(pk.user.id);
-        (pk.excludeCredentials || []).forEach(function (c) { c.id = b64urlToBuf(c.id); });
-        return navigator.credentials.create({ publicKey: pk });
-      }).then(function (cred) {
-        var body = credentialJSON(cred);
-        return post(form.getAttribute("data-finish") + "?name=" + encodeURIComponent(name), csrf, body);
-      }).then(function (res) {
-        window.location.assign(res.redirect || window.location.pathname);
-      }).catch(function (err) {
-        button.removeAttribute("aria-busy");
-        showError(form, err);
-      });
+  function register(form) {
+    var csrf = form.querySelector('input[name="_csrf"]').value;
+    var nameInput = form.querySelector('input[name="name"]');
+    var name = nameInput ? nameInput.value : "";
+    var button = form.querySelector('button[type="submit"]');
+    button.setAttribute("aria-busy", "true");
+    post(form.getAttribute("data-begin"), csrf).then(function (opts) {
+      var pk = opts.publicKey;
+      pk.challenge = b64urlToBuf(pk.challenge);
+      pk.user.id = b64urlToBuf(pk.user.id);
+      (pk.excludeCredentials || []).forEach(function (c) { c.id = b64urlToBuf(c.id); });
+      return navigator.credentials.create({ publicKey: pk });
+    }).then(function (cred) {
+      var body = credentialJSON(cred);
+      return post(form.getAttribute("data-finish") + "?name=" + encodeURIComponent(name), csrf, body);
+    }).then(function (res) {
+      window.location.assign(res.redirect || window.location.pathname);
+    }).catch(function (err) {
+      button.removeAttribute("aria-busy");
+      showError(form, err);
     });
-  });
+  }
 
-  // Copy buttons: data-copy names the element whose text goes to the clipboard.
-  document.querySelectorAll("[data-copy]").forEach(function (button) {
-    if (!navigator.clipboard) return;
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      var target = document.getElementById(button.getAttribute("data-copy"));
-      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
-        button.textContent = "Copied";
+  // Show what works here: passkey parts when the browser has WebAuthn, copy buttons when it has
+  // a clipboard. Run on load and on every part htmx swaps in (the enrollment paths).
+  function within(root, selector) {
+    var found = Array.prototype.slice.call(root.querySelectorAll(selector));
+    if (root.matches && root.matches(selector)) found.push(root);
+    return found;
+  }
+
+  function reveal(root) {
+    if (supported()) {
+      within(root, '[data-passkey="signin"], form[data-passkey="register"]').forEach(function (el) {
+        el.hidden = false;
       });
-    });
+    }
+    if (navigator.clipboard) {
+      within(root, "[data-copy]").forEach(function (el) { el.hidden = false; });
+    }
+  }
+
+  // One listener each on the document, so parts swapped in later work without binding again.
+  document.addEventListener("click", function (ev) {
+    var start = ev.target.closest("[data-passkey-start]");
+    if (start && supported()) {
+      signIn(start.closest('[data-passkey="signin"]'), start);
+      return;
+    }
+    var copy = ev.target.closest("[data-copy]");
+    if (copy && navigator.clipboard) {
+      var target = document.getElementById(copy.getAttribute("data-copy"));
+      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+        copy.textContent = "Copied";
+      });
+    }
   });
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target.closest('form[data-passkey="register"]');
+    if (form && supported()) {
+      ev.preventDefault();
+      register(form);
+    }
+  });
+  document.addEventListener("htmx:load", function (ev) { reveal(ev.target); });
+  reveal(document);
 })();

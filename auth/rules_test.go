@@ -21,6 +21,13 @@ func TestNextStep(t *testing.T) {
 		{auth.SignInState{SecondFactorDone: true}, auth.StepPassword}, // never skip the password
 		{auth.SignInState{PasswordDone: true}, auth.StepSecondFactor},
 		{auth.SignInState{PasswordDone: true, SecondFactorDone: true}, auth.StepDone},
+		// Enhanced: a user with only e-mail codes must enroll before the sign-in is done...
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, Enhanced: true}, auth.StepEnroll},
+		{auth.SignInState{PasswordDone: true, Enhanced: true}, auth.StepSecondFactor},
+		// ...and one with TOTP or a passkey signs in as before.
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, Enhanced: true, HasTOTP: true}, auth.StepDone},
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, Enhanced: true, HasPasskey: true}, auth.StepDone},
+		{auth.SignInState{Enhanced: true, HasPasskey: true}, auth.StepPassword},
 	}
 	for _, tt := range tests {
 		if got := auth.NextStep(tt.state); got != tt.want {
@@ -30,9 +37,23 @@ func TestNextStep(t *testing.T) {
 }
 
 func TestSecondFactorMethods(t *testing.T) {
-	for _, s := range []auth.SignInState{{}, {PasswordDone: true}, {PasswordDone: true, SecondFactorDone: true}} {
-		if got, want := auth.SecondFactorMethods(s), []auth.Method{auth.MethodEmail}; !reflect.DeepEqual(got, want) {
-			t.Errorf("SecondFactorMethods(%+v) = %v, want %v", s, got, want)
+	tests := []struct {
+		state auth.SignInState
+		want  []auth.Method
+	}{
+		{auth.SignInState{}, []auth.Method{auth.MethodEmail}},
+		{auth.SignInState{HasPasskey: true}, []auth.Method{auth.MethodEmail, auth.MethodPasskey}},
+		{auth.SignInState{HasTOTP: true}, []auth.Method{auth.MethodTOTP, auth.MethodBackup}},
+		{auth.SignInState{HasTOTP: true, HasPasskey: true}, []auth.Method{auth.MethodTOTP, auth.MethodBackup, auth.MethodPasskey}},
+		// Enhanced: no e-mail code for anyone who has something stronger...
+		{auth.SignInState{Enhanced: true, HasPasskey: true}, []auth.Method{auth.MethodPasskey}},
+		{auth.SignInState{Enhanced: true, HasTOTP: true}, []auth.Method{auth.MethodTOTP, auth.MethodBackup}},
+		// ...and for a user with nothing else it only proves the mailbox before enrollment.
+		{auth.SignInState{Enhanced: true}, []auth.Method{auth.MethodEmail}},
+	}
+	for _, tt := range tests {
+		if got := auth.SecondFactorMethods(tt.state); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("SecondFactorMethods(%+v) = %v, want %v", tt.state, got, tt.want)
 		}
 	}
 }

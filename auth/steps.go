@@ -10,6 +10,7 @@ type Step string
 const (
 	StepPassword     Step = "password"
 	StepSecondFactor Step = "second_factor"
+	StepEnroll       Step = "enroll"
 	StepDone         Step = "done"
 )
 
@@ -24,14 +25,15 @@ const (
 	MethodPasskey Method = "passkey"
 )
 
-// SignInState is what a sign-in has done so far and what is known of its user: everything
-// NextStep needs to decide, with no HTTP and no SQL. A passkey sign-in does the password and
-// second-factor steps at once.
+// SignInState is what a sign-in has done so far, what is known of its user and the tenant's
+// policy: everything NextStep needs to decide, with no HTTP and no SQL. A passkey sign-in does
+// the password and second-factor steps at once.
 type SignInState struct {
 	PasswordDone     bool
 	SecondFactorDone bool
 	HasTOTP          bool
 	HasPasskey       bool
+	Enhanced         bool // the tenant requires TOTP or a passkey (required_auth_strength enhanced)
 }
 
 // NextStep decides what a sign-in must do next. The policy is read at each new sign-in; only
@@ -42,18 +44,23 @@ func NextStep(s SignInState) Step {
 		return StepPassword
 	case !s.SecondFactorDone:
 		return StepSecondFactor
+	case s.Enhanced && !s.HasTOTP && !s.HasPasskey:
+		return StepEnroll
 	}
 	return StepDone
 }
 
 // SecondFactorMethods lists the methods the second-factor step accepts for this sign-in: a user
 // with TOTP gives a TOTP or backup code instead of an e-mail code; a user with a passkey may
-// also use it.
+// also use it. Under Enhanced an e-mail code is accepted only from a user who has nothing
+// else, and then only to prove the mailbox before enrollment (StepEnroll), never as the factor
+// that completes a sign-in; there is no other way around Enhanced.
 func SecondFactorMethods(s SignInState) []Method {
 	var methods []Method
-	if s.HasTOTP {
+	switch {
+	case s.HasTOTP:
 		methods = append(methods, MethodTOTP, MethodBackup)
-	} else {
+	case !s.Enhanced || !s.HasPasskey:
 		methods = append(methods, MethodEmail)
 	}
 	if s.HasPasskey {

@@ -112,7 +112,9 @@ func (h *Handler) showTOTPSetup(c *fiber.Ctx) error {
 // codes once.
 func (h *Handler) confirmTOTP(c *fiber.Ctx) error {
 	u := *currentUser(c)
-	codes, responded, err := h.enableTOTP(c, u, "/account/security/totp")
+	codes, responded, err := h.enableTOTP(c, u, func(status int, secret, msg string) error {
+		return h.renderTOTPSetup(c, status, u, secret, "/account/security/totp", msg)
+	})
 	if responded || err != nil {
 		return err
 	}
@@ -122,7 +124,8 @@ func (h *Handler) confirmTOTP(c *fiber.Ctx) error {
 // enableTOTP checks the first code of the user's pending setup (throttled like every code) and,
 // when right, turns TOTP on with a fresh set of backup codes, logging mfa_totp_enabled. When it
 // has answered the request itself (a wrong code, no setup), responded is true.
-func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, action string) (codes []string, responded bool, err error) {
+// again renders the setup again with a message (a wrong code, or throttled).
+func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, again func(status int, secret, msg string) error) (codes []string, responded bool, err error) {
 	ctx := c.UserContext()
 	secret, ok, err := h.pendingTOTPSecret(c, u)
 	if err != nil {
@@ -137,7 +140,7 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, action string) (codes [
 		return nil, false, err
 	}
 	if limited {
-		return nil, true, h.renderTOTPSetup(c, fiber.StatusTooManyRequests, u, secret, action, throttledMessage)
+		return nil, true, again(fiber.StatusTooManyRequests, secret, throttledMessage)
 	}
 	now := h.now()
 	step, ok := auth.CheckTOTP(secret, c.FormValue("code"), now, 0)
@@ -146,7 +149,7 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, action string) (codes [
 			return nil, false, err
 		}
 		msg := "That code is not right. Check the time on your device and enter the code the app shows now."
-		return nil, true, h.renderTOTPSetup(c, fiber.StatusUnprocessableEntity, u, secret, action, msg)
+		return nil, true, again(fiber.StatusUnprocessableEntity, secret, msg)
 	}
 	codes = auth.NewBackupCodes()
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {

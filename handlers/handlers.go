@@ -143,6 +143,17 @@ func render(c *fiber.Ctx, status int, component templ.Component) error {
 	return component.Render(c.UserContext(), c.Response().BodyWriter())
 }
 
+// renderPart renders the whole page, or for htmx's own requests only the fragment it swaps in.
+// A boosted link and a history restore (htmx asks with HX-Request too, after a reload emptied
+// its cache) get the page.
+func renderPart(c *fiber.Ctx, status int, page, fragment templ.Component) error {
+	c.Vary("HX-Boosted", "HX-History-Restore-Request")
+	if c.Get("HX-Request") == "true" && c.Get("HX-Boosted") != "true" && c.Get("HX-History-Restore-Request") != "true" {
+		return render(c, status, fragment)
+	}
+	return render(c, status, page)
+}
+
 // redirect answers a POST (or a GET) with 303 See Other, the post/redirect/get step.
 func redirect(c *fiber.Ctx, to string) error {
 	return c.Redirect(to, fiber.StatusSeeOther)

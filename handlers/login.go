@@ -33,6 +33,9 @@ func (h *Handler) showLogin(c *fiber.Ctx) error {
 	if currentUser(c) != nil {
 		return redirect(c, "/dashboard")
 	}
+	if h.pendingEnrollment(c) {
+		return redirect(c, "/login/enroll") // leaving and coming back resumes enrollment
+	}
 	return render(c, fiber.StatusOK, views.LoginPage(h.pageBase(c, "Sign in", ""), views.LoginForm{Notice: loginNotices[c.Query("notice")]}))
 }
 
@@ -130,8 +133,15 @@ func (h *Handler) rehashPassword(c *fiber.Ctx, u store.User, password string) {
 	}
 }
 
-// logout ends this browser's session.
+// logout ends this browser's session, and any sign-in it has in progress ("Cancel and sign out"
+// during enrollment), on the server and not only in the cookies.
 func (h *Handler) logout(c *fiber.Ctx) error {
+	if token := c.Cookies(h.cookieName(signinCookie)); token != "" {
+		err := h.store.DeleteSignIn(c.UserContext(), h.keys.HashToken("signin", token))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
 	u := currentUser(c)
 	idHash, _ := c.Locals(localSession).([]byte)
 	if u != nil && idHash != nil {

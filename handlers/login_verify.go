@@ -39,9 +39,9 @@ func (h *Handler) renderVerify(c *fiber.Ctx, status int, u store.User, st auth.S
 	return render(c, status, views.LoginVerifyPage(h.pageBase(c, title, ""), f))
 }
 
-// verifyContext loads the sign-in in progress for the second-factor step. ok is false when the
-// response was already written (no sign-in, or it is past this step).
-func (h *Handler) verifyContext(c *fiber.Ctx) (si store.SignIn, u store.User, st auth.SignInState, ok bool, err error) {
+// atStep loads the sign-in in progress if it is at step. ok is false when the response was
+// already written: no sign-in (back to /login), or it is at another step (taken there).
+func (h *Handler) atStep(c *fiber.Ctx, step auth.Step) (si store.SignIn, u store.User, st auth.SignInState, ok bool, err error) {
 	si, u, err = h.currentSignIn(c)
 	if errors.Is(err, store.ErrNotFound) {
 		return si, u, st, false, signInExpired(c)
@@ -52,7 +52,7 @@ func (h *Handler) verifyContext(c *fiber.Ctx) (si store.SignIn, u store.User, st
 	if st, err = h.signInState(c.UserContext(), si, u); err != nil {
 		return si, u, st, false, err
 	}
-	if auth.NextStep(st) != auth.StepSecondFactor {
+	if auth.NextStep(st) != step {
 		return si, u, st, false, h.advance(c, si, u, "")
 	}
 	return si, u, st, true, nil
@@ -61,7 +61,7 @@ func (h *Handler) verifyContext(c *fiber.Ctx) (si store.SignIn, u store.User, st
 // showLoginVerify renders the second-factor step of the sign-in in progress with the methods
 // this user may use.
 func (h *Handler) showLoginVerify(c *fiber.Ctx) error {
-	_, u, st, ok, err := h.verifyContext(c)
+	_, u, st, ok, err := h.atStep(c, auth.StepSecondFactor)
 	if !ok || err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (h *Handler) showLoginVerify(c *fiber.Ctx) error {
 // is used up atomically, so it works once.
 func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	si, u, st, ok, err := h.verifyContext(c)
+	si, u, st, ok, err := h.atStep(c, auth.StepSecondFactor)
 	if !ok || err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 
 // resendLoginCode mails a new code: at most 3 times in 5 minutes (auth.CodeMails).
 func (h *Handler) resendLoginCode(c *fiber.Ctx) error {
-	si, u, st, ok, err := h.verifyContext(c)
+	si, u, st, ok, err := h.atStep(c, auth.StepSecondFactor)
 	if !ok || err != nil {
 		return err
 	}

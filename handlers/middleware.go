@@ -157,12 +157,16 @@ func (h *Handler) origin() string {
 	return strings.ToLower(h.base.Scheme) + "://" + host
 }
 
-// requireRole lets through a signed-in user of at least role. Anyone else signed out goes to
-// /login; a signed-in user below the role gets 403.
-func requireRole(role store.Role) fiber.Handler {
+// requireRole lets through a signed-in user of at least role; a signed-in user below it gets
+// 403. Anyone else goes to /login, except a browser whose sign-in waits at the enrollment step:
+// under Enhanced nothing opens until it enrolls, so it goes back there.
+func (h *Handler) requireRole(role store.Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		u := currentUser(c)
 		if u == nil {
+			if h.pendingEnrollment(c) {
+				return redirect(c, "/login/enroll")
+			}
 			return redirect(c, "/login")
 		}
 		if u.Role.Rank() < role.Rank() {

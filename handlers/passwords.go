@@ -51,9 +51,9 @@ func (h *Handler) strengthLimits() []fiber.Handler {
 }
 
 // passwordStrength answers the live meter: the verdict of the one password rule for the person
-// the password is for. That is the signed-in user, else the user of the sign-in in progress,
-// else (on the setup page) a super admin with the posted address and name. The password is
-// neither logged nor stored.
+// the password is for. That is the invited user on an invitation's page, else the signed-in
+// user, else the user of the sign-in in progress, else (on the setup page) a super admin with
+// the posted address and name. The password is neither logged nor stored.
 func (h *Handler) passwordStrength(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	password := c.FormValue("password")
@@ -65,7 +65,11 @@ func (h *Handler) passwordStrength(c *fiber.Ctx) error {
 		return err
 	}
 	var subject auth.PasswordSubject
-	if u := currentUser(c); u != nil {
+	// The invitation page posts its token: its password is for the invited user, even in a
+	// browser where someone else is signed in.
+	if u, err := h.invitedUser(ctx, c.FormValue("invite")); err == nil {
+		subject = subjectOf(u)
+	} else if u := currentUser(c); u != nil {
 		subject = subjectOf(*u)
 	} else if _, u, err := h.currentSignIn(c); err == nil {
 		subject = subjectOf(u)

@@ -21,6 +21,8 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/", h.home)
 	app.Get("/setup", h.showSetup)
 	app.Post("/setup", h.submitSetup)
+	app.Get("/invite/:token", h.showInvite)
+	app.Post("/invite/:token", h.acceptInvite)
 
 	app.Get("/login", h.showLogin)
 	app.Post("/login", h.submitLogin)
@@ -29,11 +31,16 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/login/verify/resend", h.resendLoginCode)
 	app.Post("/login/passkey/begin", h.beginPasskeyLogin)
 	app.Post("/login/passkey/finish", h.finishPasskeyLogin)
+	app.Get("/login/enroll", h.showEnroll)
+	app.Get("/login/enroll/totp", h.showEnrollTOTP)
+	app.Post("/login/enroll/totp", h.confirmEnrollTOTP)
+	app.Post("/login/enroll/passkey/begin", h.beginEnrollPasskey)
+	app.Post("/login/enroll/passkey/finish", h.finishEnrollPasskey)
 	app.Post("/logout", h.logout)
 
-	user := requireRole(store.RoleUser)
-	admin := requireRole(store.RoleAdmin)
-	superAdmin := requireRole(store.RoleSuperAdmin)
+	user := h.requireRole(store.RoleUser)
+	admin := h.requireRole(store.RoleAdmin)
+	superAdmin := h.requireRole(store.RoleSuperAdmin)
 
 	app.Post("/password/strength", append(h.strengthLimits(), h.passwordStrength)...)
 
@@ -52,9 +59,23 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/account/password", user, h.changeAccountPassword)
 
 	app.Get("/users", admin, h.showUsers)
+	app.Get("/users/new", admin, h.showNewUser)
+	app.Post("/users", admin, h.createUser)
+	app.Get("/users/:id<int>", admin, h.showUser)
+	app.Get("/users/:id<int>/profile", admin, h.showUserProfile)
+	app.Get("/users/:id<int>/danger", admin, h.showUserDanger)
+	app.Get("/users/:id<int>/events", admin, h.showUserEvents)
+	app.Post("/users/:id<int>/role", admin, h.changeUserRole)
+	app.Post("/users/:id<int>/deactivate", admin, h.deactivateUser)
+	app.Post("/users/:id<int>/reactivate", admin, h.reactivateUser)
+	app.Post("/users/:id<int>/reset-mfa", admin, h.resetUserMFA)
+	app.Post("/users/:id<int>/passkeys/:cred<int>/revoke", admin, h.revokeUserPasskey)
 	app.Get("/events", admin, h.showEvents)
+	app.Get("/events.csv", admin, h.exportEvents)
 
 	app.Get("/settings/security", superAdmin, h.showSettingsSecurity)
+	app.Get("/settings/security/authentication", superAdmin, h.showSettingsAuthentication)
+	app.Post("/settings/security/authentication", superAdmin, h.saveAuthPolicy)
 	app.Get("/settings/security/passwords", superAdmin, h.showSettingsPasswords)
 	app.Post("/settings/security/passwords", superAdmin, h.savePasswordPolicy)
 

@@ -60,6 +60,13 @@ func (h *Handler) signInState(ctx context.Context, si store.SignIn, u store.User
 		return st, err
 	}
 	st.HasPasskey = n > 0
+	// The policy is read at every step of a sign-in, so a change applies to every sign-in not
+	// yet finished; sessions that exist are never touched.
+	settings, err := h.store.Settings(ctx)
+	if err != nil {
+		return st, err
+	}
+	st.Enhanced = settings.RequiredAuthStrength == "enhanced"
 	return st, nil
 }
 
@@ -82,6 +89,17 @@ func (h *Handler) currentSignIn(c *fiber.Ctx) (store.SignIn, store.User, error) 
 		return store.SignIn{}, store.User{}, store.ErrNotFound
 	}
 	return si, u, nil
+}
+
+// pendingEnrollment reports whether this browser has a sign-in waiting at the enrollment step:
+// until it enrolls, every page sends it back there.
+func (h *Handler) pendingEnrollment(c *fiber.Ctx) bool {
+	si, u, err := h.currentSignIn(c)
+	if err != nil {
+		return false
+	}
+	st, err := h.signInState(c.UserContext(), si, u)
+	return err == nil && auth.NextStep(st) == auth.StepEnroll
 }
 
 // signInExpired sends a browser without a live sign-in back to the start.
@@ -123,6 +141,8 @@ func (h *Handler) nextLocation(c *fiber.Ctx, si store.SignIn, u store.User, meth
 		return "/login", nil
 	case auth.StepSecondFactor:
 		return "/login/verify", nil
+	case auth.StepEnroll:
+		return "/login/enroll", nil
 	}
 	return h.finishSignIn(c, si, u, method)
 }

@@ -40,17 +40,29 @@ func (q q) AddEvent(ctx context.Context, e Event) error {
 
 // EventFilter narrows ListEvents. Zero values match everything; BeforeID pages backwards.
 type EventFilter struct {
-	Type     string
-	UserID   int64
+	Type string
+	// UserID keeps the events about this user (their subject).
+	UserID int64
+	// InvolvingUser keeps the events this user did or that are about them (actor or subject).
+	InvolvingUser int64
+	// From keeps events at or after it; To keeps events before it (a day range is
+	// [midnight, next midnight)). Zero leaves that end open.
+	From, To time.Time
 	BeforeID int64
 	Limit    int
 }
 
-// ListEvents returns events newest first.
+// MaxEventPage is the most events one ListEvents call returns.
+const MaxEventPage = 1000
+
+// ListEvents returns events newest first (by id, the order they were written), at most Limit
+// (default 100, at most MaxEventPage).
 func (q q) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
+	if f.Limit <= 0 || f.Limit > MaxEventPage {
 		f.Limit = 100
 	}
+	// Each condition can use an index: events_type (type, id), events_user_id (user_id, id),
+	// events_at (at) and the primary key for BeforeID.
 	query := `SELECT id, at, type, actor_id, user_id, ip, user_agent, details FROM events WHERE 1=1`
 	var args []any
 	if f.Type != "" {
@@ -60,6 +72,18 @@ func (q q) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 	if f.UserID != 0 {
 		query += ` AND user_id = ?`
 		args = append(args, f.UserID)
+	}
+	if f.InvolvingUser != 0 {
+		query += ` AND (user_id = ? OR actor_id = ?)`
+		args = append(args, f.InvolvingUser, f.InvolvingUser)
+	}
+	if !f.From.IsZero() {
+		query += ` AND at >= ?`
+		args = append(args, unix(f.From))
+	}
+	if !f.To.IsZero() {
+		query += ` AND at < ?`
+		args = append(args, unix(f.To))
 	}
 	if f.BeforeID != 0 {
 		query += ` AND id < ?`

@@ -35,3 +35,12 @@ func (q q) SetPasswordPolicy(ctx context.Context, minLength, minScore int, now t
 	}
 	return nil
 }
+
+// SetAuthStrength saves the required authentication strength, "baseline" or "enhanced".
+func (q q) SetAuthStrength(ctx context.Context, strength string, now time.Time) error {
+	_, err := q.db.ExecContext(ctx, `UPDATE settings SET required_auth_strength = ?, updated_at = ? WHERE id = 1`, strength, unix(now))
+	if err != nil {
+		return fmt.Errorf("store: set auth strength: %w", err)
+	}
+	return nil
+}

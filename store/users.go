@@ -180,3 +180,123 @@ func mustAffect(res sql.Result) error {
 	}
 	return nil
 }
+
+// UserFilter narrows SearchUsers. Zero values match everything.
+type UserFilter struct {
+	Q      string // a case-insensitive part of the name or the address
+	Role   Role
+	Status Status
+	Limit  int // at most this many users; 0 means 200, and never more than 1000
+}
+
+// UserSummary is a user as the user list shows them: the account and which factors it has.
+type UserSummary struct {
+	User
+	TOTP     bool // a confirmed TOTP authenticator
+	Passkeys int
+}
+
+// EmailOnly reports whether the user has neither TOTP nor a passkey: the e-mailed code is their
+// only second factor.
+func (s UserSummary) EmailOnly() bool { return !s.TOTP && s.Passkeys == 0 }
+
+// Invited reports whether the user has not set a password yet.
+func (s UserSummary) Invited() bool { return s.PasswordHash == "" }
+
+// likeEscaper makes a search text literal inside a LIKE pattern (with ESCAPE '\').
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// SearchUsers returns the users that match f, ordered by name, with their factors, in one query.
+// The text matches any part of the name or the address, ignoring case: SQLite's LIKE does that
+// for ASCII, so a text with other letters ("élodie" for "Élodie") is matched here instead.
+func (q q) SearchUsers(ctx context.Context, f UserFilter) ([]UserSummary, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 200
+	}
+	limit = min(limit, 1000)
+	text := strings.ToLower(strings.TrimSpace(f.Q))
+	sqlText, sqlLimit := text, limit
+	ascii := isASCII(text)
+	if !ascii {
+		sqlText, sqlLimit = "", -1 // every user of the role and status; matched below
+	}
+	rows, err := q.db.QueryContext(ctx, `
+		SELECT `+userColumns+`,
+		       EXISTS (SELECT 1 FROM totp t WHERE t.user_id = users.id AND t.confirmed_at > 0),
+		       (SELECT count(*) FROM passkeys p WHERE p.user_id = users.id)
+		FROM users
+		WHERE (?1 = '' OR name LIKE ?2 ESCAPE '\' OR email LIKE ?2 ESCAPE '\')
+		  AND (?3 = '' OR role = ?3)
+		  AND (?4 = '' OR status = ?4)
+		ORDER BY name COLLATE NOCASE, id
+		LIMIT ?5`, sqlText, "%"+likeEscaper.Replace(sqlText)+"%", string(f.Role), string(f.Status), sqlLimit)
+	if err != nil {
+		return nil, fmt.Errorf("store: search users: %w", err)
+	}
+	defer rows.Close()
+	var out []UserSummary
+	for rows.Next() && len(out) < limit {
+		var s UserSummary
+		var totp int
+		u, err := scanUser(scanSuffix{row: rows, dst: []any{&totp, &s.Passkeys}})
+		if err != nil {
+			return nil, err
+		}
+		if !ascii && !strings.Contains(strings.ToLower(u.Name), text) && !strings.Contains(strings.ToLower(u.Email), text) {
+			continue
+		}
+		s.User, s.TOTP = u, totp == 1
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: search users: %w", err)
+	}
+	return out, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// scanSuffix scans some trailing columns into dst after the ones another scanner asks for.
+type scanSuffix struct {
+	row interface{ Scan(...any) error }
+	dst []any
+}
+
+func (s scanSuffix) Scan(first ...any) error { return s.row.Scan(append(first, s.dst...)...) }
+
+// SetUserStatus makes a user active or inactive; ErrNotFound when there is no such user.
+func (q q) SetUserStatus(ctx context.Context, userID int64, status Status, now time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE users SET status = ?, updated_at = ? WHERE id = ?`, status, unix(now), userID)
+	if err != nil {
+		return fmt.Errorf("store: set user status: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// SetUserRole changes a user's role; ErrNotFound when there is no such user.
+func (q q) SetUserRole(ctx context.Context, userID int64, role Role, now time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE users SET role = ?, updated_at = ? WHERE id = ?`, role, unix(now), userID)
+	if err != nil {
+		return fmt.Errorf("store: set user role: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// CountActiveSuperAdmins returns how many super admins may sign in. Call it inside the
+// transaction that would demote or deactivate one, so two admins cannot remove the last two at once.
+func (q q) CountActiveSuperAdmins(ctx context.Context) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'super_admin' AND status = 'active'`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count active super admins: %w", err)
+	}
+	return n, nil
+}

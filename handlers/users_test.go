@@ -1,0 +1,755 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weftid/weftid/store"
+)
+
+// Words the users pages show, copied on purpose (see harness_test.go).
+const (
+	msgInvited          = "The user was added. An email with a link to set their password is on its way."
+	msgInviteNotSent    = "The user was added, but the invitation email could not be sent. The server log says why."
+	msgEmailTaken       = "A user with this email address already exists."
+	msgLastSuperAdmin   = "This is the last active super admin. Make another user a super admin first, so that someone can still change every setting."
+	msgDeactivateSelf   = "You cannot deactivate your own account. Ask another admin to do it."
+	msgInviteLinkDead   = "This invitation link does not work: it was used already, it expired, or it is mistyped. Ask an admin for a new invitation."
+	inviteSubject       = "You are invited to weftid"
+	invitedGoodPassword = "plum tractor velvet harbour 42"
+)
+
+var (
+	inviteLinkRe = regexp.MustCompile(regexp.QuoteMeta(baseURL) + `(/invite/[A-Za-z0-9_-]{43})\b`)
+	userRowRe    = regexp.MustCompile(`(?s)<tr id="user-(\d+)">(.*?)</tr>`)
+)
+
+// userRows maps each listed user's ID to the text of their row, tags stripped.
+func userRows(t *testing.T, body string) map[int64]string {
+	t.Helper()
+	rows := map[int64]string{}
+	for _, m := range userRowRe.FindAllStringSubmatch(body, -1) {
+		var id int64
+		fmt.Sscan(m[1], &id)
+		text := html.UnescapeString(anyTag.ReplaceAllString(m[2], " "))
+		rows[id] = strings.TrimSpace(spaces.ReplaceAllString(text, " "))
+	}
+	return rows
+}
+
+func listedIDs(t *testing.T, body string) []int64 {
+	t.Helper()
+	var ids []int64
+	for _, m := range userRowRe.FindAllStringSubmatch(body, -1) {
+		var id int64
+		fmt.Sscan(m[1], &id)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// htmxGet is a GET as htmx sends it, with extra headers.
+func (c *client) htmxGet(path string, extra ...string) *response {
+	c.t.Helper()
+	h := http.Header{"HX-Request": {"true"}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		h.Set(extra[i], extra[i+1])
+	}
+	return c.do(http.MethodGet, path, nil, h)
+}
+
+// addUser posts the "Add a user" form.
+func addUser(c *client, name, email string, role store.Role) *response {
+	c.t.Helper()
+	if c.token() == "" {
+		c.get("/users/new")
+	}
+	return c.post("/users", url.Values{"name": {name}, "email": {email}, "role": {string(role)}})
+}
+
+// invitationLink waits for the invitation mail to addr and returns the path of its link.
+func (e *env) invitationLink(addr string) string {
+	e.t.Helper()
+	msg := e.waitMail(addr)
+	if msg.Subject != inviteSubject {
+		e.t.Fatalf("mail subject: got %q, want %q", msg.Subject, inviteSubject)
+	}
+	m := inviteLinkRe.FindStringSubmatch(msg.Text)
+	if m == nil {
+		e.t.Fatalf("no invitation link in the mail:\n%s", msg.Text)
+	}
+	if !strings.Contains(msg.HTML, baseURL+m[1]) {
+		e.t.Errorf("the HTML part lacks the link %s", m[1])
+	}
+	return m[1]
+}
+
+// invite has admin add a user and returns the new account and its invitation link.
+func (e *env) invite(admin *client, name, email string, role store.Role) (store.User, string) {
+	e.t.Helper()
+	expectRedirect(e.t, addUser(admin, name, email, role), "/users?notice=invited")
+	u, err := e.store.UserByEmail(context.Background(), email)
+	if err != nil {
+		e.t.Fatalf("the added user %s: %v", email, err)
+	}
+	return u, e.invitationLink(email)
+}
+
+// acceptInvitation posts the invitation form.
+func acceptInvitation(c *client, link, password, confirm string) *response {
+	c.t.Helper()
+	if c.token() == "" {
+		c.get("/login")
+	}
+	token := strings.TrimPrefix(link, "/invite/")
+	return c.post(link, url.Values{"invite": {token}, "new_password": {password}, "confirm_password": {confirm}})
+}
+
+func detailsOf(ev store.Event) string { return fmt.Sprint(ev.Details) }
+
+func actorOf(ev store.Event) int64 {
+	if ev.ActorID == nil {
+		return 0
+	}
+	return *ev.ActorID
+}
+
+func TestUsersList(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	admin, ac := e.signedIn("ada@example.com", "Ada Admin", store.RoleAdmin)
+	root := e.createUser("root@example.com", "Rita Root", store.RoleSuperAdmin, store.StatusActive)
+	if err := e.store.PutPendingTOTP(ctx, root.ID, []byte("sealed"), e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.ConfirmTOTP(ctx, root.ID, 1, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.addPasskey(root.ID, 1, "laptop")
+	e.addPasskey(root.ID, 2, "phone")
+	e.addPasskey(admin.ID, 3, "key")
+	gone := e.createUser("gone@corp.example", "Gus Gone", store.RoleUser, store.StatusInactive)
+	pat := e.createUser("pat@example.com", "Pat Plain", store.RoleUser, store.StatusActive)
+	invited, err := e.store.CreateUser(ctx, store.User{Email: "ivy@example.com", Name: "Ivy Invited", Role: store.RoleUser}, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	page := ac.get("/users")
+	expectStatus(t, page, http.StatusOK)
+	for _, want := range []string{"<!doctype html>", `<h1>Users</h1>`, `href="/users/new"`, `action="/users"`, `name="q"`,
+		`hx-get="/users"`, `hx-target="#user-table"`, `hx-push-url="true"`, `<div id="user-table">`, `class="table-scroll"`,
+		fmt.Sprintf(`href="/users/%d/profile"`, root.ID), "5 users"} {
+		if !strings.Contains(strings.ToLower(page.Body), strings.ToLower(want)) {
+			t.Errorf("/users lacks %s", want)
+		}
+	}
+	if vary := page.Header.Values("Vary"); !slices.ContainsFunc(vary, func(v string) bool { return strings.Contains(v, "HX-Request") }) {
+		t.Errorf("Vary: %q, want HX-Request", vary)
+	}
+	rows := userRows(t, page.Body)
+	want := map[int64]string{
+		admin.ID:   "Ada Admin ada@example.com Admin Active Passkey",
+		gone.ID:    "Gus Gone gone@corp.example User Inactive Email only",
+		invited.ID: "Ivy Invited ivy@example.com User Active (invitation pending) Email only",
+		pat.ID:     "Pat Plain pat@example.com User Active Email only",
+		root.ID:    "Rita Root root@example.com Super admin Active TOTP Passkey ×2",
+	}
+	for id, w := range want {
+		if rows[id] != w {
+			t.Errorf("row of user %d: got %q, want %q", id, rows[id], w)
+		}
+	}
+	if got := listedIDs(t, page.Body); !slices.Equal(got, []int64{admin.ID, gone.ID, invited.ID, pat.ID, root.ID}) {
+		t.Errorf("order: got %v, want by name", got)
+	}
+
+	searches := []struct {
+		query string
+		want  []int64
+	}{
+		{"q=RITA", []int64{root.ID}},
+		{"q=example.com", []int64{admin.ID, invited.ID, pat.ID, root.ID}},
+		{"q=corp", []int64{gone.ID}},
+		{"role=user", []int64{gone.ID, invited.ID, pat.ID}},
+		{"role=super_admin", []int64{root.ID}},
+		{"status=inactive", []int64{gone.ID}},
+		{"q=plain&role=user&status=active", []int64{pat.ID}},
+		{"q=plain&status=inactive", nil},
+		{"role=wizard&status=asleep", []int64{admin.ID, gone.ID, invited.ID, pat.ID, root.ID}}, // unknown filters are ignored
+		{"q=nobody", nil},
+	}
+	for _, s := range searches {
+		r := ac.get("/users?" + s.query)
+		expectStatus(t, r, http.StatusOK)
+		if got := listedIDs(t, r.Body); !slices.Equal(got, s.want) {
+			t.Errorf("/users?%s: got %v, want %v", s.query, got, s.want)
+		}
+		if s.want == nil && !strings.Contains(r.Body, "No users match.") {
+			t.Errorf("/users?%s: no \"No users match.\"", s.query)
+		}
+	}
+	// The form shows the search it ran.
+	r := ac.get("/users?q=pat&role=user&status=inactive")
+	for _, want := range []string{`value="pat"`, `<option value="user" selected>`, `<option value="inactive" selected>`} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("the search form does not keep %s", want)
+		}
+	}
+
+	// htmx from the search field gets the table alone; a boosted navigation or a history
+	// restore gets the page.
+	frag := ac.htmxGet("/users?q=rita")
+	expectStatus(t, frag, http.StatusOK)
+	if !strings.HasPrefix(strings.TrimSpace(frag.Body), `<div id="user-table">`) || strings.Contains(frag.Body, "<html") || strings.Contains(frag.Body, "<nav") {
+		t.Errorf("htmx request: want the #user-table fragment alone, got:\n%s", frag)
+	}
+	if got := listedIDs(t, frag.Body); !slices.Equal(got, []int64{root.ID}) {
+		t.Errorf("htmx fragment rows: got %v, want [%d]", got, root.ID)
+	}
+	for _, extra := range [][]string{{"HX-Boosted", "true"}, {"HX-History-Restore-Request", "true"}} {
+		r := ac.htmxGet("/users?q=rita", extra...)
+		if !strings.Contains(r.Body, "<html") || !strings.Contains(r.Body, `<div id="user-table">`) {
+			t.Errorf("htmx with %s: want the whole page", extra[0])
+		}
+	}
+}
+
+func TestUsersListCapped(t *testing.T) {
+	e := newEnv(t)
+	_, ac := e.signedIn("ada@example.com", "Ada Admin", store.RoleAdmin)
+	for i := range 200 {
+		if _, err := e.store.CreateUser(context.Background(), store.User{Email: fmt.Sprintf("u%03d@example.com", i), Name: fmt.Sprintf("User %03d", i), Role: store.RoleUser}, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := ac.get("/users")
+	if n := len(listedIDs(t, page.Body)); n != 200 || !strings.Contains(page.Body, "Showing the first 200 users. Narrow the search to find the others.") {
+		t.Errorf("201 users: %d rows listed, want 200 and a note that the list is capped", n)
+	}
+	page = ac.get("/users?q=user+1")
+	if n := len(listedIDs(t, page.Body)); n != 100 || strings.Contains(page.Body, "Showing the first") || !strings.Contains(page.Body, "100 users") {
+		t.Errorf("q=user 1: %d rows, want 100 and no cap note", n)
+	}
+}
+
+// Every users route refuses a plain user, and sends a signed-out browser to sign in.
+func TestUsersRoutesNeedAdmin(t *testing.T) {
+	e := newEnv(t)
+	_, uc := e.signedIn("pat@example.com", "Pat", store.RoleUser)
+	other := e.createUser("other@example.com", "Other", store.RoleUser, store.StatusActive)
+	out := e.newClient()
+	out.get("/login")
+	id := fmt.Sprint(other.ID)
+	routes := []struct{ method, path string }{
+		{"GET", "/users"}, {"GET", "/users/new"}, {"POST", "/users"},
+		{"POST", "/users/" + id + "/role"}, {"POST", "/users/" + id + "/deactivate"}, {"POST", "/users/" + id + "/reactivate"},
+	}
+	form := url.Values{"name": {"X"}, "email": {"x@example.com"}, "role": {"user"}}
+	for _, rt := range routes {
+		for _, who := range []struct {
+			name string
+			c    *client
+			want int
+		}{{"user", uc, http.StatusForbidden}, {"signed out", out, http.StatusSeeOther}} {
+			var r *response
+			if rt.method == "GET" {
+				r = who.c.get(rt.path)
+			} else {
+				r = who.c.post(rt.path, form)
+			}
+			if r.Status != who.want {
+				t.Errorf("%s %s as %s: got %d, want %d", rt.method, rt.path, who.name, r.Status, who.want)
+			}
+		}
+	}
+	if _, err := e.store.UserByEmail(context.Background(), "x@example.com"); err == nil {
+		t.Error("a plain user created a user")
+	}
+	if got := e.user(other.ID); got.Role != store.RoleUser || !got.Active() {
+		t.Errorf("a plain user changed another: %+v", got)
+	}
+}
+
+// An admin adds a user; the invitation mail's link sets a password under the user's rule, the
+// user signs in with it, and the link is dead afterwards.
+func TestInvitationFlow(t *testing.T) {
+	e := newEnv(t)
+	admin, ac := e.signedIn("ada@example.com", "Ada Admin", store.RoleAdmin)
+
+	form := ac.get("/users/new")
+	expectStatus(t, form, http.StatusOK)
+	for _, want := range []string{`<label for="name">`, `<label for="email">`, `<label for="role">`, `name="_csrf"`,
+		`<option value="admin">`, `<option value="user" selected>`} {
+		if !strings.Contains(form.Body, want) {
+			t.Errorf("/users/new lacks %s", want)
+		}
+	}
+	if strings.Contains(form.Body, `value="super_admin"`) {
+		t.Error("/users/new offers super admin to an admin")
+	}
+
+	expectRedirect(t, addUser(ac, "  Nia New ", "Nia.New@Example.com", store.RoleUser), "/users?notice=invited")
+	list := ac.get("/users?notice=invited")
+	if got := html.UnescapeString(list.Body); !strings.Contains(got, msgInvited) {
+		t.Errorf("/users?notice=invited does not say %q", msgInvited)
+	}
+	u, err := e.store.UserByEmail(context.Background(), "nia.new@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Name != "Nia New" || u.Role != store.RoleUser || !u.Active() || u.PasswordHash != "" {
+		t.Errorf("the new user: %+v, want Nia New, user, active, no password", u)
+	}
+	ev := e.lastEvent("user_created")
+	checkEvent(t, ev, "user_created", u.ID, "")
+	if actorOf(ev) != admin.ID || ev.Details["role"] != "user" || ev.Details["via"] != "invite" {
+		t.Errorf("user_created: actor %d details %v, want actor %d, role user, via invite", actorOf(ev), ev.Details, admin.ID)
+	}
+
+	link := e.invitationLink(u.Email)
+	token := strings.TrimPrefix(link, "/invite/")
+	if files := dbFilesContain(t, token); len(files) > 0 {
+		t.Errorf("the invitation token is stored in %v; want only its keyed hash", files)
+	}
+	// The user cannot sign in before setting a password.
+	nc := e.newClient()
+	nc.get("/login")
+	r := loginAttempt(nc, u.Email, invitedGoodPassword)
+	expectStatus(t, r, http.StatusUnauthorized)
+	expectAlert(t, r, msgGeneric)
+
+	page := nc.get(link)
+	expectStatus(t, page, http.StatusOK)
+	for _, want := range []string{"Set your password", "nia.new@example.com", `hx-post="/password/strength"`, `hx-params="new_password,invite"`,
+		`name="invite" value="` + token + `"`, `action="` + link + `"`, `<label for="confirm_password">`, "at least 14 characters"} {
+		if !strings.Contains(page.Body, want) {
+			t.Errorf("the invitation page lacks %s", want)
+		}
+	}
+
+	// A weak password, and one that does not match its confirmation, are refused.
+	r = acceptInvitation(nc, link, "nia.new@example.com", "nia.new@example.com")
+	expectStatus(t, r, http.StatusUnprocessableEntity)
+	if got := formErrors(r.Body); !slices.Contains(got, "Password: Strength at least Strong.") {
+		t.Errorf("the address as password: errors %q", got)
+	}
+	r = acceptInvitation(nc, link, "short", "short")
+	if got := formErrors(r.Body); r.Status != http.StatusUnprocessableEntity || !slices.Contains(got, "Password: At least 14 characters.") {
+		t.Errorf("a short password: %d, errors %q", r.Status, got)
+	}
+	r = acceptInvitation(nc, link, invitedGoodPassword, invitedGoodPassword+"!")
+	if got := formErrors(r.Body); r.Status != http.StatusUnprocessableEntity || !slices.Equal(got, []string{"The two passwords do not match."}) {
+		t.Errorf("a mismatched confirmation: %d, errors %q", r.Status, got)
+	}
+	if e.user(u.ID).PasswordHash != "" {
+		t.Fatal("a refused password was set")
+	}
+
+	r = acceptInvitation(nc, link, invitedGoodPassword, invitedGoodPassword)
+	expectStatus(t, r, http.StatusOK)
+	if !strings.Contains(r.Body, "Your password is set") || !strings.Contains(r.Body, `href="/login"`) {
+		t.Errorf("after setting the password: %s", r)
+	}
+	if !e.verifies(u.ID, invitedGoodPassword) {
+		t.Error("the stored hash does not accept the new password")
+	}
+	ev = e.lastEvent("user_invitation_accepted")
+	checkEvent(t, ev, "user_invitation_accepted", u.ID, "")
+	if actorOf(ev) != u.ID {
+		t.Errorf("user_invitation_accepted actor: %d, want %d", actorOf(ev), u.ID)
+	}
+
+	// The link is dead now, for showing and for posting.
+	dead := nc.get(link)
+	expectFriendly(t, dead, http.StatusNotFound, msgInviteLinkDead)
+	expectFriendly(t, acceptInvitation(nc, link, "another good passphrase 77", "another good passphrase 77"), http.StatusNotFound, msgInviteLinkDead)
+	if !e.verifies(u.ID, invitedGoodPassword) {
+		t.Error("a used link changed the password")
+	}
+
+	// The user signs in: password and the emailed code.
+	sc := e.newClient()
+	sc.signIn(u.Email, invitedGoodPassword)
+	if r := sc.get("/dashboard"); r.Status != http.StatusOK || !strings.Contains(r.Body, "Nia New") {
+		t.Errorf("the invited user's dashboard: %s", r)
+	}
+}
+
+func TestAddUserRules(t *testing.T) {
+	e := newEnv(t)
+	_, ac := e.signedIn("ada@example.com", "Ada Admin", store.RoleAdmin)
+	root, sc := e.signedIn("root@example.com", "Rita Root", store.RoleSuperAdmin)
+
+	e.setPolicy(8, 3) // so a super admin's 14 differs from everyone else's minimum
+
+	// Admins add users and admins; only super admins add super admins.
+	_, alLink := e.invite(ac, "Al Admin", "al@example.com", store.RoleAdmin)
+	if page := e.newClient().get(alLink); !strings.Contains(page.Body, "at least 8 characters") {
+		t.Error("an invited admin's page does not ask for the policy's 8 characters")
+	}
+	r := addUser(ac, "Sue Super", "sue@example.com", store.RoleSuperAdmin)
+	expectStatus(t, r, http.StatusForbidden)
+	if _, err := e.store.UserByEmail(context.Background(), "sue@example.com"); err == nil {
+		t.Error("an admin created a super admin")
+	}
+	if !strings.Contains(sc.get("/users/new").Body, `<option value="super_admin">`) {
+		t.Error("/users/new does not offer super admin to a super admin")
+	}
+	sue, link := e.invite(sc, "Sue Super", "sue@example.com", store.RoleSuperAdmin)
+	if sue.Role != store.RoleSuperAdmin {
+		t.Errorf("super admin's new super admin: role %s", sue.Role)
+	}
+	if ev := e.lastEvent("user_created"); actorOf(ev) != root.ID || ev.Details["role"] != "super_admin" {
+		t.Errorf("user_created by the super admin: actor %d, details %v", actorOf(ev), ev.Details)
+	}
+	if page := e.newClient().get(link); !strings.Contains(page.Body, "at least 14 characters") {
+		t.Error("an invited super admin's page does not ask for 14 characters")
+	}
+
+	created := len(e.eventsOf("user_created"))
+	refusals := []struct {
+		name, email string
+		role        store.Role
+		want        []string
+	}{
+		{"Al Again", "AL@example.com", store.RoleUser, []string{msgEmailTaken}},
+		{"Bad", "not-an-address", store.RoleUser, []string{"Enter a valid email address."}},
+		{"Bad", "Bob <bob@example.com>", store.RoleUser, []string{"Enter a valid email address."}},
+		{"   ", "blank@example.com", store.RoleUser, []string{"Enter a name of at most 200 characters."}},
+		{strings.Repeat("n", 201), "long@example.com", store.RoleUser, []string{"Enter a name of at most 200 characters."}},
+		{"Role", "role@example.com", store.Role("owner"), []string{"Choose a role."}},
+		{"", "", "", []string{"Enter a name of at most 200 characters.", "Enter a valid email address.", "Choose a role."}},
+	}
+	for _, tt := range refusals {
+		r := addUser(ac, tt.name, tt.email, tt.role)
+		expectStatus(t, r, http.StatusUnprocessableEntity)
+		if got := formErrors(r.Body); !slices.Equal(got, tt.want) {
+			t.Errorf("add %q <%s> as %q: errors %q, want %q", tt.name, tt.email, tt.role, got, tt.want)
+		}
+		if !strings.Contains(r.Body, `action="/users"`) {
+			t.Errorf("add %q: the refused form is not shown again", tt.email)
+		}
+	}
+	if n := len(e.eventsOf("user_created")); n != created {
+		t.Errorf("refused additions wrote %d user_created events", n-created)
+	}
+
+	// Without the CSRF token nothing is created.
+	r = ac.postRaw("/users", url.Values{"name": {"Csrf"}, "email": {"csrf@example.com"}, "role": {"user"}}, nil)
+	expectStatus(t, r, http.StatusForbidden)
+	if _, err := e.store.UserByEmail(context.Background(), "csrf@example.com"); err == nil {
+		t.Error("a POST without the CSRF token created a user")
+	}
+}
+
+func TestInvitationMailFailure(t *testing.T) {
+	e := newEnv(t)
+	_, ac := e.signedIn("ada@example.com", "Ada Admin", store.RoleAdmin)
+	e.mail.FailNext(1000)
+	expectRedirect(t, addUser(ac, "Nia New", "nia@example.com", store.RoleUser), "/users?notice=invite_failed")
+	page := ac.get("/users?notice=invite_failed")
+	expectAlert(t, page, msgInviteNotSent)
+	if _, err := e.store.UserByEmail(context.Background(), "nia@example.com"); err != nil {
+		t.Errorf("the user is gone after the mail failed: %v", err)
+	}
+	if !strings.Contains(e.log.String(), "invitation email not sent") {
+		t.Error("the failed invitation mail is not logged")
+	}
+}
+
+func TestInvitationExpires(t *testing.T) {
+	e := newEnv(t)
+	_, ac := e.signedIn("ada@example.com", "Ada Admin", store.RoleAdmin)
+	_, link := e.invite(ac, "Nia New", "nia@example.com", store.RoleUser)
+	c := e.newClient()
+	e.clock.Advance(7*24*time.Hour - time.Second)
+	expectStatus(t, c.get(link), http.StatusOK)
+	e.clock.Advance(time.Second)
+	expectFriendly(t, c.get(link), http.StatusNotFound, msgInviteLinkDead)
+	expectFriendly(t, acceptInvitation(c, link, invitedGoodPassword, invitedGoodPassword), http.StatusNotFound, msgInviteLinkDead)
+}
+
+// A deactivated user's invitation does not work; reactivated within the week, it does again.
+func TestInvitationOfDeactivatedUser(t *testing.T) {
+	e := newEnv(t)
+	_, ac := e.signedIn("ada@example.com", "Ada Admin", store.RoleAdmin)
+	u, link := e.invite(ac, "Nia New", "nia@example.com", store.RoleUser)
+	id := fmt.Sprint(u.ID)
+	expectRedirect(t, ac.post("/users/"+id+"/deactivate", nil), "/users/"+id+"/danger?notice=deactivated")
+	c := e.newClient()
+	expectFriendly(t, c.get(link), http.StatusNotFound, msgInviteLinkDead)
+	expectFriendly(t, acceptInvitation(c, link, invitedGoodPassword, invitedGoodPassword), http.StatusNotFound, msgInviteLinkDead)
+	ac.get("/users")
+	expectRedirect(t, ac.post("/users/"+id+"/reactivate", nil), "/users/"+id+"/danger?notice=reactivated")
+	expectStatus(t, acceptInvitation(c, link, invitedGoodPassword, invitedGoodPassword), http.StatusOK)
+}
+
+// The meter on the invitation page judges with the invited user's rule and words, whoever else
+// is signed in to the browser.
+func TestInvitationStrengthMeter(t *testing.T) {
+	e := newEnv(t)
+	e.setPolicy(8, 3)
+	_, sc := e.signedIn("root@example.com", "Rita Root", store.RoleSuperAdmin)
+	_, link := e.invite(sc, "Sam Super", "sam.super@example.com", store.RoleSuperAdmin)
+	token := strings.TrimPrefix(link, "/invite/")
+	c := e.newClient()
+	c.get(link)
+
+	nine := "kR7#vQ2!m"
+	form := func(tok, password string) url.Values {
+		return url.Values{"invite": {tok}, "new_password": {password}}
+	}
+	if v := meterOf(t, c, form(token, nine)); v.OK || !slices.Equal(v.Unmet, []string{"At least 14 characters"}) {
+		t.Errorf("invited super admin, 9 characters: %+v, want refused for 14 characters", v)
+	}
+	if v := meterOf(t, c, form("made-up-token", nine)); !v.OK {
+		t.Errorf("a made-up token, 9 characters: %+v, want the policy's 8", v)
+	}
+	own := "sam.super@example.com"
+	if v := meterOf(t, c, form(token, own)); v.OK || !slices.Equal(v.Unmet, []string{"Strength at least Strong"}) {
+		t.Errorf("the invited user's address as password: %+v, want refused for strength", v)
+	}
+	// The signed-in super admin's own page would judge by their words; the invitation's by Sam's.
+	if v := meterOf(t, sc, form(token, own)); v.OK {
+		t.Errorf("a signed-in browser on the invitation page: %+v, want Sam's rule", v)
+	}
+	if v := meterOf(t, sc, form("", own)); !v.OK {
+		t.Errorf("a signed-in browser without the token: %+v, want its own user's rule", v)
+	}
+	// Once the link is used, the token means nothing to the meter.
+	expectStatus(t, acceptInvitation(c, link, invitedGoodPassword, invitedGoodPassword), http.StatusOK)
+	if v := meterOf(t, c, form(token, nine)); !v.OK {
+		t.Errorf("a used token, 9 characters: %+v, want the policy's 8", v)
+	}
+}
+
+func TestInvitationThrottle(t *testing.T) {
+	e := newEnv(t)
+	_, ac := e.signedIn("ada@example.com", "Ada Admin", store.RoleAdmin)
+	_, link := e.invite(ac, "Nia New", "nia@example.com", store.RoleUser)
+	c := e.newClient()
+	for i := range 10 {
+		r := acceptInvitation(c, fmt.Sprintf("/invite/wrong-%d", i), invitedGoodPassword, invitedGoodPassword)
+		expectStatus(t, r, http.StatusNotFound)
+	}
+	expectStatus(t, acceptInvitation(c, link, invitedGoodPassword, invitedGoodPassword), http.StatusTooManyRequests)
+	// Another address is not held back, and the window passes.
+	other := e.newClient()
+	expectStatus(t, acceptInvitation(other, "/invite/wrong", invitedGoodPassword, invitedGoodPassword), http.StatusNotFound)
+	e.clock.Advance(15 * time.Minute)
+	expectStatus(t, acceptInvitation(c, link, invitedGoodPassword, invitedGoodPassword), http.StatusOK)
+}
+
+func TestChangeRole(t *testing.T) {
+	e := newEnv(t)
+	admin, ac := e.signedIn("ada@example.com", "Ada Admin", store.RoleAdmin)
+	root, sc := e.signedIn("root@example.com", "Rita Root", store.RoleSuperAdmin)
+	pat := e.createUser("pat@example.com", "Pat", store.RoleUser, store.StatusActive)
+	second := e.createUser("sid@example.com", "Sid", store.RoleSuperAdmin, store.StatusActive)
+	ac.get("/users")
+	sc.get("/users")
+
+	setRole := func(c *client, u store.User, role store.Role) *response {
+		return c.post(fmt.Sprintf("/users/%d/role", u.ID), url.Values{"role": {string(role)}})
+	}
+	changed := func(u store.User) string { return fmt.Sprintf("/users/%d/profile?notice=role_changed", u.ID) }
+
+	// An admin promotes a user to admin and back.
+	expectRedirect(t, setRole(ac, pat, store.RoleAdmin), changed(pat))
+	ev := e.lastEvent("user_role_changed")
+	checkEvent(t, ev, "user_role_changed", pat.ID, "")
+	if actorOf(ev) != admin.ID || ev.Details["old"] != "user" || ev.Details["new"] != "admin" {
+		t.Errorf("user_role_changed: actor %d details %v, want actor %d, old user, new admin", actorOf(ev), ev.Details, admin.ID)
+	}
+	expectRedirect(t, setRole(ac, pat, store.RoleUser), changed(pat))
+	if got := e.user(pat.ID).Role; got != store.RoleUser {
+		t.Errorf("pat's role: %s, want user", got)
+	}
+	// The same role again changes nothing and logs nothing.
+	n := len(e.eventsOf("user_role_changed"))
+	expectRedirect(t, setRole(ac, pat, store.RoleUser), changed(pat))
+	if len(e.eventsOf("user_role_changed")) != n {
+		t.Error("setting the same role logged user_role_changed")
+	}
+
+	// An admin can neither grant super admin nor touch a super admin.
+	expectStatus(t, setRole(ac, pat, store.RoleSuperAdmin), http.StatusForbidden)
+	expectStatus(t, setRole(ac, second, store.RoleAdmin), http.StatusForbidden)
+	expectStatus(t, setRole(ac, second, store.RoleSuperAdmin), http.StatusForbidden)
+	if e.user(pat.ID).Role != store.RoleUser || e.user(second.ID).Role != store.RoleSuperAdmin {
+		t.Fatal("a refused role change was made")
+	}
+	// Nonsense is refused.
+	expectStatus(t, setRole(ac, pat, "owner"), http.StatusBadRequest)
+	expectStatus(t, ac.post("/users/9999/role", url.Values{"role": {"user"}}), http.StatusNotFound)
+
+	// A super admin grants and takes away super admin.
+	expectRedirect(t, setRole(sc, pat, store.RoleSuperAdmin), changed(pat))
+	expectRedirect(t, setRole(sc, pat, store.RoleUser), changed(pat))
+	expectRedirect(t, setRole(sc, second, store.RoleAdmin), changed(second))
+	if ev := e.lastEvent("user_role_changed"); actorOf(ev) != root.ID || ev.Details["old"] != "super_admin" || ev.Details["new"] != "admin" {
+		t.Errorf("demotion by the super admin: actor %d, details %v", actorOf(ev), ev.Details)
+	}
+
+	// Rita is now the last super admin: nobody can demote her, herself included.
+	n = len(e.eventsOf("user_role_changed"))
+	r := setRole(sc, root, store.RoleAdmin)
+	expectStatus(t, r, http.StatusConflict)
+	expectAlert(t, r, msgLastSuperAdmin)
+	if !strings.Contains(r.Body, fmt.Sprintf(`href="/users/%d/profile"`, root.ID)) {
+		t.Error("the refusal has no way back to the user")
+	}
+	// An inactive super admin does not count.
+	inactive := e.createUser("ina@example.com", "Ina", store.RoleSuperAdmin, store.StatusInactive)
+	expectStatus(t, setRole(sc, root, store.RoleUser), http.StatusConflict)
+	if e.user(root.ID).Role != store.RoleSuperAdmin || len(e.eventsOf("user_role_changed")) != n {
+		t.Fatal("the last super admin was demoted")
+	}
+	// An inactive super admin may be demoted: it leaves Rita.
+	expectRedirect(t, setRole(sc, inactive, store.RoleUser), changed(inactive))
+
+	// With two, one may step down; an admin who demotes themselves lands on the dashboard.
+	expectRedirect(t, setRole(sc, second, store.RoleSuperAdmin), changed(second))
+	expectRedirect(t, setRole(sc, root, store.RoleAdmin), changed(root))
+	expectRedirect(t, setRole(ac, admin, store.RoleUser), "/dashboard")
+	expectStatus(t, ac.get("/users"), http.StatusForbidden)
+
+	// CSRF.
+	r = sc.postRaw(fmt.Sprintf("/users/%d/role", pat.ID), url.Values{"role": {"admin"}}, nil)
+	expectStatus(t, r, http.StatusForbidden)
+	if e.user(pat.ID).Role != store.RoleUser {
+		t.Error("a role change without the CSRF token was made")
+	}
+}
+
+// Two super admins demoting each other at once: one wins, the other is refused, and one
+// super admin is left (the count is read in the transaction of the change).
+func TestLastSuperAdminRace(t *testing.T) {
+	e := newEnv(t)
+	a, ca := e.signedIn("a@example.com", "A", store.RoleSuperAdmin)
+	b, cb := e.signedIn("b@example.com", "B", store.RoleSuperAdmin)
+	ca.get("/users")
+	cb.get("/users")
+	var wg sync.WaitGroup
+	statuses := make([]int, 2)
+	for i, pair := range []struct {
+		c      *client
+		target store.User
+	}{{ca, b}, {cb, a}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			form := url.Values{"role": {"admin"}, "_csrf": {pair.c.token()}}
+			r, err := pair.c.send(http.MethodPost, fmt.Sprintf("/users/%d/role", pair.target.ID), strings.NewReader(form.Encode()),
+				http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+			if err == nil {
+				statuses[i] = r.Status
+			}
+		}()
+	}
+	wg.Wait()
+	// The loser is refused as the last super admin (409) when both got past the role check
+	// together, or as an admin by then (403) when the winner had finished first.
+	slices.Sort(statuses)
+	if !slices.Equal(statuses, []int{http.StatusSeeOther, http.StatusForbidden}) && !slices.Equal(statuses, []int{http.StatusSeeOther, http.StatusConflict}) {
+		t.Errorf("statuses: %v, want one 303 and one 403 or 409", statuses)
+	}
+	if n, _ := e.store.CountActiveSuperAdmins(context.Background()); n != 1 {
+		t.Errorf("active super admins: %d, want 1", n)
+	}
+}
+
+func TestDeactivateReactivate(t *testing.T) {
+	e := newEnv(t)
+	admin, ac := e.signedIn("ada@example.com", "Ada Admin", store.RoleAdmin)
+	root, sc := e.signedIn("root@example.com", "Rita Root", store.RoleSuperAdmin)
+	pat, pc := e.signedIn("pat@example.com", "Pat", store.RoleUser)
+	ac.get("/users")
+	sc.get("/users")
+	// Pat is also halfway through signing in on another browser.
+	half := e.newClient()
+	half.startSignIn(pat.Email, testPassword)
+	code := e.waitCode(pat.Email)
+
+	post := func(c *client, u store.User, action string) *response {
+		return c.post(fmt.Sprintf("/users/%d/%s", u.ID, action), nil)
+	}
+	danger := func(u store.User, notice string) string {
+		return fmt.Sprintf("/users/%d/danger?notice=%s", u.ID, notice)
+	}
+
+	expectRedirect(t, post(ac, pat, "deactivate"), danger(pat, "deactivated"))
+	if e.user(pat.ID).Active() {
+		t.Fatal("pat is still active")
+	}
+	ev := e.lastEvent("user_deactivated")
+	checkEvent(t, ev, "user_deactivated", pat.ID, "")
+	if actorOf(ev) != admin.ID || detailsOf(ev) != "map[sessions_ended:1]" {
+		t.Errorf("user_deactivated: actor %d details %v, want actor %d, 1 session ended", actorOf(ev), ev.Details, admin.ID)
+	}
+	// Pat's session is over, the sign-in in progress cannot finish, and a new one fails generically.
+	expectRedirect(t, pc.get("/dashboard"), "/login")
+	expectRedirect(t, postCode(half, code), "/login?notice=expired")
+	nc := e.newClient()
+	nc.get("/login")
+	r := loginAttempt(nc, pat.Email, testPassword)
+	expectStatus(t, r, http.StatusUnauthorized)
+	expectAlert(t, r, msgGeneric)
+	// Deactivating again changes and logs nothing.
+	expectRedirect(t, post(ac, pat, "deactivate"), danger(pat, "deactivated"))
+	if n := len(e.eventsOf("user_deactivated")); n != 1 {
+		t.Errorf("user_deactivated events: %d, want 1", n)
+	}
+
+	expectRedirect(t, post(ac, pat, "reactivate"), danger(pat, "reactivated"))
+	ev = e.lastEvent("user_reactivated")
+	checkEvent(t, ev, "user_reactivated", pat.ID, "")
+	if actorOf(ev) != admin.ID {
+		t.Errorf("user_reactivated actor: %d, want %d", actorOf(ev), admin.ID)
+	}
+	e.newClient().signIn(pat.Email, testPassword)
+
+	// An admin cannot deactivate or reactivate a super admin; a super admin can.
+	sid := e.createUser("sid@example.com", "Sid", store.RoleSuperAdmin, store.StatusActive)
+	expectStatus(t, post(ac, sid, "deactivate"), http.StatusForbidden)
+	expectRedirect(t, post(sc, sid, "deactivate"), danger(sid, "deactivated"))
+	expectStatus(t, post(ac, sid, "reactivate"), http.StatusForbidden)
+	if e.user(sid.ID).Active() {
+		t.Error("an admin reactivated a super admin")
+	}
+	expectRedirect(t, post(sc, sid, "reactivate"), danger(sid, "reactivated"))
+	// Admins deactivate admins.
+	al := e.createUser("al@example.com", "Al", store.RoleAdmin, store.StatusActive)
+	expectRedirect(t, post(ac, al, "deactivate"), danger(al, "deactivated"))
+
+	// Nobody deactivates themselves, the last super admin included.
+	for _, self := range []struct {
+		c *client
+		u store.User
+	}{{ac, admin}, {sc, root}} {
+		r := post(self.c, self.u, "deactivate")
+		expectStatus(t, r, http.StatusConflict)
+		expectAlert(t, r, msgDeactivateSelf)
+		if !e.user(self.u.ID).Active() {
+			t.Fatalf("%s deactivated themselves", self.u.Email)
+		}
+	}
+	expectStatus(t, sc.post("/users/9999/deactivate", nil), http.StatusNotFound)
+
+	// CSRF.
+	expectStatus(t, ac.postRaw(fmt.Sprintf("/users/%d/deactivate", pat.ID), url.Values{}, nil), http.StatusForbidden)
+	expectStatus(t, ac.postRaw(fmt.Sprintf("/users/%d/reactivate", al.ID), url.Values{}, nil), http.StatusForbidden)
+	if !e.user(pat.ID).Active() || e.user(al.ID).Active() {
+		t.Error("a status change without the CSRF token was made")
+	}
+}
