@@ -28,6 +28,11 @@ func TestNextStep(t *testing.T) {
 		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, Enhanced: true, HasTOTP: true}, auth.StepDone},
 		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, Enhanced: true, HasPasskey: true}, auth.StepDone},
 		{auth.SignInState{Enhanced: true, HasPasskey: true}, auth.StepPassword},
+		// An e-mail code does not ride on a factor another sign-in enrolled meanwhile...
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, Enhanced: true, HasTOTP: true, OnlyEmailCode: true}, auth.StepSecondFactor},
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, Enhanced: true, HasPasskey: true, OnlyEmailCode: true}, auth.StepSecondFactor},
+		// ...but under Baseline it is a second factor as good as any.
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, HasTOTP: true, OnlyEmailCode: true}, auth.StepDone},
 	}
 	for _, tt := range tests {
 		if got := auth.NextStep(tt.state); got != tt.want {

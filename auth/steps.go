@@ -34,6 +34,8 @@ type SignInState struct {
 	HasTOTP          bool
 	HasPasskey       bool
 	Enhanced         bool // the tenant requires TOTP or a passkey (required_auth_strength enhanced)
+	// OnlyEmailCode says the second factor was an e-mail code and this sign-in enrolled nothing.
+	OnlyEmailCode bool
 }
 
 // NextStep decides what a sign-in must do next. The policy is read at each new sign-in; only
@@ -43,6 +45,11 @@ func NextStep(s SignInState) Step {
 	case !s.PasswordDone:
 		return StepPassword
 	case !s.SecondFactorDone:
+		return StepSecondFactor
+	case s.Enhanced && s.OnlyEmailCode && (s.HasTOTP || s.HasPasskey):
+		// Under Enhanced an e-mail code only ever leads to enrollment. If the user gained a
+		// strong factor meanwhile (another sign-in enrolled it), this sign-in did not, and must
+		// present that factor itself.
 		return StepSecondFactor
 	case s.Enhanced && !s.HasTOTP && !s.HasPasskey:
 		return StepEnroll

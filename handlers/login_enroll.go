@@ -80,6 +80,10 @@ func (h *Handler) confirmEnrollTOTP(c *fiber.Ctx) error {
 	if err := h.store.AddEvent(c.UserContext(), h.event(c, "user_enhanced_auth_enrolled", ptr(u.ID), ptr(u.ID), map[string]any{"method": "totp"})); err != nil {
 		return err
 	}
+	if err := h.store.MarkSignInStep(c.UserContext(), si.IDHash, stepEnrolled); err != nil {
+		return err
+	}
+	si.StepsDone = append(si.StepsDone, stepEnrolled)
 	next, err := h.nextLocation(c, si, u, "password+email_code+enrolled_totp")
 	if errors.Is(err, store.ErrNotFound) {
 		return signInExpired(c)
@@ -115,6 +119,10 @@ func (h *Handler) finishEnrollPasskey(c *fiber.Ctx) error {
 	if err := h.store.AddEvent(c.UserContext(), h.event(c, "user_enhanced_auth_enrolled", ptr(u.ID), ptr(u.ID), map[string]any{"method": "passkey"})); err != nil {
 		return err
 	}
+	if err := h.store.MarkSignInStep(c.UserContext(), si.IDHash, stepEnrolled); err != nil {
+		return err
+	}
+	si.StepsDone = append(si.StepsDone, stepEnrolled)
 	next, err := h.nextLocation(c, si, u, "password+email_code+enrolled_passkey")
 	if errors.Is(err, store.ErrNotFound) {
 		return jsonError(c, fiber.StatusBadRequest, "Your sign-in expired. Please start again.")

@@ -170,6 +170,9 @@ func (h *Handler) finishPasskeyLogin(c *fiber.Ctx) error {
 			return err
 		}
 		if ch.UserID != 0 {
+			if err := tx.MarkSignInStep(ctx, si.IDHash, stepStrongFactor); err != nil {
+				return err
+			}
 			return tx.MarkSignInStep(ctx, si.IDHash, string(auth.StepSecondFactor))
 		}
 		return nil
@@ -181,7 +184,7 @@ func (h *Handler) finishPasskeyLogin(c *fiber.Ctx) error {
 		return err
 	}
 	if ch.UserID != 0 {
-		si.StepsDone = append(si.StepsDone, string(auth.StepSecondFactor))
+		si.StepsDone = append(si.StepsDone, string(auth.StepSecondFactor), stepStrongFactor)
 	} else if si, err = h.startSignIn(c, u, "", auth.StepPassword, auth.StepSecondFactor); err != nil {
 		return err
 	}

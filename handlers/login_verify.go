@@ -136,11 +136,18 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	// pass marks the second factor done, with use, which consumes the code, in one transaction.
 	// When use finds nothing to consume (ErrNotFound), the attempt fails with notFound.
 	pass := func(use func(tx *store.Tx) error, details, notFound string) error {
+		marker := stepStrongFactor
+		if method == auth.MethodEmail {
+			marker = stepEmailCode
+		}
 		err := h.store.InTx(ctx, func(tx *store.Tx) error {
 			if err := use(tx); err != nil {
 				return err
 			}
 			if err := tx.MarkSignInStep(ctx, si.IDHash, string(auth.StepSecondFactor)); err != nil {
+				return err
+			}
+			if err := tx.MarkSignInStep(ctx, si.IDHash, marker); err != nil {
 				return err
 			}
 			return tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID)}, true, now)
@@ -151,7 +158,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		si.StepsDone = append(si.StepsDone, string(auth.StepSecondFactor))
+		si.StepsDone = append(si.StepsDone, string(auth.StepSecondFactor), marker)
 		return h.advance(c, si, u, details)
 	}
 

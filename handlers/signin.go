@@ -67,8 +67,17 @@ func (h *Handler) signInState(ctx context.Context, si store.SignIn, u store.User
 		return st, err
 	}
 	st.Enhanced = settings.RequiredAuthStrength == "enhanced"
+	st.OnlyEmailCode = si.Done(stepEmailCode) && !si.Done(stepStrongFactor) && !si.Done(stepEnrolled)
 	return st, nil
 }
+
+// Markers a sign-in keeps beside its steps: how its second factor was passed, and whether it
+// enrolled a factor itself.
+const (
+	stepEmailCode    = "email_code"
+	stepStrongFactor = "strong_factor"
+	stepEnrolled     = "enrolled"
+)
 
 // currentSignIn finds the sign-in in progress for this browser and its user, or ErrNotFound
 // (no cookie, expired, or the user can no longer sign in).
