@@ -41,6 +41,7 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 		return render(c, status, views.AccountPasswordPage(h.pageBase(c, "Password", "account"), f))
 	}
 
+	defer lockAttempts(emailKey(u.Email))() // check, verify and count each guess before the next
 	ip := h.clientIP(c)
 	limited, err := h.throttled(ctx, store.AttemptPassword, emailKey(u.Email), auth.PasswordFailuresPerAccount, ipKey(ip), auth.PasswordFailuresPerIP)
 	if err != nil {

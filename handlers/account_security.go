@@ -112,7 +112,14 @@ func (h *Handler) showTOTPSetup(c *fiber.Ctx) error {
 // codes once.
 func (h *Handler) confirmTOTP(c *fiber.Ctx) error {
 	u := *currentUser(c)
-	codes, responded, err := h.enableTOTP(c, u, func(status int, secret, msg string) error {
+	secret, ok, err := h.pendingTOTPSecret(c, u)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return redirect(c, "/account/security")
+	}
+	codes, responded, err := h.enableTOTP(c, u, secret, false, func(status int, msg string) error {
 		return h.renderTOTPSetup(c, status, u, secret, "/account/security/totp", msg)
 	})
 	if responded || err != nil {
@@ -121,38 +128,46 @@ func (h *Handler) confirmTOTP(c *fiber.Ctx) error {
 	return render(c, fiber.StatusOK, views.BackupCodesPage(h.pageBase(c, "Backup codes", "account"), codes, "/account/security"))
 }
 
-// enableTOTP checks the first code of the user's pending setup (throttled like every code) and,
-// when right, turns TOTP on with a fresh set of backup codes, logging mfa_totp_enabled. When it
-// has answered the request itself (a wrong code, no setup), responded is true.
-// again renders the setup again with a message (a wrong code, or throttled).
-func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, again func(status int, secret, msg string) error) (codes []string, responded bool, err error) {
+// enableTOTP checks a first code for secret (throttled like every code) and, when right, makes
+// secret the user's authenticator with a fresh set of backup codes, logging mfa_totp_enabled (and,
+// for enrollment, user_enhanced_auth_enrolled) in the same transaction. again renders the setup
+// again with a message (a wrong code, or throttled); then responded is true.
+func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrolling bool, again func(status int, msg string) error) (codes []string, responded bool, err error) {
 	ctx := c.UserContext()
-	secret, ok, err := h.pendingTOTPSecret(c, u)
-	if err != nil {
-		return nil, false, err
-	}
-	if !ok {
-		return nil, true, redirect(c, "/account/security")
-	}
+	defer lockAttempts(userKey(u.ID))()
 	ip := h.clientIP(c)
 	limited, err := h.throttled(ctx, store.AttemptCode, userKey(u.ID), auth.CodeFailuresPerUser, ipKey(ip), auth.CodeFailuresPerIP)
 	if err != nil {
 		return nil, false, err
 	}
 	if limited {
-		return nil, true, again(fiber.StatusTooManyRequests, secret, throttledMessage)
+		return nil, true, again(fiber.StatusTooManyRequests, throttledMessage)
 	}
 	now := h.now()
 	step, ok := auth.CheckTOTP(secret, c.FormValue("code"), now, 0)
 	if !ok {
-		if err := h.store.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID), ipKey(ip)}, false, now); err != nil {
+		err := h.store.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID), ipKey(ip)}, false, now); err != nil {
+				return err
+			}
+			return tx.AddEvent(ctx, h.event(c, "mfa_totp_setup_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_code"}))
+		})
+		if err != nil {
 			return nil, false, err
 		}
 		msg := "That code is not right. Check the time on your device and enter the code the app shows now."
-		return nil, true, again(fiber.StatusUnprocessableEntity, secret, msg)
+		return nil, true, again(fiber.StatusUnprocessableEntity, msg)
+	}
+	sealed, err := h.keys.Seal([]byte(secret), totpContext(u.ID))
+	if err != nil {
+		return nil, false, err
 	}
 	codes = auth.NewBackupCodes()
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
+		// The secret the code was checked against is the one that is turned on.
+		if err := tx.PutPendingTOTP(ctx, u.ID, sealed, now); err != nil {
+			return err
+		}
 		if err := tx.ConfirmTOTP(ctx, u.ID, step, now); err != nil {
 			return err
 		}
@@ -163,8 +178,18 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, again func(status int, 
 		if err := tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID)}, true, now); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "mfa_totp_enabled", ptr(u.ID), ptr(u.ID), nil))
+		if err := tx.AddEvent(ctx, h.event(c, "mfa_totp_enabled", ptr(u.ID), ptr(u.ID), nil)); err != nil {
+			return err
+		}
+		if enrolling {
+			return tx.AddEvent(ctx, h.event(c, "user_enhanced_auth_enrolled", ptr(u.ID), ptr(u.ID), map[string]any{"method": "totp"}))
+		}
+		return nil
 	})
+	if errors.Is(err, store.ErrConflict) {
+		// TOTP was turned on meanwhile, elsewhere: this setup is void.
+		return nil, true, again(fiber.StatusConflict, "An authenticator app was set up for this account meanwhile. Start again.")
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -215,6 +240,7 @@ func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	defer lockAttempts(emailKey(u.Email))() // check, verify and count each guess before the next
 	ip := h.clientIP(c)
 	limited, err := h.throttled(ctx, store.AttemptPassword, emailKey(u.Email), auth.PasswordFailuresPerAccount, ipKey(ip), auth.PasswordFailuresPerIP)
 	if err != nil {
@@ -239,7 +265,13 @@ func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 		}
 	}
 	if !proved {
-		if err := h.store.RecordAttempt(ctx, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)}, false, now); err != nil {
+		err := h.store.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.RecordAttempt(ctx, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)}, false, now); err != nil {
+				return err
+			}
+			return tx.AddEvent(ctx, h.event(c, "mfa_totp_remove_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "not_proved"}))
+		})
+		if err != nil {
 			return err
 		}
 		return h.renderSecurity(c, fiber.StatusUnprocessableEntity, "To remove TOTP, enter your password or a current code from the app.")

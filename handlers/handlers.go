@@ -155,7 +155,18 @@ func renderPart(c *fiber.Ctx, status int, page, fragment templ.Component) error 
 }
 
 // redirect answers a POST (or a GET) with 303 See Other, the post/redirect/get step.
+//
+// An htmx request gets HX-Redirect instead: its XMLHttpRequest would follow a 303 by itself and
+// swap the page it leads to (the sign-in page, when the session has ended) into the part of the
+// page it was updating. HX-Redirect makes htmx load the address as a whole page. A history
+// restore is left alone: htmx ignores HX-Redirect there, and swaps the page it gets as a whole.
 func redirect(c *fiber.Ctx, to string) error {
+	if c.Get("HX-Request") == "true" && c.Get("HX-History-Restore-Request") != "true" {
+		c.Set("HX-Redirect", to)
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Vary("HX-Request")
+		return c.SendStatus(fiber.StatusNoContent)
+	}
 	return c.Redirect(to, fiber.StatusSeeOther)
 }
 

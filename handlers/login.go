@@ -20,6 +20,9 @@ var loginNotices = map[string]string{
 // maxPasswordInput bounds what a sign-in hashes, whatever was posted.
 const maxPasswordInput = 1024
 
+// maxEmailLength is the longest e-mail address (RFC 5321's path limit).
+const maxEmailLength = 254
+
 // home sends visitors to their dashboard or to sign in.
 func (h *Handler) home(c *fiber.Ctx) error {
 	if currentUser(c) != nil {
@@ -53,8 +56,24 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	if email == "" || password == "" {
 		return fail(fiber.StatusUnprocessableEntity, "Enter your email and password.")
 	}
+	if len(email) > maxEmailLength {
+		// No address is this long: nothing is hashed, counted or logged for it, so nobody can
+		// fill the audit log with megabytes.
+		return fail(fiber.StatusUnauthorized, genericFailure)
+	}
 	ip := h.clientIP(c)
 	keys := []string{emailKey(email), ipKey(ip)}
+	// Check, verify and count under the account's lock, so concurrent guesses are each counted
+	// before the next is checked; released before the code is mailed.
+	unlock := lockAttempts(emailKey(email))
+	locked := true
+	release := func() {
+		if locked {
+			locked = false
+			unlock()
+		}
+	}
+	defer release()
 
 	limited, err := h.throttled(ctx, store.AttemptPassword, emailKey(email), auth.PasswordFailuresPerAccount, ipKey(ip), auth.PasswordFailuresPerIP)
 	if err != nil {
@@ -111,6 +130,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	if err := h.store.RecordAttempt(ctx, store.AttemptPassword, keys, true, now); err != nil {
 		return err
 	}
+	release()
 	if rehash {
 		h.rehashPassword(c, u, password)
 	}

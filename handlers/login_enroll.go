@@ -34,24 +34,38 @@ func (h *Handler) showEnroll(c *fiber.Ctx) error {
 	return h.renderEnroll(c, fiber.StatusOK, path)
 }
 
-// showEnrollTOTP is the TOTP path: a pending secret (made on the first visit, kept on the next
-// ones so a reload shows the same QR code) and the form for its first code.
+// enrollSecret is the TOTP secret this sign-in is enrolling: made and sealed on its first visit
+// and kept on the sign-in (never on the user, where another sign-in could read or plant it), so a
+// reload shows the same QR code.
+func (h *Handler) enrollSecret(c *fiber.Ctx, si store.SignIn, u store.User) (string, error) {
+	context := totpContext(u.ID) + ":signin"
+	if len(si.TOTPPending) > 0 {
+		secret, err := h.keys.Open(si.TOTPPending, context)
+		return string(secret), err
+	}
+	secret, err := auth.NewTOTPSecret()
+	if err != nil {
+		return "", err
+	}
+	sealed, err := h.keys.Seal([]byte(secret), context)
+	if err != nil {
+		return "", err
+	}
+	if err := h.store.SetSignInTOTP(c.UserContext(), si.IDHash, sealed); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// showEnrollTOTP is the TOTP path: the sign-in's secret and the form for its first code.
 func (h *Handler) showEnrollTOTP(c *fiber.Ctx) error {
-	_, u, _, ok, err := h.atStep(c, auth.StepEnroll)
+	si, u, _, ok, err := h.atStep(c, auth.StepEnroll)
 	if !ok || err != nil {
 		return err
 	}
-	secret, pending, err := h.pendingTOTPSecret(c, u)
+	secret, err := h.enrollSecret(c, si, u)
 	if err != nil {
 		return err
-	}
-	if !pending {
-		if err := h.putPendingTOTP(c, &u); err != nil {
-			return err
-		}
-		if secret, _, err = h.pendingTOTPSecret(c, u); err != nil {
-			return err
-		}
 	}
 	return h.renderEnrollTOTP(c, fiber.StatusOK, u, secret, "")
 }
@@ -64,20 +78,24 @@ func (h *Handler) renderEnrollTOTP(c *fiber.Ctx, status int, u store.User, secre
 	return h.renderEnroll(c, status, views.EnrollTOTPPath(h.pageBase(c, "", "").CSRF, qr, secret, errMsg))
 }
 
-// confirmEnrollTOTP turns TOTP on with its first code, which enrolls the user
+// confirmEnrollTOTP turns the sign-in's secret on with its first code, which enrolls the user
 // (user_enhanced_auth_enrolled) and finishes the sign-in; the backup codes are shown once.
 func (h *Handler) confirmEnrollTOTP(c *fiber.Ctx) error {
 	si, u, _, ok, err := h.atStep(c, auth.StepEnroll)
 	if !ok || err != nil {
 		return err
 	}
-	codes, responded, err := h.enableTOTP(c, u, func(status int, secret, msg string) error {
+	if len(si.TOTPPending) == 0 {
+		return redirect(c, "/login/enroll/totp")
+	}
+	secret, err := h.enrollSecret(c, si, u)
+	if err != nil {
+		return err
+	}
+	codes, responded, err := h.enableTOTP(c, u, secret, true, func(status int, msg string) error {
 		return h.renderEnrollTOTP(c, status, u, secret, msg)
 	})
 	if responded || err != nil {
-		return err
-	}
-	if err := h.store.AddEvent(c.UserContext(), h.event(c, "user_enhanced_auth_enrolled", ptr(u.ID), ptr(u.ID), map[string]any{"method": "totp"})); err != nil {
 		return err
 	}
 	if err := h.store.MarkSignInStep(c.UserContext(), si.IDHash, stepEnrolled); err != nil {

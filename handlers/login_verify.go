@@ -86,6 +86,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	if !ok || err != nil {
 		return err
 	}
+	defer lockAttempts(userKey(u.ID))() // check, verify and count each guess before the next
 	ip := h.clientIP(c)
 	method := auth.Method(c.FormValue("method"))
 	if method == "" {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,6 +34,20 @@ func (h *Handler) throttled(ctx context.Context, kind string, accountKey string,
 	}
 	n, err = h.store.CountFailures(ctx, kind, ipKey, windowStart(now, perIP.Window), false)
 	return err == nil && n >= perIP.Max, err
+}
+
+// attemptLocks serialize the check, verification and recording of guesses per account (striped
+// by key), so concurrent guesses cannot all pass the throttle before any of them is counted.
+// weftid is one process on one SQLite file, so a lock in memory covers every request.
+var attemptLocks [256]sync.Mutex
+
+// lockAttempts locks the guesses of one account key and returns the unlock.
+func lockAttempts(key string) func() {
+	f := fnv.New32a()
+	f.Write([]byte(key))
+	m := &attemptLocks[f.Sum32()%uint32(len(attemptLocks))]
+	m.Lock()
+	return m.Unlock
 }
 
 // windowStart is the earliest stored attempt time (whole Unix seconds) that still counts in a
@@ -275,7 +291,8 @@ func (h *Handler) finishSignIn(c *fiber.Ctx, si store.SignIn, u store.User, meth
 
 // safeReturnTo keeps only local paths, so a crafted link cannot send people to another site.
 func safeReturnTo(to string) string {
-	if to == "" || !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") || strings.HasPrefix(to, "/\\") {
+	// Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become "//evil.example".
+	if to == "" || to[0] != '/' || strings.ContainsAny(to, "\\\t\r\n") || strings.HasPrefix(to, "//") {
 		return "/dashboard"
 	}
 	return to

@@ -386,6 +386,9 @@ func (h *Handler) changeUserRole(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		if !mayManage(actor, cur) { // checked again as they are now: made a super admin meanwhile?
+			return errForbidden
+		}
 		if cur.Role == role {
 			return nil // nothing changed, nothing to log
 		}
@@ -445,6 +448,9 @@ func (h *Handler) setStatus(c *fiber.Ctx, status store.Status) error {
 		cur, err := tx.UserByID(ctx, target.ID)
 		if err != nil {
 			return err
+		}
+		if !mayManage(actor, cur) { // checked again as they are now: made a super admin meanwhile?
+			return errForbidden
 		}
 		if cur.Status == status {
 			return nil // nothing changed, nothing to log

@@ -106,6 +106,11 @@ func (h *Handler) managedUser(c *fiber.Ctx) (actor, target store.User, err error
 	if !mayManage(actor, target) {
 		return actor, target, errForbidden
 	}
+	if actor.ID == target.ID {
+		// Your own factors change under Account > Security, which asks for your password or a
+		// code first: a stolen admin session must not clear them without it.
+		return actor, target, errForbidden
+	}
 	return actor, target, nil
 }
 
@@ -123,6 +128,14 @@ func stillManaged(ctx context.Context, tx *store.Tx, actor store.User, userID in
 		return errForbidden
 	}
 	return nil
+}
+
+// endUserSessions signs a user out everywhere: their sessions and their sign-ins in progress.
+func endUserSessions(ctx context.Context, tx *store.Tx, userID int64) error {
+	if _, err := tx.DeleteUserSessions(ctx, userID, nil); err != nil {
+		return err
+	}
+	return tx.DeleteUserSignIns(ctx, userID)
 }
 
 // resetUserMFA clears a user's TOTP secret and backup codes (not their passkeys), logs
@@ -144,6 +157,9 @@ func (h *Handler) resetUserMFA(c *fiber.Ctx) error {
 		}
 		hadTOTP, err := tx.DeleteTOTP(ctx, u.ID)
 		if err != nil {
+			return err
+		}
+		if err := endUserSessions(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, h.event(c, "mfa_reset_by_admin", ptr(actor.ID), ptr(u.ID),
@@ -191,6 +207,10 @@ func (h *Handler) revokeUserPasskey(c *fiber.Ctx) error {
 		}
 		p, err := tx.DeletePasskey(ctx, u.ID, id)
 		if err != nil {
+			return err
+		}
+		// A revoked passkey is a lost laptop or phone: whoever holds it may be signed in.
+		if err := endUserSessions(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, h.event(c, "passkey_revoked", ptr(actor.ID), ptr(u.ID),

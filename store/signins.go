@@ -17,6 +17,8 @@ type SignIn struct {
 	ReturnTo  string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// TOTPPending is the sealed TOTP secret this sign-in is enrolling, if any.
+	TOTPPending []byte
 }
 
 // Done reports whether the named step is finished.
@@ -46,8 +48,8 @@ func (q q) SignInByHash(ctx context.Context, idHash []byte, now time.Time) (Sign
 	var steps string
 	var created, expires int64
 	err := q.db.QueryRowContext(ctx, `
-		SELECT user_id, steps_done, return_to, created_at, expires_at FROM signins WHERE id_hash = ? AND expires_at > ?`,
-		idHash, unix(now)).Scan(&s.UserID, &steps, &s.ReturnTo, &created, &expires)
+		SELECT user_id, steps_done, return_to, created_at, expires_at, totp_pending FROM signins WHERE id_hash = ? AND expires_at > ?`,
+		idHash, unix(now)).Scan(&s.UserID, &steps, &s.ReturnTo, &created, &expires, &s.TOTPPending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SignIn{}, ErrNotFound
 	}
@@ -71,6 +73,15 @@ func (q q) MarkSignInStep(ctx context.Context, idHash []byte, step string) error
 		return fmt.Errorf("store: mark sign-in step: %w", err)
 	}
 	return nil
+}
+
+// SetSignInTOTP keeps the sealed TOTP secret a sign-in is enrolling.
+func (q q) SetSignInTOTP(ctx context.Context, idHash, sealed []byte) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE signins SET totp_pending = ? WHERE id_hash = ?`, sealed, idHash)
+	if err != nil {
+		return fmt.Errorf("store: sign-in totp: %w", err)
+	}
+	return mustAffect(res)
 }
 
 // DeleteSignIn removes a sign-in (and its codes). It reports ErrNotFound when it was already gone,
