@@ -1,0 +1,4 @@
+package handlers
+
+// SafeReturnTo exposes safeReturnTo to the external tests.
+var SafeReturnTo = safeReturnTo
