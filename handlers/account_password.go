@@ -59,12 +59,8 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 	}
 	now := h.now()
 	if !ok {
-		err := h.store.InTx(ctx, func(tx *store.Tx) error {
-			if err := tx.RecordAttempt(ctx, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)}, false, now); err != nil {
-				return err
-			}
-			return tx.AddEvent(ctx, h.event(c, "password_change_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_current_password"}))
-		})
+		err := h.failedGuess(c, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)},
+			h.event(c, "password_change_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_current_password"}))
 		if err != nil {
 			return err
 		}

@@ -146,12 +146,8 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrollin
 	now := h.now()
 	step, ok := auth.CheckTOTP(secret, c.FormValue("code"), now, 0)
 	if !ok {
-		err := h.store.InTx(ctx, func(tx *store.Tx) error {
-			if err := tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID), ipKey(ip)}, false, now); err != nil {
-				return err
-			}
-			return tx.AddEvent(ctx, h.event(c, "mfa_totp_setup_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_code"}))
-		})
+		err := h.failedGuess(c, store.AttemptCode, []string{userKey(u.ID), ipKey(ip)},
+			h.event(c, "mfa_totp_setup_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_code"}))
 		if err != nil {
 			return nil, false, err
 		}
@@ -265,12 +261,8 @@ func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 		}
 	}
 	if !proved {
-		err := h.store.InTx(ctx, func(tx *store.Tx) error {
-			if err := tx.RecordAttempt(ctx, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)}, false, now); err != nil {
-				return err
-			}
-			return tx.AddEvent(ctx, h.event(c, "mfa_totp_remove_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "not_proved"}))
-		})
+		err := h.failedGuess(c, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)},
+			h.event(c, "mfa_totp_remove_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "not_proved"}))
 		if err != nil {
 			return err
 		}

@@ -115,12 +115,8 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 		if known {
 			subject = ptr(u.ID)
 		}
-		err := h.store.InTx(ctx, func(tx *store.Tx) error {
-			if err := tx.RecordAttempt(ctx, store.AttemptPassword, keys, false, now); err != nil {
-				return err
-			}
-			return tx.AddEvent(ctx, h.event(c, "login_failed", nil, subject, map[string]any{"email": email, "reason": reason, "step": "password"}))
-		})
+		err := h.failedGuess(c, store.AttemptPassword, keys,
+			h.event(c, "login_failed", nil, subject, map[string]any{"email": email, "reason": reason, "step": "password"}))
 		if err != nil {
 			return err
 		}

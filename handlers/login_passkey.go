@@ -87,12 +87,8 @@ func (h *Handler) finishPasskeyLogin(c *fiber.Ctx) error {
 		if userID != 0 {
 			subject = ptr(userID)
 		}
-		err := h.store.InTx(ctx, func(tx *store.Tx) error {
-			if err := tx.RecordAttempt(ctx, store.AttemptPasskey, []string{ipKey(ip)}, false, now); err != nil {
-				return err
-			}
-			return tx.AddEvent(ctx, h.event(c, "login_failed", nil, subject, map[string]any{"step": "passkey", "reason": reason}))
-		})
+		err := h.failedGuess(c, store.AttemptPasskey, []string{ipKey(ip)},
+			h.event(c, "login_failed", nil, subject, map[string]any{"step": "passkey", "reason": reason}))
 		if err != nil {
 			return err
 		}

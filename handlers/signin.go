@@ -50,6 +50,18 @@ func lockAttempts(key string) func() {
 	return m.Unlock
 }
 
+// failedGuess counts a wrong guess of kind against keys and logs its event, in one transaction:
+// every guess is throttled and every attempt recorded.
+func (h *Handler) failedGuess(c *fiber.Ctx, kind string, keys []string, ev store.Event) error {
+	ctx := c.UserContext()
+	return h.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.RecordAttempt(ctx, kind, keys, false, ev.At); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, ev)
+	})
+}
+
 // windowStart is the earliest stored attempt time (whole Unix seconds) that still counts in a
 // window ending at now: an attempt at T counts while now < T+window, the same half-open rule as
 // an expiry (a code made at T is valid while now < T+TTL).

@@ -382,12 +382,9 @@ func (h *Handler) changeUserRole(c *fiber.Ctx) error {
 		return errForbidden
 	}
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := tx.UserByID(ctx, target.ID)
+		cur, err := stillManaged(ctx, tx, actor, target.ID)
 		if err != nil {
 			return err
-		}
-		if !mayManage(actor, cur) { // checked again as they are now: made a super admin meanwhile?
-			return errForbidden
 		}
 		if cur.Role == role {
 			return nil // nothing changed, nothing to log
@@ -445,12 +442,9 @@ func (h *Handler) setStatus(c *fiber.Ctx, status store.Status) error {
 		typ, notice = "user_deactivated", "deactivated"
 	}
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := tx.UserByID(ctx, target.ID)
+		cur, err := stillManaged(ctx, tx, actor, target.ID)
 		if err != nil {
 			return err
-		}
-		if !mayManage(actor, cur) { // checked again as they are now: made a super admin meanwhile?
-			return errForbidden
 		}
 		if cur.Status == status {
 			return nil // nothing changed, nothing to log

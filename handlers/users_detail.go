@@ -115,19 +115,20 @@ func (h *Handler) managedUser(c *fiber.Ctx) (actor, target store.User, err error
 }
 
 // stillManaged checks mayManage again inside the transaction of the change, against the
-// user as they are now (another admin may have made them a super admin meanwhile).
-func stillManaged(ctx context.Context, tx *store.Tx, actor store.User, userID int64) error {
+// user as they are now (another admin may have made them a super admin meanwhile), and returns
+// them so.
+func stillManaged(ctx context.Context, tx *store.Tx, actor store.User, userID int64) (store.User, error) {
 	cur, err := tx.UserByID(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
-		return fiber.ErrNotFound
+		return cur, fiber.ErrNotFound
 	}
 	if err != nil {
-		return err
+		return cur, err
 	}
 	if !mayManage(actor, cur) {
-		return errForbidden
+		return cur, errForbidden
 	}
-	return nil
+	return cur, nil
 }
 
 // endUserSessions signs a user out everywhere: their sessions and their sign-ins in progress.
@@ -148,7 +149,7 @@ func (h *Handler) resetUserMFA(c *fiber.Ctx) error {
 		return err
 	}
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := stillManaged(ctx, tx, actor, u.ID); err != nil {
+		if _, err := stillManaged(ctx, tx, actor, u.ID); err != nil {
 			return err
 		}
 		backup, err := tx.CountBackupCodes(ctx, u.ID)
@@ -202,7 +203,7 @@ func (h *Handler) revokeUserPasskey(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	}
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := stillManaged(ctx, tx, actor, u.ID); err != nil {
+		if _, err := stillManaged(ctx, tx, actor, u.ID); err != nil {
 			return err
 		}
 		p, err := tx.DeletePasskey(ctx, u.ID, id)
