@@ -1,0 +1,562 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// The team standard, checked on every page: "Every page works at a phone's width and with the
+// keyboard; form fields have labels; the strength meter is announced to screen readers
+// (aria-live)." Every name in this file starts with a11y, so that it cannot clash with the
+// helpers of the other files of the package.
+
+// a11yViewport is one screen the pages are checked on.
+type a11yViewport struct {
+	name  string
+	w, h  int64
+	scale float64
+}
+
+// The phone is emulated with a device scale of 2 but without Chromium's "mobile" mode: in that
+// mode a page that is too wide is zoomed out to fit, window.innerWidth grows with it, and the
+// sideways scroll this test looks for would hide itself.
+var a11yViewports = []a11yViewport{
+	{name: "375px", w: 375, h: 740, scale: 2},
+	{name: "1280px", w: 1280, h: 900, scale: 1},
+}
+
+// a11yTabLimit is how many presses of Tab may pass before the first control of <main> has focus.
+const a11yTabLimit = 15
+
+// a11yReport is what a11yAudit reads from a page in one go.
+type a11yReport struct {
+	Path      string   `json:"path"`
+	Inner     int      `json:"inner"`     // window.innerWidth
+	Scroll    int      `json:"scroll"`    // document.documentElement.scrollWidth
+	Wide      []string `json:"wide"`      // outermost elements past the right edge, not in a scroller
+	WideCount int      `json:"wideCount"` // all elements past the right edge, not in a scroller
+	Unlabeled []string `json:"unlabeled"` // form fields without an accessible name
+	Nameless  []string `json:"nameless"`  // buttons and links without text or aria-label
+	H1s       []string `json:"h1s"`
+	Mains     int      `json:"mains"`
+	Fields    int      `json:"fields"`  // form fields checked
+	Actions   int      `json:"actions"` // buttons and links checked
+	// The strength meter's region, on a page that has #new_password-meter.
+	Meter     bool   `json:"meter"`
+	MeterLive string `json:"meterLive"`
+}
+
+// a11yAudit reads everything the standard asks of a page, except the keyboard. An element counts
+// when it is rendered, or folded in a closed <details> (opening it shows the element, so it must
+// be named too); elements hidden otherwise (hidden, display: none) do not.
+const a11yAudit = `(() => {
+	const inner = window.innerWidth;
+	const root = document.documentElement;
+	const describe = e => {
+		let s = e.tagName.toLowerCase();
+		if (e.id) s += "#" + e.id;
+		if (typeof e.className === "string" && e.className.trim()) s += "." + e.className.trim().split(/\s+/).join(".");
+		for (const a of ["type", "name", "href", "action", "aria-label"]) {
+			const v = e.getAttribute(a);
+			if (v !== null && !(a === "type" && e.tagName !== "INPUT")) s += "[" + a + "=" + JSON.stringify(v.slice(0, 40)) + "]";
+		}
+		const text = (e.innerText || "").trim().replace(/\s+/g, " ");
+		if (text && !["INPUT", "SELECT", "TEXTAREA"].includes(e.tagName)) s += " " + JSON.stringify(text.slice(0, 40));
+		return s;
+	};
+	const displayed = (e, upTo) => {
+		for (let x = e; x && x !== upTo; x = x.parentElement) {
+			if (x.hidden || getComputedStyle(x).display === "none") return false;
+		}
+		return true;
+	};
+	// "" when e is not shown, "visible", or "folded" in a closed <details>.
+	const shown = e => {
+		if (e.checkVisibility({visibilityProperty: true})) return "visible";
+		const d = e.closest("details:not([open])");
+		if (d && d.checkVisibility({visibilityProperty: true}) && displayed(e, d)) return "folded";
+		return "";
+	};
+	const note = (e, how) => describe(e) + (how === "folded" ? " (folded in a closed <details>)" : "");
+
+	// 1. Sideways scroll, and what sticks out. An element inside a box that scrolls sideways
+	// (.table-scroll) scrolls there, not the page; but an absolutely positioned element escapes
+	// every scroller up to its containing block (its offsetParent), and a fixed one all of them.
+	const scrolls = e => ["auto", "scroll"].includes(getComputedStyle(e).overflowX);
+	const inScroller = e => {
+		let escape = null; // the containing block that an ancestor must be, or be above, to clip
+		for (let x = e; x && x !== document.body && x !== root; x = x.parentElement) {
+			if (x === escape) escape = null;
+			if (x !== e && escape === null && scrolls(x)) return true;
+			const pos = getComputedStyle(x).position;
+			if (pos === "fixed") return false;
+			if (pos === "absolute" && escape === null) {
+				escape = x.offsetParent;
+				if (!escape || escape === document.body) return false;
+			}
+		}
+		return false;
+	};
+	const past = Array.from(document.body.querySelectorAll("*")).filter(e => {
+		const r = e.getBoundingClientRect();
+		return (r.width > 0 || r.height > 0) && r.right > inner + 1 && !inScroller(e);
+	});
+	const pastSet = new Set(past);
+	const wide = past.filter(e => !pastSet.has(e.parentElement)).slice(0, 12).map(e => {
+		const r = e.getBoundingClientRect();
+		const pos = getComputedStyle(e).position;
+		let s = describe(e) + " right=" + Math.round(r.right) + " width=" + Math.round(r.width);
+		if (pos === "absolute" || pos === "fixed") {
+			const cb = e.offsetParent;
+			s += " (position: " + pos + ", containing block " + (cb ? cb.tagName.toLowerCase() + (cb.id ? "#" + cb.id : "") : "the viewport") + ")";
+		}
+		return s;
+	});
+
+	// 2. Form fields have an accessible name.
+	const textWithout = (label, field) => {
+		const c = label.cloneNode(true);
+		c.querySelectorAll("input, select, textarea").forEach(x => x.remove());
+		return c.textContent.trim();
+	};
+	const fieldName = e => {
+		if ((e.getAttribute("aria-label") || "").trim()) return "aria-label";
+		const by = (e.getAttribute("aria-labelledby") || "").trim();
+		if (by && by.split(/\s+/).some(id => (document.getElementById(id)?.textContent || "").trim())) return "aria-labelledby";
+		for (const l of Array.from(e.labels || [])) {
+			if (textWithout(l, e)) return l.contains(e) ? "wrapping label" : "label[for]";
+		}
+		return "";
+	};
+	const unlabeled = [];
+	let fields = 0;
+	for (const e of document.querySelectorAll("input, select, textarea")) {
+		if (e.tagName === "INPUT" && ["hidden", "submit", "button", "reset", "image"].includes(e.type)) continue;
+		const how = shown(e);
+		if (!how) continue;
+		fields++;
+		if (!fieldName(e)) {
+			const labels = Array.from(e.labels || []).map(l => JSON.stringify(l.textContent.trim()));
+			unlabeled.push(note(e, how) + (e.placeholder ? " placeholder=" + JSON.stringify(e.placeholder) : "") +
+				(labels.length ? " labels=" + labels.join(",") : " (no <label>, aria-label or aria-labelledby)"));
+		}
+	}
+
+	// 3. Buttons and links have text or an aria-label.
+	const nameless = [];
+	let actions = 0;
+	for (const e of document.querySelectorAll("a[href], button, [role=button], [role=link], input[type=submit], input[type=button], input[type=reset]")) {
+		const how = shown(e);
+		if (!how) continue;
+		actions++;
+		const by = (e.getAttribute("aria-labelledby") || "").trim();
+		const name = (e.getAttribute("aria-label") || "").trim() ||
+			(by ? by.split(/\s+/).map(id => (document.getElementById(id)?.textContent || "").trim()).join(" ").trim() : "") ||
+			(e.tagName === "INPUT" ? (e.value || "").trim() : e.textContent.trim()) ||
+			Array.from(e.querySelectorAll("img[alt]"), i => i.alt.trim()).join(" ").trim();
+		if (!name) nameless.push(note(e, how));
+	}
+
+	const region = document.getElementById("new_password-meter");
+	return {
+		path: location.pathname + location.search,
+		inner,
+		scroll: root.scrollWidth,
+		wide,
+		wideCount: past.length,
+		unlabeled,
+		nameless,
+		h1s: Array.from(document.querySelectorAll("h1"), h => h.textContent.trim().replace(/\s+/g, " ")),
+		mains: document.querySelectorAll("main").length,
+		fields,
+		actions,
+		meter: !!region,
+		meterLive: region ? (region.getAttribute("aria-live") ?? "(none)") : "",
+	};
+})()`
+
+// a11yFocus is where the focus is after a press of Tab.
+type a11yFocus struct {
+	Desc     string `json:"desc"`
+	Skip     bool   `json:"skip"`     // the focus is on the "Skip to content" link to #main
+	InMain   bool   `json:"inMain"`   // the focus is inside <main>
+	IsFirst  bool   `json:"isFirst"`  // the focus is on the first control or link of <main>
+	First    string `json:"first"`    // that control or link
+	Scrolled bool   `json:"scrolled"` // the page scrolled sideways to show the focus
+	// In document order, which tab order is while no tabindex is positive: the first element
+	// that Tab can reach, and whether it is the skip link.
+	DocFirst     string `json:"docFirst"`
+	DocFirstSkip bool   `json:"docFirstSkip"`
+	Positive     int    `json:"positive"` // elements with a positive tabindex
+}
+
+// a11yFocusRead describes document.activeElement, and the first form control or link of <main>
+// that is shown (what a press of Tab should reach).
+const a11yFocusRead = `(() => {
+	const describe = e => {
+		if (!e) return "(nothing)";
+		let s = e.tagName.toLowerCase();
+		if (e.id) s += "#" + e.id;
+		const name = e.getAttribute("name");
+		if (name) s += "[name=" + name + "]";
+		const href = e.getAttribute("href");
+		if (href) s += "[href=" + href + "]";
+		const text = (e.innerText || "").trim().replace(/\s+/g, " ");
+		if (text && !["INPUT", "SELECT", "TEXTAREA", "BODY"].includes(e.tagName)) s += " " + JSON.stringify(text.slice(0, 40));
+		return s;
+	};
+	const main = document.querySelector("main");
+	const tabbable = within => Array.from(within.querySelectorAll("a[href], button, input, select, textarea, summary, [tabindex]"))
+		.filter(e => !(e.tagName === "INPUT" && e.type === "hidden") && !e.disabled && e.tabIndex >= 0 &&
+			e.checkVisibility({visibilityProperty: true}));
+	const first = main && tabbable(main)[0];
+	const isSkip = e => {
+		const id = (e?.getAttribute("href") || "").replace(/^#/, "");
+		return !!e && e.tagName === "A" && e.textContent.trim() === "Skip to content" && !!id && document.getElementById(id) === main;
+	};
+	const a = document.activeElement;
+	const docFirst = tabbable(document.body)[0];
+	return {
+		desc: describe(a),
+		skip: isSkip(a),
+		inMain: !!main && !!a && main.contains(a) && a !== main,
+		isFirst: !!first && a === first,
+		first: describe(first),
+		scrolled: window.scrollX !== 0,
+		docFirst: describe(docFirst),
+		docFirstSkip: isSkip(docFirst),
+		positive: document.querySelectorAll("[tabindex]:not([tabindex^='-']):not([tabindex='0'])").length,
+	};
+})()`
+
+// a11yPage is one page to check and the status it must answer with.
+type a11yPage struct {
+	path     string
+	status   int64
+	keyboard bool // also check the keyboard, at the phone's width
+	// reach, when set, brings the browser to the page instead of a navigation to path.
+	reach func(t *testing.T, ctx context.Context)
+}
+
+// a11yChecker visits pages and collects what fails, to report it all at the end.
+type a11yChecker struct {
+	t        *testing.T
+	srv      *server
+	failures []string
+	checked  int
+}
+
+func (c *a11yChecker) fail(vp a11yViewport, path, format string, args ...any) {
+	c.failures = append(c.failures, fmt.Sprintf("%s at %s: %s", path, vp.name, fmt.Sprintf(format, args...)))
+}
+
+// viewport sets the tab's screen (visit checks that window.innerWidth follows).
+func (c *a11yChecker) viewport(ctx context.Context, vp a11yViewport) {
+	t := c.t
+	t.Helper()
+	do(t, ctx, "emulate a "+vp.name+" screen", chromedp.EmulateViewport(vp.w, vp.h, chromedp.EmulateScale(vp.scale)))
+}
+
+// visit opens p in the tab ctx and checks it at the tab's current viewport vp.
+func (c *a11yChecker) visit(ctx context.Context, vp a11yViewport, p a11yPage) {
+	t := c.t
+	t.Helper()
+	path := strings.SplitN(p.path, "?", 2)[0]
+	if p.reach != nil {
+		p.reach(t, ctx)
+	} else {
+		resp := read(t, ctx, "open "+p.path, chromedp.NavigateResponse(c.srv.url(p.path)))
+		if resp == nil {
+			c.fail(vp, p.path, "no response to the navigation")
+			return
+		}
+		if resp.Status != p.status {
+			c.fail(vp, p.path, "status %d, want %d", resp.Status, p.status)
+		}
+	}
+	// Deferred scripts (htmx, passkey.js) have run by the load event, which Navigate waits for.
+	waitTrue(t, ctx, "wait for "+p.path+" to load", `document.readyState === "complete"`, navTimeout)
+	r := read(t, ctx, "audit "+p.path, chromedp.Evaluate[a11yReport](a11yAudit))
+	c.checked++
+	if got := strings.SplitN(r.Path, "?", 2)[0]; got != path {
+		c.fail(vp, p.path, "the browser is on %s, not on the page (redirected?)", r.Path)
+		return
+	}
+	if r.Inner != int(vp.w) {
+		c.fail(vp, p.path, "window.innerWidth = %d, want %d: the viewport emulation did not apply", r.Inner, vp.w)
+	}
+	if r.Scroll > r.Inner+1 {
+		c.fail(vp, p.path, "the page scrolls sideways: scrollWidth %d > innerWidth %d; %d elements pass the right edge, the outermost: %s",
+			r.Scroll, r.Inner, r.WideCount, strings.Join(r.Wide, "; "))
+	}
+	for _, f := range r.Unlabeled {
+		c.fail(vp, p.path, "form field without an accessible name: %s", f)
+	}
+	for _, a := range r.Nameless {
+		c.fail(vp, p.path, "button or link without text or aria-label: %s", a)
+	}
+	if len(r.H1s) != 1 {
+		c.fail(vp, p.path, "%d h1 elements, want exactly 1: %q", len(r.H1s), r.H1s)
+	}
+	if r.Mains != 1 {
+		c.fail(vp, p.path, "%d <main> elements, want exactly 1", r.Mains)
+	}
+	if path == "/account/password" {
+		switch {
+		case !r.Meter:
+			c.fail(vp, p.path, "no strength meter region #new_password-meter")
+		case r.MeterLive != "polite":
+			c.fail(vp, p.path, `the meter region #new_password-meter has aria-live=%q, want "polite"`, r.MeterLive)
+		}
+	}
+	t.Logf("%-7s %-36s h1=%q fields=%d buttons/links=%d scrollWidth=%d", vp.name, p.path, r.H1s, r.Fields, r.Actions, r.Scroll)
+	if p.keyboard && vp.w < 600 {
+		c.keyboard(ctx, vp, p)
+	}
+}
+
+// keyboard presses Tab from the top of the freshly loaded page: the first press must land on
+// "Skip to content", and within a11yTabLimit presses the focus must reach the first control or
+// link of <main>. A page that autofocuses the first control of <main> has reached it with no
+// press at all; there the skip link must come first in the tab order.
+func (c *a11yChecker) keyboard(ctx context.Context, vp a11yViewport, p a11yPage) {
+	t := c.t
+	t.Helper()
+	start := read(t, ctx, "read the focus on "+p.path, chromedp.Evaluate[a11yFocus](a11yFocusRead))
+	if start.Positive > 0 {
+		c.fail(vp, p.path, "%d elements have a positive tabindex, which puts them before everything else in the tab order", start.Positive)
+	}
+	if start.InMain {
+		// The page autofocuses a field (the sign-in pages do): a keyboard user starts in <main>
+		// and the first Tab leaves the field, so the skip link is checked in document order.
+		if !start.IsFirst {
+			c.fail(vp, p.path, "the page starts with the focus on %s, not on the first control of <main> %s", start.Desc, start.First)
+		}
+		if !start.DocFirstSkip {
+			c.fail(vp, p.path, `the first element Tab can reach is %s, want the "Skip to content" link to <main id=main>`, start.DocFirst)
+		}
+		t.Logf("%-7s %-36s keyboard: the focus starts on %s (autofocus), 0 presses of Tab; first in tab order: %s", vp.name, p.path, start.Desc, start.DocFirst)
+		return
+	}
+	var trail []string
+	for i := 1; i <= a11yTabLimit; i++ {
+		do(t, ctx, fmt.Sprintf("press Tab (%d) on %s", i, p.path), chromedp.KeyEvent(kb.Tab))
+		f := read(t, ctx, "read the focus on "+p.path, chromedp.Evaluate[a11yFocus](a11yFocusRead))
+		trail = append(trail, f.Desc)
+		if i == 1 && !f.Skip {
+			c.fail(vp, p.path, `the first Tab focuses %s, want the "Skip to content" link to <main id=main>`, f.Desc)
+		}
+		if f.Scrolled {
+			c.fail(vp, p.path, "Tab %d scrolled the page sideways to show %s", i, f.Desc)
+		}
+		if f.IsFirst {
+			t.Logf("%-7s %-36s keyboard: %d presses of Tab reach %s", vp.name, p.path, i, f.Desc)
+			return
+		}
+		if f.InMain {
+			c.fail(vp, p.path, "Tab %d entered <main> at %s, not at its first control or link %s", i, f.Desc, f.First)
+			return
+		}
+	}
+	c.fail(vp, p.path, "%d presses of Tab do not reach the first control or link of <main>; focus went: %s",
+		a11yTabLimit, strings.Join(trail, " → "))
+}
+
+// a11yBadPage breaks every rule the audit checks, to show that the audit sees it: a block wider
+// than a phone (and a wide table inside a scroller, which is fine, but in its far cell an
+// absolutely positioned span, which the scroller does not clip), three fields without a name
+// (one bare, one in a <label> holding nothing but the select's options, one folded in a closed
+// <details>) next to three named ones, two nameless actions next to named ones, two h1, no
+// <main>, no skip link.
+const a11yBadPage = `<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width, initial-scale=1"><title>bad</title></head>
+<body style="margin:0">
+<a href="/somewhere">A link</a>
+<h1>One</h1><h1>Two</h1>
+<div id="wide" style="width:600px">wide</div>
+<div style="overflow-x:auto"><table id="scrolled" style="width:900px"><tr><td>fine</td><td><span id="escapes" style="position:absolute;width:1px;height:1px;overflow:hidden">escapes</span></td></tr></table></div>
+<input id="bare">
+<label for="named">Named</label><input id="named">
+<label>Wrapped <input id="wrapped"></label>
+<input id="aria" aria-label="Aria">
+<label><select id="options-only"><option>Only an option</option></select></label>
+<details><summary>More</summary><input id="folded"></details>
+<input type="hidden" name="h"><input type="submit" value="Send">
+<button id="empty-button"></button><a id="empty-link" href="/x"><span></span></a>
+<button aria-label="Close">×</button><a href="/y"><img src="data:," alt="Home"></a>
+</body></html>`
+
+// a11ySelfCheck runs the audit and the keyboard check on a11yBadPage and stops the test if they
+// miss what is wrong there: a pass of the real pages means something only if they would fail.
+func a11ySelfCheck(t *testing.T, ctx context.Context) {
+	t.Helper()
+	vp := a11yViewports[0]
+	scratch := &a11yChecker{t: t}
+	scratch.viewport(ctx, vp)
+	do(t, ctx, "open the self-check page", chromedp.Navigate("data:text/html;charset=utf-8,"+url.PathEscape(a11yBadPage)))
+	r := read(t, ctx, "audit the self-check page", chromedp.Evaluate[a11yReport](a11yAudit))
+	has := func(list []string, id string) bool {
+		return slices.ContainsFunc(list, func(s string) bool { return strings.Contains(s, "#"+id) })
+	}
+	var missed []string
+	if r.Inner != 375 || r.Scroll <= r.Inner+1 || !has(r.Wide, "wide") || !has(r.Wide, "escapes") || has(r.Wide, "scrolled") {
+		missed = append(missed, fmt.Sprintf("overflow: inner %d, scrollWidth %d, wide %q (want div#wide and span#escapes, not table#scrolled)", r.Inner, r.Scroll, r.Wide))
+	}
+	if len(r.Unlabeled) != 3 || !has(r.Unlabeled, "bare") || !has(r.Unlabeled, "options-only") || !has(r.Unlabeled, "folded") {
+		missed = append(missed, fmt.Sprintf("unlabeled fields %q, want #bare, #options-only and #folded", r.Unlabeled))
+	}
+	if len(r.Nameless) != 2 || !has(r.Nameless, "empty-button") || !has(r.Nameless, "empty-link") {
+		missed = append(missed, fmt.Sprintf("nameless actions %q, want #empty-button and #empty-link", r.Nameless))
+	}
+	if len(r.H1s) != 2 || r.Mains != 0 {
+		missed = append(missed, fmt.Sprintf("h1s %q and %d <main>, want 2 and 0", r.H1s, r.Mains))
+	}
+	scratch.keyboard(ctx, vp, a11yPage{path: "(self-check page)"})
+	if len(scratch.failures) == 0 {
+		missed = append(missed, "the keyboard check passed a page with no skip link and no <main>")
+	}
+	if len(missed) > 0 {
+		t.Fatalf("the audit is broken; on a page built to fail it, it missed:\n%s", strings.Join(missed, "\n"))
+	}
+	t.Logf("self-check: the audit catches every fault of the self-check page; the keyboard check says %q", scratch.failures[0])
+}
+
+// a11yUserIDs reads the ids of the rows of Users, by email.
+func a11yUserIDs(t *testing.T, ctx context.Context, srv *server) map[string]int64 {
+	t.Helper()
+	do(t, ctx, "open /users",
+		chromedp.Navigate(srv.url("/users")),
+		chromedp.WaitVisible(chromedp.CSS(admUserTable)),
+	)
+	rows := read(t, ctx, "read the rows of Users", chromedp.Evaluate[[][2]string](`Array.from(document.querySelectorAll(`+jsString(admUserRows)+`), tr => [tr.id, tr.cells[1]?.innerText.trim() ?? ""])`))
+	ids := map[string]int64{}
+	for _, r := range rows {
+		id, err := strconv.ParseInt(strings.TrimPrefix(r[0], "user-"), 10, 64)
+		if err == nil {
+			ids[r[1]] = id
+		}
+	}
+	return ids
+}
+
+// TestEveryPageAtPhoneWidthAndLabelled visits every page a super admin can open, and the
+// signed-out pages, at 375 px and at 1280 px, and checks the team standard on each: nothing
+// scrolls sideways, form fields have labels, buttons and links have names, one h1 and a <main>,
+// the keyboard reaches <main> (at 375 px, on a few pages), and the strength meter is a polite
+// live region. It collects every failure and reports them all at the end.
+func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
+	const (
+		superEmail = "frances@example.com"
+		adminEmail = "hedy@example.com"
+		userEmail  = "alan@example.com"
+		password   = "correct horse battery staple 42"
+	)
+	began := time.Now()
+	lap := admLap(t, began)
+	srv := startServer(t)
+	srv.addUser(t, superEmail, "Frances Allen", "super_admin", password)
+	srv.addUser(t, adminEmail, "Hedy Lamarr", "admin", password)
+	srv.addUser(t, userEmail, "Alan Turing", "user", password)
+	lap("server started, 3 users added")
+
+	ctx := newBrowser(t)
+	a11ySelfCheck(t, ctx)
+
+	// The user turns TOTP on and registers a passkey in a browser of their own, so that their
+	// profile shows both (with Revoke) and their sign-in asks for TOTP.
+	userTab := admTab(t, ctx, "user")
+	addAuthenticator(t, userTab)
+	pwSignIn(t, userTab, srv, userEmail, password)
+	setupTOTP(t, userTab, srv)
+	registerPasskey(t, userTab, srv, "Work laptop, Chrome on Linux")
+	lap("the user set up TOTP and a passkey")
+
+	// The super admin signs in with the password and the code sent by mail.
+	pwSignIn(t, ctx, srv, superEmail, password)
+	ids := a11yUserIDs(t, ctx, srv)
+	userID, superID := ids[userEmail], ids[superEmail]
+	if userID == 0 || superID == 0 || ids[adminEmail] == 0 {
+		t.Fatalf("Users does not list the three users: %v", ids)
+	}
+	// A passkey, so that Account > Security lists one with its rename field. Then start a TOTP
+	// setup, so that /account/security/totp shows its page (it needs a pending key).
+	addAuthenticator(t, ctx)
+	registerPasskey(t, ctx, srv, "Laptop")
+	do(t, ctx, "click Set up TOTP",
+		chromedp.Click(chromedp.CSS(totpSetupButton)),
+		waitPath("/account/security/totp"),
+		chromedp.WaitVisible(chromedp.CSS(totpQR)),
+	)
+	lap("the super admin signed in")
+
+	signedIn := []a11yPage{
+		{path: "/dashboard"},
+		{path: "/account/security"},
+		{path: "/account/security/totp"},
+		{path: "/account/password", keyboard: true},
+		{path: "/users"},
+		{path: "/users/new"},
+		{path: fmt.Sprintf("/users/%d/profile", userID)},
+		{path: fmt.Sprintf("/users/%d/danger", userID), keyboard: true},
+		{path: fmt.Sprintf("/users/%d/events", userID)},
+		{path: fmt.Sprintf("/users/%d/profile", superID)},
+		{path: fmt.Sprintf("/users/%d/danger", superID)},
+		{path: fmt.Sprintf("/users/%d/events", superID)},
+		{path: "/events"},
+		{path: "/settings/security"},
+		{path: "/settings/security/authentication"},
+		{path: "/settings/security/passwords"},
+		{path: "/nope", status: 404},
+	}
+	c := &a11yChecker{t: t, srv: srv}
+	for _, vp := range a11yViewports {
+		c.viewport(ctx, vp)
+		for _, p := range signedIn {
+			if p.status == 0 {
+				p.status = 200
+			}
+			c.visit(ctx, vp, p)
+		}
+		lap("signed-in pages at " + vp.name)
+	}
+
+	// Signed out, in a browser context of its own: no cookies.
+	anon := admTab(t, ctx, "signed out")
+	for i, vp := range a11yViewports {
+		c.viewport(anon, vp)
+		c.visit(anon, vp, a11yPage{path: "/login", status: 200, keyboard: true})
+		c.visit(anon, vp, a11yPage{path: "/nope", status: 404})
+		// The second step of a sign-in of the user with TOTP: the TOTP form, the backup code
+		// folded, the passkey button. Reached by signing in; then reloaded at the next width.
+		p := a11yPage{path: "/login/verify", status: 200}
+		if i == 0 {
+			p.reach = func(t *testing.T, ctx context.Context) { passwordOnly(t, ctx, srv, userEmail, password) }
+		}
+		c.visit(anon, vp, p)
+	}
+	// The second step of a sign-in of the admin, who has no TOTP: the code sent by mail.
+	anonEmail := admTab(t, ctx, "signed out, code by mail")
+	for i, vp := range a11yViewports {
+		c.viewport(anonEmail, vp)
+		p := a11yPage{path: "/login/verify", status: 200}
+		if i == 0 {
+			p.reach = func(t *testing.T, ctx context.Context) { passwordOnly(t, ctx, srv, adminEmail, password) }
+		}
+		c.visit(anonEmail, vp, p)
+	}
+	lap("signed-out pages at both widths")
+
+	t.Logf("%d page visits checked, %d failures", c.checked, len(c.failures))
+	for _, f := range c.failures {
+		t.Error(f)
+	}
+	lap("done")
+}
