@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -99,7 +100,7 @@ func (h *Handler) savePasswordPolicy(c *fiber.Ctx) error {
 	u := currentUser(c)
 	length := int(formInt(c.FormValue("minimum_password_length")))
 	score := int(formInt(c.FormValue("minimum_strength_score")))
-	if !containsInt(auth.PasswordLengthOptions, length) || !containsInt(auth.StrengthScoreOptions, score) {
+	if !slices.Contains(auth.PasswordLengthOptions, length) || !slices.Contains(auth.StrengthScoreOptions, score) {
 		f := views.PasswordSettingsForm{MinLength: length, MinScore: score,
 			Error: "Choose a minimum length of 8, 10, 12, 14, 16, 18 or 20 and a score of Strong or Very strong."}
 		return render(c, fiber.StatusUnprocessableEntity, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
@@ -124,13 +125,4 @@ func (h *Handler) savePasswordPolicy(c *fiber.Ctx) error {
 		return err
 	}
 	return redirect(c, "/settings/security/passwords?notice=saved")
-}
-
-func containsInt(list []int, n int) bool {
-	for _, v := range list {
-		if v == n {
-			return true
-		}
-	}
-	return false
 }
