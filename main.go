@@ -217,7 +217,7 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	}
 	defer st.Close()
 	in := handlers.NewUserInput{Email: store.NormalizeEmail(*email), Name: strings.TrimSpace(*name), Password: password, Confirm: password, Role: store.Role(*role)}
-	problems, err := handlers.ValidateNewUser(ctx, st, in)
+	problems, policy, err := handlers.ValidateNewUser(ctx, st, in)
 	if err != nil {
 		return err
 	}
@@ -231,7 +231,10 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	now := time.Now()
 	var u store.User
 	err = st.InTx(ctx, func(tx *store.Tx) error {
-		if u, err = tx.CreateUser(ctx, store.User{Email: in.Email, Name: in.Name, Role: in.Role, PasswordHash: hash}, now); err != nil {
+		if u, err = tx.CreateUser(ctx, store.User{Email: in.Email, Name: in.Name, Role: in.Role}, now); err != nil {
+			return err
+		}
+		if err := tx.SetPassword(ctx, u.ID, handlers.PasswordRecord(hash, password, in.Subject(), policy), now); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, store.Event{At: now, Type: "user_created", UserID: &u.ID, Details: map[string]any{"role": string(u.Role), "via": "cli"}})

@@ -127,8 +127,8 @@ func (p PasswordPolicy) MinLengthFor(s PasswordSubject) int {
 	return n
 }
 
-// minScore is the policy's score floor, never below Strong.
-func (p PasswordPolicy) minScore() int {
+// ScoreFloor is the policy's minimum strength score, never below Strong.
+func (p PasswordPolicy) ScoreFloor() int {
 	if p.MinScore < 3 {
 		return 3
 	}
@@ -179,7 +179,7 @@ func isSeparator(r rune) bool {
 func CheckPassword(password string, s PasswordSubject, p PasswordPolicy) PasswordCheck {
 	n := utf8.RuneCountInString(password)
 	least := p.MinLengthFor(s)
-	minScore := p.minScore()
+	minScore := p.ScoreFloor()
 	check := PasswordCheck{Empty: password == ""}
 	scored := password
 	if n > MaxPasswordLength {

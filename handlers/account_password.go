@@ -94,7 +94,7 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 	}
 	keep, _ := c.Locals(localSession).([]byte)
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(hash, next, subjectOf(u), policy), now); err != nil {
 			return err
 		}
 		ended, err := tx.DeleteUserSessions(ctx, u.ID, keep)

@@ -680,7 +680,7 @@ func TestValidateNewUser(t *testing.T) {
 	check := func(t *testing.T, in handlers.NewUserInput) []string {
 		t.Helper()
 		in.Confirm = in.Password
-		problems, err := handlers.ValidateNewUser(ctx, e.store, in)
+		problems, _, err := handlers.ValidateNewUser(ctx, e.store, in)
 		if err != nil {
 			t.Fatalf("ValidateNewUser: %v", err)
 		}

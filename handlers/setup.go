@@ -72,9 +72,14 @@ type NewUserInput struct {
 	Role                           store.Role
 }
 
+// Subject is the new account as the password rule sees it.
+func (in NewUserInput) Subject() auth.PasswordSubject {
+	return auth.PasswordSubject{Email: in.Email, Name: strings.TrimSpace(in.Name), SuperAdmin: in.Role == store.RoleSuperAdmin}
+}
+
 // ValidateNewUser checks the fields of a new account and its password against the one password
-// rule, returning every problem in words.
-func ValidateNewUser(ctx context.Context, s *store.Store, in NewUserInput) ([]string, error) {
+// rule, returning every problem in words, and the policy it checked against.
+func ValidateNewUser(ctx context.Context, s *store.Store, in NewUserInput) ([]string, auth.PasswordPolicy, error) {
 	var problems []string
 	name := strings.TrimSpace(in.Name)
 	if name == "" || utf8.RuneCountInString(name) > 200 {
@@ -89,10 +94,10 @@ func ValidateNewUser(ctx context.Context, s *store.Store, in NewUserInput) ([]st
 	}
 	settings, err := s.Settings(ctx)
 	if err != nil {
-		return nil, err
+		return nil, auth.PasswordPolicy{}, err
 	}
-	check := auth.CheckPassword(in.Password, auth.PasswordSubject{Email: in.Email, Name: name, SuperAdmin: in.Role == store.RoleSuperAdmin},
-		auth.PasswordPolicy{MinLength: settings.MinimumPasswordLength, MinScore: settings.MinimumStrengthScore})
+	policy := auth.PasswordPolicy{MinLength: settings.MinimumPasswordLength, MinScore: settings.MinimumStrengthScore}
+	check := auth.CheckPassword(in.Password, in.Subject(), policy)
 	for _, unmet := range check.Unmet() {
 		problems = append(problems, "Password: "+unmet+".")
 	}
@@ -102,7 +107,7 @@ func ValidateNewUser(ctx context.Context, s *store.Store, in NewUserInput) ([]st
 	if in.Password != in.Confirm {
 		problems = append(problems, "The two passwords do not match.")
 	}
-	return problems, nil
+	return problems, policy, nil
 }
 
 // submitSetup creates the first super admin and uses up the link, in one transaction.
@@ -135,7 +140,7 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 		Confirm:  c.FormValue("confirm_password"),
 		Role:     store.RoleSuperAdmin,
 	}
-	problems, err := ValidateNewUser(ctx, h.store, in)
+	problems, policy, err := ValidateNewUser(ctx, h.store, in)
 	if err != nil {
 		return err
 	}
@@ -154,8 +159,11 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 		if n, err := tx.CountUsers(ctx); err != nil || n > 0 {
 			return errors.Join(err, store.ErrNotFound)
 		}
-		u, err := tx.CreateUser(ctx, store.User{Email: in.Email, Name: in.Name, Role: store.RoleSuperAdmin, PasswordHash: hash}, now)
+		u, err := tx.CreateUser(ctx, store.User{Email: in.Email, Name: in.Name, Role: store.RoleSuperAdmin}, now)
 		if err != nil {
+			return err
+		}
+		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(hash, in.Password, in.Subject(), policy), now); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, h.event(c, "user_created", nil, ptr(u.ID), map[string]any{"role": string(u.Role), "via": "setup"}))

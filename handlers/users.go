@@ -302,7 +302,7 @@ func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 		if cur.ID != u.ID || !cur.Active() {
 			return store.ErrNotFound // deactivated since the check: the link does not work
 		}
-		if err := tx.SetPasswordHash(ctx, id, hash, now); err != nil {
+		if err := tx.SetPassword(ctx, id, PasswordRecord(hash, password, subjectOf(u), policy), now); err != nil {
 			return err
 		}
 		if err := tx.DeleteUserInvitations(ctx, id); err != nil {

@@ -66,7 +66,11 @@ type User struct {
 	Status                Status
 	PasswordHash          string
 	PasswordResetRequired bool
-	CreatedAt             time.Time
+	// PasswordMinLength and PasswordMinScore are the rule the password was set under (0 when
+	// unknown: set before the rule was recorded, or no password).
+	PasswordMinLength int
+	PasswordMinScore  int
+	CreatedAt         time.Time
 	UpdatedAt             time.Time
 }
 
@@ -76,13 +80,13 @@ func (u User) Active() bool { return u.Status == StatusActive }
 // NormalizeEmail trims and lower-cases an address, so lookups do not depend on case.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-const userColumns = `id, email, name, role, status, password_hash, password_reset_required, created_at, updated_at`
+const userColumns = `id, email, name, role, status, password_hash, password_reset_required, password_min_length, password_min_score, created_at, updated_at`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created, updated int64
 	var reset int
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash, &reset, &created, &updated)
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash, &reset, &u.PasswordMinLength, &u.PasswordMinScore, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -144,6 +148,45 @@ func (q q) SetPasswordHash(ctx context.Context, userID int64, hash string, now t
 	res, err := q.db.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, unix(now), userID)
 	if err != nil {
 		return fmt.Errorf("store: set password: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// NewPassword is a password being set, as stored: its hash, the rule it was set under, and
+// what the weekly breach re-check needs without the password (BreachPrefix, the first 5 hex
+// characters of its SHA-1, and BreachHMAC, a keyed HMAC of the whole SHA-1; both empty when
+// there is nothing to check).
+type NewPassword struct {
+	Hash         string
+	MinLength    int
+	MinScore     int
+	BreachPrefix string
+	BreachHMAC   []byte
+}
+
+// SetPassword stores a new password the user or an admin chose, with its rule and breach
+// fingerprint, and clears the forced-reset flag: the new password is the one that was asked for.
+func (q q) SetPassword(ctx context.Context, userID int64, p NewPassword, now time.Time) error {
+	var mac any
+	if len(p.BreachHMAC) > 0 {
+		mac = p.BreachHMAC
+	}
+	res, err := q.db.ExecContext(ctx, `
+		UPDATE users SET password_hash = ?, password_min_length = ?, password_min_score = ?,
+			breach_prefix = ?, breach_hmac = ?, password_reset_required = 0, updated_at = ?
+		WHERE id = ?`, p.Hash, p.MinLength, p.MinScore, p.BreachPrefix, mac, unix(now), userID)
+	if err != nil {
+		return fmt.Errorf("store: set password: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// RequirePasswordReset flags a user: their next sign-in must choose a new password before
+// anything else. ErrNotFound when there is no such user.
+func (q q) RequirePasswordReset(ctx context.Context, userID int64, now time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE users SET password_reset_required = 1, updated_at = ? WHERE id = ?`, unix(now), userID)
+	if err != nil {
+		return fmt.Errorf("store: require password reset: %w", err)
 	}
 	return mustAffect(res)
 }

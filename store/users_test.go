@@ -121,6 +121,33 @@ func TestSetPasswordHash(t *testing.T) {
 	}
 }
 
+func TestSetPasswordRecordsRuleAndClearsResetFlag(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	u := createUser(t, s, "a@example.com", "A", store.RoleUser)
+	if err := s.RequirePasswordReset(ctx, u.ID, t0); err != nil {
+		t.Fatalf("RequirePasswordReset: %v", err)
+	}
+	if got, _ := s.UserByID(ctx, u.ID); !got.PasswordResetRequired {
+		t.Fatal("RequirePasswordReset did not flag the user")
+	}
+	later := t0.Add(time.Hour)
+	err := s.SetPassword(ctx, u.ID, store.NewPassword{Hash: "h2", MinLength: 16, MinScore: 4, BreachPrefix: "ABCDE", BreachHMAC: []byte{1, 2}}, later)
+	if err != nil {
+		t.Fatalf("SetPassword: %v", err)
+	}
+	got, _ := s.UserByID(ctx, u.ID)
+	if got.PasswordHash != "h2" || got.PasswordMinLength != 16 || got.PasswordMinScore != 4 || got.PasswordResetRequired || !got.UpdatedAt.Equal(later) {
+		t.Errorf("after SetPassword: %+v; want hash h2, rule 16/4, flag cleared, updated %v", got, later)
+	}
+	if err := s.SetPassword(ctx, u.ID+1, store.NewPassword{Hash: "x"}, later); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetPassword(unknown id) = %v, want ErrNotFound", err)
+	}
+	if err := s.RequirePasswordReset(ctx, u.ID+1, later); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RequirePasswordReset(unknown id) = %v, want ErrNotFound", err)
+	}
+}
+
 func TestListUsers(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
