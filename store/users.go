@@ -71,7 +71,7 @@ type User struct {
 	PasswordMinLength int
 	PasswordMinScore  int
 	CreatedAt         time.Time
-	UpdatedAt             time.Time
+	UpdatedAt         time.Time
 }
 
 // Active reports whether the user may sign in.
