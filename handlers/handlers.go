@@ -116,6 +116,9 @@ const (
 	localUser    = "weftid.user"
 	localSession = "weftid.session"
 	localCSRF    = "weftid.csrf"
+	// localResetEnded marks a request whose session was just ended because its user must
+	// choose a new password: the page it wanted sends it to /login saying so.
+	localResetEnded = "weftid.reset_ended"
 )
 
 // currentUser is the signed-in user, or nil.

@@ -15,6 +15,10 @@ var loginNotices = map[string]string{
 	"signed_out": "You have signed out.",
 	"expired":    "Your sign-in expired or was finished elsewhere. Please start again.",
 	"setup_done": "Your super admin account is ready. Sign in to continue.",
+	// reset_required: the session ended because an admin (or the breach check) requires a new password.
+	"reset_required": "You have been signed out: you must choose a new password. Sign in to set it.",
+	// password_reset: the self-service reset link set a new password.
+	"password_reset": "Your new password is set. Sign in with it.",
 }
 
 // maxPasswordInput bounds what a sign-in hashes, whatever was posted.

@@ -36,6 +36,12 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/login/enroll/totp", h.confirmEnrollTOTP)
 	app.Post("/login/enroll/passkey/begin", h.beginEnrollPasskey)
 	app.Post("/login/enroll/passkey/finish", h.finishEnrollPasskey)
+	app.Get("/login/reset-password", h.showResetPassword)
+	app.Post("/login/reset-password", h.submitResetPassword)
+	app.Get("/password/forgot", h.showForgotPassword)
+	app.Post("/password/forgot", h.requestPasswordReset)
+	app.Get("/password/reset/:token", h.showPasswordReset)
+	app.Post("/password/reset/:token", h.submitPasswordReset)
 	app.Post("/logout", h.logout)
 
 	user := h.requireRole(store.RoleUser)
@@ -69,6 +75,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/users/:id<int>/deactivate", admin, h.deactivateUser)
 	app.Post("/users/:id<int>/reactivate", admin, h.reactivateUser)
 	app.Post("/users/:id<int>/reset-mfa", admin, h.resetUserMFA)
+	app.Post("/users/:id<int>/force-password-reset", admin, h.forcePasswordReset)
 	app.Post("/users/:id<int>/passkeys/:cred<int>/revoke", admin, h.revokeUserPasskey)
 	app.Get("/events", admin, h.showEvents)
 	app.Get("/events.csv", admin, h.exportEvents)
@@ -78,6 +85,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/settings/security/authentication", superAdmin, h.saveAuthPolicy)
 	app.Get("/settings/security/passwords", superAdmin, h.showSettingsPasswords)
 	app.Post("/settings/security/passwords", superAdmin, h.savePasswordPolicy)
+	app.Post("/settings/security/passwords/require-reset", superAdmin, h.requireResetForWeaker)
 
 	app.Use(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

@@ -75,6 +75,7 @@ func (h *Handler) signInState(ctx context.Context, si store.SignIn, u store.User
 	st := auth.SignInState{
 		PasswordDone:     si.Done(string(auth.StepPassword)),
 		SecondFactorDone: si.Done(string(auth.StepSecondFactor)),
+		ResetRequired:    u.PasswordResetRequired,
 	}
 	t, err := h.store.TOTPByUser(ctx, u.ID)
 	switch {
@@ -176,6 +177,8 @@ func (h *Handler) nextLocation(c *fiber.Ctx, si store.SignIn, u store.User, meth
 	switch auth.NextStep(st) {
 	case auth.StepPassword:
 		return "/login", nil
+	case auth.StepResetPassword:
+		return "/login/reset-password", nil
 	case auth.StepSecondFactor:
 		return "/login/verify", nil
 	case auth.StepEnroll:
