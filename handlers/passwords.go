@@ -90,6 +90,9 @@ func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
 	if c.Query("notice") == "saved" {
 		f.Notice = "Saved. The new requirements apply to every password set from now on."
 	}
+	if f.Breach, err = h.breachStatus(c); err != nil {
+		return err
+	}
 	return render(c, fiber.StatusOK, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
 }
 
@@ -103,6 +106,7 @@ func (h *Handler) savePasswordPolicy(c *fiber.Ctx) error {
 	if !slices.Contains(auth.PasswordLengthOptions, length) || !slices.Contains(auth.StrengthScoreOptions, score) {
 		f := views.PasswordSettingsForm{MinLength: length, MinScore: score,
 			Error: "Choose a minimum length of 8, 10, 12, 14, 16, 18 or 20 and a score of Strong or Very strong."}
+		f.Breach, _ = h.breachStatus(c)
 		return render(c, fiber.StatusUnprocessableEntity, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
 	}
 	err := h.store.InTx(ctx, func(tx *store.Tx) error {
