@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -53,8 +54,11 @@ var ErrHIBPOff = errors.New("hibp: breach checking is off")
 // dir/FFFFF.txt, lines "SUFFIX:COUNT"), or "off". Anything else is refused with the reason.
 // version goes into the User-Agent.
 func NewHIBP(setting, version string) (*HIBP, error) {
+	// The weekly job asks for ranges several at a time: keep that many connections open.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 32
 	c := &HIBP{
-		http:          &http.Client{Timeout: HIBPTimeout},
+		http:          &http.Client{Timeout: HIBPTimeout, Transport: transport},
 		userAgent:     "weftid/" + version + " (+breach check)",
 		Attempts:      3,
 		Backoff:       500 * time.Millisecond,
@@ -257,39 +261,53 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 // parseRange reads "SUFFIX:COUNT" lines (35 hex characters, CRLF or LF), leaving out padding
 // lines with count 0. A line that does not fit is an error: the answer cannot be trusted.
+// It works on the bytes as read: the weekly job parses a thousand lines per range.
 func parseRange(prefix string, r io.Reader) ([]PwnedHash, error) {
-	var out []PwnedHash
+	out := make([]PwnedHash, 0, 1024)
 	sc := bufio.NewScanner(r)
 	var buf [2 * sha1.Size]byte
 	copy(buf[:5], prefix)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
 			continue
 		}
-		suffix, count, ok := strings.Cut(line, ":")
-		if !ok || len(suffix) != 35 {
+		if len(line) < 37 || line[35] != ':' {
 			return nil, fmt.Errorf("hibp: range %s line %d: not SUFFIX:COUNT", prefix, n)
 		}
-		c, err := strconv.Atoi(count)
-		if err != nil || c < 0 {
+		count, ok := parseCount(line[36:])
+		if !ok {
 			return nil, fmt.Errorf("hibp: range %s line %d: bad count", prefix, n)
 		}
-		if c == 0 {
+		if count == 0 {
 			continue // padding
 		}
-		var h PwnedHash
-		copy(buf[5:], suffix)
+		h := PwnedHash{Count: count}
+		copy(buf[5:], line[:35])
 		if _, err := hex.Decode(h.SHA1[:], buf[:]); err != nil {
 			return nil, fmt.Errorf("hibp: range %s line %d: not hex", prefix, n)
 		}
-		h.Count = c
 		out = append(out, h)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("hibp: range %s: %w", prefix, err)
 	}
 	return out, nil
+}
+
+// parseCount reads a decimal count of at most 12 digits (no sign).
+func parseCount(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 12 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 func isHex(s string) bool {
