@@ -191,7 +191,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	}()
 
 	// The weekly breach re-check: its schedule is in the database, so restarts do not disturb it.
-	go breachJob.Run(ctx)
+	breachDone := make(chan struct{})
+	go func() { breachJob.Run(ctx); close(breachDone) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(cfg.addr) }()
@@ -202,7 +203,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	return app.ShutdownWithTimeout(10 * time.Second)
+	err = app.ShutdownWithTimeout(10 * time.Second)
+	// Let a breach run under way save how far it got before the database closes.
+	select {
+	case <-breachDone:
+	case <-time.After(10 * time.Second):
+	}
+	return err
 }
 
 func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
