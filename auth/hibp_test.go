@@ -366,3 +366,28 @@ func TestBreachFingerprint(t *testing.T) {
 		t.Error("two passwords give the same HMAC")
 	}
 }
+
+// A service that accepts the request and never answers is given up on after HIBPTimeout.
+func TestHIBPTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c, err := auth.NewHIBP(srv.URL, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Attempts = 1
+	start := time.Now()
+	if _, err := c.Pwned(context.Background(), breachedPassword); err == nil {
+		t.Fatal("Pwned against a silent server: no error")
+	}
+	if took := time.Since(start); took < auth.HIBPTimeout {
+		t.Errorf("gave up after %v, before the %v timeout", took, auth.HIBPTimeout)
+	}
+}
