@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/weftid/weftid/auth"
@@ -43,7 +44,9 @@ func CheckBreach(ctx context.Context, hibp *auth.HIBP, password string) BreachVe
 	defer cancel()
 	n, err := hibp.Pwned(ctx, password)
 	if err != nil {
-		return BreachVerdict{Skipped: err.Error()}
+		// The reason goes into the event log: it must not name the password's prefix.
+		prefix := auth.RangePrefix(auth.PasswordSHA1(password))
+		return BreachVerdict{Skipped: strings.ReplaceAll(err.Error(), prefix, "*****")}
 	}
 	return BreachVerdict{Breached: n > 0}
 }
