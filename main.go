@@ -133,6 +133,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return fmt.Errorf("--base-url %q must be an absolute http(s) URL", cfg.baseURL)
 	}
+	hibp, err := auth.NewHIBP(cfg.hibpURL, buildVersion())
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -156,9 +160,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 			proxies = append(proxies, p)
 		}
 	}
+	breachJob := handlers.NewBreachJob(handlers.BreachJobConfig{Store: st, Mailer: mailer, Keys: keys, HIBP: hibp, Log: log, BaseURL: base})
 	app := handlers.New(handlers.Config{
 		BaseURL: base, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: log,
 		TrustedProxies: proxies, Version: buildVersion(),
+		HIBP: hibp, BreachJob: breachJob,
 	})
 
 	link, err := handlers.CreateSetupLink(ctx, st, keys, cfg.baseURL, time.Now())
@@ -184,6 +190,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		}
 	}()
 
+	// The weekly breach re-check: its schedule is in the database, so restarts do not disturb it.
+	breachDone := make(chan struct{})
+	go func() { breachJob.Run(ctx); close(breachDone) }()
+
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(cfg.addr) }()
 	log.Info("weftid listening", "addr", cfg.addr, "base_url", cfg.baseURL, "version", buildVersion())
@@ -193,7 +203,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	return app.ShutdownWithTimeout(10 * time.Second)
+	err = app.ShutdownWithTimeout(10 * time.Second)
+	// Let a breach run under way save how far it got before the database closes.
+	select {
+	case <-breachDone:
+	case <-time.After(10 * time.Second):
+	}
+	return err
 }
 
 func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
@@ -210,8 +226,12 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return fmt.Errorf("read password from stdin: %w", err)
 	}
 	password := strings.TrimRight(line, "\r\n")
+	hibp, err := auth.NewHIBP(cfg.hibpURL, buildVersion())
+	if err != nil {
+		return err
+	}
 
-	st, _, err := openStore(ctx, cfg)
+	st, keys, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -220,6 +240,12 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	problems, policy, err := handlers.ValidateNewUser(ctx, st, in)
 	if err != nil {
 		return err
+	}
+	var breach handlers.BreachVerdict
+	if len(problems) == 0 {
+		if breach = handlers.CheckBreach(ctx, hibp, password); breach.Breached {
+			problems = append(problems, handlers.BreachedPasswordMessage)
+		}
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "\n  "))
@@ -234,7 +260,10 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		if u, err = tx.CreateUser(ctx, store.User{Email: in.Email, Name: in.Name, Role: in.Role}, now); err != nil {
 			return err
 		}
-		if err := tx.SetPassword(ctx, u.ID, handlers.PasswordRecord(hash, password, in.Subject(), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, handlers.PasswordRecord(keys, hash, password, in.Subject(), policy), now); err != nil {
+			return err
+		}
+		if err := breach.LogSkipped(ctx, tx, store.Event{At: now, UserID: &u.ID}); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, store.Event{At: now, Type: "user_created", UserID: &u.ID, Details: map[string]any{"role": string(u.Role), "via": "cli"}})
@@ -246,6 +275,9 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return err
 	}
 	fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.Name)
+	if breach.Skipped != "" {
+		fmt.Fprintf(stdout, "note: the breach check was skipped (%s); the weekly check will look at this password\n", breach.Skipped)
+	}
 	return nil
 }
 

@@ -3,11 +3,13 @@ package auth
 import (
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -20,6 +22,7 @@ type Keys struct {
 	tokens []byte // keyed hashes of session ids, sign-in ids, codes and setup tokens
 	csrf   []byte // CSRF tokens
 	seal   []byte // AES-256-GCM key for secrets at rest (TOTP secrets)
+	breach []byte // HMAC of each password's SHA-1, for the weekly breach re-check
 }
 
 // NewKeys derives the purpose keys from the master secret.
@@ -29,7 +32,7 @@ func NewKeys(master []byte) Keys {
 		m.Write([]byte("weftid/" + purpose))
 		return m.Sum(nil)
 	}
-	return Keys{tokens: derive("tokens"), csrf: derive("csrf"), seal: derive("seal")}
+	return Keys{tokens: derive("tokens"), csrf: derive("csrf"), seal: derive("seal"), breach: derive("breach")}
 }
 
 // HashToken is the keyed hash under which a secret the user holds (session id, code, link token)
@@ -40,6 +43,33 @@ func (k Keys) HashToken(purpose, token string) []byte {
 	m.Write([]byte{0})
 	m.Write([]byte(token))
 	return m.Sum(nil)
+}
+
+// BreachFingerprint is what is kept of a password so the weekly job can re-check it against
+// breaches without the password: the 5 hex characters of its SHA-1 that the range API is asked
+// for, and a keyed HMAC of the whole SHA-1, which a stolen database cannot turn back into a
+// SHA-1 to crack without the secret key.
+func (k Keys) BreachFingerprint(password string) (prefix string, mac []byte) {
+	sum := PasswordSHA1(password)
+	return RangePrefix(sum), k.BreachMAC(sum)
+}
+
+// BreachMAC is the keyed HMAC under which a password's SHA-1 is kept (see BreachFingerprint).
+func (k Keys) BreachMAC(sum [sha1.Size]byte) []byte {
+	return k.BreachHasher()(sum)
+}
+
+// BreachHasher returns a BreachMAC that reuses one HMAC state, for comparing a whole range
+// answer (about a thousand hashes) quickly. The slice it returns is overwritten by its next
+// call, and it is not safe for concurrent use.
+func (k Keys) BreachHasher() func([sha1.Size]byte) []byte {
+	var m hash.Hash = hmac.New(sha256.New, k.breach)
+	buf := make([]byte, 0, sha256.Size)
+	return func(sum [sha1.Size]byte) []byte {
+		m.Reset()
+		m.Write(sum[:])
+		return m.Sum(buf[:0])
+	}
 }
 
 // CSRFToken derives the form token from the browser's CSRF cookie value.

@@ -190,6 +190,7 @@ func (s *server) addUser(t *testing.T, email, name, role, password string) {
 		"--name", name,
 		"--role", role,
 		"--db", s.db,
+		"--hibp-url", "off",
 	)
 	cmd.Dir = s.dir
 	cmd.Env = environWithoutWeftid()

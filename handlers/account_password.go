@@ -84,6 +84,12 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 	if next != confirm {
 		errs = append(errs, "The new password and its confirmation do not match.")
 	}
+	var breach BreachVerdict
+	if len(errs) == 0 {
+		if breach = h.checkBreach(ctx, next); breach.Breached {
+			errs = append(errs, BreachedPasswordMessage)
+		}
+	}
 	if len(errs) > 0 {
 		return page(fiber.StatusUnprocessableEntity, errs...)
 	}
@@ -94,7 +100,10 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 	}
 	keep, _ := c.Locals(localSession).([]byte)
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(hash, next, subjectOf(u), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(h.keys, hash, next, subjectOf(u), policy), now); err != nil {
+			return err
+		}
+		if err := breach.LogSkipped(ctx, tx, h.event(c, "", ptr(u.ID), ptr(u.ID), nil)); err != nil {
 			return err
 		}
 		ended, err := tx.DeleteUserSessions(ctx, u.ID, keep)

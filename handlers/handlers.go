@@ -38,6 +38,10 @@ type Config struct {
 	Now            func() time.Time
 	TrustedProxies []string
 	Version        string
+	// HIBP checks passwords against breaches (nil: off). BreachJob is the weekly re-check that
+	// main runs; nil makes one that only the Passwords page uses ("Run now" schedules it).
+	HIBP      *auth.HIBP
+	BreachJob *BreachJob
 }
 
 // Handler holds the dependencies shared by every handler.
@@ -53,6 +57,8 @@ type Handler struct {
 	version string
 	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For entries are believed
 	wa      *webauthn.WebAuthn
+	hibp    *auth.HIBP
+	breach  *BreachJob
 }
 
 // New builds the fiber app with every route and middleware.
@@ -73,6 +79,11 @@ func New(cfg Config) *fiber.App {
 		log:     cfg.Log,
 		now:     cfg.Now,
 		version: cfg.Version,
+		hibp:    cfg.HIBP,
+		breach:  cfg.BreachJob,
+	}
+	if h.breach == nil {
+		h.breach = NewBreachJob(BreachJobConfig{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, HIBP: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
 	}
 	fc := fiber.Config{
 		AppName:               "weftid",

@@ -113,6 +113,8 @@ type env struct {
 type envOptions struct {
 	hasher  *auth.Hasher // default: testParams, 2 workers, a queue of 16, 5 s wait
 	baseURL string       // default: baseURL
+	hibp    *auth.HIBP   // default: nil, breach checking off
+	dbPath  string       // default: weftid.db in t.TempDir()
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
@@ -120,7 +122,11 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
 func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "weftid.db"))
+	dbPath := o.dbPath
+	if dbPath == "" {
+		dbPath = filepath.Join(t.TempDir(), "weftid.db")
+	}
+	st, err := store.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
@@ -172,6 +178,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		// address in X-Forwarded-For, so per-IP throttles can be told apart.
 		TrustedProxies: []string{"0.0.0.0"},
 		Version:        "test",
+		HIBP:           o.hibp,
 	})
 	return &env{t: t, app: app, store: st, mail: srv, clock: clk, keys: keys, hasher: hasher, log: logs}
 }

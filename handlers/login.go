@@ -137,7 +137,13 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	}
 	release()
 	if rehash {
-		h.rehashPassword(c, u, password)
+		u.PasswordHash = h.rehashPassword(c, u, password)
+	}
+	if h.hibp != nil {
+		prefix, mac := h.keys.BreachFingerprint(password)
+		if err := h.store.BackfillBreachFingerprint(ctx, u.ID, u.PasswordHash, prefix, mac); err != nil {
+			h.log.Warn("breach fingerprint not stored", "user_id", u.ID, "err", err)
+		}
 	}
 	si, err := h.startSignIn(c, u, "", auth.StepPassword)
 	if err != nil {
@@ -147,15 +153,18 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 }
 
 // rehashPassword replaces a hash made with weaker parameters. It is best effort: a busy pool or a
-// failed write leaves the old hash, which still works, for the next sign-in.
-func (h *Handler) rehashPassword(c *fiber.Ctx, u store.User, password string) {
+// failed write leaves the old hash, which still works, for the next sign-in. It returns the hash
+// now stored.
+func (h *Handler) rehashPassword(c *fiber.Ctx, u store.User, password string) string {
 	hash, err := h.hasher.Hash(c.UserContext(), password)
 	if err == nil {
 		err = h.store.SetPasswordHash(c.UserContext(), u.ID, hash, h.now())
 	}
 	if err != nil {
 		h.log.Warn("password rehash skipped", "user_id", u.ID, "err", err)
+		return u.PasswordHash
 	}
+	return hash
 }
 
 // logout ends this browser's session, and any sign-in it has in progress ("Cancel and sign out"

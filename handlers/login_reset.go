@@ -78,6 +78,12 @@ func (h *Handler) submitResetPassword(c *fiber.Ctx) error {
 			errs = append(errs, "The new password must be different from your current password.")
 		}
 	}
+	var breach BreachVerdict
+	if len(errs) == 0 {
+		if breach = h.checkBreach(ctx, next); breach.Breached {
+			errs = append(errs, BreachedPasswordMessage)
+		}
+	}
 	if len(errs) > 0 {
 		return h.renderResetRequired(c, fiber.StatusUnprocessableEntity, u, policy, errs)
 	}
@@ -94,7 +100,10 @@ func (h *Handler) submitResetPassword(c *fiber.Ctx) error {
 		if !cur.PasswordResetRequired || !cur.Active() {
 			return store.ErrNotFound // done by another request, or deactivated meanwhile
 		}
-		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(hash, next, subjectOf(cur), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(h.keys, hash, next, subjectOf(cur), policy), now); err != nil {
+			return err
+		}
+		if err := breach.LogSkipped(ctx, tx, h.event(c, "", ptr(u.ID), ptr(u.ID), nil)); err != nil {
 			return err
 		}
 		if _, err := tx.DeleteUserSessions(ctx, u.ID, nil); err != nil {

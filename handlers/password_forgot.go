@@ -172,7 +172,14 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 		return err
 	}
 	next := c.FormValue("new_password")
-	if errs := newPasswordProblems(next, c.FormValue("confirm_password"), auth.CheckPassword(next, subjectOf(u), policy)); len(errs) > 0 {
+	errs := newPasswordProblems(next, c.FormValue("confirm_password"), auth.CheckPassword(next, subjectOf(u), policy))
+	var breach BreachVerdict
+	if len(errs) == 0 {
+		if breach = h.checkBreach(ctx, next); breach.Breached {
+			errs = append(errs, BreachedPasswordMessage)
+		}
+	}
+	if len(errs) > 0 {
 		return h.renderResetLink(c, fiber.StatusUnprocessableEntity, token, u, errs)
 	}
 	hash, err := h.hasher.Hash(ctx, next)
@@ -197,7 +204,10 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 		if cur.ID != u.ID || !cur.Active() {
 			return store.ErrNotFound // deactivated since the check: the link does not work
 		}
-		if err := tx.SetPassword(ctx, id, PasswordRecord(hash, next, subjectOf(cur), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, id, PasswordRecord(h.keys, hash, next, subjectOf(cur), policy), now); err != nil {
+			return err
+		}
+		if err := breach.LogSkipped(ctx, tx, h.event(c, "", ptr(id), ptr(id), nil)); err != nil {
 			return err
 		}
 		ended, err := tx.DeleteUserSessions(ctx, id, keep)

@@ -1,15 +1,91 @@
 package handlers
 
 import (
+	"context"
+	"strings"
+	"time"
+
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/store"
 )
 
 // PasswordRecord is what is stored for a new password that passed the one password rule: its
-// hash and the rule it was set under (the length and score this subject had to meet), so a
-// later, stricter policy can tell who set theirs under a weaker one. Every place that sets a
-// password stores this, through store.SetPassword.
-func PasswordRecord(hash, password string, s auth.PasswordSubject, p auth.PasswordPolicy) store.NewPassword {
-	_ = password // the breach fingerprint (issue #8) is computed from it
-	return store.NewPassword{Hash: hash, MinLength: p.MinLengthFor(s), MinScore: p.ScoreFloor()}
+// hash, the rule it was set under (the length and score this subject had to meet), so a later,
+// stricter policy can tell who set theirs under a weaker one, and its breach fingerprint (the
+// 5-character SHA-1 prefix and a keyed HMAC of the whole SHA-1) for the weekly breach re-check.
+// Every place that sets a password stores this, through store.SetPassword.
+func PasswordRecord(keys auth.Keys, hash, password string, s auth.PasswordSubject, p auth.PasswordPolicy) store.NewPassword {
+	prefix, mac := keys.BreachFingerprint(password)
+	return store.NewPassword{Hash: hash, MinLength: p.MinLengthFor(s), MinScore: p.ScoreFloor(), BreachPrefix: prefix, BreachHMAC: mac}
+}
+
+// BreachedPasswordMessage is the one answer to a password found in the breach corpus.
+const BreachedPasswordMessage = "This password has appeared in a data breach, so attackers try it early. Choose a different password."
+
+// breachCheckTimeout bounds how long a form waits for the breach service, retries included.
+const breachCheckTimeout = 5 * time.Second
+
+// BreachVerdict is the breach half of the one password rule for one password.
+type BreachVerdict struct {
+	// Breached: the password is in the breach corpus; refuse it with BreachedPasswordMessage.
+	Breached bool
+	// Skipped says why the service could not be asked ("" when it was, or when checking is
+	// off). The password is accepted; LogSkipped records it so the weekly job's check counts.
+	Skipped string
+}
+
+// CheckBreach asks the breach service (hibp nil: checking is off) about password on submit.
+// Only the first 5 hex characters of its SHA-1 are sent.
+func CheckBreach(ctx context.Context, hibp *auth.HIBP, password string) BreachVerdict {
+	if !hibp.Enabled() {
+		return BreachVerdict{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, breachCheckTimeout)
+	defer cancel()
+	n, err := hibp.Pwned(ctx, password)
+	if err != nil {
+		// The reason goes into the event log: it must not name the password's prefix.
+		prefix := auth.RangePrefix(auth.PasswordSHA1(password))
+		return BreachVerdict{Skipped: strings.ReplaceAll(err.Error(), prefix, "*****")}
+	}
+	return BreachVerdict{Breached: n > 0}
+}
+
+// LogSkipped adds, inside the transaction that stores the password, the event
+// password_breach_check_skipped when the service could not be asked: ev names the request
+// (actor, the user whose password it is, IP). It does nothing when the check ran.
+func (v BreachVerdict) LogSkipped(ctx context.Context, tx *store.Tx, ev store.Event) error {
+	if v.Skipped == "" {
+		return nil
+	}
+	typ := "password_breach_check_skipped"
+	ev.Type = typ
+	ev.Details = map[string]any{"reason": v.Skipped}
+	return tx.AddEvent(ctx, ev)
+}
+
+// checkBreach is the breach half of the one password rule, run when a form that sets a
+// password is submitted (never from the live strength meter, which must not send anything to
+// the breach service). Call it once every other check of the form has passed, and before
+// hashing:
+//
+//	breach := h.checkBreach(ctx, password)
+//	if breach.Breached {
+//		problems = append(problems, BreachedPasswordMessage) // re-render the form, 422
+//	}
+//	...
+//	// in the transaction that calls tx.SetPassword(ctx, id, PasswordRecord(h.keys, ...), now):
+//	if err := breach.LogSkipped(ctx, tx, h.event(c, "", actor, ptr(id), nil)); err != nil {
+//		return err
+//	}
+//
+// When the service cannot be reached the password is accepted (Breached false) and LogSkipped
+// records password_breach_check_skipped; its fingerprint is stored all the same, so the weekly
+// job checks it.
+func (h *Handler) checkBreach(ctx context.Context, password string) BreachVerdict {
+	v := CheckBreach(ctx, h.hibp, password)
+	if v.Skipped != "" {
+		h.log.Warn("breach check skipped: the password is accepted", "service", h.hibp.String(), "err", v.Skipped)
+	}
+	return v
 }

@@ -99,6 +99,9 @@ func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
 	if f.Weaker, err = h.store.CountWeakerPasswords(c.UserContext(), currentRule(s)); err != nil {
 		return err
 	}
+	if f.Breach, err = h.breachStatus(c); err != nil {
+		return err
+	}
 	return render(c, fiber.StatusOK, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
 }
 
@@ -112,6 +115,7 @@ func (h *Handler) savePasswordPolicy(c *fiber.Ctx) error {
 	if !slices.Contains(auth.PasswordLengthOptions, length) || !slices.Contains(auth.StrengthScoreOptions, score) {
 		f := views.PasswordSettingsForm{MinLength: length, MinScore: score,
 			Error: "Choose a minimum length of 8, 10, 12, 14, 16, 18 or 20 and a score of Strong or Very strong."}
+		f.Breach, _ = h.breachStatus(c)
 		return render(c, fiber.StatusUnprocessableEntity, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
 	}
 	err := h.store.InTx(ctx, func(tx *store.Tx) error {

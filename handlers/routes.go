@@ -86,6 +86,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/settings/security/passwords", superAdmin, h.showSettingsPasswords)
 	app.Post("/settings/security/passwords", superAdmin, h.savePasswordPolicy)
 	app.Post("/settings/security/passwords/require-reset", superAdmin, h.requireResetForWeaker)
+	app.Post("/settings/security/passwords/breach-check", superAdmin, h.runBreachCheck)
 
 	app.Use(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

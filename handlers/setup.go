@@ -144,6 +144,12 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	var breach BreachVerdict
+	if len(problems) == 0 {
+		if breach = h.checkBreach(ctx, in.Password); breach.Breached {
+			problems = append(problems, BreachedPasswordMessage)
+		}
+	}
 	if len(problems) > 0 {
 		form := h.setupForm(ctx, token, in.Name, in.Email, problems, "")
 		return render(c, fiber.StatusUnprocessableEntity, views.SetupPage(h.pageBase(c, "Set up weftid", ""), form))
@@ -163,7 +169,10 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(hash, in.Password, in.Subject(), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(h.keys, hash, in.Password, in.Subject(), policy), now); err != nil {
+			return err
+		}
+		if err := breach.LogSkipped(ctx, tx, h.event(c, "", nil, ptr(u.ID), nil)); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, h.event(c, "user_created", nil, ptr(u.ID), map[string]any{"role": string(u.Role), "via": "setup"}))

@@ -278,6 +278,12 @@ func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 	if password != c.FormValue("confirm_password") {
 		problems = append(problems, "The two passwords do not match.")
 	}
+	var breach BreachVerdict
+	if len(problems) == 0 {
+		if breach = h.checkBreach(ctx, password); breach.Breached {
+			problems = append(problems, BreachedPasswordMessage)
+		}
+	}
 	if len(problems) > 0 {
 		f, err := h.inviteForm(ctx, token, u, problems)
 		if err != nil {
@@ -302,7 +308,10 @@ func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 		if cur.ID != u.ID || !cur.Active() {
 			return store.ErrNotFound // deactivated since the check: the link does not work
 		}
-		if err := tx.SetPassword(ctx, id, PasswordRecord(hash, password, subjectOf(u), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, id, PasswordRecord(h.keys, hash, password, subjectOf(u), policy), now); err != nil {
+			return err
+		}
+		if err := breach.LogSkipped(ctx, tx, h.event(c, "", ptr(id), ptr(id), nil)); err != nil {
 			return err
 		}
 		if err := tx.DeleteUserInvitations(ctx, id); err != nil {

@@ -181,6 +181,21 @@ func (q q) SetPassword(ctx context.Context, userID int64, p NewPassword, now tim
 	return mustAffect(res)
 }
 
+// BackfillBreachFingerprint stores the breach fingerprint of a user's current password (hash)
+// when none is kept: passwords set before fingerprints were stored get one at their next
+// sign-in, so the weekly check covers them. It leaves a flagged user alone (a breach hit
+// cleared theirs on purpose) and does nothing if the password changed meanwhile.
+func (q q) BackfillBreachFingerprint(ctx context.Context, userID int64, hash, prefix string, mac []byte) error {
+	_, err := q.db.ExecContext(ctx, `
+		UPDATE users SET breach_prefix = ?, breach_hmac = ?
+		WHERE id = ? AND password_hash = ? AND breach_prefix = '' AND password_reset_required = 0`,
+		prefix, mac, userID, hash)
+	if err != nil {
+		return fmt.Errorf("store: backfill breach fingerprint: %w", err)
+	}
+	return nil
+}
+
 // RequirePasswordReset flags a user: their next sign-in must choose a new password before
 // anything else. ErrNotFound when there is no such user.
 func (q q) RequirePasswordReset(ctx context.Context, userID int64, now time.Time) error {

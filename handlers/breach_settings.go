@@ -1,0 +1,46 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/weftid/weftid/views"
+)
+
+// breachStatus fills the breach check's part of Settings > Security > Passwords.
+func (h *Handler) breachStatus(c *fiber.Ctx) (views.BreachStatus, error) {
+	var s views.BreachStatus
+	switch c.Query("breach") {
+	case "requested":
+		s.Notice = "The breach check is running. Reload this page to follow it."
+	case "off":
+		s.Notice = "Breach checking is off: there is nothing to run."
+	}
+	if !h.breach.Enabled() {
+		return s, nil
+	}
+	j, err := h.store.BreachJob(c.UserContext())
+	if err != nil {
+		return s, err
+	}
+	s.Service = h.hibp.String()
+	s.Running, s.UsersChecked, s.Hits, s.LastError = j.Running, j.UsersChecked, j.Hits, j.LastError
+	s.LastFinished, s.LastUsersChecked, s.LastHits = j.LastFinishedAt, j.LastUsersChecked, j.LastHits
+	s.NextRun = j.NextRunAt
+	return s, nil
+}
+
+// runBreachCheck is "Run now" (super admins): the weekly breach check starts at once (or a run
+// stopped by an error resumes), and password_breach_check_requested is logged.
+func (h *Handler) runBreachCheck(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	if !h.breach.Enabled() {
+		return redirect(c, "/settings/security/passwords?breach=off#breach-check")
+	}
+	u := currentUser(c)
+	if err := h.store.AddEvent(ctx, h.event(c, "password_breach_check_requested", ptr(u.ID), nil, nil)); err != nil {
+		return err
+	}
+	if err := h.breach.RunNow(ctx); err != nil {
+		return err
+	}
+	return redirect(c, "/settings/security/passwords?breach=requested#breach-check")
+}
