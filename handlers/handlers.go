@@ -53,6 +53,7 @@ type Handler struct {
 	version string
 	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For entries are believed
 	wa      *webauthn.WebAuthn
+	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
 }
 
 // New builds the fiber app with every route and middleware.
@@ -105,6 +106,9 @@ func New(cfg Config) *fiber.App {
 		cfg.Log.Warn("passkeys are unavailable: --base-url must name the host by a domain name", "base_url", cfg.BaseURL.String(), "err", err)
 	} else {
 		h.wa = wa
+	}
+	if h.oidc, err = newOIDCProvider(cfg.BaseURL, cfg.Store, cfg.Keys, cfg.Now); err != nil {
+		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
 	app := fiber.New(fc)
 	h.routes(app)
