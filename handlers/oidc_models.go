@@ -75,16 +75,16 @@ func (c oidcClient) ClockSkew() time.Duration             { return 0 }
 // oidcAuthRequest is a stored authorize request as op sees it.
 type oidcAuthRequest struct{ r store.OIDCAuthRequest }
 
-func (a *oidcAuthRequest) GetID() string            { return a.r.ID }
-func (a *oidcAuthRequest) GetACR() string           { return "" }
-func (a *oidcAuthRequest) GetAMR() []string         { return a.r.AMR }
-func (a *oidcAuthRequest) GetAudience() []string    { return []string{a.r.ClientID} }
-func (a *oidcAuthRequest) GetAuthTime() time.Time   { return a.r.AuthTime }
-func (a *oidcAuthRequest) GetClientID() string      { return a.r.ClientID }
-func (a *oidcAuthRequest) GetNonce() string         { return a.r.Nonce }
-func (a *oidcAuthRequest) GetRedirectURI() string   { return a.r.RedirectURI }
-func (a *oidcAuthRequest) GetScopes() []string      { return a.r.Scopes }
-func (a *oidcAuthRequest) GetState() string         { return a.r.State }
+func (a *oidcAuthRequest) GetID() string          { return a.r.ID }
+func (a *oidcAuthRequest) GetACR() string         { return "" }
+func (a *oidcAuthRequest) GetAMR() []string       { return a.r.AMR }
+func (a *oidcAuthRequest) GetAudience() []string  { return []string{a.r.ClientID} }
+func (a *oidcAuthRequest) GetAuthTime() time.Time { return a.r.AuthTime }
+func (a *oidcAuthRequest) GetClientID() string    { return a.r.ClientID }
+func (a *oidcAuthRequest) GetNonce() string       { return a.r.Nonce }
+func (a *oidcAuthRequest) GetRedirectURI() string { return a.r.RedirectURI }
+func (a *oidcAuthRequest) GetScopes() []string    { return a.r.Scopes }
+func (a *oidcAuthRequest) GetState() string       { return a.r.State }
 func (a *oidcAuthRequest) GetResponseType() oidc.ResponseType {
 	return oidc.ResponseType(a.r.ResponseType)
 }
