@@ -107,7 +107,7 @@ func New(cfg Config) *fiber.App {
 	} else {
 		h.wa = wa
 	}
-	if h.oidc, err = newOIDCProvider(cfg.BaseURL, cfg.Store, cfg.Keys, cfg.Now); err != nil {
+	if h.oidc, err = newOIDCProvider(cfg.BaseURL, cfg.Store, cfg.Keys, cfg.Now, cfg.Log); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
 	app := fiber.New(fc)

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"slices"
@@ -47,7 +48,7 @@ var newProviderMu sync.Mutex
 
 // newOIDCProvider builds the provider with the endpoint paths of DESIGN.md and makes the first
 // signing key on the first start.
-func newOIDCProvider(base *url.URL, st *store.Store, keys auth.Keys, now func() time.Time) (*oidcProvider, error) {
+func newOIDCProvider(base *url.URL, st *store.Store, keys auth.Keys, now func() time.Time, log *slog.Logger) (*oidcProvider, error) {
 	issuer := strings.TrimSuffix(base.String(), "/")
 	insecure := false
 	switch base.Scheme {
@@ -85,6 +86,7 @@ func newOIDCProvider(base *url.URL, st *store.Store, keys auth.Keys, now func() 
 		),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("/oauth2/introspect")),
 		op.WithCORSOptions(nil), // op's default is any origin with credentials
+		op.WithLogger(log),
 	}
 	if insecure {
 		opts = append(opts, op.WithAllowInsecure())
@@ -126,13 +128,20 @@ func (h *Handler) oidcCallbackURL(ctx context.Context, id string) string {
 
 // oidcBrowser returns the keyed hash of this browser's OIDC cookie, setting one if it has none.
 func (h *Handler) oidcBrowser(c *fiber.Ctx) []byte {
+	if b, ok := c.Locals(localOIDCBrowser).([]byte); ok {
+		return b // set by this request already
+	}
 	token := c.Cookies(h.cookieName(oidcBrowserCookie))
 	if len(token) < 32 {
 		token = auth.NewToken()
 		h.setCookie(c, oidcBrowserCookie, token, time.Time{})
 	}
-	return h.keys.HashToken(hashOIDCBrowser, token)
+	b := h.keys.HashToken(hashOIDCBrowser, token)
+	c.Locals(localOIDCBrowser, b)
+	return b
 }
+
+const localOIDCBrowser = "weftid.oidc_browser"
 
 // oidcRequestGone is the page for an authorize request that expired, was finished, or belongs
 // to another browser.

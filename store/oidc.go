@@ -60,6 +60,15 @@ func (q q) CreateOIDCAuthRequest(ctx context.Context, r OIDCAuthRequest) error {
 const authRequestCols = `id, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode,
 	code_challenge, code_method, prompt, browser_hash, session_hash, COALESCE(user_id, 0), auth_time, amr, done, created_at, expires_at`
 
+// The lookups behind the token, userinfo, introspection and revocation endpoints: each is one
+// search on a primary or unique key (a test checks SQLite's query plans).
+const (
+	sqlAuthRequestByID    = `SELECT ` + authRequestCols + ` FROM oidc_auth_requests WHERE id = ? AND expires_at > ?`
+	sqlAuthRequestByCode  = `SELECT ` + authRequestCols + ` FROM oidc_auth_requests WHERE code_hash = ? AND code_expires_at > ? AND done = 1`
+	sqlAccessTokenByHash  = `SELECT grant_id, client_id, subject, user_id, scopes, audience, issued_at, expires_at FROM oauth_access_tokens WHERE id_hash = ? AND expires_at > ?`
+	sqlRefreshTokenByHash = `SELECT grant_id, client_id, user_id, scopes, amr, auth_time, expires_at FROM oauth_refresh_tokens WHERE token_hash = ? AND expires_at > ?`
+)
+
 func scanAuthRequest(row *sql.Row) (OIDCAuthRequest, error) {
 	var r OIDCAuthRequest
 	var scopes, prompt, amr string
@@ -82,8 +91,7 @@ func scanAuthRequest(row *sql.Row) (OIDCAuthRequest, error) {
 
 // OIDCAuthRequestByID returns an unexpired authorize request, or ErrNotFound.
 func (q q) OIDCAuthRequestByID(ctx context.Context, id string, now time.Time) (OIDCAuthRequest, error) {
-	return scanAuthRequest(q.db.QueryRowContext(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests
-		WHERE id = ? AND expires_at > ?`, id, unix(now)))
+	return scanAuthRequest(q.db.QueryRowContext(ctx, sqlAuthRequestByID, id, unix(now)))
 }
 
 // ClaimOIDCAuthRequest binds an unfinished request to the browser that first opened its
@@ -127,8 +135,7 @@ func (q q) SaveOIDCAuthCode(ctx context.Context, id string, codeHash []byte, exp
 
 // OIDCAuthRequestByCode finds the done request a code was issued for: one indexed lookup.
 func (q q) OIDCAuthRequestByCode(ctx context.Context, codeHash []byte, now time.Time) (OIDCAuthRequest, error) {
-	return scanAuthRequest(q.db.QueryRowContext(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests
-		WHERE code_hash = ? AND code_expires_at > ? AND done = 1`, codeHash, unix(now)))
+	return scanAuthRequest(q.db.QueryRowContext(ctx, sqlAuthRequestByCode, codeHash, unix(now)))
 }
 
 // DeleteOIDCAuthRequest removes a request (after its code was exchanged: codes are single-use).
@@ -179,8 +186,7 @@ func (q q) OAuthAccessTokenByHash(ctx context.Context, idHash []byte, now time.T
 	var uid sql.NullInt64
 	var scopes, aud string
 	var issued, expires int64
-	err := q.db.QueryRowContext(ctx, `SELECT grant_id, client_id, subject, user_id, scopes, audience, issued_at, expires_at
-		FROM oauth_access_tokens WHERE id_hash = ? AND expires_at > ?`, idHash, unix(now)).
+	err := q.db.QueryRowContext(ctx, sqlAccessTokenByHash, idHash, unix(now)).
 		Scan(&t.GrantID, &t.ClientID, &t.Subject, &uid, &scopes, &aud, &issued, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
@@ -223,8 +229,7 @@ func (q q) OAuthRefreshTokenByHash(ctx context.Context, tokenHash []byte, now ti
 	var t OAuthRefreshToken
 	var scopes, amr string
 	var authTime, expires int64
-	err := q.db.QueryRowContext(ctx, `SELECT grant_id, client_id, user_id, scopes, amr, auth_time, expires_at
-		FROM oauth_refresh_tokens WHERE token_hash = ? AND expires_at > ?`, tokenHash, unix(now)).
+	err := q.db.QueryRowContext(ctx, sqlRefreshTokenByHash, tokenHash, unix(now)).
 		Scan(&t.GrantID, &t.ClientID, &t.UserID, &scopes, &amr, &authTime, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
