@@ -180,7 +180,17 @@ func (s *oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest
 	if g.GrantID == "" {
 		g.GrantID = auth.NewToken()
 	}
-	return s.insertAccess(ctx, s.st, g)
+	var id string
+	var exp time.Time
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteExpiredOAuthTokens(ctx, s.now()); err != nil {
+			return err
+		}
+		var err error
+		id, exp, err = s.insertAccess(ctx, tx, g)
+		return err
+	})
+	return id, exp, err
 }
 
 // CreateAccessAndRefreshTokens: the code exchange with offline_access (current == ""), or a
@@ -198,6 +208,9 @@ func (s *oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.T
 			}
 		} else {
 			g.GrantID = auth.NewToken()
+		}
+		if err := tx.DeleteExpiredOAuthTokens(ctx, s.now()); err != nil {
+			return err
 		}
 		var err error
 		if accessID, exp, err = s.insertAccess(ctx, tx, g); err != nil {

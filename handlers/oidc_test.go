@@ -726,3 +726,93 @@ func TestOIDCRefusesInsecureIssuer(t *testing.T) {
 		t.Error("discovery allows any origin")
 	}
 }
+
+// Every way a sign-in finishes continues to the pending OIDC request: password and TOTP, a
+// backup code, a passkey alone, a passkey as the second factor, and enrollment with a passkey.
+func TestOIDCEverySignInMethodContinues(t *testing.T) {
+	e := newEnv(t)
+	app := registerApp(t, e.adminClient(), webApp())
+	p := e.newRP(app)
+	tu, _, secret, codes := e.totpUser("totp@example.com", "Totp")
+	pk, pkc := e.signedIn("pk@example.com", "Pk", store.RoleUser)
+	key := registerSoftKey(t, pkc, "Key")
+
+	finish := func(name string, b *client, f flow, loc string) {
+		t.Helper()
+		want := "/oauth2/continue?id=" + url.QueryEscape(f.requestID)
+		if loc != want {
+			t.Fatalf("%s: the finished sign-in went to %q, want %q", name, loc, want)
+		}
+		p.exchange(p.continueToRP(b, loc, f), f)
+	}
+	start := func(email string) (*client, flow) {
+		b := e.newClient()
+		f, r := p.authorize(b)
+		expectRedirect(t, r, "/login")
+		if email != "" {
+			b.startSignIn(email, testPassword)
+		} else {
+			expectStatus(t, b.get("/login"), http.StatusOK)
+		}
+		return b, f
+	}
+
+	b, f := start(tu.Email)
+	r := b.post("/login/verify", url.Values{"method": {"totp"}, "code": {e.totpAt(secret, 1)}})
+	finish("TOTP", b, f, r.Location)
+
+	b, f = start(tu.Email)
+	r = b.post("/login/verify", url.Values{"method": {"backup"}, "code": {codes[0]}})
+	finish("backup code", b, f, r.Location)
+
+	b, f = start("")
+	r = passkeyLogin(t, b, key.get)
+	expectStatus(t, r, http.StatusOK)
+	loc, _ := jsonOf(t, r)["redirect"].(string)
+	finish("passkey", b, f, loc)
+
+	b, f = start(pk.Email)
+	r = passkeyLoginAt(t, b, beginSecondFactor, key.get)
+	expectStatus(t, r, http.StatusOK)
+	loc, _ = jsonOf(t, r)["redirect"].(string)
+	finish("password and passkey", b, f, loc)
+
+	e.setStrength("enhanced")
+	en := e.createUser("enroll@example.com", "Enroll", store.RoleUser, store.StatusActive)
+	b = e.newClient()
+	f, _ = p.authorize(b)
+	b.startSignIn(en.Email, testPassword)
+	expectRedirect(t, postCode(b, e.waitCode(en.Email)), "/login/enroll")
+	noCode(t, b.get(callbackPath(f.requestID)), "the callback while enrollment is pending")
+	k := newSoftKey(t)
+	r = b.postJSON("/login/enroll/passkey/begin", "{}")
+	expectStatus(t, r, http.StatusOK)
+	r = b.postJSON("/login/enroll/passkey/finish?name=Key", k.create(jsonOf(t, r)))
+	expectStatus(t, r, http.StatusOK)
+	loc, _ = jsonOf(t, r)["redirect"].(string)
+	finish("enrollment with a passkey", b, f, loc)
+}
+
+// An access token is inactive after its 15 minutes; the refresh token then gets a new one, and
+// the expired rows are gone from the store.
+func TestOIDCAccessTokenExpires(t *testing.T) {
+	e := newEnv(t)
+	app := registerApp(t, e.adminClient(), webApp())
+	p := e.newRP(app)
+	u := e.createUser("fay@example.com", "Fay", store.RoleUser, store.StatusActive)
+	b := e.newClient()
+	b.signIn(u.Email, testPassword)
+	f, _ := p.authorize(b)
+	tok := p.exchange(p.codeFrom(b.get(callbackPath(f.requestID)), f), f)
+	e.clock.Advance(15*time.Minute + time.Second)
+	if e.active(app, tok.AccessToken) {
+		t.Fatal("an access token is active after 15 minutes")
+	}
+	tok2, err := p.refresh(tok.RefreshToken)
+	if err != nil {
+		t.Fatalf("refresh after the access token expired: %v", err)
+	}
+	if !e.active(app, tok2.AccessToken) {
+		t.Fatal("the new access token is not active")
+	}
+}

@@ -345,3 +345,17 @@ func (q q) SetSignInReturnTo(ctx context.Context, idHash []byte, returnTo string
 	}
 	return mustAffect(res)
 }
+
+// DeleteExpiredOAuthTokens drops access and refresh tokens that expired by now (a range on
+// their expires_at indexes), so the tables hold only live tokens.
+func (q q) DeleteExpiredOAuthTokens(ctx context.Context, now time.Time) error {
+	for _, stmt := range []string{
+		`DELETE FROM oauth_access_tokens WHERE expires_at <= ?`,
+		`DELETE FROM oauth_refresh_tokens WHERE expires_at <= ?`,
+	} {
+		if _, err := q.db.ExecContext(ctx, stmt, unix(now)); err != nil {
+			return fmt.Errorf("store: delete expired tokens: %w", err)
+		}
+	}
+	return nil
+}

@@ -14,4 +14,6 @@ var OIDCLookups = map[string][]any{
 	`DELETE FROM oauth_refresh_tokens WHERE grant_id = ?`:                   {"g"},
 	`DELETE FROM oauth_refresh_tokens WHERE token_hash = ?`:                 {[]byte("h")},
 	`DELETE FROM oauth_access_tokens WHERE id_hash = ?`:                     {[]byte("h")},
+	`DELETE FROM oauth_access_tokens WHERE expires_at <= ?`:                 {0},
+	`DELETE FROM oauth_refresh_tokens WHERE expires_at <= ?`:                {0},
 }
