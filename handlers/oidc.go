@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -315,4 +316,54 @@ func (h *Handler) oidcCallbackGuard(c *fiber.Ctx) error {
 		return h.oidcRequestGone(c)
 	}
 	return c.Next()
+}
+
+// Failed client authentications (a wrong client secret) at the token, introspection and
+// revocation endpoints are guesses: counted per IP address, and throttled.
+const attemptOAuthClient = "oauth_client"
+
+var oauthClientFailuresPerIP = auth.Throttle{Max: 30, Window: 15 * time.Minute}
+
+// oidcClientEndpoint is oidcEndpoint for the endpoints where clients authenticate.
+func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
+	if h.oidc == nil {
+		return fiber.ErrNotFound
+	}
+	ctx := c.UserContext()
+	ip := ipKey(h.clientIP(c))
+	n, err := h.store.CountFailures(ctx, attemptOAuthClient, ip, windowStart(h.now(), oauthClientFailuresPerIP.Window), false)
+	if err != nil {
+		return err
+	}
+	if n >= oauthClientFailuresPerIP.Max {
+		c.Set(fiber.HeaderRetryAfter, "60")
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Status(fiber.StatusTooManyRequests).JSON(fiber.Map{"error": "invalid_client", "error_description": "too many failed client authentications; wait and try again"})
+	}
+	if err := h.oidc.handler(c); err != nil {
+		return err
+	}
+	if c.Response().StatusCode() == fiber.StatusUnauthorized {
+		clientID, _, ok := basicAuth(c)
+		if !ok {
+			clientID = c.FormValue("client_id")
+		}
+		return h.failedGuess(c, attemptOAuthClient, []string{ip},
+			h.event(c, "oauth2_client_auth_failed", nil, nil, map[string]any{"endpoint": c.Path(), "client_id": truncate(clientID, 100)}))
+	}
+	return nil
+}
+
+// basicAuth reads HTTP Basic credentials (form-urlencoded, as OAuth2 clients send them).
+func basicAuth(c *fiber.Ctx) (user, pass string, ok bool) {
+	v, found := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Basic ")
+	if !found {
+		return "", "", false
+	}
+	req := &http.Request{Header: http.Header{"Authorization": {"Basic " + v}}}
+	user, pass, ok = req.BasicAuth()
+	if u, err := url.QueryUnescape(user); err == nil {
+		user = u
+	}
+	return user, pass, ok
 }

@@ -816,3 +816,34 @@ func TestOIDCAccessTokenExpires(t *testing.T) {
 		t.Fatal("the new access token is not active")
 	}
 }
+
+// Wrong client secrets are throttled per IP address, and each is logged.
+func TestOIDCClientSecretGuessesThrottled(t *testing.T) {
+	e := newEnv(t)
+	app := registerApp(t, e.adminClient(), webApp())
+	guess := func(secret string) int {
+		st, _ := e.introspect(app.ClientID, secret, "x")
+		return st
+	}
+	for i := 0; i < 30; i++ {
+		if st := guess("wrong"); st != http.StatusUnauthorized {
+			t.Fatalf("guess %d answered %d, want 401", i+1, st)
+		}
+	}
+	if st := guess("wrong"); st != http.StatusTooManyRequests {
+		t.Fatalf("the 31st wrong secret answered %d, want 429", st)
+	}
+	if st := guess(app.Secret); st != http.StatusTooManyRequests {
+		t.Fatalf("the right secret while throttled answered %d, want 429", st)
+	}
+	if n := len(e.eventsOf("oauth2_client_auth_failed")); n != 30 {
+		t.Errorf("%d oauth2_client_auth_failed events, want 30", n)
+	}
+	if got := e.lastEvent("oauth2_client_auth_failed").Details["client_id"]; got != app.ClientID {
+		t.Errorf("event client_id %v, want %s", got, app.ClientID)
+	}
+	e.clock.Advance(15 * time.Minute)
+	if st := guess(app.Secret); st != http.StatusOK {
+		t.Fatalf("the right secret after the window answered %d, want 200", st)
+	}
+}

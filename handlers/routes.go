@@ -18,9 +18,9 @@ func (h *Handler) routes(app *fiber.App) {
 	// OpenID Connect, machine to machine: no session, no CSRF (clients authenticate themselves).
 	app.Get("/.well-known/openid-configuration", h.oidcEndpoint)
 	app.Get("/oauth2/keys", h.oidcEndpoint)
-	app.Post("/oauth2/token", h.oidcEndpoint)
-	app.Post("/oauth2/revoke", h.oidcEndpoint)
-	app.Post("/oauth2/introspect", h.oidcEndpoint)
+	app.Post("/oauth2/token", h.oidcClientEndpoint)
+	app.Post("/oauth2/revoke", h.oidcClientEndpoint)
+	app.Post("/oauth2/introspect", h.oidcClientEndpoint)
 	app.Get("/oauth2/userinfo", h.oidcEndpoint)
 	app.Post("/oauth2/userinfo", h.oidcEndpoint)
 
