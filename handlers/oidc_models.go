@@ -16,7 +16,7 @@ const (
 	oidcAccessTTL  = 15 * time.Minute
 	oidcRefreshTTL = 30 * 24 * time.Hour
 	oidcIDTokenTTL = time.Hour
-	oidcRequestTTL = 10 * time.Minute // an authorize request waiting for its sign-in
+	oidcRequestTTL = 30 * time.Minute // an authorize request waiting for its sign-in (enrollment takes a while)
 	oidcCodeTTL    = time.Minute
 )
 

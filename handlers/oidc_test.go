@@ -847,3 +847,26 @@ func TestOIDCClientSecretGuessesThrottled(t *testing.T) {
 		t.Fatalf("the right secret after the window answered %d, want 200", st)
 	}
 }
+
+// A public client (no secret) completes the flow with PKCE alone on a loopback redirect URI,
+// and refreshes without a secret.
+func TestOIDCPublicClient(t *testing.T) {
+	e := newEnv(t)
+	app := registerApp(t, e.adminClient(), url.Values{"name": {"CLI"}, "redirect_uris": {rpRedirect}, "type": {"public"}})
+	if app.Secret != "" {
+		t.Fatal("a public client got a secret")
+	}
+	p := e.newRP(app)
+	u := e.createUser("gil@example.com", "Gil", store.RoleUser, store.StatusActive)
+	b := e.newClient()
+	b.signIn(u.Email, testPassword)
+	f, _ := p.authorize(b)
+	code := p.codeFrom(b.get(callbackPath(f.requestID)), f)
+	if _, err := p.conf.Exchange(p.ctx, code); err == nil {
+		t.Fatal("a public client exchanged a code without its PKCE verifier")
+	}
+	tok := p.exchange(code, f)
+	if _, err := p.refresh(tok.RefreshToken); err != nil {
+		t.Fatalf("public client refresh: %v", err)
+	}
+}
