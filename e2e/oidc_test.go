@@ -206,6 +206,11 @@ func TestOIDCRelyingPartyBaseline(t *testing.T) {
 	pwSignIn(t, actx, srv, adminEmail, enrollPassword)
 	id, secret := registerOIDCApp(t, actx, srv, "Test RP", rp.redirectURI())
 	rp.configure(srv.baseURL, id, secret)
+	admShot(t, actx, "/tmp/weftid-oidc-client-secret-375.png", 375, 740, nil)
+	for _, w := range []int64{375, 1280} {
+		do(t, actx, "open Applications", chromedp.Navigate(srv.url("/applications")), waitPath("/applications"))
+		admShot(t, actx, fmt.Sprintf("/tmp/weftid-applications-%d.png", w), w, 900, nil)
+	}
 
 	ctx := newBrowser(t)
 	do(t, ctx, "open the RP, which sends the browser to weftid",

@@ -186,6 +186,17 @@ func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 	}
 	u := currentUser(c)
 	freshLogin := slices.Contains(r.Prompt, oidc.PromptLogin)
+	if u != nil && r.MaxAge != nil {
+		// max_age: a session signed in longer ago than that needs a fresh sign-in too.
+		idHash, _ := c.Locals(localSession).([]byte)
+		sess, _, err := h.store.SessionUser(ctx, idHash, now)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err != nil || now.Sub(sess.CreatedAt) > time.Duration(*r.MaxAge)*time.Second {
+			freshLogin = true
+		}
+	}
 	if u != nil && !freshLogin {
 		return h.completeAuthRequest(c, r, false)
 	}
@@ -193,8 +204,12 @@ func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 		return c.Redirect(oidcErrorRedirect(r, "login_required"), fiber.StatusFound)
 	}
 	if u != nil {
-		// prompt=login: the RP wants the user to sign in again; this session ends first.
-		if err := h.endSessionFor(c, u, "prompt_login"); err != nil {
+		// prompt=login or max_age: the RP wants the user to sign in again; this session ends first.
+		reason := "prompt_login"
+		if !slices.Contains(r.Prompt, oidc.PromptLogin) {
+			reason = "max_age"
+		}
+		if err := h.endSessionFor(c, u, reason); err != nil {
 			return err
 		}
 	}
@@ -277,6 +292,9 @@ func (h *Handler) completeAuthRequest(c *fiber.Ctx, r store.OIDCAuthRequest, int
 	}
 	if slices.Contains(r.Prompt, oidc.PromptLogin) && sess.CreatedAt.Before(r.CreatedAt) {
 		return h.oidcRequestGone(c) // prompt=login needs a sign-in made after the request
+	}
+	if r.MaxAge != nil && now.Sub(sess.CreatedAt) > time.Duration(*r.MaxAge)*time.Second && sess.CreatedAt.Before(r.CreatedAt) {
+		return h.oidcRequestGone(c) // too old for max_age, and not made for this request
 	}
 	err = h.store.CompleteOIDCAuthRequest(ctx, r.ID, h.oidcBrowser(c), idHash, u.ID, sess.CreatedAt, nil, now)
 	if errors.Is(err, store.ErrNotFound) {

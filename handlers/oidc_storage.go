@@ -99,6 +99,10 @@ func (s *oidcStorage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest
 		CreatedAt:     now,
 		ExpiresAt:     now.Add(oidcRequestTTL),
 	}
+	if r.MaxAge != nil {
+		age := int64(*r.MaxAge)
+		req.MaxAge = &age
+	}
 	if err := s.st.CreateOIDCAuthRequest(ctx, req); err != nil {
 		return nil, err
 	}

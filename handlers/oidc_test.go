@@ -870,3 +870,24 @@ func TestOIDCPublicClient(t *testing.T) {
 		t.Fatalf("public client refresh: %v", err)
 	}
 }
+
+// max_age: a session older than the RP allows signs in afresh; a young one is answered at once.
+func TestOIDCMaxAge(t *testing.T) {
+	e := newEnv(t)
+	app := registerApp(t, e.adminClient(), webApp())
+	p := e.newRP(app)
+	u := e.createUser("hal@example.com", "Hal", store.RoleUser, store.StatusActive)
+	b := e.newClient()
+	b.signIn(u.Email, testPassword)
+	e.clock.Advance(10 * time.Minute)
+	f, r := p.authorize(b, oauth2.SetAuthURLParam("max_age", "3600"))
+	expectRedirect(t, r, baseURL+callbackPath(f.requestID))
+	p.exchange(p.codeFrom(b.get(callbackPath(f.requestID)), f), f)
+
+	f, r = p.authorize(b, oauth2.SetAuthURLParam("max_age", "60"))
+	expectRedirect(t, r, "/login")
+	checkEvent(t, e.lastEvent("user_signed_out"), "user_signed_out", u.ID, "max_age")
+	b.startSignIn(u.Email, testPassword)
+	r = b.post("/login/verify", url.Values{"code": {e.waitCode(u.Email)}, "method": {"email"}})
+	p.exchange(p.continueToRP(b, r.Location, f), f)
+}

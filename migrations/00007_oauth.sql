@@ -61,6 +61,7 @@ CREATE TABLE oidc_auth_requests (
     code_challenge  TEXT    NOT NULL,
     code_method     TEXT    NOT NULL,
     prompt          TEXT    NOT NULL DEFAULT '',
+    max_age         INTEGER,                     -- seconds; NULL when the RP did not ask
     browser_hash    BLOB,
     session_hash    BLOB,
     user_id         INTEGER REFERENCES users (id) ON DELETE CASCADE,

@@ -22,6 +22,7 @@ type OIDCAuthRequest struct {
 	CodeChallenge string
 	CodeMethod    string
 	Prompt        []string
+	MaxAge        *int64 // seconds the user's sign-in may be old, when the RP said
 	BrowserHash   []byte
 	SessionHash   []byte
 	UserID        int64
@@ -47,10 +48,10 @@ func (q q) CreateOIDCAuthRequest(ctx context.Context, r OIDCAuthRequest) error {
 		return fmt.Errorf("store: expire auth requests: %w", err)
 	}
 	_, err := q.db.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
-		response_type, response_mode, code_challenge, code_method, prompt, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		response_type, response_mode, code_challenge, code_method, prompt, max_age, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.ClientID, r.RedirectURI, joinSpace(r.Scopes), r.State, r.Nonce, r.ResponseType, r.ResponseMode,
-		r.CodeChallenge, r.CodeMethod, joinSpace(r.Prompt), unix(r.CreatedAt), unix(r.ExpiresAt))
+		r.CodeChallenge, r.CodeMethod, joinSpace(r.Prompt), r.MaxAge, unix(r.CreatedAt), unix(r.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("store: create auth request: %w", err)
 	}
@@ -58,7 +59,7 @@ func (q q) CreateOIDCAuthRequest(ctx context.Context, r OIDCAuthRequest) error {
 }
 
 const authRequestCols = `id, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode,
-	code_challenge, code_method, prompt, browser_hash, session_hash, COALESCE(user_id, 0), auth_time, amr, done, created_at, expires_at`
+	code_challenge, code_method, prompt, max_age, browser_hash, session_hash, COALESCE(user_id, 0), auth_time, amr, done, created_at, expires_at`
 
 // The lookups behind the token, userinfo, introspection and revocation endpoints: each is one
 // search on a primary or unique key (a test checks SQLite's query plans).
@@ -74,7 +75,7 @@ func scanAuthRequest(row *sql.Row) (OIDCAuthRequest, error) {
 	var scopes, prompt, amr string
 	var authTime, created, expires int64
 	err := row.Scan(&r.ID, &r.ClientID, &r.RedirectURI, &scopes, &r.State, &r.Nonce, &r.ResponseType, &r.ResponseMode,
-		&r.CodeChallenge, &r.CodeMethod, &prompt, &r.BrowserHash, &r.SessionHash, &r.UserID, &authTime, &amr, &r.Done, &created, &expires)
+		&r.CodeChallenge, &r.CodeMethod, &prompt, &r.MaxAge, &r.BrowserHash, &r.SessionHash, &r.UserID, &authTime, &amr, &r.Done, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return OIDCAuthRequest{}, ErrNotFound
 	}
