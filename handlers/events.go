@@ -30,6 +30,7 @@ var eventTypes = []string{
 	"mfa_totp_remove_failed",
 	"mfa_totp_removed",
 	"mfa_totp_setup_failed",
+	"oauth2_authorized",
 	"oauth2_client_auth_failed",
 	"oauth2_client_created",
 	"oauth2_client_deleted",

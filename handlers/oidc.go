@@ -296,7 +296,18 @@ func (h *Handler) completeAuthRequest(c *fiber.Ctx, r store.OIDCAuthRequest, int
 	if r.MaxAge != nil && now.Sub(sess.CreatedAt) > time.Duration(*r.MaxAge)*time.Second && sess.CreatedAt.Before(r.CreatedAt) {
 		return h.oidcRequestGone(c) // too old for max_age, and not made for this request
 	}
-	err = h.store.CompleteOIDCAuthRequest(ctx, r.ID, h.oidcBrowser(c), idHash, u.ID, sess.CreatedAt, nil, now)
+	name := r.ClientID
+	if cl, err := h.store.OAuthClientByID(ctx, r.ClientID); err == nil {
+		name = cl.Name
+	}
+	browser := h.oidcBrowser(c)
+	err = h.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CompleteOIDCAuthRequest(ctx, r.ID, browser, idHash, u.ID, sess.CreatedAt, nil, now); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, h.event(c, "oauth2_authorized", ptr(u.ID), ptr(u.ID),
+			map[string]any{"client_id": r.ClientID, "name": name, "scopes": strings.Join(r.Scopes, " ")}))
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return h.oidcRequestGone(c)
 	}
@@ -306,10 +317,6 @@ func (h *Handler) completeAuthRequest(c *fiber.Ctx, r store.OIDCAuthRequest, int
 	next := h.oidcCallbackURL(ctx, r.ID)
 	if !interstitial {
 		return c.Redirect(next, fiber.StatusSeeOther)
-	}
-	name := r.ClientID
-	if cl, err := h.store.OAuthClientByID(ctx, r.ClientID); err == nil {
-		name = cl.Name
 	}
 	c.Set("Refresh", "0; url="+next)
 	return render(c, fiber.StatusOK, views.OIDCContinuePage(h.pageBase(c, "Continue to "+name, ""), name, next))

@@ -293,6 +293,18 @@ func TestOIDCBaselineSignIn(t *testing.T) {
 	if _, err := p.conf.Exchange(p.ctx, code, oauth2.VerifierOption(f.verifier)); err == nil {
 		t.Fatal("a code was exchanged twice")
 	}
+	idt, err := p.verifier.Verify(p.ctx, tok.Extra("id_token").(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Email    string `json:"email"`
+		Verified bool   `json:"email_verified"`
+		Name     string `json:"name"`
+	}
+	if err := idt.Claims(&claims); err != nil || claims.Email != alice.Email || !claims.Verified || claims.Name != "Alice" || idt.Subject != fmt.Sprint(alice.ID) {
+		t.Errorf("ID token claims: sub %s %+v %v", idt.Subject, claims, err)
+	}
 	ui, err := p.provider.UserInfo(p.ctx, oauth2.StaticTokenSource(tok))
 	if err != nil || ui.Email != alice.Email || ui.Subject != fmt.Sprint(alice.ID) {
 		t.Fatalf("userinfo: %+v, %v", ui, err)
@@ -321,6 +333,11 @@ func TestOIDCBaselineSignIn(t *testing.T) {
 	if !e.active(app, tok2.AccessToken) {
 		t.Fatal("the refreshed access token is not active")
 	}
+
+	if n := len(e.eventsOf("oauth2_authorized")); n != 2 {
+		t.Errorf("%d oauth2_authorized events, want 2 (one a code)", n)
+	}
+	checkEvent(t, e.lastEvent("oauth2_authorized"), "oauth2_authorized", alice.ID, "")
 
 	// Sign out everywhere: sessions end, the refresh token fails, introspection says inactive.
 	r = admin.post(fmt.Sprintf("/users/%d/sign-out-everywhere", alice.ID), nil)
