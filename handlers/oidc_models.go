@@ -69,7 +69,7 @@ func (c oidcClient) RestrictAdditionalAccessTokenScopes() func([]string) []strin
 	return func(s []string) []string { return s }
 }
 func (c oidcClient) IsScopeAllowed(string) bool           { return false } // the standard OIDC scopes only
-func (c oidcClient) IDTokenUserinfoClaimsAssertion() bool { return true } // email and name in the ID token too
+func (c oidcClient) IDTokenUserinfoClaimsAssertion() bool { return true }  // email and name in the ID token too
 func (c oidcClient) ClockSkew() time.Duration             { return 0 }
 
 // oidcAuthRequest is a stored authorize request as op sees it.
