@@ -496,6 +496,7 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(totpQR)),
 	)
 	lap("the super admin signed in")
+	oidcClientID, _ := registerOIDCApp(t, ctx, srv, "Wiki", "https://wiki.example.com/cb")
 
 	signedIn := []a11yPage{
 		{path: "/dashboard"},
@@ -514,6 +515,9 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/settings/security"},
 		{path: "/settings/security/authentication"},
 		{path: "/settings/security/passwords"},
+		{path: "/applications"},
+		{path: "/applications/oidc/new"},
+		{path: "/applications/oidc/" + oidcClientID},
 		{path: "/nope", status: 404},
 	}
 	c := &a11yChecker{t: t, srv: srv}

@@ -30,7 +30,14 @@ var eventTypes = []string{
 	"mfa_totp_remove_failed",
 	"mfa_totp_removed",
 	"mfa_totp_setup_failed",
+	"oauth2_authorized",
+	"oauth2_client_auth_failed",
+	"oauth2_client_created",
+	"oauth2_client_deleted",
+	"oauth2_client_secret_regenerated",
+	"oauth2_client_updated",
 	"oauth2_user_tokens_revoked",
+	"oidc_signing_key_rotated",
 	"passkey_registered",
 	"passkey_renamed",
 	"passkey_revoked",
@@ -54,6 +61,7 @@ var eventTypes = []string{
 	"user_role_changed",
 	"user_signed_in",
 	"user_signed_out",
+	"user_signed_out_everywhere",
 }
 
 const (

@@ -59,6 +59,7 @@ type Handler struct {
 	wa      *webauthn.WebAuthn
 	hibp    *auth.HIBP
 	breach  *BreachJob
+	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
 }
 
 // New builds the fiber app with every route and middleware.
@@ -116,6 +117,9 @@ func New(cfg Config) *fiber.App {
 		cfg.Log.Warn("passkeys are unavailable: --base-url must name the host by a domain name", "base_url", cfg.BaseURL.String(), "err", err)
 	} else {
 		h.wa = wa
+	}
+	if h.oidc, err = newOIDCProvider(cfg.BaseURL, cfg.Store, cfg.Keys, cfg.Now, cfg.Log); err != nil {
+		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
 	app := fiber.New(fc)
 	h.routes(app)

@@ -15,6 +15,14 @@ func (h *Handler) routes(app *fiber.App) {
 	// No session, no CSRF: static and health.
 	app.Get("/assets/*", serveAsset)
 	app.Get("/healthz", h.healthz)
+	// OpenID Connect, machine to machine: no session, no CSRF (clients authenticate themselves).
+	app.Get("/.well-known/openid-configuration", h.oidcEndpoint)
+	app.Get("/oauth2/keys", h.oidcEndpoint)
+	app.Post("/oauth2/token", h.oidcClientEndpoint)
+	app.Post("/oauth2/revoke", h.oidcClientEndpoint)
+	app.Post("/oauth2/introspect", h.oidcClientEndpoint)
+	app.Get("/oauth2/userinfo", h.oidcEndpoint)
+	app.Post("/oauth2/userinfo", h.oidcEndpoint)
 
 	app.Use(h.loadSession, h.csrf)
 
@@ -43,6 +51,11 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/password/reset/:token", h.showPasswordReset)
 	app.Post("/password/reset/:token", h.submitPasswordReset)
 	app.Post("/logout", h.logout)
+	// OpenID Connect in the browser: the request waits for a complete sign-in.
+	app.Get("/oauth2/authorize", h.oidcEndpoint)
+	app.Get("/oauth2/login", h.oidcLogin)
+	app.Get("/oauth2/authorize/callback", h.oidcCallbackGuard, h.oidcEndpoint)
+	app.Get("/oauth2/end_session", h.oidcEndpoint)
 
 	user := h.requireRole(store.RoleUser)
 	admin := h.requireRole(store.RoleAdmin)
@@ -51,6 +64,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/password/strength", append(h.strengthLimits(), h.passwordStrength)...)
 
 	app.Get("/dashboard", user, h.showDashboard)
+	app.Get("/oauth2/continue", user, h.oidcContinue)
 	app.Get("/account/security", user, h.showAccountSecurity)
 	app.Post("/account/security/totp/setup", user, h.beginTOTPSetup)
 	app.Get("/account/security/totp", user, h.showTOTPSetup)
@@ -76,9 +90,18 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/users/:id<int>/reactivate", admin, h.reactivateUser)
 	app.Post("/users/:id<int>/reset-mfa", admin, h.resetUserMFA)
 	app.Post("/users/:id<int>/force-password-reset", admin, h.forcePasswordReset)
+	app.Post("/users/:id<int>/sign-out-everywhere", admin, h.signOutEverywhere)
 	app.Post("/users/:id<int>/passkeys/:cred<int>/revoke", admin, h.revokeUserPasskey)
 	app.Get("/events", admin, h.showEvents)
 	app.Get("/events.csv", admin, h.exportEvents)
+	app.Get("/applications", admin, h.showApplications)
+	app.Get("/applications/oidc/new", admin, h.showNewClient)
+	app.Post("/applications/oidc", admin, h.createClient)
+	app.Post("/applications/oidc/rotate-key", superAdmin, h.rotateSigningKey)
+	app.Get("/applications/oidc/:id", admin, h.showClient)
+	app.Post("/applications/oidc/:id", admin, h.updateClient)
+	app.Post("/applications/oidc/:id/delete", admin, h.deleteClient)
+	app.Post("/applications/oidc/:id/secret", admin, h.regenerateClientSecret)
 
 	app.Get("/settings/security", superAdmin, h.showSettingsSecurity)
 	app.Get("/settings/security/authentication", superAdmin, h.showSettingsAuthentication)

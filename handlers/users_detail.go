@@ -18,12 +18,13 @@ import (
 // userNotices are the fixed messages the user detail page may show; ?notice= names one and is
 // never shown itself.
 var userNotices = map[string]string{
-	"mfa_reset":          "Two-step verification was reset. The user was told by email.",
-	"mfa_reset_unmailed": "Two-step verification was reset, but the email to the user could not be sent. Tell them yourself.",
-	"deactivated":        "The user was deactivated. They cannot sign in, and their sessions have ended.",
-	"reactivated":        "The user was reactivated. They can sign in again.",
-	"role_changed":       "The role was changed.",
-	"passkey_revoked":    "The passkey was revoked.",
+	"mfa_reset":             "Two-step verification was reset. The user was told by email.",
+	"mfa_reset_unmailed":    "Two-step verification was reset, but the email to the user could not be sent. Tell them yourself.",
+	"deactivated":           "The user was deactivated. They cannot sign in, and their sessions have ended.",
+	"reactivated":           "The user was reactivated. They can sign in again.",
+	"role_changed":          "The role was changed.",
+	"passkey_revoked":       "The passkey was revoked.",
+	"signed_out_everywhere": "The user was signed out everywhere: their sessions ended and their application tokens were revoked.",
 	"password_reset_forced": "A password reset is required. The user's sessions end at their next request, their " +
 		"OAuth2 tokens were revoked, and they must choose a new password at their next sign-in.",
 }

@@ -1,0 +1,418 @@
+package handlers
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/store"
+)
+
+// oidcStorage is op's storage over our SQLite store. Every bearer secret (code, access token
+// id, refresh token, client secret) is kept only as a keyed hash and found by one lookup on a
+// primary or unique key.
+type oidcStorage struct {
+	st   *store.Store
+	keys auth.Keys
+	now  func() time.Time
+
+	mu       sync.Mutex
+	keyCache map[string]*signingKey // opened private keys by kid
+}
+
+var (
+	_ op.Storage                  = (*oidcStorage)(nil)
+	_ op.ClientCredentialsStorage = (*oidcStorage)(nil)
+)
+
+// Purposes of the keyed hashes (auth.Keys.HashToken) of OAuth2 secrets.
+const (
+	hashClientSecret = "oauth_client_secret"
+	hashAuthCode     = "oauth_code"
+	hashAccessToken  = "oauth_access"
+	hashRefreshToken = "oauth_refresh"
+	hashOIDCBrowser  = "oidc_browser"
+)
+
+// refreshIDPrefix marks the "token id" GetRefreshTokenInfo hands back to RevokeToken.
+const refreshIDPrefix = "rt:"
+
+var errTokenInactive = errors.New("token inactive")
+
+// ---- clients ----
+
+func (s *oidcStorage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
+	c, err := s.st.OAuthClientByID(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return oidcClient{c}, nil
+}
+
+// AuthorizeClientIDSecret checks a confidential client's secret in constant time.
+func (s *oidcStorage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
+	c, err := s.st.OAuthClientByID(ctx, clientID)
+	if err != nil {
+		return oidc.ErrInvalidClient().WithDescription("unknown client")
+	}
+	if !c.Confidential || c.SecretHash == nil || !hmac.Equal(c.SecretHash, s.keys.HashToken(hashClientSecret, secret)) {
+		return oidc.ErrInvalidClient().WithDescription("invalid client secret")
+	}
+	return nil
+}
+
+// ---- authorize requests and codes ----
+
+// CreateAuthRequest stores a validated /authorize request. op leaves PKCE optional for
+// confidential clients and accepts "plain": weftid requires S256 from every client, and the
+// error goes back to the RP at once. response_mode form_post needs an inline script: refused.
+func (s *oidcStorage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	if r.CodeChallenge == "" || r.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE with code_challenge_method S256 is required")
+	}
+	if r.ResponseMode != "" && r.ResponseMode != oidc.ResponseModeQuery {
+		return nil, oidc.ErrInvalidRequest().WithDescription("only response_mode query is supported")
+	}
+	now := s.now()
+	req := store.OIDCAuthRequest{
+		ID:            auth.NewToken(),
+		ClientID:      r.ClientID,
+		RedirectURI:   r.RedirectURI,
+		Scopes:        r.Scopes,
+		State:         r.State,
+		Nonce:         r.Nonce,
+		ResponseType:  string(r.ResponseType),
+		ResponseMode:  string(r.ResponseMode),
+		CodeChallenge: r.CodeChallenge,
+		CodeMethod:    string(r.CodeChallengeMethod),
+		Prompt:        r.Prompt,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(oidcRequestTTL),
+	}
+	if r.MaxAge != nil {
+		age := int64(*r.MaxAge)
+		req.MaxAge = &age
+	}
+	if err := s.st.CreateOIDCAuthRequest(ctx, req); err != nil {
+		return nil, err
+	}
+	return &oidcAuthRequest{req}, nil
+}
+
+func (s *oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	r, err := s.st.OIDCAuthRequestByID(ctx, id, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return &oidcAuthRequest{r}, nil
+}
+
+// SaveAuthCode keeps the keyed hash of the code, once per request: a second code is refused.
+func (s *oidcStorage) SaveAuthCode(ctx context.Context, id, code string) error {
+	err := s.st.SaveOIDCAuthCode(ctx, id, s.keys.HashToken(hashAuthCode, code), s.now().Add(oidcCodeTTL))
+	if errors.Is(err, store.ErrConflict) {
+		return oidc.ErrInvalidRequest().WithDescription("this authorization request was answered already")
+	}
+	return err
+}
+
+// AuthRequestByCode: the code exchange. One indexed lookup; the user must still be active.
+func (s *oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	r, err := s.st.OIDCAuthRequestByCode(ctx, s.keys.HashToken(hashAuthCode, code), s.now())
+	if err != nil {
+		return nil, err
+	}
+	if !s.userActive(ctx, r.UserID) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
+	}
+	return &oidcAuthRequest{r}, nil
+}
+
+// DeleteAuthRequest: op calls it after a successful exchange, so a code works once.
+func (s *oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error {
+	return s.st.DeleteOIDCAuthRequest(ctx, id)
+}
+
+func (s *oidcStorage) userActive(ctx context.Context, id int64) bool {
+	u, err := s.st.UserByID(ctx, id)
+	return err == nil && u.Active()
+}
+
+// ---- tokens ----
+
+func grantOf(req op.TokenRequest) store.OAuthGrant {
+	switch r := req.(type) {
+	case *oidcAuthRequest:
+		return store.OAuthGrant{ClientID: r.r.ClientID, Subject: r.GetSubject(), UserID: r.r.UserID, Scopes: r.r.Scopes,
+			AMR: r.r.AMR, AuthTime: r.r.AuthTime}
+	case *oidcRefreshRequest:
+		return r.g
+	case *oidcServiceRequest:
+		return store.OAuthGrant{ClientID: r.clientID, Subject: r.clientID, Scopes: r.scopes}
+	}
+	panic(fmt.Sprintf("oidc: unexpected token request %T", req))
+}
+
+// insertAccess stores a new access token of the grant and returns its id (op seals "id:subject"
+// into the opaque token the client gets; we keep the keyed hash of the id).
+func (s *oidcStorage) insertAccess(ctx context.Context, q interface {
+	CreateOAuthAccessToken(context.Context, []byte, store.OAuthAccessToken) error
+}, g store.OAuthGrant) (string, time.Time, error) {
+	id := auth.NewToken()
+	now := s.now()
+	t := store.OAuthAccessToken{OAuthGrant: g, Audience: []string{g.ClientID}, IssuedAt: now, ExpiresAt: now.Add(oidcAccessTTL)}
+	if err := q.CreateOAuthAccessToken(ctx, s.keys.HashToken(hashAccessToken, id), t); err != nil {
+		return "", time.Time{}, err
+	}
+	return id, t.ExpiresAt, nil
+}
+
+// CreateAccessToken: an access token without a refresh token (no offline_access, client
+// credentials).
+func (s *oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	g := grantOf(req)
+	if g.GrantID == "" {
+		g.GrantID = auth.NewToken()
+	}
+	var id string
+	var exp time.Time
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteExpiredOAuthTokens(ctx, s.now()); err != nil {
+			return err
+		}
+		var err error
+		id, exp, err = s.insertAccess(ctx, tx, g)
+		return err
+	})
+	return id, exp, err
+}
+
+// CreateAccessAndRefreshTokens: the code exchange with offline_access (current == ""), or a
+// refresh, which rotates the presented refresh token: it is deleted and its successor stored
+// in the same transaction, so each refresh token works once.
+func (s *oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (accessID, refresh string, exp time.Time, err error) {
+	g := grantOf(req)
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if current != "" {
+			if err := tx.ConsumeOAuthRefreshToken(ctx, s.keys.HashToken(hashRefreshToken, current)); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return oidc.ErrInvalidGrant().WithDescription("refresh token already used or revoked")
+				}
+				return err
+			}
+		} else {
+			g.GrantID = auth.NewToken()
+		}
+		if err := tx.DeleteExpiredOAuthTokens(ctx, s.now()); err != nil {
+			return err
+		}
+		var err error
+		if accessID, exp, err = s.insertAccess(ctx, tx, g); err != nil {
+			return err
+		}
+		refresh = auth.NewToken()
+		return tx.CreateOAuthRefreshToken(ctx, s.keys.HashToken(hashRefreshToken, refresh),
+			store.OAuthRefreshToken{OAuthGrant: g, ExpiresAt: s.now().Add(oidcRefreshTTL)})
+	})
+	return accessID, refresh, exp, err
+}
+
+// TokenRequestByRefreshToken: grant_type=refresh_token. One indexed lookup; the user must
+// still be active.
+func (s *oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	t, err := s.st.OAuthRefreshTokenByHash(ctx, s.keys.HashToken(hashRefreshToken, token), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, op.ErrInvalidRefreshToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !s.userActive(ctx, t.UserID) {
+		return nil, op.ErrInvalidRefreshToken
+	}
+	return &oidcRefreshRequest{token: token, g: t.OAuthGrant}, nil
+}
+
+// TerminateSession: RP-initiated logout ends that user's tokens for that client.
+func (s *oidcStorage) TerminateSession(ctx context.Context, userID, clientID string) error {
+	uid, err := strconv.ParseInt(userID, 10, 64)
+	if err != nil {
+		return nil
+	}
+	return s.st.RevokeOAuthUserClientTokens(ctx, uid, clientID)
+}
+
+// GetRefreshTokenInfo: the revocation endpoint asks whether a token is a refresh token. It must
+// answer op.ErrInvalidRefreshToken when not (op then tries it as an access token).
+func (s *oidcStorage) GetRefreshTokenInfo(ctx context.Context, _ string, token string) (string, string, error) {
+	h := s.keys.HashToken(hashRefreshToken, token)
+	t, err := s.st.OAuthRefreshTokenByHash(ctx, h, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return strconv.FormatInt(t.UserID, 10), refreshIDPrefix + token, nil
+}
+
+// RevokeToken (RFC 7009) gets what GetRefreshTokenInfo returned, or the id op decrypted from an
+// access token. Revoking a refresh token revokes its whole grant. An unknown token is fine.
+func (s *oidcStorage) RevokeToken(ctx context.Context, tokenOrID, _ string, clientID string) *oidc.Error {
+	now := s.now()
+	if raw, ok := strings.CutPrefix(tokenOrID, refreshIDPrefix); ok {
+		t, err := s.st.OAuthRefreshTokenByHash(ctx, s.keys.HashToken(hashRefreshToken, raw), now)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil
+		case err != nil:
+			return oidc.ErrServerError().WithParent(err)
+		case t.ClientID != clientID:
+			return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+		}
+		if err := s.st.RevokeOAuthGrant(ctx, t.GrantID); err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+		return nil
+	}
+	h := s.keys.HashToken(hashAccessToken, tokenOrID)
+	t, err := s.st.OAuthAccessTokenByHash(ctx, h, now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return oidc.ErrServerError().WithParent(err)
+	case t.ClientID != clientID:
+		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+	}
+	if err := s.st.DeleteOAuthAccessToken(ctx, h); err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	return nil
+}
+
+// ---- userinfo and introspection ----
+
+// accessToken is the one indexed lookup behind userinfo and introspection.
+func (s *oidcStorage) accessToken(ctx context.Context, tokenID, subject string) (store.OAuthAccessToken, error) {
+	t, err := s.st.OAuthAccessTokenByHash(ctx, s.keys.HashToken(hashAccessToken, tokenID), s.now())
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.Subject != subject) {
+		return t, errTokenInactive
+	}
+	return t, err
+}
+
+func (s *oidcStorage) fillUserinfo(ctx context.Context, ui *oidc.UserInfo, userID int64, scopes []string) error {
+	u, err := s.st.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !u.Active() {
+		return errTokenInactive
+	}
+	ui.Subject = strconv.FormatInt(u.ID, 10)
+	for _, sc := range scopes {
+		switch sc {
+		case oidc.ScopeEmail:
+			ui.Email, ui.EmailVerified = u.Email, true
+		case oidc.ScopeProfile:
+			ui.Name, ui.PreferredUsername = u.Name, u.Email
+		}
+	}
+	return nil
+}
+
+// SetUserinfoFromScopes: the claims of the ID token.
+func (s *oidcStorage) SetUserinfoFromScopes(ctx context.Context, ui *oidc.UserInfo, userID, _ string, scopes []string) error {
+	uid, err := strconv.ParseInt(userID, 10, 64)
+	if err != nil {
+		return err
+	}
+	return s.fillUserinfo(ctx, ui, uid, scopes)
+}
+
+// SetUserinfoFromToken: /oauth2/userinfo. Only user tokens have user info.
+func (s *oidcStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
+	t, err := s.accessToken(ctx, tokenID, subject)
+	if err != nil {
+		return err
+	}
+	if t.UserID == 0 {
+		return errors.New("not a user's token")
+	}
+	return s.fillUserinfo(ctx, ui, t.UserID, t.Scopes)
+}
+
+// SetIntrospectionFromToken: /oauth2/introspect; an error answers "active": false. The caller
+// (authenticated by op with its client secret) may be the token's own client or any service
+// client (a resource server).
+func (s *oidcStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	t, err := s.accessToken(ctx, tokenID, subject)
+	if err != nil {
+		return err
+	}
+	if clientID != t.ClientID {
+		caller, err := s.st.OAuthClientByID(ctx, clientID)
+		if err != nil || !caller.Service {
+			return errors.New("the caller may not introspect this token")
+		}
+	}
+	if t.UserID != 0 && !s.userActive(ctx, t.UserID) {
+		return errTokenInactive
+	}
+	resp.Scope, resp.ClientID, resp.Subject = t.Scopes, t.ClientID, t.Subject
+	resp.TokenType = oidc.BearerToken
+	resp.Audience = oidc.Audience(t.Audience)
+	resp.IssuedAt, resp.Expiration = oidc.FromTime(t.IssuedAt), oidc.FromTime(t.ExpiresAt)
+	return nil
+}
+
+// GetPrivateClaimsFromScopes: extra claims of JWT access tokens; ours are opaque.
+func (s *oidcStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+// GetKeyByIDAndClientID: keys for private_key_jwt and the JWT-bearer grant, not supported.
+func (s *oidcStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, errors.New("jwt client authentication is not supported")
+}
+
+// ValidateJWTProfileScopes: JWT-bearer grant only, not supported.
+func (s *oidcStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, errors.New("the jwt-bearer grant is not supported")
+}
+
+// Health: op's readiness probe.
+func (s *oidcStorage) Health(ctx context.Context) error { return s.st.Ping(ctx) }
+
+// ---- client credentials ----
+
+// ClientCredentials authenticates a service client for grant_type=client_credentials.
+func (s *oidcStorage) ClientCredentials(ctx context.Context, clientID, secret string) (op.Client, error) {
+	if err := s.AuthorizeClientIDSecret(ctx, clientID, secret); err != nil {
+		return nil, err
+	}
+	c, err := s.st.OAuthClientByID(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Service {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("this client may not use client credentials")
+	}
+	return oidcClient{c}, nil
+}
+
+// ClientCredentialsTokenRequest is the token request of a client_credentials grant.
+func (s *oidcStorage) ClientCredentialsTokenRequest(_ context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
+	return &oidcServiceRequest{clientID: clientID, scopes: scopes}, nil
+}
