@@ -8,5 +8,9 @@ import (
 
 // showDashboard is where a completed sign-in lands.
 func (h *Handler) showDashboard(c *fiber.Ctx) error {
-	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard")))
+	samlApps, err := h.dashboardSAMLApps(c)
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard"), samlApps))
 }

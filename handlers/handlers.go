@@ -53,6 +53,7 @@ type Handler struct {
 	version string
 	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For entries are believed
 	wa      *webauthn.WebAuthn
+	saml    samlIdP // the SAML identity provider, once its key is loaded
 }
 
 // New builds the fiber app with every route and middleware.
@@ -106,6 +107,7 @@ func New(cfg Config) *fiber.App {
 	} else {
 		h.wa = wa
 	}
+	h.initSAML()
 	app := fiber.New(fc)
 	h.routes(app)
 	return app

@@ -15,6 +15,10 @@ func (h *Handler) routes(app *fiber.App) {
 	// No session, no CSRF: static and health.
 	app.Get("/assets/*", serveAsset)
 	app.Get("/healthz", h.healthz)
+	app.Get("/saml/metadata", h.samlMetadata)
+	// The SP's page posts the AuthnRequest (HTTP-POST binding) from its own site: no CSRF token,
+	// and nothing changes but a held request (see saml.go).
+	app.Post("/saml/sso", h.loadSession, h.samlSSO)
 
 	app.Use(h.loadSession, h.csrf)
 
@@ -37,6 +41,8 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/login/enroll/passkey/begin", h.beginEnrollPasskey)
 	app.Post("/login/enroll/passkey/finish", h.finishEnrollPasskey)
 	app.Post("/logout", h.logout)
+	app.Get("/saml/sso", h.samlSSO)
+	app.Get("/saml/continue/:id", h.samlContinue)
 
 	user := h.requireRole(store.RoleUser)
 	admin := h.requireRole(store.RoleAdmin)
@@ -70,6 +76,13 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/users/:id<int>/reactivate", admin, h.reactivateUser)
 	app.Post("/users/:id<int>/reset-mfa", admin, h.resetUserMFA)
 	app.Post("/users/:id<int>/passkeys/:cred<int>/revoke", admin, h.revokeUserPasskey)
+	app.Post("/saml/idp/:id<int>", user, h.samlIdPInitiated)
+	app.Get("/applications/saml", admin, h.showSAMLApps)
+	app.Get("/applications/saml/new", admin, h.showNewSAMLApp)
+	app.Post("/applications/saml", admin, h.createSAMLApp)
+	app.Get("/applications/saml/:id<int>", admin, h.showSAMLApp)
+	app.Post("/applications/saml/:id<int>", admin, h.updateSAMLApp)
+	app.Post("/applications/saml/:id<int>/delete", admin, h.deleteSAMLApp)
 	app.Get("/events", admin, h.showEvents)
 	app.Get("/events.csv", admin, h.exportEvents)
 

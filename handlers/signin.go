@@ -145,6 +145,9 @@ func signInExpired(c *fiber.Ctx) error { return redirect(c, "/login?notice=expir
 // startSignIn records a sign-in with the steps already done (the password, or with a passkey
 // the password and the second factor) and sets its cookie.
 func (h *Handler) startSignIn(c *fiber.Ctx, u store.User, returnTo string, done ...auth.Step) (store.SignIn, error) {
+	if returnTo == "" {
+		returnTo = h.pendingReturnTo(c) // an SSO request sent this browser to sign in
+	}
 	token := auth.NewToken()
 	now := h.now()
 	steps := make([]string, len(done))
