@@ -43,7 +43,6 @@ var eventTypes = []string{
 	"password_reset_requested",
 	"password_self_reset_completed",
 	"saml_assertion_issued",
-	"saml_idp_key_created",
 	"saml_sp_created",
 	"saml_sp_deleted",
 	"saml_sp_updated",

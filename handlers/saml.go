@@ -126,12 +126,10 @@ func (h *Handler) samlKey(ctx context.Context) (*rsa.PrivateKey, *x509.Certifica
 		if k, err = h.newSAMLKey(); err != nil {
 			return nil, nil, err
 		}
-		err = h.store.InTx(ctx, func(tx *store.Tx) error {
-			if err := tx.CreateSAMLKey(ctx, k); err != nil {
-				return err
-			}
-			return tx.AddEvent(ctx, store.Event{At: h.now(), Type: "saml_idp_key_created", Details: map[string]any{"created_at": k.CreatedAt.Format(time.RFC3339)}})
-		})
+		err = h.store.CreateSAMLKey(ctx, k)
+		if err == nil {
+			h.log.Info("SAML identity provider key created; its certificate is in /saml/metadata")
+		}
 		if errors.Is(err, store.ErrConflict) {
 			k, err = h.store.SAMLKey(ctx)
 		}
