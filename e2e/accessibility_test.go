@@ -496,6 +496,10 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(totpQR)),
 	)
 	lap("the super admin signed in")
+	// A SAML service provider, so that Applications > SAML lists one and the dashboard offers it.
+	registerSAMLApp(t, ctx, srv, "Team wiki", startSAMLSP(t, srv))
+	samlAppPath := currentPath(t, ctx)
+	lap("a SAML service provider registered")
 
 	signedIn := []a11yPage{
 		{path: "/dashboard"},
@@ -514,6 +518,10 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/settings/security"},
 		{path: "/settings/security/authentication"},
 		{path: "/settings/security/passwords"},
+		{path: "/applications/saml"},
+		{path: "/applications/saml/new"},
+		{path: samlAppPath},
+		{path: "/saml/continue/unknown", status: 404},
 		{path: "/nope", status: 404},
 	}
 	c := &a11yChecker{t: t, srv: srv}
