@@ -496,13 +496,20 @@ func (h *Handler) continueAfterSignIn(c *fiber.Ctx, returnTo string) error {
 }
 
 // pendingReturnTo is where a sign-in starting now should end: the continuation of an SSO
-// request that sent this browser to sign in (the cookie is used once), or "".
+// request that sent this browser to sign in and still waits (the cookie is used once), or "".
 func (h *Handler) pendingReturnTo(c *fiber.Ctx) string {
 	v := c.Cookies(h.cookieName(returnCookie))
 	if v == "" {
 		return ""
 	}
 	h.clearCookie(c, returnCookie)
+	id, ok := strings.CutPrefix(v, samlContinuePath)
+	if !ok {
+		return "" // only SSO continuations travel this way
+	}
+	if _, err := h.store.SAMLRequest(c.UserContext(), h.keys.HashToken("saml_request", id), h.now()); err != nil {
+		return "" // expired, used or dropped: the sign-in goes to the dashboard
+	}
 	return v
 }
 

@@ -778,3 +778,18 @@ func TestSAMLPasskeySignInsContinue(t *testing.T) {
 		t.Errorf("the next passkey sign-in leads to %v, want /dashboard", got)
 	}
 }
+
+func TestSAMLDroppedRequestSignsInToDashboard(t *testing.T) {
+	e, sp, u, spID := samlSetup(t)
+	c := e.newClient()
+	path, _, _ := sp.start(saml.HTTPRedirectBinding)
+	cont := c.get(path).Location
+	expectRedirect(t, c.get(cont), "/login")
+	// The admin removes the SP meanwhile: its held requests go, and the sign-in ends on the
+	// dashboard, not at a continuation that no longer leads anywhere.
+	if err := e.store.DeleteSAMLServiceProvider(context.Background(), spID); err != nil {
+		t.Fatal(err)
+	}
+	c.signIn(u.Email, testPassword)
+	issuedNothing(t, c.get(cont), "the continuation of a removed SP")
+}
