@@ -235,6 +235,9 @@ func TestSAMLSignInBaseline(t *testing.T) {
 	actx := newBrowser(t)
 	pwSignIn(t, actx, srv, adminEmail, password)
 	registerSAMLApp(t, actx, srv, "Team wiki", sp)
+	admShot(t, actx, "/tmp/weftid-saml-app-375.png", 375, 740, nil)
+	do(t, actx, "open Applications > SAML", chromedp.Navigate(srv.url("/applications/saml")), waitPath("/applications/saml"))
+	admShot(t, actx, "/tmp/weftid-saml-apps-375.png", 375, 740, nil)
 	lap("the SP is registered")
 
 	ctx := admTab(t, actx, "user")
@@ -291,6 +294,7 @@ func TestSAMLSignInBaseline(t *testing.T) {
 	// Without JavaScript the response page waits with its Continue button, whose post to the
 	// SP's origin the page's CSP allows (form-action 'self' alone would block it).
 	do(t, ctx, "open the dashboard", chromedp.Navigate(srv.url("/dashboard")), waitPath("/dashboard"))
+	admShot(t, ctx, "/tmp/weftid-saml-dashboard-375.png", 375, 740, nil)
 	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatalf("turn JavaScript off: %v", err)
 	}
@@ -301,6 +305,7 @@ func TestSAMLSignInBaseline(t *testing.T) {
 	if h1 := read(t, ctx, "read the response page", chromedp.Text(chromedp.CSS("h1"))); h1 != "Signing you in to Team wiki" {
 		t.Errorf("the response page is headed %q", h1)
 	}
+	admShot(t, ctx, "/tmp/weftid-saml-response-375.png", 375, 740, nil)
 	if n := len(sp.received()); n != 2 {
 		t.Fatalf("the SP received %d assertions before Continue, want 2", n)
 	}
