@@ -107,7 +107,7 @@ func New(cfg Config) *fiber.App {
 	} else {
 		h.wa = wa
 	}
-	h.initSAML()
+	go h.initSAML() // in the background: a new key takes ~75 ms, which start-up need not wait for
 	app := fiber.New(fc)
 	h.routes(app)
 	return app
