@@ -238,6 +238,9 @@ type samlSessions struct{ h *Handler }
 // GetSession returns the signed-in user's session. Without one (no session, or a sign-in still
 // at a step) it issues nothing: it holds the request and sends the browser to its continuation,
 // which leads through the sign-in, and returns nil, as crewjam's interface asks.
+//
+// It answers through the fiber request that r's context carries (see samlHTTPRequest), so its
+// ResponseWriter is not used.
 func (s samlSessions) GetSession(_ http.ResponseWriter, r *http.Request, req *saml.IdpAuthnRequest) *saml.Session {
 	c, _ := r.Context().Value(fiberCtxKey{}).(*fiber.Ctx)
 	if c == nil {
@@ -313,6 +316,7 @@ const (
 	msgSAMLUnreadable = "The application's sign-in request could not be read. Go back to the application and try again."
 	msgSAMLUnknownSP  = "This application is not registered with weftid. Ask an administrator to register it under Applications > SAML."
 	msgSAMLExpired    = "The application's sign-in request expired or was used already. Go back to the application and sign in again."
+	msgSAMLACS        = "The application asked for its answer at an address its registered metadata does not list. An administrator can replace its metadata under Applications > SAML."
 	msgSAMLBinding    = "The application asks for its answer by a binding weftid does not offer: weftid answers by HTTP-POST only."
 )
 
@@ -359,7 +363,11 @@ func (h *Handler) parseSAMLRequest(c *fiber.Ctx, idp *saml.IdentityProvider, bin
 	req.Now = at
 	if err := req.Validate(); err != nil {
 		h.log.Info("SAML request refused", "issuer", req.Request.Issuer.Value, "err", err)
-		if req.Request.Issuer.Value != "" && req.ServiceProviderMetadata == nil {
+		if req.ServiceProviderMetadata != nil {
+			// The SP is known, but asked for its answer at an address its metadata does not list.
+			return nil, nil, msgSAMLACS, nil
+		}
+		if req.Request.Issuer.Value != "" {
 			if _, lookupErr := h.store.SAMLServiceProviderByEntityID(c.UserContext(), req.Request.Issuer.Value); errors.Is(lookupErr, store.ErrNotFound) {
 				return nil, nil, msgSAMLUnknownSP, nil
 			}

@@ -613,6 +613,14 @@ func TestSAMLRequestRefusals(t *testing.T) {
 	r := c.get(path)
 	expectStatus(t, r, http.StatusBadRequest)
 	expectAlert(t, r, "This application is not registered with weftid. Ask an administrator to register it under Applications > SAML.")
+	// A registered SP asking for its answer at an ACS its metadata does not list.
+	moved := e.newTestSP("moved.example.test")
+	_, admin := e.signedIn("root@example.com", "Root", store.RoleAdmin)
+	registerSP(t, admin, "Moved", bytes.ReplaceAll(moved.metadata, []byte("http://moved.example.test/saml/acs"), []byte("https://new.moved.example.test/saml/acs")), false)
+	path, _, _ = moved.start(saml.HTTPRedirectBinding)
+	r = c.get(path)
+	expectStatus(t, r, http.StatusBadRequest)
+	expectAlert(t, r, "The application asked for its answer at an address its registered metadata does not list. An administrator can replace its metadata under Applications > SAML.")
 	// A held request expires with the sign-in.
 	anon := e.newClient()
 	path, _, _ = sp.start(saml.HTTPRedirectBinding)
