@@ -28,6 +28,11 @@ var (
 	CodeMails            = Throttle{Max: 4, Window: 5 * time.Minute}
 	SetupFailuresPerIP   = Throttle{Max: 10, Window: 15 * time.Minute}
 	PasskeyFailuresPerIP = Throttle{Max: 30, Window: 15 * time.Minute}
+	// "Forgot password" requests, counted whether or not the address has an account, and reset
+	// links that did not work.
+	ResetRequestsPerAccount = Throttle{Max: 3, Window: time.Hour}
+	ResetRequestsPerIP      = Throttle{Max: 20, Window: time.Hour}
+	ResetLinkFailuresPerIP  = Throttle{Max: 20, Window: 15 * time.Minute}
 )
 
 // Code lifetimes and limits.
@@ -37,6 +42,7 @@ const (
 	SignInTTL         = 15 * time.Minute
 	SessionTTL        = 14 * 24 * time.Hour
 	SetupLinkTTL      = time.Hour
+	PasswordResetTTL  = 30 * time.Minute
 )
 
 // Password length bounds that hold whatever the policy says.

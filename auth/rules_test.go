@@ -33,6 +33,12 @@ func TestNextStep(t *testing.T) {
 		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, Enhanced: true, HasPasskey: true, OnlyEmailCode: true}, auth.StepSecondFactor},
 		// ...but under Baseline it is a second factor as good as any.
 		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, HasTOTP: true, OnlyEmailCode: true}, auth.StepDone},
+		// A flagged user sets a new password right after the old one, before the second factor...
+		{auth.SignInState{ResetRequired: true}, auth.StepPassword},
+		{auth.SignInState{PasswordDone: true, ResetRequired: true}, auth.StepResetPassword},
+		{auth.SignInState{PasswordDone: true, ResetRequired: true, HasTOTP: true, Enhanced: true}, auth.StepResetPassword},
+		// ...and after a passkey, which did both the password and the second factor.
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, HasPasskey: true, ResetRequired: true}, auth.StepResetPassword},
 	}
 	for _, tt := range tests {
 		if got := auth.NextStep(tt.state); got != tt.want {

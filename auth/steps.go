@@ -5,13 +5,13 @@ import "slices"
 // Step is one step of a sign-in.
 type Step string
 
-// The steps of a sign-in, in the order NextStep asks for them. Later features add theirs
-// (forced password reset, enrollment) between these.
+// The steps of a sign-in, in the order NextStep asks for them.
 const (
-	StepPassword     Step = "password"
-	StepSecondFactor Step = "second_factor"
-	StepEnroll       Step = "enroll"
-	StepDone         Step = "done"
+	StepPassword      Step = "password"
+	StepResetPassword Step = "reset_password"
+	StepSecondFactor  Step = "second_factor"
+	StepEnroll        Step = "enroll"
+	StepDone          Step = "done"
 )
 
 // Method is a way to pass the second-factor step.
@@ -31,9 +31,12 @@ const (
 type SignInState struct {
 	PasswordDone     bool
 	SecondFactorDone bool
-	HasTOTP          bool
-	HasPasskey       bool
-	Enhanced         bool // the tenant requires TOTP or a passkey (required_auth_strength enhanced)
+	// ResetRequired says the user is flagged for a forced password reset (by an admin, a
+	// stricter policy or a breach hit): a new password comes before anything else.
+	ResetRequired bool
+	HasTOTP       bool
+	HasPasskey    bool
+	Enhanced      bool // the tenant requires TOTP or a passkey (required_auth_strength enhanced)
 	// OnlyEmailCode says the second factor was an e-mail code and this sign-in enrolled nothing.
 	OnlyEmailCode bool
 }
@@ -44,6 +47,10 @@ func NextStep(s SignInState) Step {
 	switch {
 	case !s.PasswordDone:
 		return StepPassword
+	case s.ResetRequired:
+		// Right after the password (or a passkey): the old password proved who this is and must
+		// not be kept, so the second factor and enrollment come after the new one is set.
+		return StepResetPassword
 	case !s.SecondFactorDone:
 		return StepSecondFactor
 	case s.Enhanced && s.OnlyEmailCode && (s.HasTOTP || s.HasPasskey):

@@ -560,6 +560,43 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		}
 		c.visit(anonEmail, vp, p)
 	}
+	// The password reset pages: "Forgot password", the reset link's page, and the "Password
+	// Reset Required" step of a user an admin flagged (the super admin flags the admin).
+	anonReset := admTab(t, ctx, "signed out, resets")
+	var resetLink string
+	for i, vp := range a11yViewports {
+		c.viewport(anonReset, vp)
+		c.visit(anonReset, vp, a11yPage{path: "/password/forgot", status: 200})
+		if i == 0 {
+			do(t, anonReset, "ask for a reset link",
+				fill(`#email`, adminEmail),
+				chromedp.Click(chromedp.CSS(`form[action="/password/forgot"] button[type=submit]`)),
+				chromedp.WaitVisible(chromedp.CSS(noticeSel)),
+			)
+			resetLink = strings.TrimPrefix(rstResetLink(t, anonReset, srv, adminEmail), srv.url(""))
+		}
+		c.visit(anonReset, vp, a11yPage{path: resetLink, status: 200})
+		c.visit(anonReset, vp, a11yPage{path: "/password/reset/mistyped", status: 404})
+		p := a11yPage{path: "/login/reset-password", status: 200}
+		if i == 0 {
+			p.reach = func(t *testing.T, rctx context.Context) {
+				do(t, ctx, "force the admin's password reset",
+					chromedp.Navigate(srv.url(fmt.Sprintf("/users/%d/danger", ids[adminEmail]))),
+					chromedp.Click(chromedp.CSS(rstForceOpen)),
+					chromedp.Click(chromedp.CSS(rstForceYes)),
+					chromedp.WaitVisible(chromedp.CSS(noticeSel)),
+				)
+				do(t, rctx, "sign in as the flagged admin",
+					chromedp.Navigate(srv.url("/login")),
+					fill(loginEmail, adminEmail),
+					fill(loginPassword, password),
+					chromedp.Click(chromedp.CSS(loginSubmit)),
+					waitPath("/login/reset-password"),
+				)
+			}
+		}
+		c.visit(anonReset, vp, p)
+	}
 	lap("signed-out pages at both widths")
 
 	t.Logf("%d page visits checked, %d failures", c.checked, len(c.failures))

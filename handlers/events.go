@@ -98,7 +98,7 @@ func (h *Handler) parseEventQuery(c *fiber.Ctx) (eventQuery, error) {
 		case err != nil:
 			return q, err
 		default:
-			q.filter.UserID = u.ID
+			q.filter.InvolvingUser = u.ID // what they did and what was done to them, as on their Events tab
 		}
 	}
 	day := func(name string) (time.Time, bool) {

@@ -112,6 +112,7 @@ func TestEventLogFilters(t *testing.T) {
 		{"type", "type=login_failed", pick(2, 1)},
 		{"user", "user=ann@example.com", pick(3, 1, 0)},
 		{"user in another case", "user=%20Ann@Example.COM%20", pick(3, 1, 0)},
+		{"what a user did to others", "type=mfa_reset_by_admin&user=admin@example.com", pick(3)},
 		{"one day, both ends inclusive", "from=2026-03-01&to=2026-03-01", pick(1, 0)},
 		{"the next day", "from=2026-03-02&to=2026-03-02", pick(3, 2)},
 		{"two days", "from=2026-03-01&to=2026-03-02", pick(3, 2, 1, 0)},

@@ -118,6 +118,9 @@ const (
 	localUser    = "weftid.user"
 	localSession = "weftid.session"
 	localCSRF    = "weftid.csrf"
+	// localResetEnded marks a request whose session was just ended because its user must
+	// choose a new password: the page it wanted sends it to /login saying so.
+	localResetEnded = "weftid.reset_ended"
 )
 
 // currentUser is the signed-in user, or nil.
@@ -254,6 +257,11 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	}
 	if status >= 500 && status != fiber.StatusServiceUnavailable {
 		h.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	}
+	if c.Get("HX-Request") == "true" && c.Method() == fiber.MethodGet && status != fiber.StatusServiceUnavailable && status != fiber.StatusTooManyRequests {
+		// htmx swaps no error answer, so a tab or search that failed (an admin demoted while
+		// the page was open: 403) would do nothing at all. Loading the URL as a page shows why.
+		c.Set("HX-Redirect", string(c.Request().URI().RequestURI()))
 	}
 	return render(c, status, views.ErrorPage(h.pageBase(c, text[0], ""), status, text[1]))
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,6 +16,10 @@ var loginNotices = map[string]string{
 	"signed_out": "You have signed out.",
 	"expired":    "Your sign-in expired or was finished elsewhere. Please start again.",
 	"setup_done": "Your super admin account is ready. Sign in to continue.",
+	// reset_required: the session ended because an admin (or the breach check) requires a new password.
+	"reset_required": "You have been signed out: you must choose a new password. Sign in to set it.",
+	// password_reset: the self-service reset link set a new password.
+	"password_reset": "Your new password is set. Sign in with it.",
 }
 
 // maxPasswordInput bounds what a sign-in hashes, whatever was posted.
@@ -62,9 +67,10 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 		return fail(fiber.StatusUnauthorized, genericFailure)
 	}
 	ip := h.clientIP(c)
-	keys := []string{emailKey(email), ipKey(ip)}
 	// Check, verify and count under the account's lock, so concurrent guesses are each counted
-	// before the next is checked; released before the code is mailed.
+	// before the next is checked; released before the code is mailed. The guess is counted as
+	// a failure before it is verified, so guesses at other accounts from the same IP, which
+	// this lock does not hold back, count against the IP's limit at once too.
 	unlock := lockAttempts(emailKey(email))
 	locked := true
 	release := func() {
@@ -75,7 +81,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	}
 	defer release()
 
-	limited, err := h.throttled(ctx, store.AttemptPassword, emailKey(email), auth.PasswordFailuresPerAccount, ipKey(ip), auth.PasswordFailuresPerIP)
+	reserved, limited, err := h.reserveGuess(ctx, store.AttemptPassword, emailKey(email), auth.PasswordFailuresPerAccount, ipKey(ip), auth.PasswordFailuresPerIP)
 	if err != nil {
 		return err
 	}
@@ -97,7 +103,11 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	}
 	ok, rehash, err := h.hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil {
-		return err // ErrBusy becomes 503 with Retry-After
+		// Not checked (ErrBusy becomes 503 with Retry-After): not a guess either.
+		if derr := h.store.DropAttempt(context.WithoutCancel(ctx), reserved); derr != nil {
+			h.log.Warn("drop reserved attempt", "err", derr)
+		}
+		return err
 	}
 
 	reason := ""
@@ -109,21 +119,20 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	case !u.Active():
 		reason = "inactive"
 	}
-	now := h.now()
 	if reason != "" {
 		var subject *int64
 		if known {
 			subject = ptr(u.ID)
 		}
-		err := h.failedGuess(c, store.AttemptPassword, keys,
-			h.event(c, "login_failed", nil, subject, map[string]any{"email": email, "reason": reason, "step": "password"}))
+		// The attempt was counted when it was reserved; what is left is its event.
+		err := h.store.AddEvent(ctx, h.event(c, "login_failed", nil, subject, map[string]any{"email": email, "reason": reason, "step": "password"}))
 		if err != nil {
 			return err
 		}
 		return fail(fiber.StatusUnauthorized, genericFailure)
 	}
 
-	if err := h.store.RecordAttempt(ctx, store.AttemptPassword, keys, true, now); err != nil {
+	if err := h.store.SettleAttempt(ctx, reserved); err != nil {
 		return err
 	}
 	release()

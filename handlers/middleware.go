@@ -79,7 +79,8 @@ const (
 const touchEvery = 5 * time.Minute
 
 // loadSession finds the signed-in user from the session cookie. An expired session, or one whose
-// user was deactivated, is ended.
+// user was deactivated or flagged for a forced password reset, is ended: a forced reset ends
+// the user's browser sessions on their next page request.
 func (h *Handler) loadSession(c *fiber.Ctx) error {
 	token := c.Cookies(h.cookieName(sessionCookie))
 	if token == "" {
@@ -95,11 +96,14 @@ func (h *Handler) loadSession(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	if !u.Active() {
+	if !u.Active() || u.PasswordResetRequired {
 		if err := h.store.DeleteSession(c.UserContext(), idHash); err != nil {
 			return err
 		}
 		h.clearCookie(c, sessionCookie)
+		if u.Active() {
+			c.Locals(localResetEnded, true)
+		}
 		return c.Next()
 	}
 	if now.Sub(sess.LastSeenAt) > touchEvery {
@@ -166,6 +170,9 @@ func (h *Handler) requireRole(role store.Role) fiber.Handler {
 		if u == nil {
 			if h.pendingEnrollment(c) {
 				return redirect(c, "/login/enroll")
+			}
+			if c.Locals(localResetEnded) != nil {
+				return redirect(c, "/login?notice=reset_required")
 			}
 			return redirect(c, "/login")
 		}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -70,6 +71,8 @@ func (h *Handler) passwordStrength(c *fiber.Ctx) error {
 	// browser where someone else is signed in.
 	if u, err := h.invitedUser(ctx, c.FormValue("invite")); err == nil {
 		subject = subjectOf(u)
+	} else if u, err := h.resetLinkUser(ctx, c.FormValue("reset")); err == nil {
+		subject = subjectOf(u) // the reset link's page posts its token, as the invitation's does
 	} else if u := currentUser(c); u != nil {
 		subject = subjectOf(*u)
 	} else if _, u, err := h.currentSignIn(c); err == nil {
@@ -87,8 +90,14 @@ func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
 		return err
 	}
 	f := views.PasswordSettingsForm{MinLength: s.MinimumPasswordLength, MinScore: s.MinimumStrengthScore}
-	if c.Query("notice") == "saved" {
+	switch c.Query("notice") {
+	case "saved":
 		f.Notice = "Saved. The new requirements apply to every password set from now on."
+	case "resets_required":
+		f.Notice = fmt.Sprintf("%d %s must choose a new password at their next sign-in.", formInt(c.Query("n")), views.Plural(int(formInt(c.Query("n"))), "user", "users"))
+	}
+	if f.Weaker, err = h.store.CountWeakerPasswords(c.UserContext(), currentRule(s)); err != nil {
+		return err
 	}
 	return render(c, fiber.StatusOK, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
 }

@@ -40,6 +40,12 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/login/enroll/totp", h.confirmEnrollTOTP)
 	app.Post("/login/enroll/passkey/begin", h.beginEnrollPasskey)
 	app.Post("/login/enroll/passkey/finish", h.finishEnrollPasskey)
+	app.Get("/login/reset-password", h.showResetPassword)
+	app.Post("/login/reset-password", h.submitResetPassword)
+	app.Get("/password/forgot", h.showForgotPassword)
+	app.Post("/password/forgot", h.requestPasswordReset)
+	app.Get("/password/reset/:token", h.showPasswordReset)
+	app.Post("/password/reset/:token", h.submitPasswordReset)
 	app.Post("/logout", h.logout)
 	app.Get("/saml/sso", h.samlSSO)
 	app.Get("/saml/continue/:id", h.samlContinue)
@@ -75,6 +81,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/users/:id<int>/deactivate", admin, h.deactivateUser)
 	app.Post("/users/:id<int>/reactivate", admin, h.reactivateUser)
 	app.Post("/users/:id<int>/reset-mfa", admin, h.resetUserMFA)
+	app.Post("/users/:id<int>/force-password-reset", admin, h.forcePasswordReset)
 	app.Post("/users/:id<int>/passkeys/:cred<int>/revoke", admin, h.revokeUserPasskey)
 	app.Post("/saml/idp/:id<int>", user, h.samlIdPInitiated)
 	app.Get("/applications/saml", admin, h.showSAMLApps)
@@ -91,6 +98,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/settings/security/authentication", superAdmin, h.saveAuthPolicy)
 	app.Get("/settings/security/passwords", superAdmin, h.showSettingsPasswords)
 	app.Post("/settings/security/passwords", superAdmin, h.savePasswordPolicy)
+	app.Post("/settings/security/passwords/require-reset", superAdmin, h.requireResetForWeaker)
 
 	app.Use(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

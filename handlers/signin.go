@@ -36,6 +36,28 @@ func (h *Handler) throttled(ctx context.Context, kind string, accountKey string,
 	return err == nil && n >= perIP.Max, err
 }
 
+// reserveGuess checks the account's and the IP's limits and, when neither is reached, counts
+// the guess as a failure at once, in one write transaction (SQLite serializes those), before
+// the guess is verified: concurrent guesses from one IP at different accounts each see the
+// others. It returns the reserved attempts, to settle as a success or drop if unverifiable.
+func (h *Handler) reserveGuess(ctx context.Context, kind string, accountKey string, account auth.Throttle, ipKey string, perIP auth.Throttle) (ids []int64, limited bool, err error) {
+	now := h.now()
+	err = h.store.InTx(ctx, func(tx *store.Tx) error {
+		n, err := tx.CountFailures(ctx, kind, accountKey, windowStart(now, account.Window), true)
+		if err != nil || n >= account.Max {
+			limited = err == nil
+			return err
+		}
+		if n, err = tx.CountFailures(ctx, kind, ipKey, windowStart(now, perIP.Window), false); err != nil || n >= perIP.Max {
+			limited = err == nil
+			return err
+		}
+		ids, err = tx.ReserveAttempt(ctx, kind, []string{accountKey, ipKey}, now)
+		return err
+	})
+	return ids, limited, err
+}
+
 // attemptLocks serialize the check, verification and recording of guesses per account (striped
 // by key), so concurrent guesses cannot all pass the throttle before any of them is counted.
 // weftid is one process on one SQLite file, so a lock in memory covers every request.
@@ -75,6 +97,7 @@ func (h *Handler) signInState(ctx context.Context, si store.SignIn, u store.User
 	st := auth.SignInState{
 		PasswordDone:     si.Done(string(auth.StepPassword)),
 		SecondFactorDone: si.Done(string(auth.StepSecondFactor)),
+		ResetRequired:    u.PasswordResetRequired,
 	}
 	t, err := h.store.TOTPByUser(ctx, u.ID)
 	switch {
@@ -179,6 +202,8 @@ func (h *Handler) nextLocation(c *fiber.Ctx, si store.SignIn, u store.User, meth
 	switch auth.NextStep(st) {
 	case auth.StepPassword:
 		return "/login", nil
+	case auth.StepResetPassword:
+		return "/login/reset-password", nil
 	case auth.StepSecondFactor:
 		return "/login/verify", nil
 	case auth.StepEnroll:

@@ -24,6 +24,8 @@ var userNotices = map[string]string{
 	"reactivated":        "The user was reactivated. They can sign in again.",
 	"role_changed":       "The role was changed.",
 	"passkey_revoked":    "The passkey was revoked.",
+	"password_reset_forced": "A password reset is required. The user's sessions end at their next request, their " +
+		"OAuth2 tokens were revoked, and they must choose a new password at their next sign-in.",
 }
 
 // showUser opens a user's detail page on its first tab.

@@ -510,3 +510,27 @@ func TestUserEventsTab(t *testing.T) {
 		t.Errorf("current tab on the next page: %q", got)
 	}
 }
+
+// An admin demoted while a user's page is open clicks a tab: htmx swaps no error answer, so
+// the 403 must tell htmx to load the page, which says why, instead of doing nothing.
+func TestDemotedAdminTabClickShowsTheRefusal(t *testing.T) {
+	e := newEnv(t)
+	admin, ac := e.signedIn("admin@example.com", "Admin", store.RoleAdmin)
+	u := e.createUser("ann@example.com", "Ann", store.RoleUser, store.StatusActive)
+	path := fmt.Sprintf("/users/%d/danger", u.ID)
+	expectStatus(t, ac.get(path), http.StatusOK)
+	if err := e.store.SetUserRole(context.Background(), admin.ID, store.RoleUser, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r := ac.do(http.MethodGet, path, nil, http.Header{"HX-Request": {"true"}})
+	expectStatus(t, r, http.StatusForbidden)
+	if got := r.Header.Get("HX-Redirect"); got != path {
+		t.Errorf("HX-Redirect %q, want %q", got, path)
+	}
+	// The page itself (no htmx) is the plain 403, with no redirect to loop on.
+	r = ac.get(path)
+	expectStatus(t, r, http.StatusForbidden)
+	if got := r.Header.Get("HX-Redirect"); got != "" {
+		t.Errorf("a full page load got HX-Redirect %q", got)
+	}
+}

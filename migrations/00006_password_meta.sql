@@ -11,6 +11,14 @@ ALTER TABLE users ADD COLUMN password_min_score  INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN breach_prefix TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN breach_hmac   BLOB;
 CREATE INDEX users_breach_prefix ON users (breach_prefix) WHERE breach_prefix <> '';
+-- Passwords set before this migration count as set under the rule in force now: which rule
+-- they met was not recorded before.
+UPDATE users SET
+    password_min_length = CASE WHEN role = 'super_admin'
+        THEN max(14, (SELECT minimum_password_length FROM settings))
+        ELSE (SELECT minimum_password_length FROM settings) END,
+    password_min_score = (SELECT minimum_strength_score FROM settings)
+WHERE password_hash <> '';
 
 -- A "forgot password" link. token_hash is the keyed hash of the token in the link; using the
 -- link deletes every link of its user.

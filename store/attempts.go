@@ -27,6 +27,44 @@ func (q q) RecordAttempt(ctx context.Context, kind string, keys []string, succes
 	return nil
 }
 
+// ReserveAttempt stores one failed guess for each key before the guess is checked, and returns
+// the rows' ids: counted at once, a guess cannot slip past a limit that concurrent guesses
+// (from one IP, at different accounts) are about to reach. SettleAttempt turns them into a
+// success, or DropAttempt removes them when the guess could not be checked at all.
+func (q q) ReserveAttempt(ctx context.Context, kind string, keys []string, now time.Time) ([]int64, error) {
+	ids := make([]int64, 0, len(keys))
+	for _, key := range keys {
+		var id int64
+		err := q.db.QueryRowContext(ctx, `INSERT INTO signin_attempts (kind, key, success, at) VALUES (?, ?, 0, ?) RETURNING id`,
+			kind, key, unix(now)).Scan(&id)
+		if err != nil {
+			return nil, fmt.Errorf("store: reserve attempt: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// SettleAttempt marks reserved attempts as successes.
+func (q q) SettleAttempt(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		if _, err := q.db.ExecContext(ctx, `UPDATE signin_attempts SET success = 1 WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("store: settle attempt: %w", err)
+		}
+	}
+	return nil
+}
+
+// DropAttempt removes reserved attempts.
+func (q q) DropAttempt(ctx context.Context, ids []int64) error {
+	for _, id := range ids {
+		if _, err := q.db.ExecContext(ctx, `DELETE FROM signin_attempts WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("store: drop attempt: %w", err)
+		}
+	}
+	return nil
+}
+
 // CountAttempts counts every attempt (failed or not) of a kind for a key at or after since.
 func (q q) CountAttempts(ctx context.Context, kind, key string, since time.Time) (int, error) {
 	var n int

@@ -93,6 +93,7 @@ func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM setup_tokens WHERE expires_at <= ?1`,
 		`DELETE FROM webauthn_challenges WHERE expires_at <= ?1`,
 		`DELETE FROM invitations WHERE expires_at <= ?1`,
+		`DELETE FROM password_resets WHERE expires_at <= ?1`,
 		`DELETE FROM signin_attempts WHERE at <= ?1 - 86400`,
 	} {
 		if _, err := q.db.ExecContext(ctx, stmt, unix(now)); err != nil {

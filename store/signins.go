@@ -102,6 +102,14 @@ func (q q) DeleteUserSignIns(ctx context.Context, userID int64) error {
 	return nil
 }
 
+// DeleteOtherSignIns ends every sign-in in progress of a user but one (keep).
+func (q q) DeleteOtherSignIns(ctx context.Context, userID int64, keep []byte) error {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM signins WHERE user_id = ? AND id_hash <> ?`, userID, keep); err != nil {
+		return fmt.Errorf("store: delete other sign-ins: %w", err)
+	}
+	return nil
+}
+
 // EmailCode is a one-time code mailed during a sign-in, stored as a keyed hash.
 type EmailCode struct {
 	ID         int64

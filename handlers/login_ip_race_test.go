@@ -1,0 +1,52 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/weftid/weftid/auth"
+)
+
+// Concurrent wrong passwords from one IP at many different accounts: the per-account lock does
+// not hold them back, so only counting each guess before it is verified keeps the IP to its
+// limit.
+func TestPasswordGuessesFromOneIPAtManyAccountsStopAtTheIPLimit(t *testing.T) {
+	e := newEnv(t)
+	c := e.newClient()
+	expectStatus(t, c.get("/login"), http.StatusOK)
+	n := auth.PasswordFailuresPerIP.Max + 20
+	statuses := make([]int, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			form := url.Values{"email": {fmt.Sprintf("victim%d@example.com", i)}, "password": {"guess"}, "_csrf": {c.token()}}
+			r, err := c.send(http.MethodPost, "/login", strings.NewReader(form.Encode()),
+				http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+			if err == nil {
+				statuses[i] = r.Status
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		counts[statuses[i]]++
+	}
+	if counts[http.StatusUnauthorized] != auth.PasswordFailuresPerIP.Max || counts[http.StatusTooManyRequests] != n-auth.PasswordFailuresPerIP.Max {
+		t.Errorf("answers %v: want %d wrong-password answers and the other %d throttled", counts, auth.PasswordFailuresPerIP.Max, n-auth.PasswordFailuresPerIP.Max)
+	}
+	if got := len(e.eventsOf("login_failed")); got != n {
+		t.Errorf("%d login_failed events, want %d (every attempt logged)", got, n)
+	}
+}

@@ -1,0 +1,222 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	netmail "net/mail"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/views"
+)
+
+// forgotAnswer is the one answer to a "forgot password" request, whether or not an account
+// exists for the address.
+const forgotAnswer = "If an account exists for that address, we sent a link to choose a new password. It works once, for 30 minutes."
+
+// showForgotPassword is "Forgot password?": ask for the address.
+func (h *Handler) showForgotPassword(c *fiber.Ctx) error {
+	return render(c, fiber.StatusOK, views.ForgotPasswordPage(h.pageBase(c, "Forgot password", ""), "", "", ""))
+}
+
+// requestPasswordReset answers every address the same, and, for an active account, stores a
+// single-use link valid 30 minutes (its token only as a keyed hash), logs
+// password_reset_requested and mails the link. Requests are throttled per address (known or
+// not) and per IP. The mail goes out after the answer, so the time to answer does not say
+// whether the address has an account.
+func (h *Handler) requestPasswordReset(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	email := store.NormalizeEmail(c.FormValue("email"))
+	page := func(status int, notice, errMsg string) error {
+		return render(c, status, views.ForgotPasswordPage(h.pageBase(c, "Forgot password", ""), email, notice, errMsg))
+	}
+	if addr, err := netmail.ParseAddress(email); err != nil || addr.Address != email || len(email) > maxEmailLength {
+		return page(fiber.StatusUnprocessableEntity, "", "Enter a valid email address.")
+	}
+	now := h.now()
+	ip := h.clientIP(c)
+	defer lockAttempts(emailKey(email))()
+	for _, limit := range []struct {
+		key string
+		t   auth.Throttle
+	}{{emailKey(email), auth.ResetRequestsPerAccount}, {ipKey(ip), auth.ResetRequestsPerIP}} {
+		n, err := h.store.CountAttempts(ctx, store.AttemptResetRequest, limit.key, windowStart(now, limit.t.Window))
+		if err != nil {
+			return err
+		}
+		if n >= limit.t.Max {
+			return page(fiber.StatusTooManyRequests, "", throttledMessage)
+		}
+	}
+	if err := h.store.RecordAttempt(ctx, store.AttemptResetRequest, []string{emailKey(email), ipKey(ip)}, true, now); err != nil {
+		return err
+	}
+	u, err := h.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.Active()) {
+		return page(fiber.StatusOK, forgotAnswer, "") // deactivated users get no working link
+	}
+	if err != nil {
+		return err
+	}
+	token := auth.NewToken()
+	err = h.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreatePasswordReset(ctx, h.keys.HashToken("password_reset", token), u.ID, now, now.Add(auth.PasswordResetTTL)); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, h.event(c, "password_reset_requested", nil, ptr(u.ID), nil))
+	})
+	if err != nil {
+		return err
+	}
+	msg := passwordResetMail(u, strings.TrimRight(h.base.String(), "/")+"/password/reset/"+token)
+	go func() {
+		mctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := h.mailer.Send(mctx, msg); err != nil {
+			h.log.Warn("password reset email not sent", "user_id", u.ID, "err", err)
+		}
+	}()
+	return page(fiber.StatusOK, forgotAnswer, "")
+}
+
+// passwordResetMail carries a self-service reset link.
+func passwordResetMail(u store.User, link string) mail.Message {
+	intro := fmt.Sprintf("Hello %s,\n\n"+
+		"Someone, probably you, asked to reset the password of your weftid account (%s). "+
+		"Choose a new password with the link below. It works once, for 30 minutes.\n\n"+
+		"If you did not ask for this, ignore this email: your password has not changed.",
+		views.DisplayName(u), u.Email)
+	return mail.Generic(u.Email, "Reset your weftid password", intro, "Choose a new password", link)
+}
+
+// resetLinkUser is the active user of a stored, unexpired reset link, or ErrNotFound.
+func (h *Handler) resetLinkUser(ctx context.Context, token string) (store.User, error) {
+	if token == "" || len(token) > 128 {
+		return store.User{}, store.ErrNotFound
+	}
+	u, err := h.store.PasswordResetUser(ctx, h.keys.HashToken("password_reset", token), h.now())
+	if err != nil {
+		return store.User{}, err
+	}
+	if !u.Active() {
+		return store.User{}, store.ErrNotFound
+	}
+	return u, nil
+}
+
+// resetLinkInvalid answers a link that does not work, and counts it against the IP.
+func (h *Handler) resetLinkInvalid(c *fiber.Ctx) error {
+	if err := h.store.RecordAttempt(c.UserContext(), store.AttemptResetLink, []string{ipKey(h.clientIP(c))}, false, h.now()); err != nil {
+		return err
+	}
+	return render(c, fiber.StatusNotFound, views.PasswordResetInvalidPage(h.pageBase(c, "Reset link not valid", "")))
+}
+
+// resetLinkThrottled reports whether this IP posted too many links that did not work.
+func (h *Handler) resetLinkThrottled(c *fiber.Ctx) (bool, error) {
+	n, err := h.store.CountFailures(c.UserContext(), store.AttemptResetLink, ipKey(h.clientIP(c)),
+		windowStart(h.now(), auth.ResetLinkFailuresPerIP.Window), false)
+	return n >= auth.ResetLinkFailuresPerIP.Max, err
+}
+
+func (h *Handler) renderResetLink(c *fiber.Ctx, status int, token string, u store.User, errs []string) error {
+	policy, err := h.passwordPolicy(c.UserContext())
+	if err != nil {
+		return err
+	}
+	f := views.NewPasswordForm{Email: u.Email, Token: token, Errors: errs, MinLen: policy.MinLengthFor(subjectOf(u)),
+		Check: auth.CheckPassword("", subjectOf(u), policy)}
+	return render(c, status, views.PasswordResetPage(h.pageBase(c, "Choose a new password", ""), f))
+}
+
+// showPasswordReset is the reset link's page.
+func (h *Handler) showPasswordReset(c *fiber.Ctx) error {
+	if limited, err := h.resetLinkThrottled(c); err != nil || limited {
+		return errors.Join(err, fiber.ErrTooManyRequests)
+	}
+	token := c.Params("token")
+	u, err := h.resetLinkUser(c.UserContext(), token)
+	if errors.Is(err, store.ErrNotFound) {
+		return h.resetLinkInvalid(c)
+	}
+	if err != nil {
+		return err
+	}
+	return h.renderResetLink(c, fiber.StatusOK, token, u, nil)
+}
+
+// submitPasswordReset sets the new password under the one rule, uses the link up (and every
+// other link of the user), ends the user's other sessions and sign-ins in progress, and logs
+// password_self_reset_completed; then the user signs in normally, second factor included.
+func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	if limited, err := h.resetLinkThrottled(c); err != nil || limited {
+		return errors.Join(err, fiber.ErrTooManyRequests)
+	}
+	token := c.Params("token")
+	u, err := h.resetLinkUser(ctx, token)
+	if errors.Is(err, store.ErrNotFound) {
+		return h.resetLinkInvalid(c)
+	}
+	if err != nil {
+		return err
+	}
+	policy, err := h.passwordPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	next := c.FormValue("new_password")
+	if errs := newPasswordProblems(next, c.FormValue("confirm_password"), auth.CheckPassword(next, subjectOf(u), policy)); len(errs) > 0 {
+		return h.renderResetLink(c, fiber.StatusUnprocessableEntity, token, u, errs)
+	}
+	hash, err := h.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	// This browser's session stays if it is the same user's: "other sessions" end.
+	var keep []byte
+	if cur := currentUser(c); cur != nil && cur.ID == u.ID {
+		keep, _ = c.Locals(localSession).([]byte)
+	}
+	now := h.now()
+	err = h.store.InTx(ctx, func(tx *store.Tx) error {
+		id, err := tx.ConsumePasswordReset(ctx, h.keys.HashToken("password_reset", token), now)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.UserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cur.ID != u.ID || !cur.Active() {
+			return store.ErrNotFound // deactivated since the check: the link does not work
+		}
+		if err := tx.SetPassword(ctx, id, PasswordRecord(hash, next, subjectOf(cur), policy), now); err != nil {
+			return err
+		}
+		ended, err := tx.DeleteUserSessions(ctx, id, keep)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSignIns(ctx, id); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, h.event(c, "password_self_reset_completed", ptr(id), ptr(id), map[string]any{"other_sessions_ended": ended}))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return h.resetLinkInvalid(c) // used up by a request that got there first
+	}
+	if err != nil {
+		return fmt.Errorf("password reset: %w", err)
+	}
+	if keep != nil {
+		return redirect(c, "/dashboard")
+	}
+	return redirect(c, "/login?notice=password_reset")
+}
