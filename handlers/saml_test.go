@@ -801,3 +801,34 @@ func TestSAMLDroppedRequestSignsInToDashboard(t *testing.T) {
 	c.signIn(u.Email, testPassword)
 	issuedNothing(t, c.get(cont), "the continuation of a removed SP")
 }
+
+func TestSAMLGatedByForcedPasswordReset(t *testing.T) {
+	e, sp, u, _ := samlSetup(t)
+	if err := e.store.RequirePasswordReset(context.Background(), u.ID, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c := e.newClient()
+	path, _, spCookies := sp.start(saml.HTTPRedirectBinding)
+	cont := c.get(path).Location
+	expectRedirect(t, c.get(cont), "/login")
+	expectStatus(t, c.get("/login"), http.StatusOK)
+	expectRedirect(t, c.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}}), "/login/reset-password")
+	// At the reset step: the continuation and a replayed SSO URL lead back to it; nothing issued.
+	r := c.get(cont)
+	expectRedirect(t, r, "/login/reset-password")
+	issuedNothing(t, r, "continuation at the forced reset")
+	r = c.get(path)
+	issuedNothing(t, r, "replayed SSO URL at the forced reset")
+	expectRedirect(t, c.get(r.Location), "/login/reset-password")
+	issuedNothing(t, c.post(cont, nil), "POST to the continuation at the forced reset")
+	if n := len(e.eventsOf("saml_assertion_issued")); n != 0 {
+		t.Fatalf("%d assertions issued before the reset", n)
+	}
+	// The new password, then the code: the sign-in ends at the (newest) held request.
+	expectRedirect(t, resetPassword(c, newPassword, newPassword), "/login/verify")
+	r = c.post("/login/verify", url.Values{"code": {e.waitCode(u.Email)}, "method": {"email"}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/saml/continue/") {
+		t.Fatalf("after the reset and the code: %s, want the continuation", r)
+	}
+	checkAssertion(t, sp.acs(postPage(t, c.get(r.Location)), spCookies), u)
+}
