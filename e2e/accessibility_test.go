@@ -497,6 +497,10 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 	)
 	lap("the super admin signed in")
 	oidcClientID, _ := registerOIDCApp(t, ctx, srv, "Wiki", "https://wiki.example.com/cb")
+	// A SAML service provider, so that Applications > SAML lists one and the dashboard offers it.
+	registerSAMLApp(t, ctx, srv, "Team wiki", startSAMLSP(t, srv))
+	samlAppPath := currentPath(t, ctx)
+	lap("a SAML service provider registered")
 
 	signedIn := []a11yPage{
 		{path: "/dashboard"},
@@ -518,6 +522,10 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/applications"},
 		{path: "/applications/oidc/new"},
 		{path: "/applications/oidc/" + oidcClientID},
+		{path: "/applications/saml"},
+		{path: "/applications/saml/new"},
+		{path: samlAppPath},
+		{path: "/saml/continue/unknown", status: 404},
 		{path: "/nope", status: 404},
 	}
 	c := &a11yChecker{t: t, srv: srv}

@@ -8,9 +8,14 @@ import (
 
 // showDashboard is where a completed sign-in lands.
 func (h *Handler) showDashboard(c *fiber.Ctx) error {
-	apps, err := h.dashboardApps(c.UserContext())
+	ctx := c.UserContext()
+	apps, err := h.dashboardApps(ctx)
 	if err != nil {
 		return err
 	}
-	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard"), apps))
+	samlApps, err := h.dashboardSAMLApps(c)
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard"), apps, samlApps))
 }

@@ -60,6 +60,7 @@ type Handler struct {
 	hibp    *auth.HIBP
 	breach  *BreachJob
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
+	saml    samlIdP       // the SAML identity provider, once its key is loaded
 }
 
 // New builds the fiber app with every route and middleware.
@@ -121,6 +122,7 @@ func New(cfg Config) *fiber.App {
 	if h.oidc, err = newOIDCProvider(cfg.BaseURL, cfg.Store, cfg.Keys, cfg.Now, cfg.Log); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
+	go h.initSAML() // in the background: a new key takes ~75 ms, which start-up need not wait for
 	app := fiber.New(fc)
 	h.routes(app)
 	return app

@@ -33,12 +33,12 @@ type oidcProvider struct {
 	handler  fiber.Handler
 }
 
-// Cookies of the OpenID provider: a random id of this browser (authorize requests are bound to
-// it), and where a sign-in that starts now must continue when it is done.
-const (
-	oidcBrowserCookie = "weftid_oidc"
-	oidcReturnCookie  = "weftid_return"
-)
+// oidcBrowserCookie is a random id of this browser: authorize requests are bound to it. Where
+// a sign-in that starts now must continue when it is done travels in returnCookie.
+const oidcBrowserCookie = "weftid_oidc"
+
+// oidcContinuePrefix starts where a held authorize request continues: /oauth2/continue?id={id}.
+const oidcContinuePrefix = "/oauth2/continue?id="
 
 // errIssuerNotSecure refuses an http issuer other than loopback: op, told to allow an http
 // issuer at all, would allow any.
@@ -151,16 +151,6 @@ func (h *Handler) oidcRequestGone(c *fiber.Ctx) error {
 		"This application sign-in request has expired or was already used. Go back to the application and sign in again."))
 }
 
-// pendingSSOReturn is where a sign-in that starts in this browser goes when it is done: the
-// OpenID Connect request waiting for it, if any (startSignIn keeps it as the sign-in's ReturnTo).
-func (h *Handler) pendingSSOReturn(c *fiber.Ctx) string {
-	to := c.Cookies(h.cookieName(oidcReturnCookie))
-	if strings.HasPrefix(to, "/oauth2/continue?id=") {
-		return to
-	}
-	return ""
-}
-
 // oidcLogin is the client's LoginURL: op stored the authorize request and sent the browser here.
 // The request is bound to this browser. A complete session answers it at once (unless the RP
 // asked for prompt=login); otherwise the request is held in the sign-in, and only a sign-in that
@@ -213,8 +203,8 @@ func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	returnTo := "/oauth2/continue?id=" + url.QueryEscape(id)
-	h.setCookie(c, oidcReturnCookie, returnTo, r.ExpiresAt)
+	returnTo := oidcContinuePrefix + url.QueryEscape(id)
+	h.setCookie(c, returnCookie, returnTo, r.ExpiresAt)
 	// A sign-in already under way in this browser carries the request from now on.
 	if token := c.Cookies(h.cookieName(signinCookie)); token != "" {
 		if err := h.store.SetSignInReturnTo(ctx, h.keys.HashToken("signin", token), returnTo); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -263,7 +253,7 @@ func (h *Handler) oidcContinue(c *fiber.Ctx) error {
 	if h.oidc == nil {
 		return fiber.ErrNotFound
 	}
-	h.clearCookie(c, oidcReturnCookie)
+	h.clearCookie(c, returnCookie)
 	r, err := h.store.OIDCAuthRequestByID(c.UserContext(), c.Query("id"), h.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return h.oidcRequestGone(c)

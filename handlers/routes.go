@@ -23,6 +23,10 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/oauth2/introspect", h.oidcClientEndpoint)
 	app.Get("/oauth2/userinfo", h.oidcEndpoint)
 	app.Post("/oauth2/userinfo", h.oidcEndpoint)
+	app.Get("/saml/metadata", h.samlMetadata)
+	// The SP's page posts the AuthnRequest (HTTP-POST binding) from its own site: no CSRF token,
+	// and nothing changes but a held request (see saml.go).
+	app.Post("/saml/sso", h.loadSession, h.samlSSO)
 
 	app.Use(h.loadSession, h.csrf)
 
@@ -56,6 +60,8 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/oauth2/login", h.oidcLogin)
 	app.Get("/oauth2/authorize/callback", h.oidcCallbackGuard, h.oidcEndpoint)
 	app.Get("/oauth2/end_session", h.oidcEndpoint)
+	app.Get("/saml/sso", h.samlSSO)
+	app.Get("/saml/continue/:id", h.samlContinue)
 
 	user := h.requireRole(store.RoleUser)
 	admin := h.requireRole(store.RoleAdmin)
@@ -92,6 +98,13 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/users/:id<int>/force-password-reset", admin, h.forcePasswordReset)
 	app.Post("/users/:id<int>/sign-out-everywhere", admin, h.signOutEverywhere)
 	app.Post("/users/:id<int>/passkeys/:cred<int>/revoke", admin, h.revokeUserPasskey)
+	app.Post("/saml/idp/:id<int>", user, h.samlIdPInitiated)
+	app.Get("/applications/saml", admin, h.showSAMLApps)
+	app.Get("/applications/saml/new", admin, h.showNewSAMLApp)
+	app.Post("/applications/saml", admin, h.createSAMLApp)
+	app.Get("/applications/saml/:id<int>", admin, h.showSAMLApp)
+	app.Post("/applications/saml/:id<int>", admin, h.updateSAMLApp)
+	app.Post("/applications/saml/:id<int>/delete", admin, h.deleteSAMLApp)
 	app.Get("/events", admin, h.showEvents)
 	app.Get("/events.csv", admin, h.exportEvents)
 	app.Get("/applications", admin, h.showApplications)

@@ -169,7 +169,7 @@ func signInExpired(c *fiber.Ctx) error { return redirect(c, "/login?notice=expir
 // the password and the second factor) and sets its cookie.
 func (h *Handler) startSignIn(c *fiber.Ctx, u store.User, returnTo string, done ...auth.Step) (store.SignIn, error) {
 	if returnTo == "" {
-		returnTo = h.pendingSSOReturn(c) // an SSO request waiting for this sign-in
+		returnTo = h.pendingReturnTo(c) // an SSO request sent this browser to sign in
 	}
 	token := auth.NewToken()
 	now := h.now()

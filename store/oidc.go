@@ -337,16 +337,6 @@ func (q q) CountOIDCSigningKeys(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// SetSignInReturnTo changes where a sign-in in progress goes when it is done (an SSO request
-// that arrived while it was under way).
-func (q q) SetSignInReturnTo(ctx context.Context, idHash []byte, returnTo string) error {
-	res, err := q.db.ExecContext(ctx, `UPDATE signins SET return_to = ? WHERE id_hash = ?`, returnTo, idHash)
-	if err != nil {
-		return fmt.Errorf("store: sign-in return: %w", err)
-	}
-	return mustAffect(res)
-}
-
 // DeleteExpiredOAuthTokens drops access and refresh tokens that expired by now (a range on
 // their expires_at indexes), so the tables hold only live tokens.
 func (q q) DeleteExpiredOAuthTokens(ctx context.Context, now time.Time) error {

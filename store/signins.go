@@ -102,6 +102,16 @@ func (q q) DeleteUserSignIns(ctx context.Context, userID int64) error {
 	return nil
 }
 
+// SetSignInReturnTo changes where a sign-in in progress goes when it is done (an SSO request
+// that arrived while it was under way).
+func (q q) SetSignInReturnTo(ctx context.Context, idHash []byte, returnTo string) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE signins SET return_to = ? WHERE id_hash = ?`, returnTo, idHash)
+	if err != nil {
+		return fmt.Errorf("store: sign-in return: %w", err)
+	}
+	return mustAffect(res)
+}
+
 // DeleteOtherSignIns ends every sign-in in progress of a user but one (keep).
 func (q q) DeleteOtherSignIns(ctx context.Context, userID int64, keep []byte) error {
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM signins WHERE user_id = ? AND id_hash <> ?`, userID, keep); err != nil {

@@ -9,7 +9,7 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 // DashboardPage is where a completed sign-in lands.
-func DashboardPage(b Base, apps []DashboardApp) templ.Component {
+func DashboardPage(b Base, apps []DashboardApp, samlApps []SAMLDashboardApp) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -85,7 +85,7 @@ func DashboardPage(b Base, apps []DashboardApp) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = DashboardApps(apps).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = DashboardApps(b.CSRF, apps, samlApps).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
