@@ -34,8 +34,13 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	sps, err := h.store.SAMLServiceProviders(ctx)
+	if err != nil {
+		return err
+	}
 	l := views.ApplicationList{
 		Clients:      clients,
+		SAMLApps:     sps,
 		Notice:       applicationNotices[c.Query("notice")],
 		CanRotateKey: currentUser(c).Role == store.RoleSuperAdmin,
 	}

@@ -684,6 +684,11 @@ func TestSAMLServiceProviderPages(t *testing.T) {
 	expectStatus(t, r, http.StatusUnprocessableEntity)
 	expectAlert(t, r, "Please fix the following: A service provider with this entity ID is registered already.")
 
+	// Applications lists it beside the OpenID Connect clients.
+	apps := admin.get("/applications")
+	if want := fmt.Sprintf(`<a href="/applications/saml/%d">Wiki</a>`, id); !strings.Contains(apps.Body, want) {
+		t.Errorf("/applications does not list the service provider (%s)", want)
+	}
 	list := admin.get("/applications/saml")
 	expectStatus(t, list, http.StatusOK)
 	for _, want := range []string{"Wiki", "http://sp.example.test/saml/metadata", acs, samlMetadataURL, samlSSOURL} {
