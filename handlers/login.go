@@ -192,5 +192,6 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 	}
 	h.clearCookie(c, sessionCookie)
 	h.clearCookie(c, signinCookie)
+	h.clearCookie(c, returnCookie) // an application's request waiting for a sign-in is dropped too
 	return redirect(c, "/login?notice=signed_out")
 }

@@ -837,3 +837,19 @@ func TestSAMLGatedByForcedPasswordReset(t *testing.T) {
 	}
 	checkAssertion(t, sp.acs(postPage(t, c.get(r.Location)), spCookies), u)
 }
+
+// Signing out drops an application's request that waited for a sign-in: whoever signs in next
+// in this browser lands on the dashboard.
+func TestSignOutDropsTheWaitingRequest(t *testing.T) {
+	e, sp, u, _ := samlSetup(t)
+	c := e.newClient()
+	path, _, _ := sp.start(saml.HTTPRedirectBinding)
+	cont := c.get(path).Location
+	expectRedirect(t, c.get(cont), "/login")
+	expectStatus(t, c.get("/login"), http.StatusOK)
+	expectRedirect(t, c.post("/logout", nil), "/login?notice=signed_out")
+	c.signIn(u.Email, testPassword) // ends on /dashboard, not at the continuation
+	if n := len(e.eventsOf("saml_assertion_issued")); n != 0 {
+		t.Errorf("%d assertions issued after signing out", n)
+	}
+}
