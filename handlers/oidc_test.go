@@ -908,3 +908,44 @@ func TestOIDCMaxAge(t *testing.T) {
 	r = b.post("/login/verify", url.Values{"code": {e.waitCode(u.Email)}, "method": {"email"}})
 	p.exchange(p.continueToRP(b, r.Location, f), f)
 }
+
+// A forced password reset revokes the user's tokens at once: refresh fails and introspection
+// answers inactive, while another user's tokens still work.
+func TestForcedResetRevokesTokens(t *testing.T) {
+	e := newEnv(t)
+	admin := e.adminClient()
+	app := registerApp(t, admin, webApp())
+	p := e.newRP(app, "offline_access")
+	tokensOf := func(email string) *oauth2.Token {
+		e.createUser(email, email, store.RoleUser, store.StatusActive)
+		b := e.newClient()
+		b.signIn(email, testPassword)
+		f, _ := p.authorize(b)
+		return p.exchange(p.codeFrom(b.get(callbackPath(f.requestID)), f), f)
+	}
+	tok := tokensOf("fran@example.com")
+	other := tokensOf("gil@example.com")
+	if tok.RefreshToken == "" || !e.active(app, tok.AccessToken) {
+		t.Fatal("test setup: no refresh token, or the access token is not active")
+	}
+	fran, err := e.store.UserByEmail(context.Background(), "fran@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectRedirect(t, forceReset(admin, fran), fmt.Sprintf("/users/%d/danger?notice=password_reset_forced", fran.ID))
+	if _, err := p.refresh(tok.RefreshToken); err == nil {
+		t.Error("the refresh token works after a forced reset")
+	}
+	if e.active(app, tok.AccessToken) {
+		t.Error("the access token is active after a forced reset")
+	}
+	if n, _ := e.lastEvent("oauth2_user_tokens_revoked").Details["tokens"].(float64); n < 2 {
+		t.Errorf("oauth2_user_tokens_revoked counts %v tokens, want the access and the refresh token", n)
+	}
+	if !e.active(app, other.AccessToken) {
+		t.Error("another user's token was revoked too")
+	}
+	if _, err := p.refresh(other.RefreshToken); err != nil {
+		t.Errorf("another user's refresh token stopped working: %v", err)
+	}
+}
