@@ -84,12 +84,7 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 	if next != confirm {
 		errs = append(errs, "The new password and its confirmation do not match.")
 	}
-	var breach BreachVerdict
-	if len(errs) == 0 {
-		if breach = h.checkBreach(ctx, next); breach.Breached {
-			errs = append(errs, BreachedPasswordMessage)
-		}
-	}
+	errs, breach := h.withBreachCheck(ctx, next, errs)
 	if len(errs) > 0 {
 		return page(fiber.StatusUnprocessableEntity, errs...)
 	}

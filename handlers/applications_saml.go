@@ -33,6 +33,7 @@ const maxSPName = 100
 type spMetadata struct {
 	entity *saml.EntityDescriptor
 	acs    string // the first HTTP-POST assertion consumer service
+	xml    string // as given, without surrounding space: what is stored
 }
 
 // postACS returns the SP descriptor and the first assertion consumer service with the HTTP-POST
@@ -173,6 +174,31 @@ func (h *Handler) showNewSAMLApp(c *fiber.Ctx) error {
 	return render(c, fiber.StatusOK, views.NewSAMLAppPage(h.pageBase(c, "Register a SAML application", "applications"), views.SAMLAppForm{IdP: h.samlIdPInfo()}))
 }
 
+// pathSAMLApp is the service provider the path's :id names; 404 when there is none.
+func (h *Handler) pathSAMLApp(c *fiber.Ctx) (store.SAMLServiceProvider, error) {
+	sp, err := h.store.SAMLServiceProvider(c.UserContext(), formInt(c.Params("id")))
+	if errors.Is(err, store.ErrNotFound) {
+		return sp, fiber.ErrNotFound
+	}
+	return sp, err
+}
+
+// submittedMetadata reads and checks the metadata a form gave (a chosen file or pasted text).
+// given says whether either was; without it the metadata is checked only when required. A
+// problem with the metadata is added to problems, in words; err is anything else.
+func submittedMetadata(c *fiber.Ctx, required bool, problems []string) (md spMetadata, given bool, _ []string, err error) {
+	data, given, err := metadataInput(c)
+	if err == nil && (given || required) {
+		md, err = parseSPMetadata(data)
+		md.xml = string(bytes.TrimSpace(data))
+	}
+	var em errMetadata
+	if errors.As(err, &em) {
+		return md, given, append(problems, string(em)), nil
+	}
+	return md, given, problems, err
+}
+
 // metadataInput is the metadata an admin gave: the uploaded file if one was chosen, else the
 // pasted text. given says whether either was.
 func metadataInput(c *fiber.Ctx) (data []byte, given bool, err error) {
@@ -216,16 +242,8 @@ func (h *Handler) createSAMLApp(c *fiber.Ctx) error {
 	if problem != "" {
 		problems = append(problems, problem)
 	}
-	data, _, err := metadataInput(c)
-	var md spMetadata
-	if err == nil {
-		md, err = parseSPMetadata(data)
-	}
-	var em errMetadata
-	switch {
-	case errors.As(err, &em):
-		problems = append(problems, string(em))
-	case err != nil:
+	md, _, problems, err := submittedMetadata(c, true, problems)
+	if err != nil {
 		return err
 	}
 	if len(f.Metadata) > maxSPMetadata {
@@ -243,7 +261,7 @@ func (h *Handler) createSAMLApp(c *fiber.Ctx) error {
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		sp, err = tx.CreateSAMLServiceProvider(ctx, store.SAMLServiceProvider{
-			EntityID: md.entity.EntityID, Name: name, Metadata: string(bytes.TrimSpace(data)), ACSURL: md.acs, CreatedAt: h.now(),
+			EntityID: md.entity.EntityID, Name: name, Metadata: md.xml, ACSURL: md.acs, CreatedAt: h.now(),
 		})
 		if err != nil {
 			return err
@@ -270,10 +288,7 @@ var spNotices = map[string]string{
 // showSAMLApp is a service provider's page: what it is, and forms to rename it, replace its
 // metadata or remove it (admins).
 func (h *Handler) showSAMLApp(c *fiber.Ctx) error {
-	sp, err := h.store.SAMLServiceProvider(c.UserContext(), formInt(c.Params("id")))
-	if errors.Is(err, store.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
+	sp, err := h.pathSAMLApp(c)
 	if err != nil {
 		return err
 	}
@@ -286,10 +301,7 @@ func (h *Handler) showSAMLApp(c *fiber.Ctx) error {
 // with the metadata, but not to one another service provider has.
 func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	sp, err := h.store.SAMLServiceProvider(ctx, formInt(c.Params("id")))
-	if errors.Is(err, store.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
+	sp, err := h.pathSAMLApp(c)
 	if err != nil {
 		return err
 	}
@@ -300,16 +312,8 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 	if problem != "" {
 		problems = append(problems, problem)
 	}
-	data, given, err := metadataInput(c)
-	var md spMetadata
-	if err == nil && given {
-		md, err = parseSPMetadata(data)
-	}
-	var em errMetadata
-	switch {
-	case errors.As(err, &em):
-		problems = append(problems, string(em))
-	case err != nil:
+	md, given, problems, err := submittedMetadata(c, false, problems)
+	if err != nil {
 		return err
 	}
 	if len(d.Metadata) > maxSPMetadata {
@@ -329,7 +333,7 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 		changed = append(changed, "name")
 	}
 	if given {
-		updated.EntityID, updated.Metadata, updated.ACSURL = md.entity.EntityID, string(bytes.TrimSpace(data)), md.acs
+		updated.EntityID, updated.Metadata, updated.ACSURL = md.entity.EntityID, md.xml, md.acs
 		changed = append(changed, "metadata")
 	}
 	if len(changed) == 0 {
@@ -360,10 +364,7 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 // deleteSAMLApp removes a service provider and the requests held for it (admins).
 func (h *Handler) deleteSAMLApp(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	sp, err := h.store.SAMLServiceProvider(ctx, formInt(c.Params("id")))
-	if errors.Is(err, store.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
+	sp, err := h.pathSAMLApp(c)
 	if err != nil {
 		return err
 	}

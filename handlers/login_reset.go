@@ -78,12 +78,7 @@ func (h *Handler) submitResetPassword(c *fiber.Ctx) error {
 			errs = append(errs, "The new password must be different from your current password.")
 		}
 	}
-	var breach BreachVerdict
-	if len(errs) == 0 {
-		if breach = h.checkBreach(ctx, next); breach.Breached {
-			errs = append(errs, BreachedPasswordMessage)
-		}
-	}
+	errs, breach := h.withBreachCheck(ctx, next, errs)
 	if len(errs) > 0 {
 		return h.renderResetRequired(c, fiber.StatusUnprocessableEntity, u, policy, errs)
 	}

@@ -97,17 +97,7 @@ func passwordResetMail(u store.User, link string) mail.Message {
 
 // resetLinkUser is the active user of a stored, unexpired reset link, or ErrNotFound.
 func (h *Handler) resetLinkUser(ctx context.Context, token string) (store.User, error) {
-	if token == "" || len(token) > 128 {
-		return store.User{}, store.ErrNotFound
-	}
-	u, err := h.store.PasswordResetUser(ctx, h.keys.HashToken("password_reset", token), h.now())
-	if err != nil {
-		return store.User{}, err
-	}
-	if !u.Active() {
-		return store.User{}, store.ErrNotFound
-	}
-	return u, nil
+	return h.linkUser(ctx, "password_reset", token, h.store.PasswordResetUser)
 }
 
 // resetLinkInvalid answers a link that does not work, and counts it against the IP.
@@ -173,12 +163,7 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 	}
 	next := c.FormValue("new_password")
 	errs := newPasswordProblems(next, c.FormValue("confirm_password"), auth.CheckPassword(next, subjectOf(u), policy))
-	var breach BreachVerdict
-	if len(errs) == 0 {
-		if breach = h.checkBreach(ctx, next); breach.Breached {
-			errs = append(errs, BreachedPasswordMessage)
-		}
-	}
+	errs, breach := h.withBreachCheck(ctx, next, errs)
 	if len(errs) > 0 {
 		return h.renderResetLink(c, fiber.StatusUnprocessableEntity, token, u, errs)
 	}

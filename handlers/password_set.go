@@ -64,15 +64,26 @@ func (v BreachVerdict) LogSkipped(ctx context.Context, tx *store.Tx, ev store.Ev
 	return tx.AddEvent(ctx, ev)
 }
 
+// withBreachCheck runs checkBreach for a form whose other checks found nothing wrong (problems
+// empty): a breached password adds BreachedPasswordMessage. A form with problems is answered
+// without asking the service. Every page that sets a password calls it.
+func (h *Handler) withBreachCheck(ctx context.Context, password string, problems []string) ([]string, BreachVerdict) {
+	if len(problems) > 0 {
+		return problems, BreachVerdict{}
+	}
+	v := h.checkBreach(ctx, password)
+	if v.Breached {
+		problems = append(problems, BreachedPasswordMessage)
+	}
+	return problems, v
+}
+
 // checkBreach is the breach half of the one password rule, run when a form that sets a
 // password is submitted (never from the live strength meter, which must not send anything to
 // the breach service). Call it once every other check of the form has passed, and before
-// hashing:
+// hashing, through withBreachCheck:
 //
-//	breach := h.checkBreach(ctx, password)
-//	if breach.Breached {
-//		problems = append(problems, BreachedPasswordMessage) // re-render the form, 422
-//	}
+//	problems, breach := h.withBreachCheck(ctx, password, problems) // re-render the form, 422, if any
 //	...
 //	// in the transaction that calls tx.SetPassword(ctx, id, PasswordRecord(h.keys, ...), now):
 //	if err := breach.LogSkipped(ctx, tx, h.event(c, "", actor, ptr(id), nil)); err != nil {

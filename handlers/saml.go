@@ -530,10 +530,7 @@ func (h *Handler) pendingReturnTo(c *fiber.Ctx) string {
 // user's name.
 func (h *Handler) samlIdPInitiated(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	sp, err := h.store.SAMLServiceProvider(ctx, formInt(c.Params("id")))
-	if errors.Is(err, store.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
+	sp, err := h.pathSAMLApp(c)
 	if err != nil {
 		return err
 	}

@@ -144,12 +144,7 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var breach BreachVerdict
-	if len(problems) == 0 {
-		if breach = h.checkBreach(ctx, in.Password); breach.Breached {
-			problems = append(problems, BreachedPasswordMessage)
-		}
-	}
+	problems, breach := h.withBreachCheck(ctx, in.Password, problems)
 	if len(problems) > 0 {
 		form := h.setupForm(ctx, token, in.Name, in.Email, problems, "")
 		return render(c, fiber.StatusUnprocessableEntity, views.SetupPage(h.pageBase(c, "Set up weftid", ""), form))

@@ -187,10 +187,17 @@ func (h *Handler) invitationMail(u, inviter store.User, token string) mail.Messa
 
 // invitedUser is the active user whose unexpired invitation the token is; ErrNotFound otherwise.
 func (h *Handler) invitedUser(ctx context.Context, token string) (store.User, error) {
+	return h.linkUser(ctx, "invite", token, h.store.InvitationUser)
+}
+
+// linkUser is the active user of a stored, unexpired link (an invitation or a reset link) whose
+// token, hashed for purpose, lookup finds; ErrNotFound for anything else, a mistyped token
+// included (nothing is looked up for one that cannot be ours).
+func (h *Handler) linkUser(ctx context.Context, purpose, token string, lookup func(context.Context, []byte, time.Time) (store.User, error)) (store.User, error) {
 	if token == "" || len(token) > 128 {
 		return store.User{}, store.ErrNotFound
 	}
-	u, err := h.store.InvitationUser(ctx, h.keys.HashToken("invite", token), h.now())
+	u, err := lookup(ctx, h.keys.HashToken(purpose, token), h.now())
 	if err != nil {
 		return store.User{}, err
 	}
@@ -278,12 +285,7 @@ func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 	if password != c.FormValue("confirm_password") {
 		problems = append(problems, "The two passwords do not match.")
 	}
-	var breach BreachVerdict
-	if len(problems) == 0 {
-		if breach = h.checkBreach(ctx, password); breach.Breached {
-			problems = append(problems, BreachedPasswordMessage)
-		}
-	}
+	problems, breach := h.withBreachCheck(ctx, password, problems)
 	if len(problems) > 0 {
 		f, err := h.inviteForm(ctx, token, u, problems)
 		if err != nil {
