@@ -41,8 +41,8 @@ func (h *Handler) showLogin(c *fiber.Ctx) error {
 	if currentUser(c) != nil {
 		return redirect(c, "/dashboard")
 	}
-	if h.pendingEnrollment(c) {
-		return redirect(c, "/login/enroll") // leaving and coming back resumes enrollment
+	if step := h.pendingStep(c); step != "" {
+		return redirect(c, step) // leaving and coming back resumes enrollment or the new password
 	}
 	return render(c, fiber.StatusOK, views.LoginPage(h.pageBase(c, "Sign in", ""), views.LoginForm{Notice: loginNotices[c.Query("notice")]}))
 }

@@ -162,14 +162,15 @@ func (h *Handler) origin() string {
 }
 
 // requireRole lets through a signed-in user of at least role; a signed-in user below it gets
-// 403. Anyone else goes to /login, except a browser whose sign-in waits at the enrollment step:
-// under Enhanced nothing opens until it enrolls, so it goes back there.
+// 403. Anyone else goes to /login, except a browser whose sign-in waits at the enrollment step
+// (under Enhanced nothing opens until it enrolls) or at a forced reset's new password: it goes
+// back there.
 func (h *Handler) requireRole(role store.Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		u := currentUser(c)
 		if u == nil {
-			if h.pendingEnrollment(c) {
-				return redirect(c, "/login/enroll")
+			if step := h.pendingStep(c); step != "" {
+				return redirect(c, step)
 			}
 			if c.Locals(localResetEnded) != nil {
 				return redirect(c, "/login?notice=reset_required")

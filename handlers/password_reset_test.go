@@ -149,7 +149,9 @@ func TestForcedResetSignIn(t *testing.T) {
 	// Skipping ahead is not possible: the second factor and the dashboard send it back.
 	expectRedirect(t, c.get("/login/verify"), "/login/reset-password")
 	expectRedirect(t, c.post("/login/verify", url.Values{"code": {"123456"}, "method": {"email"}}), "/login/reset-password")
-	expectRedirect(t, c.get("/dashboard"), "/login")
+	// Leaving for another page, or /login, comes back to the new password.
+	expectRedirect(t, c.get("/dashboard"), "/login/reset-password")
+	expectRedirect(t, c.get("/login"), "/login/reset-password")
 
 	// The current password, a weak one and a mismatch are refused, each with its reason.
 	expectFormErrors(t, resetPassword(c, testPassword, testPassword), msgSameAsCurrent)

@@ -153,13 +153,27 @@ func (h *Handler) currentSignIn(c *fiber.Ctx) (store.SignIn, store.User, error) 
 
 // pendingEnrollment reports whether this browser has a sign-in waiting at the enrollment step:
 // until it enrolls, every page sends it back there.
-func (h *Handler) pendingEnrollment(c *fiber.Ctx) bool {
+func (h *Handler) pendingEnrollment(c *fiber.Ctx) bool { return h.pendingStep(c) == "/login/enroll" }
+
+// pendingStep is where a browser whose sign-in waits at a step it cannot leave goes back to:
+// Enhanced enrollment, or the new password of a forced reset ("" when there is none). Every page
+// that needs a session sends it there, and so does /login ("Cancel and sign out" ends it).
+func (h *Handler) pendingStep(c *fiber.Ctx) string {
 	si, u, err := h.currentSignIn(c)
 	if err != nil {
-		return false
+		return ""
 	}
 	st, err := h.signInState(c.UserContext(), si, u)
-	return err == nil && auth.NextStep(st) == auth.StepEnroll
+	if err != nil {
+		return ""
+	}
+	switch auth.NextStep(st) {
+	case auth.StepEnroll:
+		return "/login/enroll"
+	case auth.StepResetPassword:
+		return "/login/reset-password"
+	}
+	return ""
 }
 
 // signInExpired sends a browser without a live sign-in back to the start.
