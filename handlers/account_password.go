@@ -109,6 +109,9 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 		if err := tx.DeleteUserSignIns(ctx, u.ID); err != nil {
 			return err
 		}
+		if err := tx.DeletePasswordResets(ctx, u.ID); err != nil {
+			return err
+		}
 		return tx.AddEvent(ctx, h.event(c, "password_changed", ptr(u.ID), ptr(u.ID), map[string]any{"other_sessions_ended": ended}))
 	})
 	if err != nil {

@@ -292,6 +292,8 @@ func (j *BreachJob) runPage(ctx context.Context, page []breachPrefix, p *store.B
 			}
 			continue
 		}
+		prev, prevMark := *p, mark
+		prev.DoneAhead = slices.Clone(p.DoneAhead)
 		done[r.index] = true
 		p.Requests++
 		p.UsersChecked += len(page[r.index].users)
@@ -301,6 +303,8 @@ func (j *BreachJob) runPage(ctx context.Context, page []breachPrefix, p *store.B
 			continue
 		}
 		if err := j.applyHits(context.WithoutCancel(ctx), r.hits, p, runStarted); err != nil {
+			// Not applied: this prefix is not done, so the saved progress must not pass it.
+			done[r.index], *p, mark = false, prev, prevMark
 			if failed == nil {
 				failed = err
 				cancel()

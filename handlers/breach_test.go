@@ -360,6 +360,7 @@ func TestBreachedPasswordRefusedAtEverySetSite(t *testing.T) {
 			t.Fatal("the breached password cleared the flag")
 		}
 		expectRedirect(t, resetPassword(c, cleanPW, cleanPW), "/login/verify")
+		expectRedirect(t, c.post("/login/verify", url.Values{"code": {e.waitCode(u.Email)}, "method": {"email"}}), "/dashboard")
 		e.expectFingerprint(u.ID, cleanPW)
 	})
 

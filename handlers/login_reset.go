@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
@@ -54,9 +56,9 @@ func (h *Handler) showResetPassword(c *fiber.Ctx) error {
 	return h.renderResetRequired(c, fiber.StatusOK, u, policy, nil)
 }
 
-// submitResetPassword sets the flagged user's new password under the current rule (not their
-// current one), logs password_reset_completed, ends the user's sessions and other sign-ins
-// (begun with the old password), and goes on to the second factor.
+// submitResetPassword takes the flagged user's new password under the current rule (not their
+// current one) and goes on to the second factor. The password is stored when the sign-in
+// finishes (storePendingPassword).
 func (h *Handler) submitResetPassword(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	si, u, _, ok, err := h.atStep(c, auth.StepResetPassword)
@@ -86,38 +88,90 @@ func (h *Handler) submitResetPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	now := h.now()
+	// Kept on the sign-in, not stored yet: the second factor comes next, and only a sign-in
+	// that passes it (finishSignIn) replaces the password. Whoever knows only the old one,
+	// the reason for the reset, cannot set a new one.
+	plain, err := json.Marshal(pendingPassword{
+		Password:      PasswordRecord(h.keys, hash, next, subjectOf(u), policy),
+		Replaces:      u.PasswordHash,
+		BreachSkipped: breach.Skipped,
+	})
+	if err != nil {
+		return err
+	}
+	sealed, err := h.keys.Seal(plain, pendingPasswordContext(si.IDHash))
+	if err != nil {
+		return err
+	}
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := tx.UserByID(ctx, u.ID)
-		if err != nil {
+		if err := tx.SetSignInPassword(ctx, si.IDHash, sealed); err != nil {
 			return err
 		}
-		if !cur.PasswordResetRequired || !cur.Active() {
-			return store.ErrNotFound // done by another request, or deactivated meanwhile
-		}
-		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(h.keys, hash, next, subjectOf(cur), policy), now); err != nil {
-			return err
-		}
-		if err := breach.LogSkipped(ctx, tx, h.event(c, "", ptr(u.ID), ptr(u.ID), nil)); err != nil {
-			return err
-		}
-		if _, err := tx.DeleteUserSessions(ctx, u.ID, nil); err != nil {
-			return err
-		}
-		if err := tx.DeleteOtherSignIns(ctx, u.ID, si.IDHash); err != nil {
-			return err
-		}
-		if err := tx.DeletePasswordResets(ctx, u.ID); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, "password_reset_completed", ptr(u.ID), ptr(u.ID), nil))
+		return tx.MarkSignInStep(ctx, si.IDHash, string(auth.StepResetPassword))
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return h.advance(c, si, u, "") // the step is no longer this sign-in's: start it again
+		return signInExpired(c)
 	}
 	if err != nil {
 		return err
 	}
-	u.PasswordHash, u.PasswordResetRequired = hash, false
+	si.PendingPassword = sealed
+	si.StepsDone = append(si.StepsDone, string(auth.StepResetPassword))
 	return h.beginSecondFactor(c, si, u)
+}
+
+// pendingPassword is a forced reset's new password while its sign-in is not finished: what to
+// store, the hash it replaces (if the password changed meanwhile, it is not stored), and why
+// the breach check was skipped, if it was.
+type pendingPassword struct {
+	Password      store.NewPassword
+	Replaces      string
+	BreachSkipped string
+}
+
+// pendingPasswordContext binds a sealed pending password to its sign-in.
+func pendingPasswordContext(signInHash []byte) string {
+	return "pending_password:" + hex.EncodeToString(signInHash)
+}
+
+// errPasswordChangedMeanwhile ends a sign-in whose forced reset would overwrite a password set
+// since (by a reset link): it must start again with the password that is current.
+var errPasswordChangedMeanwhile = errors.New("the password changed during the sign-in")
+
+// storePendingPassword, inside finishSignIn's transaction, stores the new password a forced
+// reset chose, now that every step is done: the flag clears, the user's other sessions,
+// sign-ins and reset links end, and password_reset_completed is logged.
+func (h *Handler) storePendingPassword(c *fiber.Ctx, tx *store.Tx, si store.SignIn, u store.User) error {
+	ctx := c.UserContext()
+	plain, err := h.keys.Open(si.PendingPassword, pendingPasswordContext(si.IDHash))
+	if err != nil {
+		return err
+	}
+	var pp pendingPassword
+	if err := json.Unmarshal(plain, &pp); err != nil {
+		return err
+	}
+	cur, err := tx.UserByID(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if cur.PasswordHash != pp.Replaces {
+		return errPasswordChangedMeanwhile
+	}
+	if err := tx.SetPassword(ctx, u.ID, pp.Password, h.now()); err != nil {
+		return err
+	}
+	if err := (BreachVerdict{Skipped: pp.BreachSkipped}).LogSkipped(ctx, tx, h.event(c, "", ptr(u.ID), ptr(u.ID), nil)); err != nil {
+		return err
+	}
+	if _, err := tx.DeleteUserSessions(ctx, u.ID, nil); err != nil {
+		return err
+	}
+	if err := tx.DeleteUserSignIns(ctx, u.ID); err != nil {
+		return err
+	}
+	if err := tx.DeletePasswordResets(ctx, u.ID); err != nil {
+		return err
+	}
+	return tx.AddEvent(ctx, h.event(c, "password_reset_completed", ptr(u.ID), ptr(u.ID), nil))
 }

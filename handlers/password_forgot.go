@@ -163,6 +163,16 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 	}
 	next := c.FormValue("new_password")
 	errs := newPasswordProblems(next, c.FormValue("confirm_password"), auth.CheckPassword(next, subjectOf(u), policy))
+	if len(errs) == 0 && u.PasswordResetRequired {
+		// The link clears a forced reset's flag too: it must not keep the password it is about.
+		same, err := h.sameAsCurrent(c, u, next)
+		if err != nil {
+			return err
+		}
+		if same {
+			errs = append(errs, "The new password must be different from your current password.")
+		}
+	}
 	errs, breach := h.withBreachCheck(ctx, next, errs)
 	if len(errs) > 0 {
 		return h.renderResetLink(c, fiber.StatusUnprocessableEntity, token, u, errs)

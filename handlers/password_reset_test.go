@@ -161,22 +161,26 @@ func TestForcedResetSignIn(t *testing.T) {
 		t.Fatal("a refused password cleared the flag or logged completion")
 	}
 
-	// A good one: the flag goes, the rule is recorded, then the second factor.
+	// A good one leads to the second factor; it is stored only when that is passed too.
+	old := e.user(u.ID).PasswordHash
 	expectRedirect(t, resetPassword(c, newPassword, newPassword), "/login/verify")
-	got := e.user(u.ID)
-	if got.PasswordResetRequired || got.PasswordMinLength != 14 || got.PasswordMinScore != 3 {
-		t.Errorf("after the reset: flag %v, rule %d/%d; want cleared, 14/3", got.PasswordResetRequired, got.PasswordMinLength, got.PasswordMinScore)
+	if got := e.user(u.ID); got.PasswordHash != old || !got.PasswordResetRequired || len(e.eventsOf("password_reset_completed")) != 0 {
+		t.Fatal("the new password was stored before the second factor")
 	}
-	checkEvent(t, e.lastEvent("password_reset_completed"), "password_reset_completed", u.ID, "")
 	code := e.waitCode(u.Email)
 	expectRedirect(t, c.post("/login/verify", url.Values{"code": {code}, "method": {"email"}}), "/dashboard")
 	expectStatus(t, c.get("/dashboard"), http.StatusOK)
+	got := e.user(u.ID)
+	if got.PasswordHash == old || got.PasswordResetRequired || got.PasswordMinLength != 14 || got.PasswordMinScore != 3 {
+		t.Errorf("after the sign-in: flag %v, rule %d/%d; want a new hash, the flag cleared, rule 14/3", got.PasswordResetRequired, got.PasswordMinLength, got.PasswordMinScore)
+	}
+	checkEvent(t, e.lastEvent("password_reset_completed"), "password_reset_completed", u.ID, "")
 
 	// The old password no longer works; the new one does.
-	old := e.newClient()
-	expectStatus(t, old.get("/login"), http.StatusOK)
-	expectStatus(t, old.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}}), http.StatusUnauthorized)
-	old.signIn(u.Email, newPassword)
+	again := e.newClient()
+	expectStatus(t, again.get("/login"), http.StatusOK)
+	expectStatus(t, again.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}}), http.StatusUnauthorized)
+	again.signIn(u.Email, newPassword)
 }
 
 func TestForcedResetEndsSignInsBegunWithTheOldPassword(t *testing.T) {
@@ -190,8 +194,14 @@ func TestForcedResetEndsSignInsBegunWithTheOldPassword(t *testing.T) {
 		expectStatus(t, c.get("/login"), http.StatusOK)
 		expectRedirect(t, c.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}}), "/login/reset-password")
 	}
+	// Someone who knows only the old password picks a new one, but cannot pass the second factor.
+	expectRedirect(t, resetPassword(attacker, "another long passphrase for me", "another long passphrase for me"), "/login/verify")
+	e.waitCode(u.Email) // the attacker's sign-in's code, which only the owner reads
 	expectRedirect(t, resetPassword(owner, newPassword, newPassword), "/login/verify")
-	// The other sign-in, begun with the old password, is gone: it cannot set another password.
+	code := e.waitCode(u.Email)
+	expectRedirect(t, owner.post("/login/verify", url.Values{"code": {code}, "method": {"email"}}), "/dashboard")
+	// The other sign-in, begun with the old password, is gone: it can neither finish nor set a password.
+	expectRedirect(t, attacker.get("/login/verify"), "/login?notice=expired")
 	expectRedirect(t, attacker.get("/login/reset-password"), "/login?notice=expired")
 	expectRedirect(t, resetPassword(attacker, "another long passphrase for me", "another long passphrase for me"), "/login?notice=expired")
 	if n := len(e.eventsOf("password_reset_completed")); n != 1 {

@@ -97,7 +97,9 @@ func (h *Handler) signInState(ctx context.Context, si store.SignIn, u store.User
 	st := auth.SignInState{
 		PasswordDone:     si.Done(string(auth.StepPassword)),
 		SecondFactorDone: si.Done(string(auth.StepSecondFactor)),
-		ResetRequired:    u.PasswordResetRequired,
+		// Flagged, and this sign-in has not chosen the new password yet (it is stored when the
+		// sign-in finishes, after the second factor).
+		ResetRequired: u.PasswordResetRequired && !si.Done(string(auth.StepResetPassword)),
 	}
 	t, err := h.store.TOTPByUser(ctx, u.ID)
 	switch {
@@ -325,6 +327,11 @@ func (h *Handler) finishSignIn(c *fiber.Ctx, si store.SignIn, u store.User, meth
 		if err := tx.DeleteSignIn(ctx, si.IDHash); err != nil {
 			return err
 		}
+		if len(si.PendingPassword) > 0 {
+			if err := h.storePendingPassword(c, tx, si, u); err != nil {
+				return err
+			}
+		}
 		if old := c.Cookies(h.cookieName(sessionCookie)); old != "" {
 			if err := tx.DeleteSession(ctx, h.keys.HashToken("session", old)); err != nil {
 				return err
@@ -335,6 +342,14 @@ func (h *Handler) finishSignIn(c *fiber.Ctx, si store.SignIn, u store.User, meth
 		}
 		return tx.AddEvent(ctx, h.event(c, "user_signed_in", ptr(u.ID), ptr(u.ID), map[string]any{"method": method}))
 	})
+	if errors.Is(err, errPasswordChangedMeanwhile) {
+		// A reset link set another password while this sign-in, begun with the old one, went
+		// on: it ends, and the next begins with the password that is current.
+		if err := h.store.DeleteSignIn(ctx, si.IDHash); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+		return "", store.ErrNotFound
+	}
 	if err != nil {
 		return "", err // ErrNotFound: finished already, in another request
 	}

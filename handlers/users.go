@@ -476,6 +476,9 @@ func (h *Handler) setStatus(c *fiber.Ctx, status store.Status) error {
 			if err := tx.DeleteUserSignIns(ctx, cur.ID); err != nil {
 				return err
 			}
+			if err := tx.DeletePasswordResets(ctx, cur.ID); err != nil {
+				return err
+			}
 			details = map[string]any{"sessions_ended": ended}
 		}
 		if err := tx.SetUserStatus(ctx, cur.ID, status, h.now()); err != nil {

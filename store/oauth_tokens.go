@@ -23,5 +23,9 @@ func (q q) RevokeUserTokens(ctx context.Context, userID int64) (int64, error) {
 		}
 		total += n
 	}
+	// A code issued before the revocation must not be exchanged for new tokens after it.
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE user_id = ?`, userID); err != nil {
+		return 0, fmt.Errorf("store: revoke user tokens: %w", err)
+	}
 	return total, nil
 }

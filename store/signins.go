@@ -19,6 +19,9 @@ type SignIn struct {
 	ExpiresAt time.Time
 	// TOTPPending is the sealed TOTP secret this sign-in is enrolling, if any.
 	TOTPPending []byte
+	// PendingPassword is the sealed new password of a forced reset, chosen at that step and
+	// stored only when the sign-in finishes.
+	PendingPassword []byte
 }
 
 // Done reports whether the named step is finished.
@@ -48,8 +51,9 @@ func (q q) SignInByHash(ctx context.Context, idHash []byte, now time.Time) (Sign
 	var steps string
 	var created, expires int64
 	err := q.db.QueryRowContext(ctx, `
-		SELECT user_id, steps_done, return_to, created_at, expires_at, totp_pending FROM signins WHERE id_hash = ? AND expires_at > ?`,
-		idHash, unix(now)).Scan(&s.UserID, &steps, &s.ReturnTo, &created, &expires, &s.TOTPPending)
+		SELECT user_id, steps_done, return_to, created_at, expires_at, totp_pending, pending_password
+		FROM signins WHERE id_hash = ? AND expires_at > ?`,
+		idHash, unix(now)).Scan(&s.UserID, &steps, &s.ReturnTo, &created, &expires, &s.TOTPPending, &s.PendingPassword)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SignIn{}, ErrNotFound
 	}
@@ -80,6 +84,15 @@ func (q q) SetSignInTOTP(ctx context.Context, idHash, sealed []byte) error {
 	res, err := q.db.ExecContext(ctx, `UPDATE signins SET totp_pending = ? WHERE id_hash = ?`, sealed, idHash)
 	if err != nil {
 		return fmt.Errorf("store: sign-in totp: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// SetSignInPassword keeps the sealed new password of a forced reset on its sign-in.
+func (q q) SetSignInPassword(ctx context.Context, idHash, sealed []byte) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE signins SET pending_password = ? WHERE id_hash = ?`, sealed, idHash)
+	if err != nil {
+		return fmt.Errorf("store: sign-in password: %w", err)
 	}
 	return mustAffect(res)
 }
