@@ -132,7 +132,7 @@ func (s *oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.Au
 	if err != nil {
 		return nil, err
 	}
-	if !s.userActive(ctx, r.UserID) {
+	if u, err := s.st.UserByID(ctx, r.UserID); err != nil || !u.Active() || u.PasswordResetRequired {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
 	}
 	return &oidcAuthRequest{r}, nil
@@ -163,6 +163,22 @@ func grantOf(req op.TokenRequest) store.OAuthGrant {
 	panic(fmt.Sprintf("oidc: unexpected token request %T", req))
 }
 
+// consumeCode takes the code of an authorization-code request inside the transaction that
+// mints its tokens, so a code yields tokens once even when exchanges overlap.
+func consumeCode(ctx context.Context, tx *store.Tx, req op.TokenRequest) error {
+	r, ok := req.(*oidcAuthRequest)
+	if !ok {
+		return nil
+	}
+	if err := tx.ConsumeOIDCAuthCode(ctx, r.r.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return oidc.ErrInvalidGrant().WithDescription("invalid code")
+		}
+		return err
+	}
+	return nil
+}
+
 // insertAccess stores a new access token of the grant and returns its id (op seals "id:subject"
 // into the opaque token the client gets; we keep the keyed hash of the id).
 func (s *oidcStorage) insertAccess(ctx context.Context, q interface {
@@ -187,6 +203,9 @@ func (s *oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest
 	var id string
 	var exp time.Time
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := consumeCode(ctx, tx, req); err != nil {
+			return err
+		}
 		if err := tx.DeleteExpiredOAuthTokens(ctx, s.now()); err != nil {
 			return err
 		}
@@ -211,6 +230,9 @@ func (s *oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.T
 				return err
 			}
 		} else {
+			if err := consumeCode(ctx, tx, req); err != nil {
+				return err
+			}
 			g.GrantID = auth.NewToken()
 		}
 		if err := tx.DeleteExpiredOAuthTokens(ctx, s.now()); err != nil {
@@ -248,6 +270,9 @@ func (s *oidcStorage) TerminateSession(ctx context.Context, userID, clientID str
 	uid, err := strconv.ParseInt(userID, 10, 64)
 	if err != nil {
 		return nil
+	}
+	if end, ok := ctx.Value(endSessionHook{}).(func(int64)); ok {
+		end(uid) // oidcEndSession ends this browser's session too, if it is that user's
 	}
 	return s.st.RevokeOAuthUserClientTokens(ctx, uid, clientID)
 }
@@ -416,3 +441,7 @@ func (s *oidcStorage) ClientCredentials(ctx context.Context, clientID, secret st
 func (s *oidcStorage) ClientCredentialsTokenRequest(_ context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
 	return &oidcServiceRequest{clientID: clientID, scopes: scopes}, nil
 }
+
+// endSessionHook is the key of the fasthttp user value through which TerminateSession tells
+// oidcEndSession whose logout op validated.
+type endSessionHook struct{}

@@ -56,10 +56,10 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/password/reset/:token", h.submitPasswordReset)
 	app.Post("/logout", h.logout)
 	// OpenID Connect in the browser: the request waits for a complete sign-in.
-	app.Get("/oauth2/authorize", h.oidcEndpoint)
+	app.Get("/oauth2/authorize", h.oidcAuthorize)
 	app.Get("/oauth2/login", h.oidcLogin)
 	app.Get("/oauth2/authorize/callback", h.oidcCallbackGuard, h.oidcEndpoint)
-	app.Get("/oauth2/end_session", h.oidcEndpoint)
+	app.Get("/oauth2/end_session", h.oidcEndSession)
 	app.Get("/saml/sso", h.samlSSO)
 	app.Get("/saml/continue/:id", h.samlContinue)
 

@@ -427,6 +427,12 @@ func (h *Handler) holdSAMLRequest(c *fiber.Ctx, req *saml.IdpAuthnRequest) error
 	if req.HTTPRequest.Method == http.MethodPost {
 		binding, samlRequest = "post", req.HTTPRequest.PostForm.Get("SAMLRequest")
 	}
+	if ok, err := h.ssoRequestAllowed(c, attemptSAMLHold); err != nil {
+		return err
+	} else if !ok {
+		c.Set(fiber.HeaderRetryAfter, "60")
+		return h.samlRequestError(c, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again.")
+	}
 	id := auth.NewToken()
 	now := h.now()
 	err = h.store.HoldSAMLRequest(ctx, store.SAMLPendingRequest{

@@ -480,6 +480,9 @@ func (h *Handler) setStatus(c *fiber.Ctx, status store.Status) error {
 				return err
 			}
 			details = map[string]any{"sessions_ended": ended}
+			if err := revokeUserTokens(ctx, tx, h.event(c, "", ptr(actor.ID), ptr(cur.ID), map[string]any{"reason": "user_deactivated"})); err != nil {
+				return err
+			}
 		}
 		if err := tx.SetUserStatus(ctx, cur.ID, status, h.now()); err != nil {
 			return err

@@ -139,6 +139,17 @@ func (q q) OIDCAuthRequestByCode(ctx context.Context, codeHash []byte, now time.
 	return scanAuthRequest(q.db.QueryRowContext(ctx, sqlAuthRequestByCode, codeHash, unix(now)))
 }
 
+// ConsumeOIDCAuthCode deletes the done request a code was issued for, once: of two exchanges
+// of one code only one deletes it; the other (and any exchange after a revocation) gets
+// ErrNotFound.
+func (q q) ConsumeOIDCAuthCode(ctx context.Context, id string) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = ? AND done = 1 AND code_hash IS NOT NULL`, id)
+	if err != nil {
+		return fmt.Errorf("store: consume auth code: %w", err)
+	}
+	return mustAffect(res)
+}
+
 // DeleteOIDCAuthRequest removes a request (after its code was exchanged: codes are single-use).
 func (q q) DeleteOIDCAuthRequest(ctx context.Context, id string) error {
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = ?`, id); err != nil {

@@ -16,4 +16,8 @@ var OIDCLookups = map[string][]any{
 	`DELETE FROM oauth_access_tokens WHERE id_hash = ?`:                     {[]byte("h")},
 	`DELETE FROM oauth_access_tokens WHERE expires_at <= ?`:                 {0},
 	`DELETE FROM oauth_refresh_tokens WHERE expires_at <= ?`:                {0},
+	`DELETE FROM oidc_auth_requests WHERE user_id = ?`:                      {1},
+	`DELETE FROM oidc_auth_requests WHERE client_id = ?`:                    {"c"},
+	`DELETE FROM oauth_access_tokens WHERE client_id = ?`:                   {"c"},
+	`DELETE FROM oauth_refresh_tokens WHERE client_id = ?`:                  {"c"},
 }
