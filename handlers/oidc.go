@@ -144,6 +144,14 @@ func (h *Handler) oidcBrowser(c *fiber.Ctx) []byte {
 
 const localOIDCBrowser = "weftid.oidc_browser"
 
+// oidcAppName is how pages name a client: its name, or its id when it is gone.
+func (h *Handler) oidcAppName(ctx context.Context, clientID string) string {
+	if cl, err := h.store.OAuthClientByID(ctx, clientID); err == nil {
+		return cl.Name
+	}
+	return clientID
+}
+
 // oidcRequestGone is the page for an authorize request that expired, was finished, or belongs
 // to another browser.
 func (h *Handler) oidcRequestGone(c *fiber.Ctx) error {
@@ -194,7 +202,35 @@ func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 		return c.Redirect(oidcErrorRedirect(r, "login_required"), fiber.StatusFound)
 	}
 	if u != nil {
-		// prompt=login or max_age: the RP wants the user to sign in again; this session ends first.
+		// prompt=login or max_age: the RP wants the user to sign in again. A GET must not end
+		// the session (any site could sign people out with a link), so the user confirms with
+		// a form, which carries the CSRF token.
+		return render(c, fiber.StatusOK, views.OIDCReauthPage(h.pageBase(c, "Sign in again", ""), h.oidcAppName(ctx, r.ClientID), id))
+	}
+	return h.holdAuthRequest(c, id, r)
+}
+
+// oidcReauth is the confirmation of a fresh sign-in the RP asked for (prompt=login, max_age):
+// this browser's session ends and the request waits for the new sign-in.
+func (h *Handler) oidcReauth(c *fiber.Ctx) error {
+	if h.oidc == nil {
+		return fiber.ErrNotFound
+	}
+	ctx := c.UserContext()
+	id := c.FormValue("id")
+	r, err := h.store.OIDCAuthRequestByID(ctx, id, h.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return h.oidcRequestGone(c)
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.store.ClaimOIDCAuthRequest(ctx, id, h.oidcBrowser(c), h.now()); errors.Is(err, store.ErrNotFound) {
+		return h.oidcRequestGone(c)
+	} else if err != nil {
+		return err
+	}
+	if u := currentUser(c); u != nil {
 		reason := "prompt_login"
 		if !slices.Contains(r.Prompt, oidc.PromptLogin) {
 			reason = "max_age"
@@ -203,6 +239,13 @@ func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	return h.holdAuthRequest(c, id, r)
+}
+
+// holdAuthRequest makes the authorize request wait for this browser's next sign-in (or the one
+// under way) and sends the browser to sign in.
+func (h *Handler) holdAuthRequest(c *fiber.Ctx, id string, r store.OIDCAuthRequest) error {
+	ctx := c.UserContext()
 	returnTo := oidcContinuePrefix + url.QueryEscape(id)
 	h.setCookie(c, returnCookie, returnTo, r.ExpiresAt)
 	// A sign-in already under way in this browser carries the request from now on.
@@ -286,10 +329,7 @@ func (h *Handler) completeAuthRequest(c *fiber.Ctx, r store.OIDCAuthRequest, int
 	if r.MaxAge != nil && now.Sub(sess.CreatedAt) > time.Duration(*r.MaxAge)*time.Second && sess.CreatedAt.Before(r.CreatedAt) {
 		return h.oidcRequestGone(c) // too old for max_age, and not made for this request
 	}
-	name := r.ClientID
-	if cl, err := h.store.OAuthClientByID(ctx, r.ClientID); err == nil {
-		name = cl.Name
-	}
+	name := h.oidcAppName(ctx, r.ClientID)
 	browser := h.oidcBrowser(c)
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CompleteOIDCAuthRequest(ctx, r.ID, browser, idHash, u.ID, sess.CreatedAt, nil, now); err != nil {

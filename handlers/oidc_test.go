@@ -465,7 +465,18 @@ func TestOIDCPromptLogin(t *testing.T) {
 	b := e.newClient()
 	b.signIn(u.Email, testPassword)
 	f, r := p.authorize(b, oauth2.SetAuthURLParam("prompt", "login"))
-	expectRedirect(t, r, "/login")
+	// A link alone must not end a session (any site could sign people out with one): the
+	// user confirms the fresh sign-in with a form.
+	expectStatus(t, r, http.StatusOK)
+	if !strings.Contains(r.Body, `action="/oauth2/login"`) {
+		t.Fatalf("prompt=login with a session: no confirmation form\n%s", r)
+	}
+	expectStatus(t, b.get("/dashboard"), http.StatusOK)
+	if n := len(e.eventsOf("user_signed_out")); n != 0 {
+		t.Fatalf("a GET ended the session (%d user_signed_out)", n)
+	}
+	expectStatus(t, b.postRaw("/oauth2/login", url.Values{"id": {f.requestID}}, nil), http.StatusForbidden) // no CSRF token
+	expectRedirect(t, b.post("/oauth2/login", url.Values{"id": {f.requestID}}), "/login")
 	expectRedirect(t, b.get("/dashboard"), "/login")
 	checkEvent(t, e.lastEvent("user_signed_out"), "user_signed_out", u.ID, "prompt_login")
 	b.startSignIn(u.Email, testPassword)
@@ -902,7 +913,8 @@ func TestOIDCMaxAge(t *testing.T) {
 	p.exchange(p.codeFrom(b.get(callbackPath(f.requestID)), f), f)
 
 	f, r = p.authorize(b, oauth2.SetAuthURLParam("max_age", "60"))
-	expectRedirect(t, r, "/login")
+	expectStatus(t, r, http.StatusOK)
+	expectRedirect(t, b.post("/oauth2/login", url.Values{"id": {f.requestID}}), "/login")
 	checkEvent(t, e.lastEvent("user_signed_out"), "user_signed_out", u.ID, "max_age")
 	b.startSignIn(u.Email, testPassword)
 	r = b.post("/login/verify", url.Values{"code": {e.waitCode(u.Email)}, "method": {"email"}})

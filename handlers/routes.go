@@ -58,6 +58,7 @@ func (h *Handler) routes(app *fiber.App) {
 	// OpenID Connect in the browser: the request waits for a complete sign-in.
 	app.Get("/oauth2/authorize", h.oidcAuthorize)
 	app.Get("/oauth2/login", h.oidcLogin)
+	app.Post("/oauth2/login", h.oidcReauth)
 	app.Get("/oauth2/authorize/callback", h.oidcCallbackGuard, h.oidcEndpoint)
 	app.Get("/oauth2/end_session", h.oidcEndSession)
 	app.Get("/saml/sso", h.samlSSO)
