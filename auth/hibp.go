@@ -58,7 +58,10 @@ func NewHIBP(setting, version string) (*HIBP, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 32
 	c := &HIBP{
-		http:          &http.Client{Timeout: HIBPTimeout, Transport: transport},
+		http: &http.Client{Timeout: HIBPTimeout, Transport: transport,
+			// The range API answers directly; a redirect (perhaps to plain http, or elsewhere)
+			// is an error, not something to follow with a password's prefix.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		userAgent:     "weftid/" + version + " (+breach check)",
 		Attempts:      3,
 		Backoff:       500 * time.Millisecond,

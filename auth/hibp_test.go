@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -389,5 +390,26 @@ func TestHIBPTimeout(t *testing.T) {
 	}
 	if took := time.Since(start); took < auth.HIBPTimeout {
 		t.Errorf("gave up after %v, before the %v timeout", took, auth.HIBPTimeout)
+	}
+}
+
+// A redirect is not followed: the prefix goes only to the configured service.
+func TestHIBPDoesNotFollowRedirects(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer srv.Close()
+	c, err := auth.NewHIBP(srv.URL, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pwned(context.Background(), breachedPassword); err == nil {
+		t.Error("a redirecting service: no error")
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
 	}
 }
