@@ -25,11 +25,11 @@ func (h *Handler) showForgotPassword(c *fiber.Ctx) error {
 	return render(c, fiber.StatusOK, views.ForgotPasswordPage(h.pageBase(c, "Forgot password", ""), "", "", ""))
 }
 
-// requestPasswordReset answers every address the same, and, for an active account, stores a
-// single-use link valid 30 minutes (its token only as a keyed hash), logs
-// password_reset_requested and mails the link. Requests are throttled per address (known or
-// not) and per IP. The mail goes out after the answer, so the time to answer does not say
-// whether the address has an account.
+// requestPasswordReset answers every address the same, at once, and then, for an active
+// account, stores a single-use link valid 30 minutes (its token only as a keyed hash), logs
+// password_reset_requested and mails the link (sendPasswordReset). Requests are throttled per
+// address (known or not) and per IP. Nothing about the account is looked at before the answer,
+// so neither its content nor its time says whether the address has one.
 func (h *Handler) requestPasswordReset(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	email := store.NormalizeEmail(c.FormValue("email"))
@@ -57,32 +57,44 @@ func (h *Handler) requestPasswordReset(c *fiber.Ctx) error {
 	if err := h.store.RecordAttempt(ctx, store.AttemptResetRequest, []string{emailKey(email), ipKey(ip)}, true, now); err != nil {
 		return err
 	}
+	// Whether the address has an account is decided after the answer, so the time to answer
+	// does not tell (the request's own details are read now: c is not usable afterwards).
+	ev := h.event(c, "password_reset_requested", nil, nil, nil)
+	go h.sendPasswordReset(email, ev)
+	return page(fiber.StatusOK, forgotAnswer, "")
+}
+
+// sendPasswordReset, after the answer, stores a link for the active account of email, if there
+// is one, logs password_reset_requested (ev, with the user filled in) and mails the link.
+// Deactivated users get no link.
+func (h *Handler) sendPasswordReset(email string, ev store.Event) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	u, err := h.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.Active()) {
-		return page(fiber.StatusOK, forgotAnswer, "") // deactivated users get no working link
+		return
 	}
 	if err != nil {
-		return err
+		h.log.Error("password reset request", "err", err)
+		return
 	}
 	token := auth.NewToken()
+	now := h.now()
+	ev.UserID = ptr(u.ID)
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreatePasswordReset(ctx, h.keys.HashToken("password_reset", token), u.ID, now, now.Add(auth.PasswordResetTTL)); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "password_reset_requested", nil, ptr(u.ID), nil))
+		return tx.AddEvent(ctx, ev)
 	})
 	if err != nil {
-		return err
+		h.log.Error("password reset request", "user_id", u.ID, "err", err)
+		return
 	}
 	msg := passwordResetMail(u, strings.TrimRight(h.base.String(), "/")+"/password/reset/"+token)
-	go func() {
-		mctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := h.mailer.Send(mctx, msg); err != nil {
-			h.log.Warn("password reset email not sent", "user_id", u.ID, "err", err)
-		}
-	}()
-	return page(fiber.StatusOK, forgotAnswer, "")
+	if err := h.mailer.Send(ctx, msg); err != nil {
+		h.log.Warn("password reset email not sent", "user_id", u.ID, "err", err)
+	}
 }
 
 // passwordResetMail carries a self-service reset link.
