@@ -410,7 +410,7 @@ func weakerPasswords(b Base, n int) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "Requiring a reset signs them out, revokes their OAuth2 tokens, and has them choose a new password at their next sign-in.</p><details><summary role=\"button\" class=\"secondary\">Require a reset for these users</summary><form method=\"post\" action=\"/settings/security/passwords/require-reset\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "Requiring a reset signs them out, revokes their OAuth2 tokens, and has them choose a new password at their next sign-in. If your own password is one of them, you are signed out too.</p><details><summary role=\"button\" class=\"secondary\">Require a reset for these users</summary><form method=\"post\" action=\"/settings/security/passwords/require-reset\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
