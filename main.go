@@ -292,7 +292,7 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	if _, err := os.Stat(cfg.db); err != nil {
 		return fmt.Errorf("database %s: %w", cfg.db, err)
 	}
-	st, err := store.Open(ctx, cfg.db)
+	st, err := store.OpenAsIs(ctx, cfg.db) // no migration: the running server owns the schema
 	if err != nil {
 		return err
 	}
@@ -300,6 +300,7 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := st.Backup(ctx, fs.Arg(0)); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backed up %s to %s (keep the secret key file %s too: without it TOTP secrets cannot be read)\n", cfg.db, fs.Arg(0), cfg.keyFile())
+	fmt.Fprintf(stdout, "backed up %s to %s (keep the secret key file %s with it: without it TOTP secrets, "+
+		"signing keys and every stored secret's hash are useless)\n", cfg.db, fs.Arg(0), cfg.keyFile())
 	return nil
 }

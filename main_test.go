@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"os"
@@ -79,6 +80,9 @@ func TestBackup(t *testing.T) {
 	if out, err := runCLI(t, "", "backup", "--db", db, dest); err != nil || !strings.Contains(out, "backed up") {
 		t.Fatalf("backup: %q %v", out, err)
 	}
+	if fi, err := os.Stat(dest); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the copy's mode: %v %v, want 0600 (it holds hashes and sealed keys)", fi.Mode().Perm(), err)
+	}
 	st, err := store.Open(context.Background(), dest)
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +99,28 @@ func TestBackup(t *testing.T) {
 	}
 	if _, err := runCLI(t, "", "backup", "--db", db); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Errorf("backup without a destination: %v", err)
+	}
+}
+
+// A backup changes nothing in the database it copies: a newer binary must not migrate the file
+// an older server is running on.
+func TestBackupDoesNotMigrate(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "other.db")
+	raw, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`CREATE TABLE t (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "", "backup", "--db", db, filepath.Join(dir, "copy.db")); err != nil {
+		t.Fatalf("backup: %q %v", out, err)
+	}
+	var n int
+	if err := raw.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'goose_db_version'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the backup migrated the database it copied (goose table: %d, %v)", n, err)
 	}
 }
 

@@ -17,14 +17,24 @@ import (
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-func securityHeaders() fiber.Handler {
-	return helmet.New(helmet.Config{
+// securityHeaders sets the CSP and the other protective headers on every answer. HSTS follows
+// the base URL: helmet would decide by the request's protocol, which X-Forwarded-Proto from
+// anyone can claim.
+func (h *Handler) securityHeaders() fiber.Handler {
+	headers := helmet.New(helmet.Config{
 		ContentSecurityPolicy: contentSecurityPolicy,
 		XFrameOptions:         "DENY",
 		ReferrerPolicy:        "same-origin",
 		PermissionPolicy:      "camera=(), microphone=(), geolocation=(), payment=()",
-		HSTSMaxAge:            31536000,
+		HSTSMaxAge:            0, // set below
 	})
+	hsts := h.base.Scheme == "https"
+	return func(c *fiber.Ctx) error {
+		if hsts {
+			c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000; includeSubDomains")
+		}
+		return headers(c)
+	}
 }
 
 // serveAsset serves an embedded file at its content-hashed URL, cached for a year.

@@ -173,3 +173,18 @@ func TestHealthz(t *testing.T) {
 		t.Error("/healthz set a cookie")
 	}
 }
+
+// HSTS follows the base URL, not what the request claims: X-Forwarded-Proto from a client (or
+// an untrusted proxy) can say https over plain http.
+func TestHSTSFollowsTheBaseURL(t *testing.T) {
+	plain := newEnv(t).newClient()
+	r := plain.do(http.MethodGet, "/login", nil, http.Header{"X-Forwarded-Proto": {"https"}})
+	if got := r.Header.Get("Strict-Transport-Security"); got != "" {
+		t.Errorf("an http base URL sent HSTS %q because of X-Forwarded-Proto", got)
+	}
+	secure := newEnvWith(t, envOptions{baseURL: "https://id.example.com"}).newClient()
+	r = secure.get("/healthz")
+	if got := r.Header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
+		t.Errorf("an https base URL: Strict-Transport-Security %q", got)
+	}
+}

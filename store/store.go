@@ -46,7 +46,13 @@ type Tx struct{ q }
 
 // Open opens (creating if needed) the SQLite file at path in WAL mode with foreign keys and a
 // busy timeout, and applies every embedded migration that has not run yet.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string) (*Store, error) { return open(ctx, path, true) }
+
+// OpenAsIs opens the SQLite file at path as Open does but applies no migration: for a backup,
+// which must not change the database a running server (perhaps an older one) uses.
+func OpenAsIs(ctx context.Context, path string) (*Store, error) { return open(ctx, path, false) }
+
+func open(ctx context.Context, path string, migrate bool) (*Store, error) {
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + url.Values{
 		"_journal_mode": {"WAL"},
 		"_foreign_keys": {"on"},
@@ -66,6 +72,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s := &Store{q: q{db: db}, sqlDB: db, path: path}
+	if !migrate {
+		return s, nil
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -133,12 +142,19 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 // Backup writes a consistent copy of the database to path with VACUUM INTO, which works while
-// the server runs. It refuses to overwrite an existing file.
+// the server runs. It refuses to overwrite an existing file, and the copy is readable by its
+// owner only (mode 0600): it holds password hashes, sealed keys and the event log.
 func (s *Store) Backup(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("store: backup: %s already exists", path)
 	}
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	f.Close() // VACUUM INTO fills an empty file, keeping its mode
 	if _, err := s.sqlDB.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("store: backup to %s: %w", path, err)
 	}
 	return nil
