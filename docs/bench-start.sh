@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-start.sh BINARY: binary size, cold start to the first 200 on /healthz, and idle RSS.
-# Usage: bash docs/bench-start.sh ./weftid   (build it first with `go tool task build`)
+# Usage: bash docs/bench-start.sh ./weftid   (build it first with `task build`, or the go build line in docs/benchmarks.md)
 set -euo pipefail
 bin=${1:?usage: bench-start.sh BINARY}
 runs=${RUNS:-10}

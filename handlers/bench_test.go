@@ -188,7 +188,7 @@ func newBenchBrowser(b *testing.B, base string) *benchBrowser {
 }
 
 // BenchmarkPasswordStrength is a load run of the live meter: 50 concurrent clients posting
-// what people type (prefixes of real passwords, 1 to 40 characters) to /password/strength. Each
+// what people type (prefixes of real passwords, 1 to 35 characters) to /password/strength. Each
 // client is a browser with its own cookies; as the meter allows 120 checks a minute per browser,
 // a client becomes a new person (one GET /login, from a new address) every 100 checks, so no
 // answer is a 429. It

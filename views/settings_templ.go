@@ -326,7 +326,7 @@ func SettingsPasswordsPage(b Base, f PasswordSettingsForm) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "> Strong (score 3): rejects passwords with obvious patterns</label> <label><input type=\"radio\" name=\"minimum_strength_score\" value=\"4\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "> Strong (score 3) — Default. Rejects passwords with obvious patterns.</label> <label><input type=\"radio\" name=\"minimum_strength_score\" value=\"4\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -336,7 +336,7 @@ func SettingsPasswordsPage(b Base, f PasswordSettingsForm) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "> Very strong (score 4): requires more complex passwords</label></fieldset><button type=\"submit\">Save</button></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "> Very strong (score 4) — Requires more complex passwords.</label></fieldset><button type=\"submit\">Save</button></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
