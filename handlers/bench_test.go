@@ -75,8 +75,14 @@ func benchServer(b *testing.B) (base string, email, password string) {
 		Keys: auth.NewKeys([]byte("0123456789abcdef0123456789abcdef")), Log: discard, TrustedProxies: []string{"127.0.0.1"}})
 	go app.Listener(ln)
 	b.Cleanup(func() { app.Shutdown() })
-	// The SAML key is made in the background at the first start; wait for it, so its RSA key
-	// generation is not measured as part of whatever the benchmark times.
+	waitForSAMLKey(b, base)
+	return base, email, password
+}
+
+// waitForSAMLKey waits until the server at base has made its SAML key (in the background at the
+// first start), so its RSA key generation is not measured as part of what a benchmark times.
+func waitForSAMLKey(b *testing.B, base string) {
+	b.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		resp, err := http.Get(base + "/saml/metadata")
 		if err == nil {
@@ -90,7 +96,6 @@ func benchServer(b *testing.B) (base string, email, password string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return base, email, password
 }
 
 // BenchmarkPasswordSignIn measures the password step of sign-in end to end over HTTP: the

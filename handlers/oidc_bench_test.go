@@ -102,6 +102,7 @@ func BenchmarkIntrospection(b *testing.B) {
 	app := handlers.New(handlers.Config{BaseURL: u, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: discard})
 	go app.Listener(ln)
 	b.Cleanup(func() { app.Shutdown() })
+	waitForSAMLKey(b, "http://"+ln.Addr().String())
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	endpoint := "http://" + ln.Addr().String() + "/oauth2/introspect"
 
