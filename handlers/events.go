@@ -36,6 +36,7 @@ var eventTypes = []string{
 	"oauth2_client_deleted",
 	"oauth2_client_secret_regenerated",
 	"oauth2_client_updated",
+	"oauth2_refresh_token_reused",
 	"oauth2_user_tokens_revoked",
 	"oidc_signing_key_rotated",
 	"passkey_registered",

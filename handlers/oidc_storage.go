@@ -223,7 +223,7 @@ func (s *oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.T
 	g := grantOf(req)
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		if current != "" {
-			if err := tx.ConsumeOAuthRefreshToken(ctx, s.keys.HashToken(hashRefreshToken, current)); err != nil {
+			if err := tx.ConsumeOAuthRefreshToken(ctx, s.keys.HashToken(hashRefreshToken, current), s.now()); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return oidc.ErrInvalidGrant().WithDescription("refresh token already used or revoked")
 				}
@@ -259,6 +259,21 @@ func (s *oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token stri
 	if err != nil {
 		return nil, err
 	}
+	if t.Rotated {
+		// Used before: someone holds a copy. The whole authorization ends, for the copy and for
+		// the client alike, which must sign the user in again.
+		err := s.st.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.RevokeOAuthGrant(ctx, t.GrantID); err != nil {
+				return err
+			}
+			return tx.AddEvent(ctx, store.Event{At: s.now(), Type: "oauth2_refresh_token_reused", UserID: &t.UserID,
+				Details: map[string]any{"client_id": t.ClientID}})
+		})
+		if err != nil {
+			return nil, err
+		}
+		return nil, op.ErrInvalidRefreshToken
+	}
 	if !s.userActive(ctx, t.UserID) {
 		return nil, op.ErrInvalidRefreshToken
 	}
@@ -282,7 +297,7 @@ func (s *oidcStorage) TerminateSession(ctx context.Context, userID, clientID str
 func (s *oidcStorage) GetRefreshTokenInfo(ctx context.Context, _ string, token string) (string, string, error) {
 	h := s.keys.HashToken(hashRefreshToken, token)
 	t, err := s.st.OAuthRefreshTokenByHash(ctx, h, s.now())
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.Rotated) {
 		return "", "", op.ErrInvalidRefreshToken
 	}
 	if err != nil {

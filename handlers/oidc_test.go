@@ -319,16 +319,14 @@ func TestOIDCBaselineSignIn(t *testing.T) {
 		t.Errorf("introspection with a wrong secret answered %d, want 401", st)
 	}
 
-	// Refresh rotates: the new token works, the old one does not.
+	// Refresh rotates: the new token works (that the old one does not, and what its reuse
+	// does, is TestRefreshTokenReuseRevokesTheGrant).
 	tok2, err := p.refresh(tok.RefreshToken)
 	if err != nil {
 		t.Fatalf("refresh: %v", err)
 	}
 	if tok2.RefreshToken == tok.RefreshToken {
 		t.Fatal("the refresh token was not rotated")
-	}
-	if _, err := p.refresh(tok.RefreshToken); err == nil {
-		t.Fatal("a rotated-away refresh token still works")
 	}
 	if !e.active(app, tok2.AccessToken) {
 		t.Fatal("the refreshed access token is not active")
@@ -959,5 +957,38 @@ func TestForcedResetRevokesTokens(t *testing.T) {
 	}
 	if _, err := p.refresh(other.RefreshToken); err != nil {
 		t.Errorf("another user's refresh token stopped working: %v", err)
+	}
+}
+
+// A refresh token works once. Used a second time, it was copied: the whole authorization is
+// revoked (the client's newer tokens too), and oauth2_refresh_token_reused is logged.
+func TestRefreshTokenReuseRevokesTheGrant(t *testing.T) {
+	e := newEnv(t)
+	app := registerApp(t, e.adminClient(), webApp())
+	p := e.newRP(app, "offline_access")
+	u := e.createUser("rey@example.com", "Rey", store.RoleUser, store.StatusActive)
+	b := e.newClient()
+	b.signIn(u.Email, testPassword)
+	f, _ := p.authorize(b)
+	first := p.exchange(p.codeFrom(b.get(callbackPath(f.requestID)), f), f)
+	second, err := p.refresh(first.RefreshToken)
+	if err != nil {
+		t.Fatalf("the first refresh: %v", err)
+	}
+	if !e.active(app, second.AccessToken) {
+		t.Fatal("test setup: the refreshed access token is not active")
+	}
+	if _, err := p.refresh(first.RefreshToken); err == nil {
+		t.Fatal("a used refresh token worked again")
+	}
+	if _, err := p.refresh(second.RefreshToken); err == nil {
+		t.Error("after the reuse, the newer refresh token of the same authorization still works")
+	}
+	if e.active(app, second.AccessToken) {
+		t.Error("after the reuse, the newer access token is still active")
+	}
+	ev := e.lastEvent("oauth2_refresh_token_reused")
+	if ev.UserID == nil || *ev.UserID != u.ID || ev.ActorID != nil || ev.Details["client_id"] != app.ClientID {
+		t.Errorf("oauth2_refresh_token_reused: %+v", ev)
 	}
 }

@@ -67,7 +67,7 @@ const (
 	sqlAuthRequestByID    = `SELECT ` + authRequestCols + ` FROM oidc_auth_requests WHERE id = ? AND expires_at > ?`
 	sqlAuthRequestByCode  = `SELECT ` + authRequestCols + ` FROM oidc_auth_requests WHERE code_hash = ? AND code_expires_at > ? AND done = 1`
 	sqlAccessTokenByHash  = `SELECT grant_id, client_id, subject, user_id, scopes, audience, issued_at, expires_at FROM oauth_access_tokens WHERE id_hash = ? AND expires_at > ?`
-	sqlRefreshTokenByHash = `SELECT grant_id, client_id, user_id, scopes, amr, auth_time, expires_at FROM oauth_refresh_tokens WHERE token_hash = ? AND expires_at > ?`
+	sqlRefreshTokenByHash = `SELECT grant_id, client_id, user_id, scopes, amr, auth_time, expires_at, rotated_at FROM oauth_refresh_tokens WHERE token_hash = ? AND expires_at > ?`
 )
 
 func scanAuthRequest(row *sql.Row) (OIDCAuthRequest, error) {
@@ -223,6 +223,9 @@ func (q q) DeleteOAuthAccessToken(ctx context.Context, idHash []byte) error {
 type OAuthRefreshToken struct {
 	OAuthGrant
 	ExpiresAt time.Time
+	// Rotated says the token was used for a refresh already: it no longer works, and a second
+	// use means it was copied.
+	Rotated bool
 }
 
 // CreateOAuthRefreshToken stores a refresh token under the keyed hash of its value.
@@ -240,9 +243,9 @@ func (q q) CreateOAuthRefreshToken(ctx context.Context, tokenHash []byte, t OAut
 func (q q) OAuthRefreshTokenByHash(ctx context.Context, tokenHash []byte, now time.Time) (OAuthRefreshToken, error) {
 	var t OAuthRefreshToken
 	var scopes, amr string
-	var authTime, expires int64
+	var authTime, expires, rotated int64
 	err := q.db.QueryRowContext(ctx, sqlRefreshTokenByHash, tokenHash, unix(now)).
-		Scan(&t.GrantID, &t.ClientID, &t.UserID, &scopes, &amr, &authTime, &expires)
+		Scan(&t.GrantID, &t.ClientID, &t.UserID, &scopes, &amr, &authTime, &expires, &rotated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -250,14 +253,16 @@ func (q q) OAuthRefreshTokenByHash(ctx context.Context, tokenHash []byte, now ti
 		return t, fmt.Errorf("store: refresh token: %w", err)
 	}
 	t.Subject = fmt.Sprint(t.UserID)
+	t.Rotated = rotated != 0
 	t.Scopes, t.AMR, t.AuthTime, t.ExpiresAt = splitSpace(scopes), splitSpace(amr), fromUnix(authTime), fromUnix(expires)
 	return t, nil
 }
 
-// ConsumeOAuthRefreshToken deletes a refresh token being rotated; ErrNotFound when it was used
-// or revoked already, so each refresh token is good for one refresh.
-func (q q) ConsumeOAuthRefreshToken(ctx context.Context, tokenHash []byte) error {
-	res, err := q.db.ExecContext(ctx, `DELETE FROM oauth_refresh_tokens WHERE token_hash = ?`, tokenHash)
+// ConsumeOAuthRefreshToken marks a refresh token being rotated as used (kept until it expires,
+// so that a second use is recognised); ErrNotFound when it was used or revoked already, so
+// each refresh token is good for one refresh.
+func (q q) ConsumeOAuthRefreshToken(ctx context.Context, tokenHash []byte, now time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE oauth_refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at = 0`, unix(now), tokenHash)
 	if err != nil {
 		return fmt.Errorf("store: consume refresh token: %w", err)
 	}
