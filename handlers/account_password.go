@@ -73,17 +73,9 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 
 	var errs []string
 	if next == current {
-		errs = append(errs, "The new password must be different from your current password.")
+		errs = append(errs, msgSameAsCurrent)
 	}
-	for _, unmet := range check.Unmet() {
-		errs = append(errs, "New password: "+unmet+".")
-	}
-	if check.Warning != "" && !check.OK() {
-		errs = append(errs, check.Warning)
-	}
-	if next != confirm {
-		errs = append(errs, "The new password and its confirmation do not match.")
-	}
+	errs = append(errs, newPasswordProblems(next, confirm, check)...)
 	errs, breach := h.withBreachCheck(ctx, next, errs)
 	if len(errs) > 0 {
 		return page(fiber.StatusUnprocessableEntity, errs...)

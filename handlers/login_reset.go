@@ -28,14 +28,21 @@ func newPasswordProblems(next, confirm string, check auth.PasswordCheck) []strin
 	return errs
 }
 
-// sameAsCurrent reports whether next is the user's current password (a forced reset must
-// replace it). A user without a password has none to repeat.
-func (h *Handler) sameAsCurrent(c *fiber.Ctx, u store.User, next string) (bool, error) {
-	if u.PasswordHash == "" || next == "" {
-		return false, nil
+// msgSameAsCurrent refuses a new password that is the current one.
+const msgSameAsCurrent = "The new password must be different from your current password."
+
+// unlessSameAsCurrent adds msgSameAsCurrent to a form's problems when next is the user's
+// current password (a forced reset must replace it). It hashes only for a form with no other
+// problem; a user without a password has none to repeat.
+func (h *Handler) unlessSameAsCurrent(c *fiber.Ctx, u store.User, next string, problems []string) ([]string, error) {
+	if len(problems) > 0 || u.PasswordHash == "" || next == "" {
+		return problems, nil
 	}
 	same, _, err := h.hasher.Verify(c.UserContext(), u.PasswordHash, next)
-	return same, err
+	if same {
+		problems = append(problems, msgSameAsCurrent)
+	}
+	return problems, err
 }
 
 func (h *Handler) renderResetRequired(c *fiber.Ctx, status int, u store.User, policy auth.PasswordPolicy, errs []string) error {
@@ -70,15 +77,9 @@ func (h *Handler) submitResetPassword(c *fiber.Ctx) error {
 		return err
 	}
 	next, confirm := c.FormValue("new_password"), c.FormValue("confirm_password")
-	errs := newPasswordProblems(next, confirm, auth.CheckPassword(next, subjectOf(u), policy))
-	if len(errs) == 0 {
-		same, err := h.sameAsCurrent(c, u, next)
-		if err != nil {
-			return err
-		}
-		if same {
-			errs = append(errs, "The new password must be different from your current password.")
-		}
+	errs, err := h.unlessSameAsCurrent(c, u, next, newPasswordProblems(next, confirm, auth.CheckPassword(next, subjectOf(u), policy)))
+	if err != nil {
+		return err
 	}
 	errs, breach := h.withBreachCheck(ctx, next, errs)
 	if len(errs) > 0 {

@@ -175,14 +175,10 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 	}
 	next := c.FormValue("new_password")
 	errs := newPasswordProblems(next, c.FormValue("confirm_password"), auth.CheckPassword(next, subjectOf(u), policy))
-	if len(errs) == 0 && u.PasswordResetRequired {
+	if u.PasswordResetRequired {
 		// The link clears a forced reset's flag too: it must not keep the password it is about.
-		same, err := h.sameAsCurrent(c, u, next)
-		if err != nil {
+		if errs, err = h.unlessSameAsCurrent(c, u, next, errs); err != nil {
 			return err
-		}
-		if same {
-			errs = append(errs, "The new password must be different from your current password.")
 		}
 	}
 	errs, breach := h.withBreachCheck(ctx, next, errs)
