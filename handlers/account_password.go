@@ -93,12 +93,9 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 		if err := breach.LogSkipped(ctx, tx, h.event(c, "", ptr(u.ID), ptr(u.ID), nil)); err != nil {
 			return err
 		}
-		ended, err := tx.DeleteUserSessions(ctx, u.ID, keep)
+		// A sign-in that passed the password step with the old password must not finish either.
+		ended, err := endUserSessions(ctx, tx, u.ID, keep)
 		if err != nil {
-			return err
-		}
-		// A sign-in that passed the password step with the old password must not finish.
-		if err := tx.DeleteUserSignIns(ctx, u.ID); err != nil {
 			return err
 		}
 		if err := tx.DeletePasswordResets(ctx, u.ID); err != nil {

@@ -165,10 +165,7 @@ func (h *Handler) storePendingPassword(c *fiber.Ctx, tx *store.Tx, si store.Sign
 	if err := (BreachVerdict{Skipped: pp.BreachSkipped}).LogSkipped(ctx, tx, h.event(c, "", ptr(u.ID), ptr(u.ID), nil)); err != nil {
 		return err
 	}
-	if _, err := tx.DeleteUserSessions(ctx, u.ID, nil); err != nil {
-		return err
-	}
-	if err := tx.DeleteUserSignIns(ctx, u.ID); err != nil {
+	if _, err := endUserSessions(ctx, tx, u.ID, nil); err != nil {
 		return err
 	}
 	if err := tx.DeletePasswordResets(ctx, u.ID); err != nil {

@@ -213,11 +213,8 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 		if err := breach.LogSkipped(ctx, tx, h.event(c, "", ptr(id), ptr(id), nil)); err != nil {
 			return err
 		}
-		ended, err := tx.DeleteUserSessions(ctx, id, keep)
+		ended, err := endUserSessions(ctx, tx, id, keep)
 		if err != nil {
-			return err
-		}
-		if err := tx.DeleteUserSignIns(ctx, id); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, h.event(c, "password_self_reset_completed", ptr(id), ptr(id), map[string]any{"other_sessions_ended": ended}))

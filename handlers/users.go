@@ -469,11 +469,8 @@ func (h *Handler) setStatus(c *fiber.Ctx, status store.Status) error {
 			if last {
 				return errLastSuperAdminStatus
 			}
-			ended, err := tx.DeleteUserSessions(ctx, cur.ID, nil)
+			ended, err := endUserSessions(ctx, tx, cur.ID, nil)
 			if err != nil {
-				return err
-			}
-			if err := tx.DeleteUserSignIns(ctx, cur.ID); err != nil {
 				return err
 			}
 			if err := tx.DeletePasswordResets(ctx, cur.ID); err != nil {

@@ -134,12 +134,15 @@ func stillManaged(ctx context.Context, tx *store.Tx, actor store.User, userID in
 	return cur, nil
 }
 
-// endUserSessions signs a user out everywhere: their sessions and their sign-ins in progress.
-func endUserSessions(ctx context.Context, tx *store.Tx, userID int64) error {
-	if _, err := tx.DeleteUserSessions(ctx, userID, nil); err != nil {
-		return err
+// endUserSessions signs a user out everywhere: their sessions but keep (nil keeps none), and
+// every sign-in in progress (one begun with an old password or factor must not finish). It
+// returns how many sessions ended.
+func endUserSessions(ctx context.Context, tx *store.Tx, userID int64, keep []byte) (int64, error) {
+	ended, err := tx.DeleteUserSessions(ctx, userID, keep)
+	if err != nil {
+		return 0, err
 	}
-	return tx.DeleteUserSignIns(ctx, userID)
+	return ended, tx.DeleteUserSignIns(ctx, userID)
 }
 
 // resetUserMFA clears a user's TOTP secret and backup codes (not their passkeys), logs
@@ -163,7 +166,7 @@ func (h *Handler) resetUserMFA(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if err := endUserSessions(ctx, tx, u.ID); err != nil {
+		if _, err := endUserSessions(ctx, tx, u.ID, nil); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, h.event(c, "mfa_reset_by_admin", ptr(actor.ID), ptr(u.ID),
@@ -214,7 +217,7 @@ func (h *Handler) revokeUserPasskey(c *fiber.Ctx) error {
 			return err
 		}
 		// A revoked passkey is a lost laptop or phone: whoever holds it may be signed in.
-		if err := endUserSessions(ctx, tx, u.ID); err != nil {
+		if _, err := endUserSessions(ctx, tx, u.ID, nil); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, h.event(c, "passkey_revoked", ptr(actor.ID), ptr(u.ID),

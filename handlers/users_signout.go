@@ -21,11 +21,8 @@ func (h *Handler) signOutEverywhere(c *fiber.Ctx) error {
 		if _, err := stillManaged(ctx, tx, actor, u.ID); err != nil {
 			return err
 		}
-		sessions, err := tx.DeleteUserSessions(ctx, u.ID, nil)
+		sessions, err := endUserSessions(ctx, tx, u.ID, nil)
 		if err != nil {
-			return err
-		}
-		if err := tx.DeleteUserSignIns(ctx, u.ID); err != nil {
 			return err
 		}
 		if err := tx.AddEvent(ctx, h.event(c, "user_signed_out_everywhere", ptr(actor.ID), ptr(u.ID),
