@@ -139,7 +139,8 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	if rehash {
 		u.PasswordHash = h.rehashPassword(c, u, password)
 	}
-	if h.hibp != nil {
+	if h.hibp != nil && !u.HasBreachFingerprint {
+		// Only for a password set before fingerprints were kept: no write on every sign-in.
 		prefix, mac := h.keys.BreachFingerprint(password)
 		if err := h.store.BackfillBreachFingerprint(ctx, u.ID, u.PasswordHash, prefix, mac); err != nil {
 			h.log.Warn("breach fingerprint not stored", "user_id", u.ID, "err", err)

@@ -70,8 +70,10 @@ type User struct {
 	// unknown: set before the rule was recorded, or no password).
 	PasswordMinLength int
 	PasswordMinScore  int
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// HasBreachFingerprint says the weekly breach check has what it needs for this password.
+	HasBreachFingerprint bool
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 // Active reports whether the user may sign in.
@@ -80,13 +82,13 @@ func (u User) Active() bool { return u.Status == StatusActive }
 // NormalizeEmail trims and lower-cases an address, so lookups do not depend on case.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-const userColumns = `id, email, name, role, status, password_hash, password_reset_required, password_min_length, password_min_score, created_at, updated_at`
+const userColumns = `id, email, name, role, status, password_hash, password_reset_required, password_min_length, password_min_score, breach_prefix <> '', created_at, updated_at`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created, updated int64
 	var reset int
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash, &reset, &u.PasswordMinLength, &u.PasswordMinScore, &created, &updated)
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash, &reset, &u.PasswordMinLength, &u.PasswordMinScore, &u.HasBreachFingerprint, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}

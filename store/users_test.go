@@ -128,7 +128,7 @@ func TestSetPasswordRecordsRuleAndClearsResetFlag(t *testing.T) {
 	if err := s.RequirePasswordReset(ctx, u.ID, t0); err != nil {
 		t.Fatalf("RequirePasswordReset: %v", err)
 	}
-	if got, _ := s.UserByID(ctx, u.ID); !got.PasswordResetRequired {
+	if got, _ := s.UserByID(ctx, u.ID); !got.PasswordResetRequired || got.HasBreachFingerprint {
 		t.Fatal("RequirePasswordReset did not flag the user")
 	}
 	later := t0.Add(time.Hour)
@@ -137,7 +137,7 @@ func TestSetPasswordRecordsRuleAndClearsResetFlag(t *testing.T) {
 		t.Fatalf("SetPassword: %v", err)
 	}
 	got, _ := s.UserByID(ctx, u.ID)
-	if got.PasswordHash != "h2" || got.PasswordMinLength != 16 || got.PasswordMinScore != 4 || got.PasswordResetRequired || !got.UpdatedAt.Equal(later) {
+	if got.PasswordHash != "h2" || got.PasswordMinLength != 16 || got.PasswordMinScore != 4 || got.PasswordResetRequired || !got.HasBreachFingerprint || !got.UpdatedAt.Equal(later) {
 		t.Errorf("after SetPassword: %+v; want hash h2, rule 16/4, flag cleared, updated %v", got, later)
 	}
 	if err := s.SetPassword(ctx, u.ID+1, store.NewPassword{Hash: "x"}, later); !errors.Is(err, store.ErrNotFound) {
