@@ -266,7 +266,7 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		if err := breach.LogSkipped(ctx, tx, store.Event{At: now, UserID: &u.ID}); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, store.Event{At: now, Type: "user_created", UserID: &u.ID, Details: map[string]any{"role": string(u.Role), "via": "cli"}})
+		return tx.AddEvent(ctx, store.Event{At: now, Type: store.EventUserCreated, UserID: &u.ID, Details: map[string]any{"role": string(u.Role), "via": "cli"}})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("a user with the email %s already exists", in.Email)

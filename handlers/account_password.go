@@ -60,7 +60,7 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 	now := h.now()
 	if !ok {
 		err := h.failedGuess(c, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)},
-			h.event(c, "password_change_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_current_password"}))
+			h.event(c, store.EventPasswordChangeFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_current_password"}))
 		if err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 		if err := tx.DeletePasswordResets(ctx, u.ID); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "password_changed", ptr(u.ID), ptr(u.ID), map[string]any{"other_sessions_ended": ended}))
+		return tx.AddEvent(ctx, h.event(c, store.EventPasswordChanged, ptr(u.ID), ptr(u.ID), map[string]any{"other_sessions_ended": ended}))
 	})
 	if err != nil {
 		return err

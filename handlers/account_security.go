@@ -147,7 +147,7 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrollin
 	step, ok := auth.CheckTOTP(secret, c.FormValue("code"), now, 0)
 	if !ok {
 		err := h.failedGuess(c, store.AttemptCode, []string{userKey(u.ID), ipKey(ip)},
-			h.event(c, "mfa_totp_setup_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_code"}))
+			h.event(c, store.EventMFATOTPSetupFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_code"}))
 		if err != nil {
 			return nil, false, err
 		}
@@ -174,11 +174,11 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrollin
 		if err := tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID)}, true, now); err != nil {
 			return err
 		}
-		if err := tx.AddEvent(ctx, h.event(c, "mfa_totp_enabled", ptr(u.ID), ptr(u.ID), nil)); err != nil {
+		if err := tx.AddEvent(ctx, h.event(c, store.EventMFATOTPEnabled, ptr(u.ID), ptr(u.ID), nil)); err != nil {
 			return err
 		}
 		if enrolling {
-			return tx.AddEvent(ctx, h.event(c, "user_enhanced_auth_enrolled", ptr(u.ID), ptr(u.ID), map[string]any{"method": "totp"}))
+			return tx.AddEvent(ctx, h.event(c, store.EventUserEnhancedAuthEnrolled, ptr(u.ID), ptr(u.ID), map[string]any{"method": "totp"}))
 		}
 		return nil
 	})
@@ -216,7 +216,7 @@ func (h *Handler) regenerateBackupCodes(c *fiber.Ctx) error {
 		if err := tx.ReplaceBackupCodes(ctx, u.ID, h.backupHashes(codes), h.now()); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "mfa_backup_codes_regenerated", ptr(u.ID), ptr(u.ID), nil))
+		return tx.AddEvent(ctx, h.event(c, store.EventMFABackupCodesRegenerated, ptr(u.ID), ptr(u.ID), nil))
 	})
 	if err != nil {
 		return err
@@ -262,7 +262,7 @@ func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 	}
 	if !proved {
 		err := h.failedGuess(c, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)},
-			h.event(c, "mfa_totp_remove_failed", ptr(u.ID), ptr(u.ID), map[string]any{"reason": "not_proved"}))
+			h.event(c, store.EventMFATOTPRemoveFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "not_proved"}))
 		if err != nil {
 			return err
 		}
@@ -281,7 +281,7 @@ func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 		if err := tx.RecordAttempt(ctx, store.AttemptPassword, []string{emailKey(u.Email)}, true, now); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "mfa_totp_removed", ptr(u.ID), ptr(u.ID), nil))
+		return tx.AddEvent(ctx, h.event(c, store.EventMFATOTPRemoved, ptr(u.ID), ptr(u.ID), nil))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return h.renderSecurity(c, fiber.StatusUnprocessableEntity, "To remove TOTP, enter your password or a current code from the app.")
@@ -362,7 +362,7 @@ func (h *Handler) registerPasskey(c *fiber.Ctx, u store.User) (ok bool, err erro
 		if err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "passkey_registered", ptr(u.ID), ptr(u.ID), map[string]any{"passkey_id": p.ID, "name": name}))
+		return tx.AddEvent(ctx, h.event(c, store.EventPasskeyRegistered, ptr(u.ID), ptr(u.ID), map[string]any{"passkey_id": p.ID, "name": name}))
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return false, jsonError(c, fiber.StatusConflict, "This passkey is registered already.")
@@ -392,7 +392,7 @@ func (h *Handler) renamePasskey(c *fiber.Ctx) error {
 		if err := tx.RenamePasskey(ctx, u.ID, id, name); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "passkey_renamed", ptr(u.ID), ptr(u.ID), map[string]any{"passkey_id": id, "name": name}))
+		return tx.AddEvent(ctx, h.event(c, store.EventPasskeyRenamed, ptr(u.ID), ptr(u.ID), map[string]any{"passkey_id": id, "name": name}))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return fiber.ErrNotFound
@@ -413,7 +413,7 @@ func (h *Handler) deletePasskey(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "passkey_revoked", ptr(u.ID), ptr(u.ID), map[string]any{"passkey_id": p.ID, "name": p.Name}))
+		return tx.AddEvent(ctx, h.event(c, store.EventPasskeyRevoked, ptr(u.ID), ptr(u.ID), map[string]any{"passkey_id": p.ID, "name": p.Name}))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return fiber.ErrNotFound

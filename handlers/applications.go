@@ -157,7 +157,7 @@ func (h *Handler) createClient(c *fiber.Ctx) error {
 		if err := tx.CreateOAuthClient(ctx, cl); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "oauth2_client_created", ptr(actor.ID), nil, clientDetails(cl)))
+		return tx.AddEvent(ctx, h.event(c, store.EventOAuth2ClientCreated, ptr(actor.ID), nil, clientDetails(cl)))
 	})
 	if err != nil {
 		return err
@@ -222,7 +222,7 @@ func (h *Handler) updateClient(c *fiber.Ctx) error {
 				return err
 			}
 		}
-		return tx.AddEvent(ctx, h.event(c, "oauth2_client_updated", ptr(actor.ID), nil, clientDetails(cl)))
+		return tx.AddEvent(ctx, h.event(c, store.EventOAuth2ClientUpdated, ptr(actor.ID), nil, clientDetails(cl)))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return fiber.ErrNotFound
@@ -254,7 +254,7 @@ func (h *Handler) regenerateClientSecret(c *fiber.Ctx) error {
 		if err := tx.SetOAuthClientSecret(ctx, cl.ClientID, hash, h.now()); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "oauth2_client_secret_regenerated", ptr(actor.ID), nil,
+		return tx.AddEvent(ctx, h.event(c, store.EventOAuth2ClientSecretRegenerated, ptr(actor.ID), nil,
 			map[string]any{"client_id": cl.ClientID, "name": cl.Name}))
 	})
 	if err != nil {
@@ -277,7 +277,7 @@ func (h *Handler) deleteClient(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "oauth2_client_deleted", ptr(actor.ID), nil,
+		return tx.AddEvent(ctx, h.event(c, store.EventOAuth2ClientDeleted, ptr(actor.ID), nil,
 			map[string]any{"client_id": cl.ClientID, "name": cl.Name, "tokens": n}))
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -301,7 +301,7 @@ func (h *Handler) rotateSigningKey(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "oidc_signing_key_rotated", ptr(actor.ID), nil, map[string]any{"kid": kid}))
+		return tx.AddEvent(ctx, h.event(c, store.EventOIDCSigningKeyRotated, ptr(actor.ID), nil, map[string]any{"kid": kid}))
 	})
 	if err != nil {
 		return err

@@ -266,7 +266,7 @@ func (h *Handler) createSAMLApp(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "saml_sp_created", ptr(actor.ID), nil, map[string]any{
+		return tx.AddEvent(ctx, h.event(c, store.EventSAMLSPCreated, ptr(actor.ID), nil, map[string]any{
 			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL,
 		}))
 	})
@@ -348,7 +348,7 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 		if updated.EntityID != sp.EntityID {
 			details["previous_entity_id"] = sp.EntityID
 		}
-		return tx.AddEvent(ctx, h.event(c, "saml_sp_updated", ptr(actor.ID), nil, details))
+		return tx.AddEvent(ctx, h.event(c, store.EventSAMLSPUpdated, ptr(actor.ID), nil, details))
 	})
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -373,7 +373,7 @@ func (h *Handler) deleteSAMLApp(c *fiber.Ctx) error {
 		if err := tx.DeleteSAMLServiceProvider(ctx, sp.ID); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "saml_sp_deleted", ptr(actor.ID), nil, map[string]any{
+		return tx.AddEvent(ctx, h.event(c, store.EventSAMLSPDeleted, ptr(actor.ID), nil, map[string]any{
 			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name,
 		}))
 	})

@@ -161,7 +161,7 @@ func (j *BreachJob) Step(ctx context.Context) error {
 		if err := tx.FinishBreachRun(sctx, done, st.RunStartedAt.Add(BreachInterval)); err != nil {
 			return err
 		}
-		return tx.AddEvent(sctx, store.Event{At: done, Type: "password_breach_check_completed", Details: map[string]any{
+		return tx.AddEvent(sctx, store.Event{At: done, Type: store.EventPasswordBreachCheckCompleted, Details: map[string]any{
 			"users_checked": cur.UsersChecked, "hits": cur.Hits, "requests": cur.Requests,
 			"started_at": st.RunStartedAt.Format(time.RFC3339),
 		}})
@@ -360,7 +360,7 @@ func (j *BreachJob) applyHits(ctx context.Context, hits []breachHit, p *store.Br
 			if err := revokeUserTokens(ctx, tx, store.Event{At: now, UserID: &id, Details: map[string]any{"reason": "password_breach_detected"}}); err != nil {
 				return err
 			}
-			err = tx.AddEvent(ctx, store.Event{At: now, Type: "password_breach_detected", UserID: &id, Details: map[string]any{
+			err = tx.AddEvent(ctx, store.Event{At: now, Type: store.EventPasswordBreachDetected, UserID: &id, Details: map[string]any{
 				"breach_count": hit.count, "run_started_at": runStarted.Format(time.RFC3339),
 			}})
 			if err != nil {

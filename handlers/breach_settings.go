@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
 
@@ -36,7 +37,7 @@ func (h *Handler) runBreachCheck(c *fiber.Ctx) error {
 		return redirect(c, "/settings/security/passwords?breach=off#breach-check")
 	}
 	u := currentUser(c)
-	if err := h.store.AddEvent(ctx, h.event(c, "password_breach_check_requested", ptr(u.ID), nil, nil)); err != nil {
+	if err := h.store.AddEvent(ctx, h.event(c, store.EventPasswordBreachCheckRequested, ptr(u.ID), nil, nil)); err != nil {
 		return err
 	}
 	if err := h.breach.RunNow(ctx); err != nil {

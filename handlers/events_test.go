@@ -8,6 +8,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -179,25 +182,35 @@ func TestEventLogOffersEveryType(t *testing.T) {
 		offered = append(offered, m[1])
 	}
 
-	// The types the code writes: h.event(c, "x", ...), store.Event{Type: "x"}, and typ := "x".
-	written := regexp.MustCompile(`(?:event\(c, |Type:\s*|\btyp(?:, \w+)? :?= )"([a-z0-9_]+)"`)
-	files, _ := filepath.Glob("*.go")
-	more, _ := filepath.Glob("../*.go")
+	// The types the code can write: every EventType constant of the store package, which the
+	// typed Event.Type and h.event take; and no code writes a bare string literal as a type.
+	consts, err := eventTypeConstants("../store/event_types.go")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var want []string
+	for _, v := range consts {
+		want = append(want, v)
+	}
+	if len(want) < 10 {
+		t.Fatalf("found only %d event types in the code: %v", len(want), want)
+	}
+	bare := regexp.MustCompile(`(?:event\(c, |Type:\s*|\btyp(?:, \w+)? :?= )"([a-z0-9_]+)"`)
+	files, _ := filepath.Glob("../*/*.go")
+	more, _ := filepath.Glob("../*.go")
 	for _, f := range append(files, more...) {
-		if strings.HasSuffix(f, "_test.go") {
+		if strings.HasSuffix(f, "_test.go") || strings.HasSuffix(f, "_templ.go") {
 			continue
 		}
 		src, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range written.FindAllStringSubmatch(string(src), -1) {
-			want = append(want, m[1])
+		for _, m := range bare.FindAllStringSubmatch(string(src), -1) {
+			if m[2] != "xs:string" {
+				t.Errorf("%s writes event type %q as a bare string: use its store.Event constant", f, m[2])
+			}
 		}
-	}
-	if len(want) < 10 {
-		t.Fatalf("found only %d event types in the code: %v", len(want), want)
 	}
 	want = append(want,
 		"password_changed", "password_reset_forced", "password_reset_completed",
@@ -360,4 +373,37 @@ func TestEventExportCSV(t *testing.T) {
 	if len(rows) != len(bulk) {
 		t.Errorf("with before=: %d rows, want %d", len(rows), len(bulk))
 	}
+}
+
+// eventTypeConstants reads the EventType constants declared in a Go file: name to value.
+func eventTypeConstants(path string) (map[string]string, error) {
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "EventType" {
+				continue
+			}
+			for i, name := range vs.Names {
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok {
+					return nil, fmt.Errorf("%s: %s is not a string literal", path, name.Name)
+				}
+				v, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					return nil, err
+				}
+				out[name.Name] = v
+			}
+		}
+	}
+	return out, nil
 }

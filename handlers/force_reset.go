@@ -48,8 +48,8 @@ func (h *Handler) forcePasswordReset(c *fiber.Ctx) error {
 		}
 		reason := map[string]any{"reason": "password_reset_forced"}
 		return forceReset(ctx, tx, u.ID,
-			h.event(c, "password_reset_forced", ptr(actor.ID), ptr(u.ID), nil),
-			h.event(c, "oauth2_user_tokens_revoked", ptr(actor.ID), ptr(u.ID), reason))
+			h.event(c, store.EventPasswordResetForced, ptr(actor.ID), ptr(u.ID), nil),
+			h.event(c, store.EventOAuth2UserTokensRevoked, ptr(actor.ID), ptr(u.ID), reason))
 	})
 	if errors.Is(err, errNoPassword) {
 		return render(c, fiber.StatusConflict, views.UserActionRefusedPage(h.pageBase(c, "Force Password Reset", "users"), u.ID,
@@ -79,8 +79,8 @@ func (h *Handler) requireResetForWeaker(c *fiber.Ctx) error {
 		details := map[string]any{"reason": "password_policy"}
 		for _, id := range ids {
 			err := forceReset(ctx, tx, id,
-				h.event(c, "password_reset_forced", ptr(actor.ID), ptr(id), details),
-				h.event(c, "oauth2_user_tokens_revoked", ptr(actor.ID), ptr(id), map[string]any{"reason": "password_reset_forced"}))
+				h.event(c, store.EventPasswordResetForced, ptr(actor.ID), ptr(id), details),
+				h.event(c, store.EventOAuth2UserTokensRevoked, ptr(actor.ID), ptr(id), map[string]any{"reason": "password_reset_forced"}))
 			if err != nil {
 				return err
 			}

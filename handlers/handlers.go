@@ -191,7 +191,7 @@ func redirect(c *fiber.Ctx, to string) error {
 }
 
 // event builds an audit event for this request.
-func (h *Handler) event(c *fiber.Ctx, typ string, actor, subject *int64, details map[string]any) store.Event {
+func (h *Handler) event(c *fiber.Ctx, typ store.EventType, actor, subject *int64, details map[string]any) store.Event {
 	ua := c.Get(fiber.HeaderUserAgent)
 	if len(ua) > 512 {
 		ua = ua[:512]

@@ -248,7 +248,7 @@ func (e *env) eventsOf(typ string) []store.Event {
 	e.t.Helper()
 	var out []store.Event
 	for _, ev := range e.events() {
-		if ev.Type == typ {
+		if string(ev.Type) == typ {
 			out = append(out, ev)
 		}
 	}
@@ -280,7 +280,7 @@ func eventSummary(evs []store.Event) string {
 // checkEvent compares an event's type, subject and details reason (want 0 for "no user").
 func checkEvent(t *testing.T, ev store.Event, typ string, userID int64, reason string) {
 	t.Helper()
-	if ev.Type != typ {
+	if string(ev.Type) != typ {
 		t.Errorf("event type: got %q, want %q", ev.Type, typ)
 	}
 	switch {
@@ -302,7 +302,7 @@ func checkEvent(t *testing.T, ev store.Event, typ string, userID int64, reason s
 func typesOf(evs []store.Event) []string {
 	out := make([]string, len(evs))
 	for i, ev := range evs {
-		out[i] = ev.Type
+		out[i] = string(ev.Type)
 	}
 	return out
 }

@@ -86,7 +86,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 		return err
 	}
 	if limited {
-		if err := h.store.AddEvent(ctx, h.event(c, "login_failed", nil, nil, map[string]any{"email": email, "reason": "throttled"})); err != nil {
+		if err := h.store.AddEvent(ctx, h.event(c, store.EventLoginFailed, nil, nil, map[string]any{"email": email, "reason": "throttled"})); err != nil {
 			return err
 		}
 		return fail(fiber.StatusTooManyRequests, throttledMessage)
@@ -125,7 +125,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 			subject = ptr(u.ID)
 		}
 		// The attempt was counted when it was reserved; what is left is its event.
-		err := h.store.AddEvent(ctx, h.event(c, "login_failed", nil, subject, map[string]any{"email": email, "reason": reason, "step": "password"}))
+		err := h.store.AddEvent(ctx, h.event(c, store.EventLoginFailed, nil, subject, map[string]any{"email": email, "reason": reason, "step": "password"}))
 		if err != nil {
 			return err
 		}
@@ -185,7 +185,7 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 			if err := tx.DeleteSession(ctx, idHash); err != nil {
 				return err
 			}
-			return tx.AddEvent(ctx, h.event(c, "user_signed_out", ptr(u.ID), ptr(u.ID), nil))
+			return tx.AddEvent(ctx, h.event(c, store.EventUserSignedOut, ptr(u.ID), ptr(u.ID), nil))
 		})
 		if err != nil {
 			return err

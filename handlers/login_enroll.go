@@ -134,7 +134,7 @@ func (h *Handler) finishEnrollPasskey(c *fiber.Ctx) error {
 	if ok, err := h.registerPasskey(c, u); !ok || err != nil {
 		return err
 	}
-	if err := h.store.AddEvent(c.UserContext(), h.event(c, "user_enhanced_auth_enrolled", ptr(u.ID), ptr(u.ID), map[string]any{"method": "passkey"})); err != nil {
+	if err := h.store.AddEvent(c.UserContext(), h.event(c, store.EventUserEnhancedAuthEnrolled, ptr(u.ID), ptr(u.ID), map[string]any{"method": "passkey"})); err != nil {
 		return err
 	}
 	if err := h.store.MarkSignInStep(c.UserContext(), si.IDHash, stepEnrolled); err != nil {

@@ -88,7 +88,7 @@ func (h *Handler) finishPasskeyLogin(c *fiber.Ctx) error {
 			subject = ptr(userID)
 		}
 		err := h.failedGuess(c, store.AttemptPasskey, []string{ipKey(ip)},
-			h.event(c, "login_failed", nil, subject, map[string]any{"step": "passkey", "reason": reason}))
+			h.event(c, store.EventLoginFailed, nil, subject, map[string]any{"step": "passkey", "reason": reason}))
 		if err != nil {
 			return err
 		}

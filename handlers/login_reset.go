@@ -171,5 +171,5 @@ func (h *Handler) storePendingPassword(c *fiber.Ctx, tx *store.Tx, si store.Sign
 	if err := tx.DeletePasswordResets(ctx, u.ID); err != nil {
 		return err
 	}
-	return tx.AddEvent(ctx, h.event(c, "password_reset_completed", ptr(u.ID), ptr(u.ID), nil))
+	return tx.AddEvent(ctx, h.event(c, store.EventPasswordResetCompleted, ptr(u.ID), ptr(u.ID), nil))
 }

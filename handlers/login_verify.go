@@ -100,7 +100,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 		return err
 	}
 	if limited {
-		if err := h.store.AddEvent(ctx, h.event(c, "login_failed", nil, ptr(u.ID), map[string]any{"step": stepName(method), "reason": "throttled"})); err != nil {
+		if err := h.store.AddEvent(ctx, h.event(c, store.EventLoginFailed, nil, ptr(u.ID), map[string]any{"step": stepName(method), "reason": "throttled"})); err != nil {
 			return err
 		}
 		return h.renderVerify(c, fiber.StatusTooManyRequests, u, st, throttledMessage, "")
@@ -127,7 +127,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 			if err := tx.RecordAttempt(ctx, store.AttemptCode, keys, false, now); err != nil {
 				return err
 			}
-			return tx.AddEvent(ctx, h.event(c, "login_failed", nil, ptr(u.ID), map[string]any{"step": stepName(method), "reason": reason}))
+			return tx.AddEvent(ctx, h.event(c, store.EventLoginFailed, nil, ptr(u.ID), map[string]any{"step": stepName(method), "reason": reason}))
 		})
 		if err != nil {
 			return err

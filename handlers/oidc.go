@@ -278,7 +278,7 @@ func (h *Handler) endSessionFor(c *fiber.Ctx, u *store.User, reason string) erro
 		if err := tx.DeleteSession(ctx, idHash); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "user_signed_out", ptr(u.ID), ptr(u.ID), map[string]any{"reason": reason}))
+		return tx.AddEvent(ctx, h.event(c, store.EventUserSignedOut, ptr(u.ID), ptr(u.ID), map[string]any{"reason": reason}))
 	})
 	if err != nil {
 		return err
@@ -335,7 +335,7 @@ func (h *Handler) completeAuthRequest(c *fiber.Ctx, r store.OIDCAuthRequest, int
 		if err := tx.CompleteOIDCAuthRequest(ctx, r.ID, browser, idHash, u.ID, sess.CreatedAt, nil, now); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "oauth2_authorized", ptr(u.ID), ptr(u.ID),
+		return tx.AddEvent(ctx, h.event(c, store.EventOAuth2Authorized, ptr(u.ID), ptr(u.ID),
 			map[string]any{"client_id": r.ClientID, "name": name, "scopes": strings.Join(r.Scopes, " ")}))
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -404,7 +404,7 @@ func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
 			clientID = c.FormValue("client_id")
 		}
 		return h.failedGuess(c, attemptOAuthClient, []string{ip},
-			h.event(c, "oauth2_client_auth_failed", nil, nil, map[string]any{"endpoint": c.Path(), "client_id": truncate(clientID, 100)}))
+			h.event(c, store.EventOAuth2ClientAuthFailed, nil, nil, map[string]any{"endpoint": c.Path(), "client_id": truncate(clientID, 100)}))
 	}
 	return nil
 }

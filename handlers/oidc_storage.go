@@ -266,7 +266,7 @@ func (s *oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token stri
 			if err := tx.RevokeOAuthGrant(ctx, t.GrantID); err != nil {
 				return err
 			}
-			return tx.AddEvent(ctx, store.Event{At: s.now(), Type: "oauth2_refresh_token_reused", UserID: &t.UserID,
+			return tx.AddEvent(ctx, store.Event{At: s.now(), Type: store.EventOAuth2RefreshTokenReused, UserID: &t.UserID,
 				Details: map[string]any{"client_id": t.ClientID}})
 		})
 		if err != nil {

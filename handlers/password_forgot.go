@@ -59,7 +59,7 @@ func (h *Handler) requestPasswordReset(c *fiber.Ctx) error {
 	}
 	// Whether the address has an account is decided after the answer, so the time to answer
 	// does not tell (the request's own details are read now: c is not usable afterwards).
-	ev := h.event(c, "password_reset_requested", nil, nil, nil)
+	ev := h.event(c, store.EventPasswordResetRequested, nil, nil, nil)
 	go h.sendPasswordReset(email, ev)
 	return page(fiber.StatusOK, forgotAnswer, "")
 }
@@ -217,7 +217,7 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "password_self_reset_completed", ptr(id), ptr(id), map[string]any{"other_sessions_ended": ended}))
+		return tx.AddEvent(ctx, h.event(c, store.EventPasswordSelfResetCompleted, ptr(id), ptr(id), map[string]any{"other_sessions_ended": ended}))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return h.resetLinkInvalid(c) // used up by a request that got there first

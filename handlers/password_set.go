@@ -58,7 +58,7 @@ func (v BreachVerdict) LogSkipped(ctx context.Context, tx *store.Tx, ev store.Ev
 	if v.Skipped == "" {
 		return nil
 	}
-	typ := "password_breach_check_skipped"
+	typ := store.EventPasswordBreachCheckSkipped
 	ev.Type = typ
 	ev.Details = map[string]any{"reason": v.Skipped}
 	return tx.AddEvent(ctx, ev)

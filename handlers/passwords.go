@@ -129,7 +129,7 @@ func (h *Handler) savePasswordPolicy(c *fiber.Ctx) error {
 		if err := tx.SetPasswordPolicy(ctx, length, score, h.now()); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "password_policy_updated", ptr(u.ID), nil, map[string]any{
+		return tx.AddEvent(ctx, h.event(c, store.EventPasswordPolicyUpdated, ptr(u.ID), nil, map[string]any{
 			"old": map[string]int{"minimum_password_length": old.MinimumPasswordLength, "minimum_strength_score": old.MinimumStrengthScore},
 			"new": map[string]int{"minimum_password_length": length, "minimum_strength_score": score},
 		}))

@@ -445,7 +445,7 @@ func TestEnhancedEnrollWithTOTP(t *testing.T) {
 	var seq []string
 	for _, ev := range e.events() {
 		if ev.UserID != nil && *ev.UserID == u.ID && ev.Type != "email_code_sent" {
-			seq = append(seq, ev.Type)
+			seq = append(seq, string(ev.Type))
 		}
 	}
 	// The wrong first code is logged too (every attempt is), then the enrollment.

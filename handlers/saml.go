@@ -581,7 +581,7 @@ func (h *Handler) issueSAML(c *fiber.Ctx, idp *saml.IdentityProvider, req *saml.
 	if err != nil {
 		return err
 	}
-	err = h.store.AddEvent(ctx, h.event(c, "saml_assertion_issued", ptr(u.ID), ptr(u.ID), map[string]any{
+	err = h.store.AddEvent(ctx, h.event(c, store.EventSAMLAssertionIssued, ptr(u.ID), ptr(u.ID), map[string]any{
 		"sp_id": sp.ID, "entity_id": sp.EntityID, "acs": form.URL, "initiated": initiated,
 		"assertion_id": req.Assertion.ID,
 	}))

@@ -50,7 +50,7 @@ func (h *Handler) saveAuthPolicy(c *fiber.Ctx) error {
 		if err := tx.SetAuthStrength(ctx, strength, h.now()); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "tenant_auth_policy_updated", ptr(u.ID), nil, map[string]any{
+		return tx.AddEvent(ctx, h.event(c, store.EventTenantAuthPolicyUpdated, ptr(u.ID), nil, map[string]any{
 			"old": map[string]string{"required_auth_strength": old.RequiredAuthStrength},
 			"new": map[string]string{"required_auth_strength": strength},
 		}))

@@ -170,7 +170,7 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 		if err := breach.LogSkipped(ctx, tx, h.event(c, "", nil, ptr(u.ID), nil)); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "user_created", nil, ptr(u.ID), map[string]any{"role": string(u.Role), "via": "setup"}))
+		return tx.AddEvent(ctx, h.event(c, store.EventUserCreated, nil, ptr(u.ID), map[string]any{"role": string(u.Role), "via": "setup"}))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return errSetupLink

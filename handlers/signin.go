@@ -303,7 +303,7 @@ func (h *Handler) sendLoginCode(c *fiber.Ctx, si store.SignIn, u store.User, res
 		if err := tx.RecordAttempt(c.UserContext(), store.AttemptCodeMail, []string{userKey(u.ID)}, true, now); err != nil {
 			return err
 		}
-		return tx.AddEvent(c.UserContext(), h.event(c, "email_code_sent", nil, ptr(u.ID), map[string]any{"resend": resend}))
+		return tx.AddEvent(c.UserContext(), h.event(c, store.EventEmailCodeSent, nil, ptr(u.ID), map[string]any{"resend": resend}))
 	})
 }
 
@@ -340,7 +340,7 @@ func (h *Handler) finishSignIn(c *fiber.Ctx, si store.SignIn, u store.User, meth
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "user_signed_in", ptr(u.ID), ptr(u.ID), map[string]any{"method": method}))
+		return tx.AddEvent(ctx, h.event(c, store.EventUserSignedIn, ptr(u.ID), ptr(u.ID), map[string]any{"method": method}))
 	})
 	if errors.Is(err, errPasswordChangedMeanwhile) {
 		// A reset link set another password while this sign-in, begun with the old one, went

@@ -160,7 +160,7 @@ func (h *Handler) createUser(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "user_created", ptr(actor.ID), ptr(u.ID), map[string]any{"role": string(role), "via": "invite"}))
+		return tx.AddEvent(ctx, h.event(c, store.EventUserCreated, ptr(actor.ID), ptr(u.ID), map[string]any{"role": string(role), "via": "invite"}))
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return refuse(msgEmailTaken) // taken between the check and the insert
@@ -319,7 +319,7 @@ func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 		if err := tx.DeleteUserInvitations(ctx, id); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "user_invitation_accepted", ptr(id), ptr(id), nil))
+		return tx.AddEvent(ctx, h.event(c, store.EventUserInvitationAccepted, ptr(id), ptr(id), nil))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return h.inviteLinkInvalid(c) // used up by a request that got there first
@@ -412,7 +412,7 @@ func (h *Handler) changeUserRole(c *fiber.Ctx) error {
 		if err := tx.SetUserRole(ctx, cur.ID, role, h.now()); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "user_role_changed", ptr(actor.ID), ptr(cur.ID), map[string]any{"old": string(cur.Role), "new": string(role)}))
+		return tx.AddEvent(ctx, h.event(c, store.EventUserRoleChanged, ptr(actor.ID), ptr(cur.ID), map[string]any{"old": string(cur.Role), "new": string(role)}))
 	})
 	if err != nil {
 		return h.refused(c, target, err)
@@ -448,9 +448,9 @@ func (h *Handler) setStatus(c *fiber.Ctx, status store.Status) error {
 	if status == store.StatusInactive && target.ID == actor.ID {
 		return h.refused(c, target, errDeactivateSelf)
 	}
-	typ, notice := "user_reactivated", "reactivated"
+	typ, notice := store.EventUserReactivated, "reactivated"
 	if status == store.StatusInactive {
-		typ, notice = "user_deactivated", "deactivated"
+		typ, notice = store.EventUserDeactivated, "deactivated"
 	}
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := stillManaged(ctx, tx, actor, target.ID)

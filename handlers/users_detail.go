@@ -169,7 +169,7 @@ func (h *Handler) resetUserMFA(c *fiber.Ctx) error {
 		if _, err := endUserSessions(ctx, tx, u.ID, nil); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "mfa_reset_by_admin", ptr(actor.ID), ptr(u.ID),
+		return tx.AddEvent(ctx, h.event(c, store.EventMFAResetByAdmin, ptr(actor.ID), ptr(u.ID),
 			map[string]any{"totp": hadTOTP, "backup_codes": backup}))
 	})
 	if err != nil {
@@ -220,7 +220,7 @@ func (h *Handler) revokeUserPasskey(c *fiber.Ctx) error {
 		if _, err := endUserSessions(ctx, tx, u.ID, nil); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, h.event(c, "passkey_revoked", ptr(actor.ID), ptr(u.ID),
+		return tx.AddEvent(ctx, h.event(c, store.EventPasskeyRevoked, ptr(actor.ID), ptr(u.ID),
 			map[string]any{"passkey_id": p.ID, "name": p.Name, "by": "admin"}))
 	})
 	if errors.Is(err, store.ErrNotFound) {

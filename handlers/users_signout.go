@@ -25,7 +25,7 @@ func (h *Handler) signOutEverywhere(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if err := tx.AddEvent(ctx, h.event(c, "user_signed_out_everywhere", ptr(actor.ID), ptr(u.ID),
+		if err := tx.AddEvent(ctx, h.event(c, store.EventUserSignedOutEverywhere, ptr(actor.ID), ptr(u.ID),
 			map[string]any{"sessions": sessions})); err != nil {
 			return err
 		}

@@ -12,7 +12,7 @@ import (
 type Event struct {
 	ID        int64
 	At        time.Time
-	Type      string
+	Type      EventType
 	ActorID   *int64
 	UserID    *int64
 	IP        string
@@ -40,7 +40,7 @@ func (q q) AddEvent(ctx context.Context, e Event) error {
 
 // EventFilter narrows ListEvents. Zero values match everything; BeforeID pages backwards.
 type EventFilter struct {
-	Type string
+	Type EventType
 	// UserID keeps the events about this user (their subject).
 	UserID int64
 	// InvolvingUser keeps the events this user did or that are about them (actor or subject).

@@ -105,7 +105,7 @@ func TestEventDetailsRoundTrip(t *testing.T) {
 		{"unicode": "çé 鍵 🔑", "quote": `he said "hi"`},
 	}
 	for i, details := range tests {
-		typ := "t" + string(rune('a'+i))
+		typ := store.EventType("t" + string(rune('a'+i)))
 		if err := s.AddEvent(ctx, store.Event{At: t0, Type: typ, Details: details}); err != nil {
 			t.Fatalf("AddEvent(%v): %v", details, err)
 		}
