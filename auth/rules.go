@@ -11,30 +11,6 @@ import (
 	"github.com/weftid/weftid/auth/strength"
 )
 
-// Throttle is a limit of Max events per Window.
-type Throttle struct {
-	Max    int
-	Window time.Duration
-}
-
-// The sign-in limits. Failures are counted per e-mail address (known or not, so a throttled
-// answer says nothing about whether an account exists) and per client IP.
-var (
-	PasswordFailuresPerAccount = Throttle{Max: 5, Window: 15 * time.Minute}
-	PasswordFailuresPerIP      = Throttle{Max: 30, Window: 15 * time.Minute}
-	CodeFailuresPerUser        = Throttle{Max: 10, Window: 15 * time.Minute}
-	CodeFailuresPerIP          = Throttle{Max: 30, Window: 15 * time.Minute}
-	// CodeMails allows the first code of a sign-in and 3 resends in 5 minutes, per user.
-	CodeMails            = Throttle{Max: 4, Window: 5 * time.Minute}
-	SetupFailuresPerIP   = Throttle{Max: 10, Window: 15 * time.Minute}
-	PasskeyFailuresPerIP = Throttle{Max: 30, Window: 15 * time.Minute}
-	// "Forgot password" requests, counted whether or not the address has an account, and reset
-	// links that did not work.
-	ResetRequestsPerAccount = Throttle{Max: 3, Window: time.Hour}
-	ResetRequestsPerIP      = Throttle{Max: 20, Window: time.Hour}
-	ResetLinkFailuresPerIP  = Throttle{Max: 20, Window: 15 * time.Minute}
-)
-
 // Code lifetimes and limits.
 const (
 	EmailCodeTTL      = 10 * time.Minute

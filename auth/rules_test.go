@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/weftid/weftid/auth"
 )
@@ -220,26 +219,7 @@ func TestPasswordCheckZero(t *testing.T) {
 	}
 }
 
-func TestThrottleAndTTLConstants(t *testing.T) {
-	for name, th := range map[string]auth.Throttle{
-		"PasswordFailuresPerAccount": auth.PasswordFailuresPerAccount,
-		"PasswordFailuresPerIP":      auth.PasswordFailuresPerIP,
-		"CodeFailuresPerUser":        auth.CodeFailuresPerUser,
-		"CodeFailuresPerIP":          auth.CodeFailuresPerIP,
-		"CodeMails":                  auth.CodeMails,
-		"SetupFailuresPerIP":         auth.SetupFailuresPerIP,
-	} {
-		if th.Max < 1 || th.Window <= 0 {
-			t.Errorf("%s = %+v, want a positive limit and window", name, th)
-		}
-	}
-	if auth.PasswordFailuresPerAccount.Max > auth.PasswordFailuresPerIP.Max {
-		t.Errorf("per-account limit %d is looser than per-IP %d", auth.PasswordFailuresPerAccount.Max, auth.PasswordFailuresPerIP.Max)
-	}
-	// The issue: "resend at most 3 times in 5 minutes", after the sign-in's first code.
-	if auth.CodeMails.Max != 4 || auth.CodeMails.Window != 5*time.Minute {
-		t.Errorf("CodeMails = %+v, want the first code and 3 resends in 5 minutes", auth.CodeMails)
-	}
+func TestPasswordLengthConstants(t *testing.T) {
 	if auth.SuperAdminMinPasswordLength != 14 || auth.MaxPasswordLength != 256 {
 		t.Errorf("SuperAdminMinPasswordLength, MaxPasswordLength = %d, %d; want 14, 256", auth.SuperAdminMinPasswordLength, auth.MaxPasswordLength)
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -41,9 +42,9 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 		return render(c, status, views.AccountPasswordPage(h.pageBase(c, "Password", "account"), f))
 	}
 
-	defer lockAttempts(emailKey(u.Email))() // check, verify and count each guess before the next
+	defer h.limiter.Lock(throttle.EmailKey(u.Email))() // check, verify and count each guess before the next
 	ip := h.clientIP(c)
-	limited, err := h.throttled(ctx, store.AttemptPassword, emailKey(u.Email), auth.PasswordFailuresPerAccount, ipKey(ip), auth.PasswordFailuresPerIP)
+	limited, err := h.limiter.Limited(ctx, throttle.PasswordPerAccount.For(throttle.EmailKey(u.Email)), throttle.PasswordPerIP.For(throttle.IPKey(ip)))
 	if err != nil {
 		return err
 	}
@@ -59,15 +60,14 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 	}
 	now := h.now()
 	if !ok {
-		err := h.failedGuess(c, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)},
-			h.event(c, store.EventPasswordChangeFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_current_password"}))
+		err := h.failedGuess(c, h.event(c, store.EventPasswordChangeFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_current_password"}), throttle.PasswordPerAccount.For(throttle.EmailKey(u.Email)), throttle.PasswordPerIP.For(throttle.IPKey(ip)))
 		if err != nil {
 			return err
 		}
 		return page(fiber.StatusUnprocessableEntity, "Your current password is not correct.")
 	}
 	// The owner proved themselves: the account's count of wrong passwords restarts, as after a sign-in.
-	if err := h.store.RecordAttempt(ctx, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)}, true, now); err != nil {
+	if err := h.store.RecordAttempt(ctx, store.AttemptPassword, []string{throttle.EmailKey(u.Email), throttle.IPKey(ip)}, true, now); err != nil {
 		return err
 	}
 

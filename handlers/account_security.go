@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -134,9 +135,9 @@ func (h *Handler) confirmTOTP(c *fiber.Ctx) error {
 // again with a message (a wrong code, or throttled); then responded is true.
 func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrolling bool, again func(status int, msg string) error) (codes []string, responded bool, err error) {
 	ctx := c.UserContext()
-	defer lockAttempts(userKey(u.ID))()
+	defer h.limiter.Lock(throttle.UserKey(u.ID))()
 	ip := h.clientIP(c)
-	limited, err := h.throttled(ctx, store.AttemptCode, userKey(u.ID), auth.CodeFailuresPerUser, ipKey(ip), auth.CodeFailuresPerIP)
+	limited, err := h.limiter.Limited(ctx, throttle.CodePerUser.For(throttle.UserKey(u.ID)), throttle.CodePerIP.For(throttle.IPKey(ip)))
 	if err != nil {
 		return nil, false, err
 	}
@@ -146,8 +147,7 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrollin
 	now := h.now()
 	step, ok := auth.CheckTOTP(secret, c.FormValue("code"), now, 0)
 	if !ok {
-		err := h.failedGuess(c, store.AttemptCode, []string{userKey(u.ID), ipKey(ip)},
-			h.event(c, store.EventMFATOTPSetupFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_code"}))
+		err := h.failedGuess(c, h.event(c, store.EventMFATOTPSetupFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_code"}), throttle.CodePerUser.For(throttle.UserKey(u.ID)), throttle.CodePerIP.For(throttle.IPKey(ip)))
 		if err != nil {
 			return nil, false, err
 		}
@@ -171,7 +171,7 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrollin
 			return err
 		}
 		// A right code proves the owner: the count of wrong codes restarts, as at sign-in.
-		if err := tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID)}, true, now); err != nil {
+		if err := tx.RecordAttempt(ctx, store.AttemptCode, []string{throttle.UserKey(u.ID)}, true, now); err != nil {
 			return err
 		}
 		if err := tx.AddEvent(ctx, h.event(c, store.EventMFATOTPEnabled, ptr(u.ID), ptr(u.ID), nil)); err != nil {
@@ -236,9 +236,9 @@ func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	defer lockAttempts(emailKey(u.Email))() // check, verify and count each guess before the next
+	defer h.limiter.Lock(throttle.EmailKey(u.Email))() // check, verify and count each guess before the next
 	ip := h.clientIP(c)
-	limited, err := h.throttled(ctx, store.AttemptPassword, emailKey(u.Email), auth.PasswordFailuresPerAccount, ipKey(ip), auth.PasswordFailuresPerIP)
+	limited, err := h.limiter.Limited(ctx, throttle.PasswordPerAccount.For(throttle.EmailKey(u.Email)), throttle.PasswordPerIP.For(throttle.IPKey(ip)))
 	if err != nil {
 		return err
 	}
@@ -261,8 +261,7 @@ func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 		}
 	}
 	if !proved {
-		err := h.failedGuess(c, store.AttemptPassword, []string{emailKey(u.Email), ipKey(ip)},
-			h.event(c, store.EventMFATOTPRemoveFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "not_proved"}))
+		err := h.failedGuess(c, h.event(c, store.EventMFATOTPRemoveFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "not_proved"}), throttle.PasswordPerAccount.For(throttle.EmailKey(u.Email)), throttle.PasswordPerIP.For(throttle.IPKey(ip)))
 		if err != nil {
 			return err
 		}
@@ -278,7 +277,7 @@ func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 			return err
 		}
 		// Proved with the password or a code: the account's count of wrong guesses restarts.
-		if err := tx.RecordAttempt(ctx, store.AttemptPassword, []string{emailKey(u.Email)}, true, now); err != nil {
+		if err := tx.RecordAttempt(ctx, store.AttemptPassword, []string{throttle.EmailKey(u.Email)}, true, now); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, h.event(c, store.EventMFATOTPRemoved, ptr(u.ID), ptr(u.ID), nil))

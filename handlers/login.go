@@ -1,12 +1,12 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -71,7 +71,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	// before the next is checked; released before the code is mailed. The guess is counted as
 	// a failure before it is verified, so guesses at other accounts from the same IP, which
 	// this lock does not hold back, count against the IP's limit at once too.
-	unlock := lockAttempts(emailKey(email))
+	unlock := h.limiter.Lock(throttle.EmailKey(email))
 	locked := true
 	release := func() {
 		if locked {
@@ -81,7 +81,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	}
 	defer release()
 
-	reserved, limited, err := h.reserveGuess(ctx, store.AttemptPassword, emailKey(email), auth.PasswordFailuresPerAccount, ipKey(ip), auth.PasswordFailuresPerIP)
+	reserved, limited, err := h.limiter.Reserve(ctx, throttle.PasswordPerAccount.For(throttle.EmailKey(email)), throttle.PasswordPerIP.For(throttle.IPKey(ip)))
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	ok, rehash, err := h.hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil {
 		// Not checked (ErrBusy becomes 503 with Retry-After): not a guess either.
-		if derr := h.store.DropAttempt(context.WithoutCancel(ctx), reserved); derr != nil {
+		if derr := h.limiter.Drop(ctx, reserved); derr != nil {
 			h.log.Warn("drop reserved attempt", "err", derr)
 		}
 		return err
@@ -132,7 +132,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 		return fail(fiber.StatusUnauthorized, genericFailure)
 	}
 
-	if err := h.store.SettleAttempt(ctx, reserved); err != nil {
+	if err := h.limiter.SettleNow(ctx, reserved); err != nil {
 		return err
 	}
 	release()

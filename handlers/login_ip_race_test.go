@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 )
 
 // Concurrent wrong passwords from one IP at many different accounts: the per-account lock does
@@ -25,7 +26,7 @@ func TestPasswordGuessesFromOneIPAtManyAccountsStopAtTheIPLimit(t *testing.T) {
 	e := newEnvWith(t, envOptions{hasher: hasher})
 	c := e.newClient()
 	expectStatus(t, c.get("/login"), http.StatusOK)
-	n := auth.PasswordFailuresPerIP.Max + 20
+	n := throttle.PasswordPerIP.Max() + 20
 	statuses := make([]int, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -50,8 +51,8 @@ func TestPasswordGuessesFromOneIPAtManyAccountsStopAtTheIPLimit(t *testing.T) {
 		}
 		counts[statuses[i]]++
 	}
-	if counts[http.StatusUnauthorized] != auth.PasswordFailuresPerIP.Max || counts[http.StatusTooManyRequests] != n-auth.PasswordFailuresPerIP.Max {
-		t.Errorf("answers %v: want %d wrong-password answers and the other %d throttled", counts, auth.PasswordFailuresPerIP.Max, n-auth.PasswordFailuresPerIP.Max)
+	if counts[http.StatusUnauthorized] != throttle.PasswordPerIP.Max() || counts[http.StatusTooManyRequests] != n-throttle.PasswordPerIP.Max() {
+		t.Errorf("answers %v: want %d wrong-password answers and the other %d throttled", counts, throttle.PasswordPerIP.Max(), n-throttle.PasswordPerIP.Max())
 	}
 	if got := len(e.eventsOf("login_failed")); got != n {
 		t.Errorf("%d login_failed events, want %d (every attempt logged)", got, n)

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -67,9 +68,9 @@ func (h *Handler) beginPasskeyLogin(c *fiber.Ctx) error {
 }
 
 func (h *Handler) passkeyThrottled(c *fiber.Ctx) (bool, error) {
-	n, err := h.store.CountFailures(c.UserContext(), store.AttemptPasskey, ipKey(h.clientIP(c)),
-		windowStart(h.now(), auth.PasskeyFailuresPerIP.Window), false)
-	return err == nil && n >= auth.PasskeyFailuresPerIP.Max, err
+	n, err := h.store.CountFailures(c.UserContext(), store.AttemptPasskey, throttle.IPKey(h.clientIP(c)),
+		throttle.WindowStart(h.now(), throttle.PasskeyPerIP.Window()), false)
+	return err == nil && n >= throttle.PasskeyPerIP.Max(), err
 }
 
 // finishPasskeyLogin checks the browser's assertion. A signature counter that went backwards
@@ -87,8 +88,7 @@ func (h *Handler) finishPasskeyLogin(c *fiber.Ctx) error {
 		if userID != 0 {
 			subject = ptr(userID)
 		}
-		err := h.failedGuess(c, store.AttemptPasskey, []string{ipKey(ip)},
-			h.event(c, store.EventLoginFailed, nil, subject, map[string]any{"step": "passkey", "reason": reason}))
+		err := h.failedGuess(c, h.event(c, store.EventLoginFailed, nil, subject, map[string]any{"step": "passkey", "reason": reason}), throttle.PasskeyPerIP.For(throttle.IPKey(ip)))
 		if err != nil {
 			return err
 		}
@@ -162,7 +162,7 @@ func (h *Handler) finishPasskeyLogin(c *fiber.Ctx) error {
 		if err := tx.UsePasskey(ctx, pk.ID, data, cred.Authenticator.SignCount, now); err != nil {
 			return err
 		}
-		if err := tx.RecordAttempt(ctx, store.AttemptPasskey, []string{userKey(u.ID)}, true, now); err != nil {
+		if err := tx.RecordAttempt(ctx, store.AttemptPasskey, []string{throttle.UserKey(u.ID)}, true, now); err != nil {
 			return err
 		}
 		if ch.UserID != 0 {

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -86,7 +87,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	if !ok || err != nil {
 		return err
 	}
-	defer lockAttempts(userKey(u.ID))() // check, verify and count each guess before the next
+	defer h.limiter.Lock(throttle.UserKey(u.ID))() // check, verify and count each guess before the next
 	ip := h.clientIP(c)
 	method := auth.Method(c.FormValue("method"))
 	if method == "" {
@@ -95,7 +96,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 			method = auth.MethodTOTP
 		}
 	}
-	limited, err := h.throttled(ctx, store.AttemptCode, userKey(u.ID), auth.CodeFailuresPerUser, ipKey(ip), auth.CodeFailuresPerIP)
+	limited, err := h.limiter.Limited(ctx, throttle.CodePerUser.For(throttle.UserKey(u.ID)), throttle.CodePerIP.For(throttle.IPKey(ip)))
 	if err != nil {
 		return err
 	}
@@ -107,7 +108,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	}
 
 	now := h.now()
-	keys := []string{userKey(u.ID), ipKey(ip)}
+	keys := []string{throttle.UserKey(u.ID), throttle.IPKey(ip)}
 	// fail records the wrong guess against the user and the IP (and, for an e-mail code, the code).
 	fail := func(reason string, codeID int64) error {
 		msg := codeFailure
@@ -151,7 +152,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 			if err := tx.MarkSignInStep(ctx, si.IDHash, marker); err != nil {
 				return err
 			}
-			return tx.RecordAttempt(ctx, store.AttemptCode, []string{userKey(u.ID)}, true, now)
+			return tx.RecordAttempt(ctx, store.AttemptCode, []string{throttle.UserKey(u.ID)}, true, now)
 		})
 		if errors.Is(err, store.ErrNotFound) {
 			return fail(notFound, 0)
@@ -210,7 +211,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	return pass(func(tx *store.Tx) error { return tx.ConsumeEmailCode(ctx, ec.ID, now, auth.EmailCodeMaxTries) }, "password+email_code", "reused")
 }
 
-// resendLoginCode mails a new code: at most 3 times in 5 minutes (auth.CodeMails).
+// resendLoginCode mails a new code: at most 3 times in 5 minutes (throttle.CodeMails).
 func (h *Handler) resendLoginCode(c *fiber.Ctx) error {
 	si, u, st, ok, err := h.atStep(c, auth.StepSecondFactor)
 	if !ok || err != nil {
@@ -232,7 +233,7 @@ func (h *Handler) resendLoginCode(c *fiber.Ctx) error {
 }
 
 // totpContext binds a sealed TOTP secret to its user, so it cannot be moved to another row.
-func totpContext(userID int64) string { return "totp:" + userKey(userID) }
+func totpContext(userID int64) string { return "totp:" + throttle.UserKey(userID) }
 
 // stepName names a second-factor method in login_failed events.
 func stepName(m auth.Method) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -373,24 +374,19 @@ func (h *Handler) oidcCallbackGuard(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// Failed client authentications (a wrong client secret) at the token, introspection and
-// revocation endpoints are guesses: counted per IP address, and throttled.
-const attemptOAuthClient = "oauth_client"
-
-var oauthClientFailuresPerIP = auth.Throttle{Max: 30, Window: 15 * time.Minute}
-
-// oidcClientEndpoint is oidcEndpoint for the endpoints where clients authenticate.
+// oidcClientEndpoint is oidcEndpoint for the endpoints where clients authenticate. Failed client
+// authentications (a wrong client secret) are guesses: counted per IP address, and throttled.
 func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
 	if h.oidc == nil {
 		return fiber.ErrNotFound
 	}
 	ctx := c.UserContext()
-	ip := ipKey(h.clientIP(c))
-	n, err := h.store.CountFailures(ctx, attemptOAuthClient, ip, windowStart(h.now(), oauthClientFailuresPerIP.Window), false)
+	ip := throttle.IPKey(h.clientIP(c))
+	limited, err := h.limiter.Limited(ctx, throttle.OAuthClientPerIP.For(ip))
 	if err != nil {
 		return err
 	}
-	if n >= oauthClientFailuresPerIP.Max {
+	if limited {
 		c.Set(fiber.HeaderRetryAfter, "60")
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Status(fiber.StatusTooManyRequests).JSON(fiber.Map{"error": "invalid_client", "error_description": "too many failed client authentications; wait and try again"})
@@ -403,8 +399,7 @@ func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
 		if !ok {
 			clientID = c.FormValue("client_id")
 		}
-		return h.failedGuess(c, attemptOAuthClient, []string{ip},
-			h.event(c, store.EventOAuth2ClientAuthFailed, nil, nil, map[string]any{"endpoint": c.Path(), "client_id": truncate(clientID, 100)}))
+		return h.failedGuess(c, h.event(c, store.EventOAuth2ClientAuthFailed, nil, nil, map[string]any{"endpoint": c.Path(), "client_id": truncate(clientID, 100)}), throttle.OAuthClientPerIP.For(ip))
 	}
 	return nil
 }

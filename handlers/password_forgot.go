@@ -12,6 +12,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -39,23 +40,14 @@ func (h *Handler) requestPasswordReset(c *fiber.Ctx) error {
 	if addr, err := netmail.ParseAddress(email); err != nil || addr.Address != email || len(email) > maxEmailLength {
 		return page(fiber.StatusUnprocessableEntity, "", "Enter a valid email address.")
 	}
-	now := h.now()
 	ip := h.clientIP(c)
-	defer lockAttempts(emailKey(email))()
-	for _, limit := range []struct {
-		key string
-		t   auth.Throttle
-	}{{emailKey(email), auth.ResetRequestsPerAccount}, {ipKey(ip), auth.ResetRequestsPerIP}} {
-		n, err := h.store.CountAttempts(ctx, store.AttemptResetRequest, limit.key, windowStart(now, limit.t.Window))
-		if err != nil {
-			return err
-		}
-		if n >= limit.t.Max {
-			return page(fiber.StatusTooManyRequests, "", throttledMessage)
-		}
-	}
-	if err := h.store.RecordAttempt(ctx, store.AttemptResetRequest, []string{emailKey(email), ipKey(ip)}, true, now); err != nil {
+	defer h.limiter.Lock(throttle.EmailKey(email))()
+	allowed, err := h.limiter.Take(ctx, throttle.ResetRequestsPerAccount.For(throttle.EmailKey(email)), throttle.ResetRequestsPerIP.For(throttle.IPKey(ip)))
+	if err != nil {
 		return err
+	}
+	if !allowed {
+		return page(fiber.StatusTooManyRequests, "", throttledMessage)
 	}
 	// Whether the address has an account is decided after the answer, so the time to answer
 	// does not tell (the request's own details are read now: c is not usable afterwards).
@@ -114,7 +106,7 @@ func (h *Handler) resetLinkUser(ctx context.Context, token string) (store.User, 
 
 // resetLinkInvalid answers a link that does not work, and counts it against the IP.
 func (h *Handler) resetLinkInvalid(c *fiber.Ctx) error {
-	if err := h.store.RecordAttempt(c.UserContext(), store.AttemptResetLink, []string{ipKey(h.clientIP(c))}, false, h.now()); err != nil {
+	if err := h.store.RecordAttempt(c.UserContext(), store.AttemptResetLink, []string{throttle.IPKey(h.clientIP(c))}, false, h.now()); err != nil {
 		return err
 	}
 	return render(c, fiber.StatusNotFound, views.PasswordResetInvalidPage(h.pageBase(c, "Reset link not valid", "")))
@@ -122,9 +114,9 @@ func (h *Handler) resetLinkInvalid(c *fiber.Ctx) error {
 
 // resetLinkThrottled reports whether this IP posted too many links that did not work.
 func (h *Handler) resetLinkThrottled(c *fiber.Ctx) (bool, error) {
-	n, err := h.store.CountFailures(c.UserContext(), store.AttemptResetLink, ipKey(h.clientIP(c)),
-		windowStart(h.now(), auth.ResetLinkFailuresPerIP.Window), false)
-	return n >= auth.ResetLinkFailuresPerIP.Max, err
+	n, err := h.store.CountFailures(c.UserContext(), store.AttemptResetLink, throttle.IPKey(h.clientIP(c)),
+		throttle.WindowStart(h.now(), throttle.ResetLinkPerIP.Window()), false)
+	return n >= throttle.ResetLinkPerIP.Max(), err
 }
 
 func (h *Handler) renderResetLink(c *fiber.Ctx, status int, token string, u store.User, errs []string) error {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/handlers"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -1061,7 +1062,7 @@ func TestAccountPasswordThrottle(t *testing.T) {
 		t.Error("the password changed while throttled")
 	}
 	// After the window, the right password works.
-	e.clock.Advance(auth.PasswordFailuresPerAccount.Window)
+	e.clock.Advance(throttle.PasswordPerAccount.Window())
 	expectRedirect(t, changePassword(c, testPassword, good, good), "/account/password?notice=changed")
 }
 

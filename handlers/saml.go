@@ -43,6 +43,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -427,7 +428,7 @@ func (h *Handler) holdSAMLRequest(c *fiber.Ctx, req *saml.IdpAuthnRequest) error
 	if req.HTTPRequest.Method == http.MethodPost {
 		binding, samlRequest = "post", req.HTTPRequest.PostForm.Get("SAMLRequest")
 	}
-	if ok, err := h.ssoRequestAllowed(c, attemptSAMLHold); err != nil {
+	if ok, err := h.ssoRequestAllowed(c, throttle.SAMLHoldPerIP); err != nil {
 		return err
 	} else if !ok {
 		c.Set(fiber.HeaderRetryAfter, "60")

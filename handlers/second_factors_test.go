@@ -32,6 +32,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -454,7 +455,7 @@ func TestTOTPSetup(t *testing.T) {
 		u, c := e.signedIn("tia@example.com", "Tia", store.RoleUser)
 		secret, _ := beginTOTP(t, c)
 		right := e.totpAt(secret, 0)
-		for i := range auth.CodeFailuresPerUser.Max {
+		for i := range throttle.CodePerUser.Max() {
 			if r := c.post("/account/security/totp", url.Values{"code": {e.wrongTOTP(secret)}}); r.Status != http.StatusUnprocessableEntity {
 				t.Fatalf("wrong code %d: status %d, want 422", i+1, r.Status)
 			}
@@ -465,7 +466,7 @@ func TestTOTPSetup(t *testing.T) {
 		if e.totpOn(u.ID) {
 			t.Error("TOTP turned on while throttled")
 		}
-		e.clock.Advance(auth.CodeFailuresPerUser.Window)
+		e.clock.Advance(throttle.CodePerUser.Window())
 		expectStatus(t, c.post("/account/security/totp", url.Values{"code": {e.totpAt(secret, 0)}}), http.StatusOK)
 	})
 
@@ -732,8 +733,8 @@ func TestTOTPThrottle(t *testing.T) {
 	right := e.totpAt(secret, 0)
 
 	// 10 wrong codes over two sign-ins from two browsers.
-	half := auth.CodeFailuresPerUser.Max / 2
-	for _, n := range []int{half, auth.CodeFailuresPerUser.Max - half} {
+	half := throttle.CodePerUser.Max() / 2
+	for _, n := range []int{half, throttle.CodePerUser.Max() - half} {
 		c := e.newClient()
 		c.startSignIn(u.Email, testPassword)
 		for range n {
@@ -764,7 +765,7 @@ func TestTOTPThrottle(t *testing.T) {
 	}
 
 	// After the window the right code works again.
-	e.clock.Advance(auth.CodeFailuresPerUser.Window)
+	e.clock.Advance(throttle.CodePerUser.Window())
 	c2, r := e.verifyWith(u.Email, "totp", e.totpAt(secret, 0))
 	expectSignedInWith(t, e, c2, r, u.ID, "password+totp")
 }
@@ -863,7 +864,7 @@ func TestRemoveTOTP(t *testing.T) {
 	t.Run("guesses are throttled", func(t *testing.T) {
 		e := newEnv(t)
 		u, acct, _, _ := e.totpUser("rob@example.com", "Rob")
-		for i := range auth.PasswordFailuresPerAccount.Max {
+		for i := range throttle.PasswordPerAccount.Max() {
 			if r := acct.post("/account/security/totp/remove", url.Values{"password": {fmt.Sprint("guess ", i)}}); r.Status != http.StatusUnprocessableEntity {
 				t.Fatalf("guess %d: status %d, want 422", i+1, r.Status)
 			}
@@ -1056,7 +1057,7 @@ func TestPasskeyThrottle(t *testing.T) {
 	e := newEnv(t)
 	c := e.newClient()
 	expectStatus(t, c.get("/login"), http.StatusOK)
-	for i := range auth.PasskeyFailuresPerIP.Max {
+	for i := range throttle.PasskeyPerIP.Max() {
 		if r := c.postJSON("/login/passkey/finish", `garbage`); r.Status != http.StatusUnauthorized {
 			t.Fatalf("failure %d: status %d, want 401", i+1, r.Status)
 		}
@@ -1068,7 +1069,7 @@ func TestPasskeyThrottle(t *testing.T) {
 	other := e.newClient()
 	expectStatus(t, other.get("/login"), http.StatusOK)
 	expectStatus(t, other.postJSON("/login/passkey/begin", "{}"), http.StatusOK)
-	e.clock.Advance(auth.PasskeyFailuresPerIP.Window)
+	e.clock.Advance(throttle.PasskeyPerIP.Window())
 	expectStatus(t, c.postJSON("/login/passkey/begin", "{}"), http.StatusOK)
 }
 
@@ -1632,7 +1633,7 @@ func TestSecondFactorSuccessRestartsCount(t *testing.T) {
 		u, c := e.signedIn("ria@example.com", "Ria", store.RoleUser)
 		secret, _ := beginTOTP(t, c)
 		right := e.totpAt(secret, 0)
-		for range auth.CodeFailuresPerUser.Max - 1 {
+		for range throttle.CodePerUser.Max() - 1 {
 			expectStatus(t, c.post("/account/security/totp", url.Values{"code": {e.wrongTOTP(secret)}}), http.StatusUnprocessableEntity)
 		}
 		expectStatus(t, c.post("/account/security/totp", url.Values{"code": {right}}), http.StatusOK)
@@ -1649,7 +1650,7 @@ func TestSecondFactorSuccessRestartsCount(t *testing.T) {
 	t.Run("TOTP removal", func(t *testing.T) {
 		e := newEnv(t)
 		u, c, _, _ := e.totpUser("ria@example.com", "Ria")
-		for i := range auth.PasswordFailuresPerAccount.Max - 1 {
+		for i := range throttle.PasswordPerAccount.Max() - 1 {
 			expectStatus(t, c.post("/account/security/totp/remove", url.Values{"password": {fmt.Sprint("typo ", i)}}), http.StatusUnprocessableEntity)
 		}
 		expectRedirect(t, c.post("/account/security/totp/remove", url.Values{"password": {testPassword}}), "/account/security?notice=totp_removed")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/handlers"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -91,8 +92,8 @@ func TestConcurrentCodeGuessesAreThrottled(t *testing.T) {
 			evaluated++
 		}
 	}
-	if evaluated > auth.CodeFailuresPerUser.Max {
-		t.Errorf("%d wrong codes evaluated in one window, want at most %d", evaluated, auth.CodeFailuresPerUser.Max)
+	if evaluated > throttle.CodePerUser.Max() {
+		t.Errorf("%d wrong codes evaluated in one window, want at most %d", evaluated, throttle.CodePerUser.Max())
 	}
 }
 
@@ -125,8 +126,8 @@ func TestConcurrentPasswordGuessesAreThrottled(t *testing.T) {
 			n++
 		}
 	}
-	if n > auth.PasswordFailuresPerAccount.Max {
-		t.Errorf("%d wrong passwords checked for one account, want at most %d", n, auth.PasswordFailuresPerAccount.Max)
+	if n > throttle.PasswordPerAccount.Max() {
+		t.Errorf("%d wrong passwords checked for one account, want at most %d", n, throttle.PasswordPerAccount.Max())
 	}
 }
 

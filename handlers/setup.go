@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -115,11 +116,11 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	now := h.now()
 	ip := h.clientIP(c)
-	n, err := h.store.CountFailures(ctx, store.AttemptSetup, ipKey(ip), windowStart(now, auth.SetupFailuresPerIP.Window), false)
+	n, err := h.store.CountFailures(ctx, store.AttemptSetup, throttle.IPKey(ip), throttle.WindowStart(now, throttle.SetupPerIP.Window()), false)
 	if err != nil {
 		return err
 	}
-	if n >= auth.SetupFailuresPerIP.Max {
+	if n >= throttle.SetupPerIP.Max() {
 		return fiber.ErrTooManyRequests
 	}
 	token := c.FormValue("token")
@@ -128,7 +129,7 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 		return err
 	}
 	if !ok {
-		if err := h.store.RecordAttempt(ctx, store.AttemptSetup, []string{ipKey(ip)}, false, now); err != nil {
+		if err := h.store.RecordAttempt(ctx, store.AttemptSetup, []string{throttle.IPKey(ip)}, false, now); err != nil {
 			return err
 		}
 		return errSetupLink

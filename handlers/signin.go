@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -24,71 +23,16 @@ const genericFailure = "Incorrect email or password, or the account cannot sign 
 // has an account, so this says nothing about which addresses exist.
 const throttledMessage = "Too many attempts. Wait a few minutes and try again."
 
-// throttled reports whether any of the keys has reached its limit of failed attempts of kind.
-// The account key's count restarts after a success; the IP key's does not.
-func (h *Handler) throttled(ctx context.Context, kind string, accountKey string, account auth.Throttle, ipKey string, perIP auth.Throttle) (bool, error) {
-	now := h.now()
-	n, err := h.store.CountFailures(ctx, kind, accountKey, windowStart(now, account.Window), true)
-	if err != nil || n >= account.Max {
-		return err == nil, err
-	}
-	n, err = h.store.CountFailures(ctx, kind, ipKey, windowStart(now, perIP.Window), false)
-	return err == nil && n >= perIP.Max, err
-}
-
-// reserveGuess checks the account's and the IP's limits and, when neither is reached, counts
-// the guess as a failure at once, in one write transaction (SQLite serializes those), before
-// the guess is verified: concurrent guesses from one IP at different accounts each see the
-// others. It returns the reserved attempts, to settle as a success or drop if unverifiable.
-func (h *Handler) reserveGuess(ctx context.Context, kind string, accountKey string, account auth.Throttle, ipKey string, perIP auth.Throttle) (ids []int64, limited bool, err error) {
-	now := h.now()
-	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		n, err := tx.CountFailures(ctx, kind, accountKey, windowStart(now, account.Window), true)
-		if err != nil || n >= account.Max {
-			limited = err == nil
-			return err
-		}
-		if n, err = tx.CountFailures(ctx, kind, ipKey, windowStart(now, perIP.Window), false); err != nil || n >= perIP.Max {
-			limited = err == nil
-			return err
-		}
-		ids, err = tx.ReserveAttempt(ctx, kind, []string{accountKey, ipKey}, now)
-		return err
-	})
-	return ids, limited, err
-}
-
-// attemptLocks serialize the check, verification and recording of guesses per account (striped
-// by key), so concurrent guesses cannot all pass the throttle before any of them is counted.
-// weftid is one process on one SQLite file, so a lock in memory covers every request.
-var attemptLocks [256]sync.Mutex
-
-// lockAttempts locks the guesses of one account key and returns the unlock.
-func lockAttempts(key string) func() {
-	f := fnv.New32a()
-	f.Write([]byte(key))
-	m := &attemptLocks[f.Sum32()%uint32(len(attemptLocks))]
-	m.Lock()
-	return m.Unlock
-}
-
-// failedGuess counts a wrong guess of kind against keys and logs its event, in one transaction:
+// failedGuess counts a wrong guess against each check and logs its event, in one transaction:
 // every guess is throttled and every attempt recorded.
-func (h *Handler) failedGuess(c *fiber.Ctx, kind string, keys []string, ev store.Event) error {
+func (h *Handler) failedGuess(c *fiber.Ctx, ev store.Event, checks ...throttle.Check) error {
 	ctx := c.UserContext()
 	return h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.RecordAttempt(ctx, kind, keys, false, ev.At); err != nil {
+		if err := h.limiter.Fail(ctx, tx, checks...); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, ev)
 	})
-}
-
-// windowStart is the earliest stored attempt time (whole Unix seconds) that still counts in a
-// window ending at now: an attempt at T counts while now < T+window, the same half-open rule as
-// an expiry (a code made at T is valid while now < T+TTL).
-func windowStart(now time.Time, window time.Duration) time.Time {
-	return now.Add(-window).Truncate(time.Second).Add(time.Second)
 }
 
 // signInState is what auth.NextStep reads: the steps the stored sign-in has done and the
@@ -265,7 +209,7 @@ func (h *Handler) beginSecondFactor(c *fiber.Ctx, si store.SignIn, u store.User)
 	return redirect(c, "/login/verify")
 }
 
-// errCodeMailsLimited says the user was mailed as many codes as auth.CodeMails allows.
+// errCodeMailsLimited says the user was mailed as many codes as throttle.CodeMails allows.
 var errCodeMailsLimited = errors.New("too many code mails")
 
 // errSendFailed says a code e-mail could not be sent after every retry.
@@ -273,14 +217,14 @@ var errSendFailed = errors.New("could not send the code")
 
 // sendLoginCode mails a fresh code and only then stores its hash (replacing the sign-in's
 // earlier code) with the email_code_sent event, so a failed send leaves nothing behind. Every
-// code mail counts against auth.CodeMails, whether it starts a sign-in or is resent, so neither
+// code mail counts against throttle.CodeMails, whether it starts a sign-in or is resent, so neither
 // signing in again nor resending can flood an inbox.
 func (h *Handler) sendLoginCode(c *fiber.Ctx, si store.SignIn, u store.User, resend bool) error {
-	n, err := h.store.CountAttempts(c.UserContext(), store.AttemptCodeMail, userKey(u.ID), windowStart(h.now(), auth.CodeMails.Window))
+	n, err := h.store.CountAttempts(c.UserContext(), store.AttemptCodeMail, throttle.UserKey(u.ID), throttle.WindowStart(h.now(), throttle.CodeMails.Window()))
 	if err != nil {
 		return err
 	}
-	if n >= auth.CodeMails.Max {
+	if n >= throttle.CodeMails.Max() {
 		return errCodeMailsLimited
 	}
 	code := auth.NewCode()
@@ -300,7 +244,7 @@ func (h *Handler) sendLoginCode(c *fiber.Ctx, si store.SignIn, u store.User, res
 		}); err != nil {
 			return err
 		}
-		if err := tx.RecordAttempt(c.UserContext(), store.AttemptCodeMail, []string{userKey(u.ID)}, true, now); err != nil {
+		if err := tx.RecordAttempt(c.UserContext(), store.AttemptCodeMail, []string{throttle.UserKey(u.ID)}, true, now); err != nil {
 			return err
 		}
 		return tx.AddEvent(c.UserContext(), h.event(c, store.EventEmailCodeSent, nil, ptr(u.ID), map[string]any{"resend": resend}))
@@ -366,10 +310,6 @@ func safeReturnTo(to string) string {
 	}
 	return to
 }
-
-func userKey(id int64) string      { return fmt.Sprintf("user:%d", id) }
-func emailKey(email string) string { return "email:" + email }
-func ipKey(ip string) string       { return "ip:" + ip }
 
 func truncate(s string, n int) string {
 	if len(s) > n {

@@ -1,43 +1,20 @@
 package handlers
 
 import (
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/auth"
-	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/services/throttle"
 )
 
-// Every SSO request a browser may send without being signed in (an OIDC authorize, a SAML
-// AuthnRequest) stores a row for up to half an hour: each IP address may make only so many.
-const (
-	attemptOIDCAuthorize = "oidc_authorize"
-	attemptSAMLHold      = "saml_hold"
-)
-
-var ssoRequestsPerIP = auth.Throttle{Max: 200, Window: 15 * time.Minute}
-
-// ssoRequestAllowed counts one stored SSO request of kind against this IP and reports whether
-// it is within ssoRequestsPerIP; the count and the check are one write transaction. A browser
-// with a session is not counted: it is answered at once, and a flood from it has a name.
-func (h *Handler) ssoRequestAllowed(c *fiber.Ctx, kind string) (bool, error) {
+// ssoRequestAllowed counts one stored SSO request (throttle.OIDCAuthorizePerIP or
+// SAMLHoldPerIP) against this IP and reports whether it is within the limit: each stores a row
+// for up to half an hour. A browser with a session is not counted: it is answered at once, and
+// a flood from it has a name.
+func (h *Handler) ssoRequestAllowed(c *fiber.Ctx, rule throttle.Rule) (bool, error) {
 	if currentUser(c) != nil {
 		return true, nil
 	}
-	ctx := c.UserContext()
-	ip := ipKey(h.clientIP(c))
-	now := h.now()
-	allowed := false
-	err := h.store.InTx(ctx, func(tx *store.Tx) error {
-		n, err := tx.CountAttempts(ctx, kind, ip, windowStart(now, ssoRequestsPerIP.Window))
-		if err != nil || n >= ssoRequestsPerIP.Max {
-			return err
-		}
-		allowed = true
-		return tx.RecordAttempt(ctx, kind, []string{ip}, false, now)
-	})
-	return allowed, err
+	return h.limiter.Take(c.UserContext(), rule.For(throttle.IPKey(h.clientIP(c))))
 }
 
 // oidcAuthorize is op's authorize endpoint behind the per-IP limit.
@@ -45,7 +22,7 @@ func (h *Handler) oidcAuthorize(c *fiber.Ctx) error {
 	if h.oidc == nil {
 		return fiber.ErrNotFound
 	}
-	ok, err := h.ssoRequestAllowed(c, attemptOIDCAuthorize)
+	ok, err := h.ssoRequestAllowed(c, throttle.OIDCAuthorizePerIP)
 	if err != nil {
 		return err
 	}

@@ -15,14 +15,13 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
 
 // Invitations: how long the link works, and how many wrong links one IP may post.
 const inviteTTL = 7 * 24 * time.Hour
-
-var inviteFailuresPerIP = auth.Throttle{Max: 10, Window: 15 * time.Minute}
 
 // usersPageSize is the most users the list shows; it says so when more match.
 const usersPageSize = 200
@@ -250,17 +249,17 @@ func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	now := h.now()
 	ip := h.clientIP(c)
-	n, err := h.store.CountFailures(ctx, store.AttemptInvite, ipKey(ip), windowStart(now, inviteFailuresPerIP.Window), false)
+	limited, err := h.limiter.Limited(ctx, throttle.InvitePerIP.For(throttle.IPKey(ip)))
 	if err != nil {
 		return err
 	}
-	if n >= inviteFailuresPerIP.Max {
+	if limited {
 		return fiber.ErrTooManyRequests
 	}
 	token := c.Params("token")
 	u, err := h.invitedUser(ctx, token)
 	if errors.Is(err, store.ErrNotFound) {
-		if err := h.store.RecordAttempt(ctx, store.AttemptInvite, []string{ipKey(ip)}, false, now); err != nil {
+		if err := h.limiter.FailNow(ctx, throttle.InvitePerIP.For(throttle.IPKey(ip))); err != nil {
 			return err
 		}
 		return h.inviteLinkInvalid(c)

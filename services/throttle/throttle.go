@@ -1,0 +1,275 @@
+// Package throttle is weftid's one limiter of guesses and anonymous writes. It owns every
+// limit (the table below), the counting of attempts in the database, and the lock stripes that
+// serialise the check, verification and recording of guesses at one account.
+package throttle
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/weftid/weftid/store"
+)
+
+// Rule names one limit of the table.
+type Rule int
+
+// The limits. Password failures are counted per e-mail address (known or not, so a throttled
+// answer says nothing about whether an account exists) and per client IP.
+const (
+	PasswordPerAccount Rule = iota
+	PasswordPerIP
+	CodePerUser
+	CodePerIP
+	// CodeMails allows the first code of a sign-in and 3 resends in 5 minutes, per user.
+	CodeMails
+	SetupPerIP
+	PasskeyPerIP
+	// ResetRequestsPerAccount and ResetRequestsPerIP count "Forgot password" requests, whether
+	// or not the address has an account; ResetLinkPerIP counts reset links that did not work.
+	ResetRequestsPerAccount
+	ResetRequestsPerIP
+	ResetLinkPerIP
+	// InvitePerIP counts posted invitation links that did not work.
+	InvitePerIP
+	// OAuthClientPerIP counts failed client authentications at the token, introspection and
+	// revocation endpoints.
+	OAuthClientPerIP
+	// OIDCAuthorizePerIP and SAMLHoldPerIP count the SSO requests an anonymous browser makes
+	// the server store (each row lives up to half an hour).
+	OIDCAuthorizePerIP
+	SAMLHoldPerIP
+)
+
+// counting says which stored attempts a rule counts.
+type counting int
+
+const (
+	// failures counts failed attempts in the window: right for an IP, where an attacker's
+	// own successful account must not wipe the slate.
+	failures counting = iota
+	// failuresSinceSuccess counts failed attempts after the key's latest success: right for
+	// an account, whose owner proves themselves by succeeding.
+	failuresSinceSuccess
+	// every counts every attempt, failed or not (mails sent, requests stored).
+	every
+)
+
+type limit struct {
+	kind   string // signin_attempts.kind
+	max    int
+	window time.Duration
+	count  counting
+}
+
+// table is every limit weftid enforces.
+var table = [...]limit{
+	PasswordPerAccount:      {store.AttemptPassword, 5, 15 * time.Minute, failuresSinceSuccess},
+	PasswordPerIP:           {store.AttemptPassword, 30, 15 * time.Minute, failures},
+	CodePerUser:             {store.AttemptCode, 10, 15 * time.Minute, failuresSinceSuccess},
+	CodePerIP:               {store.AttemptCode, 30, 15 * time.Minute, failures},
+	CodeMails:               {store.AttemptCodeMail, 4, 5 * time.Minute, every},
+	SetupPerIP:              {store.AttemptSetup, 10, 15 * time.Minute, failures},
+	PasskeyPerIP:            {store.AttemptPasskey, 30, 15 * time.Minute, failures},
+	ResetRequestsPerAccount: {store.AttemptResetRequest, 3, time.Hour, every},
+	ResetRequestsPerIP:      {store.AttemptResetRequest, 20, time.Hour, every},
+	ResetLinkPerIP:          {store.AttemptResetLink, 20, 15 * time.Minute, failures},
+	InvitePerIP:             {store.AttemptInvite, 10, 15 * time.Minute, failures},
+	OAuthClientPerIP:        {"oauth_client", 30, 15 * time.Minute, failures},
+	OIDCAuthorizePerIP:      {"oidc_authorize", 200, 15 * time.Minute, every},
+	SAMLHoldPerIP:           {"saml_hold", 200, 15 * time.Minute, every},
+}
+
+// Max is how many attempts the rule allows in its window.
+func (r Rule) Max() int { return table[r].max }
+
+// Window is the rule's time window.
+func (r Rule) Window() time.Duration { return table[r].window }
+
+// Kind is the kind of attempt the rule counts.
+func (r Rule) Kind() string { return table[r].kind }
+
+// Check is a rule applied to one key.
+type Check struct {
+	Rule Rule
+	Key  string
+}
+
+// For applies the rule to key (UserKey, EmailKey or IPKey).
+func (r Rule) For(key string) Check { return Check{r, key} }
+
+// UserKey, EmailKey and IPKey are the keys attempts are counted under.
+func UserKey(id int64) string      { return fmt.Sprintf("user:%d", id) }
+func EmailKey(email string) string { return "email:" + email }
+func IPKey(ip string) string       { return "ip:" + ip }
+
+// WindowStart is the earliest stored attempt time (whole Unix seconds) that still counts in a
+// window ending at now: an attempt at T counts while now < T+window, the same half-open rule as
+// an expiry (a code made at T is valid while now < T+TTL).
+func WindowStart(now time.Time, window time.Duration) time.Time {
+	return now.Add(-window).Truncate(time.Second).Add(time.Second)
+}
+
+// counter is what the limiter reads and writes: the store or a transaction of it.
+type counter interface {
+	CountFailures(ctx context.Context, kind, key string, since time.Time, afterSuccess bool) (int, error)
+	CountAttempts(ctx context.Context, kind, key string, since time.Time) (int, error)
+	RecordAttempt(ctx context.Context, kind string, keys []string, success bool, now time.Time) error
+	ReserveAttempt(ctx context.Context, kind string, keys []string, now time.Time) ([]int64, error)
+}
+
+// Limiter counts attempts in the database and serialises guesses per account in memory.
+type Limiter struct {
+	store *store.Store
+	now   func() time.Time
+	// locks serialise the check, verification and recording of guesses per key (striped), so
+	// concurrent guesses cannot all pass the throttle before any of them is counted. weftid is
+	// one process on one SQLite file, so a lock in memory covers every request.
+	locks [256]sync.Mutex
+}
+
+// New returns a limiter over st; now is the clock (time.Now when nil).
+func New(st *store.Store, now func() time.Time) *Limiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Limiter{store: st, now: now}
+}
+
+// Lock locks the guesses at one key and returns the unlock.
+func (l *Limiter) Lock(key string) (unlock func()) {
+	f := fnv.New32a()
+	f.Write([]byte(key))
+	m := &l.locks[f.Sum32()%uint32(len(l.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// reached reports whether one check has reached its limit.
+func (l *Limiter) reached(ctx context.Context, q counter, c Check) (bool, error) {
+	lim := table[c.Rule]
+	since := WindowStart(l.now(), lim.window)
+	var n int
+	var err error
+	if lim.count == every {
+		n, err = q.CountAttempts(ctx, lim.kind, c.Key, since)
+	} else {
+		n, err = q.CountFailures(ctx, lim.kind, c.Key, since, lim.count == failuresSinceSuccess)
+	}
+	return err == nil && n >= lim.max, err
+}
+
+// Limited reports whether any of the checks has reached its limit.
+func (l *Limiter) Limited(ctx context.Context, checks ...Check) (bool, error) {
+	return l.limited(ctx, l.store, checks)
+}
+
+// LimitedTx is Limited inside a transaction.
+func (l *Limiter) LimitedTx(ctx context.Context, tx *store.Tx, checks ...Check) (bool, error) {
+	return l.limited(ctx, tx, checks)
+}
+
+func (l *Limiter) limited(ctx context.Context, q counter, checks []Check) (bool, error) {
+	for _, c := range checks {
+		if hit, err := l.reached(ctx, q, c); err != nil || hit {
+			return hit, err
+		}
+	}
+	return false, nil
+}
+
+// record stores one attempt per check, each under its rule's kind.
+func (l *Limiter) record(ctx context.Context, q counter, success bool, checks []Check) error {
+	now := l.now()
+	for _, c := range checks {
+		if err := q.RecordAttempt(ctx, table[c.Rule].kind, []string{c.Key}, success, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Fail counts a failed attempt against each check's key, inside tx (the transaction that also
+// logs the attempt's event).
+func (l *Limiter) Fail(ctx context.Context, tx *store.Tx, checks ...Check) error {
+	return l.record(ctx, tx, false, checks)
+}
+
+// Succeed records a successful attempt: for an account's rule it restarts the count.
+func (l *Limiter) Succeed(ctx context.Context, tx *store.Tx, checks ...Check) error {
+	return l.record(ctx, tx, true, checks)
+}
+
+// FailNow and SucceedNow are Fail and Succeed in a transaction of their own.
+func (l *Limiter) FailNow(ctx context.Context, checks ...Check) error {
+	return l.record(ctx, l.store, false, checks)
+}
+
+// SucceedNow is Succeed in a transaction of its own.
+func (l *Limiter) SucceedNow(ctx context.Context, checks ...Check) error {
+	return l.record(ctx, l.store, true, checks)
+}
+
+// Take counts one attempt against every check and reports whether all were within their limits;
+// the checks and the count are one write transaction, so concurrent requests each see the
+// others. Nothing is counted when a limit is reached.
+func (l *Limiter) Take(ctx context.Context, checks ...Check) (allowed bool, err error) {
+	err = l.store.InTx(ctx, func(tx *store.Tx) error {
+		hit, err := l.limited(ctx, tx, checks)
+		if err != nil || hit {
+			return err
+		}
+		allowed = true
+		return l.record(ctx, tx, false, checks)
+	})
+	return allowed, err
+}
+
+// Reservation is a guess counted as a failure before it was verified.
+type Reservation struct{ ids []int64 }
+
+// Reserve checks the limits and, when none is reached, counts the guess as a failure at once, in
+// one write transaction (SQLite serialises those), before the guess is verified: concurrent
+// guesses from one IP at different accounts each see the others. Every check must share one
+// kind. Settle the reservation as a success, or Drop it when the guess could not be verified.
+func (l *Limiter) Reserve(ctx context.Context, checks ...Check) (r Reservation, limited bool, err error) {
+	if len(checks) == 0 {
+		return r, false, nil
+	}
+	kind := table[checks[0].Rule].kind
+	keys := make([]string, len(checks))
+	for i, c := range checks {
+		if table[c.Rule].kind != kind {
+			return r, false, fmt.Errorf("throttle: reserve mixes %s and %s", kind, table[c.Rule].kind)
+		}
+		keys[i] = c.Key
+	}
+	err = l.store.InTx(ctx, func(tx *store.Tx) error {
+		hit, err := l.limited(ctx, tx, checks)
+		if err != nil || hit {
+			limited = hit
+			return err
+		}
+		r.ids, err = tx.ReserveAttempt(ctx, kind, keys, l.now())
+		return err
+	})
+	return r, limited, err
+}
+
+// Settle turns a reservation into a success, inside tx.
+func (l *Limiter) Settle(ctx context.Context, tx *store.Tx, r Reservation) error {
+	return tx.SettleAttempt(ctx, r.ids)
+}
+
+// SettleNow is Settle in a transaction of its own.
+func (l *Limiter) SettleNow(ctx context.Context, r Reservation) error {
+	return l.store.SettleAttempt(ctx, r.ids)
+}
+
+// Drop removes a reservation: the guess could not be verified (the server was busy), so it
+// does not count. It runs even when ctx is cancelled.
+func (l *Limiter) Drop(ctx context.Context, r Reservation) error {
+	return l.store.DropAttempt(context.WithoutCancel(ctx), r.ids)
+}
