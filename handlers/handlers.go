@@ -193,13 +193,14 @@ func redirect(c *fiber.Ctx, to string) error {
 	return c.Redirect(to, fiber.StatusSeeOther)
 }
 
+// requestOrigin is where this request came from, for the events a service writes.
+func (h *Handler) requestOrigin(c *fiber.Ctx) store.Origin {
+	return store.Origin{IP: h.clientIP(c), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 512)}
+}
+
 // event builds an audit event for this request.
 func (h *Handler) event(c *fiber.Ctx, typ store.EventType, actor, subject *int64, details map[string]any) store.Event {
-	ua := c.Get(fiber.HeaderUserAgent)
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
-	return store.Event{At: h.now(), Type: typ, ActorID: actor, UserID: subject, IP: h.clientIP(c), UserAgent: ua, Details: details}
+	return h.requestOrigin(c).Event(h.now(), typ, actor, subject, details)
 }
 
 // clientIP is the address a request came from. Behind trusted proxies it is the rightmost

@@ -20,6 +20,19 @@ type Event struct {
 	Details   map[string]any
 }
 
+// Origin is where a change came from, as events record it: the client's address and user agent
+// (both empty for the system and the command line). Handlers read it from the request and pass
+// it to the service that writes the event.
+type Origin struct {
+	IP        string
+	UserAgent string
+}
+
+// Event builds an event that came from o.
+func (o Origin) Event(at time.Time, typ EventType, actor, subject *int64, details map[string]any) Event {
+	return Event{At: at, Type: typ, ActorID: actor, UserID: subject, IP: o.IP, UserAgent: o.UserAgent, Details: details}
+}
+
 // AddEvent appends an event. Call it on the Tx of the change it records.
 func (q q) AddEvent(ctx context.Context, e Event) error {
 	details := []byte("{}")
