@@ -161,8 +161,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		}
 	}
 	breachJob := handlers.NewBreachJob(handlers.BreachJobConfig{Store: st, Mailer: mailer, Keys: keys, HIBP: hibp, Log: log, BaseURL: base})
+	// Requests outlive the signal by the graceful shutdown's grace period, then are cancelled.
+	requests, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
 	app := handlers.New(handlers.Config{
-		BaseURL: base, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: log,
+		BaseContext: requests,
+		BaseURL:     base, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: log,
 		TrustedProxies: proxies, Version: buildVersion(),
 		HIBP: hibp, BreachJob: breachJob,
 	})
@@ -204,6 +208,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	}
 	log.Info("shutting down")
 	err = app.ShutdownWithTimeout(10 * time.Second)
+	cancelRequests() // whatever still runs after the grace period stops before the store closes
 	// Let a breach run under way save how far it got before the database closes.
 	select {
 	case <-breachDone:

@@ -43,6 +43,9 @@ type Config struct {
 	// main runs; nil makes one that only the Passwords page uses ("Run now" schedules it).
 	HIBP      *auth.HIBP
 	BreachJob *BreachJob
+	// BaseContext is the parent of every request's context: main cancels it when a graceful
+	// shutdown has run out of time, so requests still running stop (nil: never cancelled).
+	BaseContext context.Context
 }
 
 // Handler holds the dependencies shared by every handler.
@@ -60,6 +63,7 @@ type Handler struct {
 	wa      *webauthn.WebAuthn
 	hibp    *auth.HIBP
 	breach  *BreachJob
+	baseCtx context.Context
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
 	saml    samlIdP       // the SAML identity provider, once its key is loaded
 	limiter *throttle.Limiter
@@ -73,7 +77,11 @@ func New(cfg Config) *fiber.App {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.BaseContext == nil {
+		cfg.BaseContext = context.Background()
+	}
 	h := &Handler{
+		baseCtx: cfg.BaseContext,
 		base:    cfg.BaseURL,
 		secure:  cfg.BaseURL.Scheme == "https",
 		store:   cfg.Store,
@@ -140,6 +148,19 @@ const (
 	// choose a new password: the page it wanted sends it to /login saying so.
 	localResetEnded = "weftid.reset_ended"
 )
+
+// requestTimeout bounds every request's work (below the server's write timeout, so the answer
+// can still be written when the work ran out of time).
+const requestTimeout = 55 * time.Second
+
+// requestContext gives every request a context with a deadline, derived from the base context
+// that shutdown cancels; services get it through c.UserContext().
+func (h *Handler) requestContext(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(h.baseCtx, requestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}
 
 // currentUser is the signed-in user, or nil.
 func currentUser(c *fiber.Ctx) *store.User {
