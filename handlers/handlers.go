@@ -154,12 +154,16 @@ const (
 const requestTimeout = 55 * time.Second
 
 // requestContext gives every request a context with a deadline, derived from the base context
-// that shutdown cancels; services get it through c.UserContext().
+// that shutdown cancels; services get it through c.UserContext(). An error is answered here,
+// while that context is still live (the error page renders under it).
 func (h *Handler) requestContext(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(h.baseCtx, requestTimeout)
 	defer cancel()
 	c.SetUserContext(ctx)
-	return c.Next()
+	if err := c.Next(); err != nil {
+		return h.handleError(c, err)
+	}
+	return nil
 }
 
 // currentUser is the signed-in user, or nil.
@@ -303,6 +307,8 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 		// the page was open: 403) would do nothing at all. Loading the URL as a page shows why.
 		c.Set("HX-Redirect", string(c.Request().URI().RequestURI()))
 	}
+	// The page renders even when the request's context ran out or was cancelled.
+	c.SetUserContext(context.WithoutCancel(c.UserContext()))
 	return render(c, status, views.ErrorPage(h.pageBase(c, text[0], ""), status, text[1]))
 }
 

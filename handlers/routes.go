@@ -9,8 +9,8 @@ import (
 
 // routes registers every route of weftid, top to bottom.
 func (h *Handler) routes(app *fiber.App) {
-	app.Use(recover.New())
 	app.Use(h.requestContext)
+	app.Use(recover.New())
 	app.Use(h.securityHeaders())
 
 	// No session, no CSRF: static and health.
