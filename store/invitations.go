@@ -39,25 +39,13 @@ func (q q) CreateInvitation(ctx context.Context, inv Invitation) error {
 // InvitationUser returns the user of the stored, unexpired invitation with that hash, without
 // using it up, or ErrNotFound. It does not look at the user's status: the caller decides.
 func (q q) InvitationUser(ctx context.Context, tokenHash []byte, now time.Time) (User, error) {
-	return scanUser(q.db.QueryRowContext(ctx, `
-		SELECT `+userColumns+` FROM users
-		WHERE id = (SELECT user_id FROM invitations WHERE token_hash = ? AND expires_at > ?)`,
-		tokenHash, unix(now)))
+	return q.linkUser(ctx, "invitations", tokenHash, now)
 }
 
 // ConsumeInvitation deletes the invitation if it is stored and unexpired, atomically, and returns
 // its user's ID; ErrNotFound otherwise: the link works once.
 func (q q) ConsumeInvitation(ctx context.Context, tokenHash []byte, now time.Time) (int64, error) {
-	var userID int64
-	err := q.db.QueryRowContext(ctx, `DELETE FROM invitations WHERE token_hash = ? AND expires_at > ? RETURNING user_id`,
-		tokenHash, unix(now)).Scan(&userID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrNotFound
-	}
-	if err != nil {
-		return 0, fmt.Errorf("store: consume invitation: %w", err)
-	}
-	return userID, nil
+	return q.consumeLink(ctx, "invitations", tokenHash, now)
 }
 
 // DeleteUserInvitations removes every invitation of a user (once one is accepted, the others
@@ -81,4 +69,28 @@ func (q q) DeleteExpiredInvitations(ctx context.Context, now time.Time) (int64, 
 		return 0, fmt.Errorf("store: delete expired invitations: %w", err)
 	}
 	return n, nil
+}
+
+// linkUser returns the user of a stored, unexpired single-use link (a row of table, which is
+// invitations or password_resets) without using it up, or ErrNotFound.
+func (q q) linkUser(ctx context.Context, table string, tokenHash []byte, now time.Time) (User, error) {
+	return scanUser(q.db.QueryRowContext(ctx, `
+		SELECT `+userColumns+` FROM users
+		WHERE id = (SELECT user_id FROM `+table+` WHERE token_hash = ? AND expires_at > ?)`,
+		tokenHash, unix(now)))
+}
+
+// consumeLink deletes a stored, unexpired single-use link of table atomically and returns its
+// user's id, or ErrNotFound: two requests with the same link cannot both get the id.
+func (q q) consumeLink(ctx context.Context, table string, tokenHash []byte, now time.Time) (int64, error) {
+	var userID int64
+	err := q.db.QueryRowContext(ctx, `DELETE FROM `+table+` WHERE token_hash = ? AND expires_at > ? RETURNING user_id`,
+		tokenHash, unix(now)).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: consume %s: %w", table, err)
+	}
+	return userID, nil
 }

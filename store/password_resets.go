@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -30,24 +28,16 @@ func (q q) CreatePasswordReset(ctx context.Context, tokenHash []byte, userID int
 // PasswordResetUser returns the user of a stored, unexpired reset link without using it up, or
 // ErrNotFound. It does not look at the user's status: the caller decides.
 func (q q) PasswordResetUser(ctx context.Context, tokenHash []byte, now time.Time) (User, error) {
-	return scanUser(q.db.QueryRowContext(ctx, `
-		SELECT `+userColumns+` FROM users
-		WHERE id = (SELECT user_id FROM password_resets WHERE token_hash = ? AND expires_at > ?)`,
-		tokenHash, unix(now)))
+	return q.linkUser(ctx, "password_resets", tokenHash, now)
 }
 
 // ConsumePasswordReset uses up a reset link: if it is stored and unexpired, every link of its
 // user is deleted (one reset makes the others void) and the user's id returned; ErrNotFound
 // otherwise. Two requests with the same link cannot both get the id.
 func (q q) ConsumePasswordReset(ctx context.Context, tokenHash []byte, now time.Time) (int64, error) {
-	var userID int64
-	err := q.db.QueryRowContext(ctx, `DELETE FROM password_resets WHERE token_hash = ? AND expires_at > ? RETURNING user_id`,
-		tokenHash, unix(now)).Scan(&userID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrNotFound
-	}
+	userID, err := q.consumeLink(ctx, "password_resets", tokenHash, now)
 	if err != nil {
-		return 0, fmt.Errorf("store: consume password reset: %w", err)
+		return 0, err
 	}
 	if err := q.DeletePasswordResets(ctx, userID); err != nil {
 		return 0, err
