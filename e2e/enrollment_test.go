@@ -9,7 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/weftid/weftid/auth"
-	"github.com/weftid/weftid/mail/mailtest"
 )
 
 // Selectors of Settings > Security > Authentication and of the enrollment step
@@ -67,28 +66,7 @@ func setEnhanced(t *testing.T, ctx context.Context, srv *server, email string) {
 // signInToEnroll signs in with the password and the mailed code and expects the enrollment step.
 func signInToEnroll(t *testing.T, ctx context.Context, srv *server, email string) {
 	t.Helper()
-	do(t, ctx, "sign in with the password as "+email,
-		chromedp.Navigate(srv.url("/login")),
-		fill(loginEmail, email),
-		fill(loginPassword, enrollPassword),
-		chromedp.Click(chromedp.CSS(loginSubmit)),
-		waitPath("/login/verify"),
-		chromedp.WaitVisible(chromedp.CSS(codeInput)),
-	)
-	mailCtx, cancel := context.WithTimeout(ctx, stepTimeout)
-	defer cancel()
-	msg, err := srv.mail.WaitFor(mailCtx, email)
-	if err != nil {
-		t.Fatalf("wait for the sign-in code mail: %v", err)
-	}
-	code := mailtest.FindCode(msg.Text)
-	if code == "" {
-		t.Fatalf("no code in the mail:\n%s", msg.Text)
-	}
-	do(t, ctx, "submit the code",
-		fill(codeInput, code),
-		chromedp.Click(chromedp.CSS(codeSubmit)),
-		waitPath("/login/enroll"),
+	signInWithCode(t, ctx, srv, email, enrollPassword, "/login/enroll",
 		chromedp.WaitVisible(chromedp.CSS(enrollPasskeyLink)),
 		chromedp.WaitVisible(chromedp.CSS(enrollTOTPLink)),
 	)

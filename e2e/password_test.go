@@ -188,6 +188,13 @@ func waitTrue(t *testing.T, ctx context.Context, what, expr string, timeout time
 // /login, then the code that the mail server received, ending on /dashboard.
 func pwSignIn(t *testing.T, ctx context.Context, srv *server, email, password string) {
 	t.Helper()
+	signInWithCode(t, ctx, srv, email, password, "/dashboard")
+}
+
+// signInWithCode signs in with the password and then the code the mail server received, and
+// waits for the page at path (and for each of then) that the sign-in leads to.
+func signInWithCode(t *testing.T, ctx context.Context, srv *server, email, password, path string, then ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
 	do(t, ctx, "sign in as "+email,
 		chromedp.Navigate(srv.url("/login")),
 		fill(loginEmail, email),
@@ -206,11 +213,11 @@ func pwSignIn(t *testing.T, ctx context.Context, srv *server, email, password st
 	if code == "" {
 		t.Fatalf("no 6-digit code in the mail's text:\n%s", msg.Text)
 	}
-	do(t, ctx, "submit the sign-in code",
+	do(t, ctx, "submit the sign-in code", append([]chromedp.Action[chromedp.Void]{
 		fill(codeInput, code),
 		chromedp.Click(chromedp.CSS(codeSubmit)),
-		waitPath("/dashboard"),
-	)
+		waitPath(path),
+	}, then...)...)
 }
 
 // openAccountPassword opens Account > Password and waits for its form.
