@@ -27,6 +27,7 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/store"
 )
 
@@ -133,7 +134,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return fmt.Errorf("--base-url %q must be an absolute http(s) URL", cfg.baseURL)
 	}
-	hibp, err := auth.NewHIBP(cfg.hibpURL, buildVersion())
+	hibp, err := breach.NewClient(cfg.hibpURL, buildVersion())
 	if err != nil {
 		return err
 	}
@@ -226,7 +227,7 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return fmt.Errorf("read password from stdin: %w", err)
 	}
 	password := strings.TrimRight(line, "\r\n")
-	hibp, err := auth.NewHIBP(cfg.hibpURL, buildVersion())
+	hibp, err := breach.NewClient(cfg.hibpURL, buildVersion())
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/store"
 )
 
@@ -41,7 +42,7 @@ type BreachJobConfig struct {
 	Store   *store.Store
 	Mailer  Mailer
 	Keys    auth.Keys
-	HIBP    *auth.HIBP // nil: off, the job does nothing
+	HIBP    *breach.Client // nil: off, the job does nothing
 	Log     *slog.Logger
 	Now     func() time.Time
 	BaseURL *url.URL // for the link in the mail to admins

@@ -24,6 +24,7 @@ import (
 	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/mail/mailtest"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/store"
 )
 
@@ -73,7 +74,7 @@ func BenchmarkBreachWeeklyRun(b *testing.B) {
 		w.Write(block.Bytes())
 	}))
 	defer srv.Close()
-	hibp, err := auth.NewHIBP(srv.URL, "bench")
+	hibp, err := breach.NewClient(srv.URL, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/store"
 )
 
@@ -118,15 +119,15 @@ func (s *rangeServer) counts() map[string]int {
 	return out
 }
 
-func (s *rangeServer) client(t testing.TB) *auth.HIBP {
+func (s *rangeServer) client(t testing.TB) *breach.Client {
 	t.Helper()
 	return hibpClient(t, s.URL)
 }
 
 // hibpClient makes a range client whose retries do not sleep.
-func hibpClient(t testing.TB, setting string) *auth.HIBP {
+func hibpClient(t testing.TB, setting string) *breach.Client {
 	t.Helper()
-	c, err := auth.NewHIBP(setting, "test")
+	c, err := breach.NewClient(setting, "test")
 	if err != nil {
 		t.Fatalf("NewHIBP(%s): %v", setting, err)
 	}
@@ -162,7 +163,7 @@ type breachEnv struct {
 	path string
 }
 
-func newBreachEnv(t *testing.T, hibp *auth.HIBP) *breachEnv {
+func newBreachEnv(t *testing.T, hibp *breach.Client) *breachEnv {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "weftid.db")
 	e := newEnvWith(t, envOptions{hibp: hibp, dbPath: path})
@@ -175,7 +176,7 @@ func newBreachEnv(t *testing.T, hibp *auth.HIBP) *breachEnv {
 }
 
 // job makes a weekly job on this env's database, as serve would after a (re)start.
-func (e *breachEnv) job(hibp *auth.HIBP, concurrency int) *handlers.BreachJob {
+func (e *breachEnv) job(hibp *breach.Client, concurrency int) *handlers.BreachJob {
 	e.t.Helper()
 	mailer, err := mail.New(mail.Config{SMTPURL: e.mail.URL(), From: "weftid@localhost", Attempts: 3, Backoff: time.Millisecond, Timeout: 5 * time.Second}, nil)
 	if err != nil {
@@ -438,7 +439,7 @@ func TestBreachWeeklyRun(t *testing.T) {
 	for _, source := range []string{"loopback server", "range files"} {
 		t.Run(source, func(t *testing.T) {
 			var srv *rangeServer
-			var hibp *auth.HIBP
+			var hibp *breach.Client
 			if source == "loopback server" {
 				srv = newRangeServer(t, hitPW, breachedPW)
 				hibp = srv.client(t)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -40,7 +41,7 @@ type Config struct {
 	Version        string
 	// HIBP checks passwords against breaches (nil: off). BreachJob is the weekly re-check that
 	// main runs; nil makes one that only the Passwords page uses ("Run now" schedules it).
-	HIBP      *auth.HIBP
+	HIBP      *breach.Client
 	BreachJob *BreachJob
 }
 
@@ -57,7 +58,7 @@ type Handler struct {
 	version string
 	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For entries are believed
 	wa      *webauthn.WebAuthn
-	hibp    *auth.HIBP
+	hibp    *breach.Client
 	breach  *BreachJob
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
 	saml    samlIdP       // the SAML identity provider, once its key is loaded

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/store"
 )
 
@@ -36,7 +37,7 @@ type BreachVerdict struct {
 
 // CheckBreach asks the breach service (hibp nil: checking is off) about password on submit.
 // Only the first 5 hex characters of its SHA-1 are sent.
-func CheckBreach(ctx context.Context, hibp *auth.HIBP, password string) BreachVerdict {
+func CheckBreach(ctx context.Context, hibp *breach.Client, password string) BreachVerdict {
 	if !hibp.Enabled() {
 		return BreachVerdict{}
 	}
