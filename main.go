@@ -27,6 +27,8 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/breach"
+	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/store"
 )
 
@@ -133,7 +135,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return fmt.Errorf("--base-url %q must be an absolute http(s) URL", cfg.baseURL)
 	}
-	hibp, err := auth.NewHIBP(cfg.hibpURL, buildVersion())
+	hibp, err := breach.NewClient(cfg.hibpURL, buildVersion())
 	if err != nil {
 		return err
 	}
@@ -160,7 +162,18 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 			proxies = append(proxies, p)
 		}
 	}
-	breachJob := handlers.NewBreachJob(handlers.BreachJobConfig{Store: st, Mailer: mailer, Keys: keys, HIBP: hibp, Log: log, BaseURL: base})
+	// Background work runs under runner, which a signal does not cancel: its Stop, deferred
+	// after st.Close and so run before it, cancels and waits for that work once the app has
+	// shut down (a breach run under way saves how far it got), before the store closes.
+	runner := jobs.New(context.WithoutCancel(ctx), log)
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := runner.Stop(stopCtx); err != nil {
+			log.Warn("background work still running at shutdown", "err", err)
+		}
+	}()
+	breaches := breach.New(breach.Config{Store: st, Mailer: mailer, Keys: keys, Client: hibp, Log: log, BaseURL: base})
 	// Requests outlive the signal by the graceful shutdown's grace period, then are cancelled.
 	requests, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
@@ -168,7 +181,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		BaseContext: requests,
 		BaseURL:     base, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: log,
 		TrustedProxies: proxies, Version: buildVersion(),
-		HIBP: hibp, BreachJob: breachJob,
+		HIBP: hibp, Breach: breaches, Jobs: runner,
 	})
 
 	link, err := handlers.CreateSetupLink(ctx, st, keys, cfg.baseURL, time.Now())
@@ -179,24 +192,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		fmt.Fprintf(stdout, "\nNo users yet. Create the first super admin within the hour at:\n\n    %s\n\n", link)
 	}
 
-	go func() {
-		t := time.NewTicker(time.Hour)
-		defer t.Stop()
-		for {
-			if err := st.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				log.Warn("cleanup failed", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+	runner.Every("cleanup", time.Hour, func(ctx context.Context) {
+		if err := st.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("cleanup failed", "err", err)
 		}
-	}()
-
+	})
 	// The weekly breach re-check: its schedule is in the database, so restarts do not disturb it.
-	breachDone := make(chan struct{})
-	go func() { breachJob.Run(ctx); close(breachDone) }()
+	runner.Go("breach check", breaches.Run)
 
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(cfg.addr) }()
@@ -209,11 +211,6 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	log.Info("shutting down")
 	err = app.ShutdownWithTimeout(10 * time.Second)
 	cancelRequests() // whatever still runs after the grace period stops before the store closes
-	// Let a breach run under way save how far it got before the database closes.
-	select {
-	case <-breachDone:
-	case <-time.After(10 * time.Second):
-	}
 	return err
 }
 
@@ -231,7 +228,7 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return fmt.Errorf("read password from stdin: %w", err)
 	}
 	password := strings.TrimRight(line, "\r\n")
-	hibp, err := auth.NewHIBP(cfg.hibpURL, buildVersion())
+	hibp, err := breach.NewClient(cfg.hibpURL, buildVersion())
 	if err != nil {
 		return err
 	}
@@ -246,10 +243,11 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	var breach handlers.BreachVerdict
+	breaches := breach.New(breach.Config{Store: st, Keys: keys, Client: hibp})
+	var verdict breach.Verdict
 	if len(problems) == 0 {
-		if breach = handlers.CheckBreach(ctx, hibp, password); breach.Breached {
-			problems = append(problems, handlers.BreachedPasswordMessage)
+		if verdict = breaches.Check(ctx, password); verdict.Breached {
+			problems = append(problems, breach.Message)
 		}
 	}
 	if len(problems) > 0 {
@@ -265,10 +263,10 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		if u, err = tx.CreateUser(ctx, store.User{Email: in.Email, Name: in.Name, Role: in.Role}, now); err != nil {
 			return err
 		}
-		if err := tx.SetPassword(ctx, u.ID, handlers.PasswordRecord(keys, hash, password, in.Subject(), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, breach.Record(keys, hash, password, in.Subject(), policy), now); err != nil {
 			return err
 		}
-		if err := breach.LogSkipped(ctx, tx, store.Event{At: now, UserID: &u.ID}); err != nil {
+		if err := verdict.LogSkipped(ctx, tx, store.Event{At: now, UserID: &u.ID}); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, store.Event{At: now, Type: store.EventUserCreated, UserID: &u.ID, Details: map[string]any{"role": string(u.Role), "via": "cli"}})
@@ -280,8 +278,8 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return err
 	}
 	fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.Name)
-	if breach.Skipped != "" {
-		fmt.Fprintf(stdout, "note: the breach check was skipped (%s); the weekly check will look at this password\n", breach.Skipped)
+	if verdict.Skipped != "" {
+		fmt.Fprintf(stdout, "note: the breach check was skipped (%s); the weekly check will look at this password\n", verdict.Skipped)
 	}
 	return nil
 }

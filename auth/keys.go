@@ -54,6 +54,14 @@ func (k Keys) BreachFingerprint(password string) (prefix string, mac []byte) {
 	return RangePrefix(sum), k.BreachMAC(sum)
 }
 
+// PasswordSHA1 is the SHA-1 of a password, which the breach range API is keyed by.
+func PasswordSHA1(password string) [sha1.Size]byte { return sha1.Sum([]byte(password)) }
+
+// RangePrefix is the 5 upper-case hex characters of sum that are sent to the range API.
+func RangePrefix(sum [sha1.Size]byte) string {
+	return strings.ToUpper(hex.EncodeToString(sum[:3]))[:5]
+}
+
 // BreachMAC is the keyed HMAC under which a password's SHA-1 is kept (see BreachFingerprint).
 func (k Keys) BreachMAC(sum [sha1.Size]byte) []byte {
 	return k.BreachHasher()(sum)

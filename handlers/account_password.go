@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -76,7 +77,7 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 		errs = append(errs, msgSameAsCurrent)
 	}
 	errs = append(errs, newPasswordProblems(next, confirm, check)...)
-	errs, breach := h.withBreachCheck(ctx, next, errs)
+	errs, verdict := h.breach.Screen(ctx, next, errs)
 	if len(errs) > 0 {
 		return page(fiber.StatusUnprocessableEntity, errs...)
 	}
@@ -87,10 +88,10 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 	}
 	keep, _ := c.Locals(localSession).([]byte)
 	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(h.keys, hash, next, subjectOf(u), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, breach.Record(h.keys, hash, next, subjectOf(u), policy), now); err != nil {
 			return err
 		}
-		if err := breach.LogSkipped(ctx, tx, h.event(c, "", ptr(u.ID), ptr(u.ID), nil)); err != nil {
+		if err := verdict.LogSkipped(ctx, tx, h.event(c, "", ptr(u.ID), ptr(u.ID), nil)); err != nil {
 			return err
 		}
 		// A sign-in that passed the password step with the old password must not finish either.

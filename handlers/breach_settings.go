@@ -2,7 +2,7 @@ package handlers
 
 import (
 	"github.com/gofiber/fiber/v2"
-	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/views"
 )
 
@@ -18,11 +18,11 @@ func (h *Handler) breachStatus(c *fiber.Ctx) (views.BreachStatus, error) {
 	if !h.breach.Enabled() {
 		return s, nil
 	}
-	j, err := h.store.BreachJob(c.UserContext())
+	j, err := h.breach.Status(c.UserContext())
 	if err != nil {
 		return s, err
 	}
-	s.Service = h.hibp.String()
+	s.Service = h.breach.String()
 	s.Running, s.UsersChecked, s.Hits, s.LastError = j.Running, j.UsersChecked, j.Hits, j.LastError
 	s.LastFinished, s.LastUsersChecked, s.LastHits = j.LastFinishedAt, j.LastUsersChecked, j.LastHits
 	s.NextRun = j.NextRunAt
@@ -36,11 +36,8 @@ func (h *Handler) runBreachCheck(c *fiber.Ctx) error {
 	if !h.breach.Enabled() {
 		return redirect(c, "/settings/security/passwords?breach=off#breach-check")
 	}
-	u := currentUser(c)
-	if err := h.store.AddEvent(ctx, h.event(c, store.EventPasswordBreachCheckRequested, ptr(u.ID), nil, nil)); err != nil {
-		return err
-	}
-	if err := h.breach.RunNow(ctx); err != nil {
+	req := h.event(c, "", nil, nil, nil) // the request's IP and user agent, as events record them
+	if err := h.breach.RunNow(ctx, breach.Actor{UserID: currentUser(c).ID, IP: req.IP, UserAgent: req.UserAgent}); err != nil {
 		return err
 	}
 	return redirect(c, "/settings/security/passwords?breach=requested#breach-check")

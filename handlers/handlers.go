@@ -18,6 +18,8 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/breach"
+	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -39,10 +41,12 @@ type Config struct {
 	Now            func() time.Time
 	TrustedProxies []string
 	Version        string
-	// HIBP checks passwords against breaches (nil: off). BreachJob is the weekly re-check that
-	// main runs; nil makes one that only the Passwords page uses ("Run now" schedules it).
-	HIBP      *auth.HIBP
-	BreachJob *BreachJob
+	// HIBP checks passwords against breaches (nil: off). Breach is the breach service whose
+	// weekly re-check main runs; nil makes one on HIBP that only the pages use.
+	HIBP   *breach.Client
+	Breach *breach.Service
+	// Jobs runs the background work handlers start; main stops it before closing the store.
+	Jobs *jobs.Runner
 	// BaseContext is the parent of every request's context: main cancels it when a graceful
 	// shutdown has run out of time, so requests still running stop (nil: never cancelled).
 	BaseContext context.Context
@@ -61,8 +65,9 @@ type Handler struct {
 	version string
 	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For entries are believed
 	wa      *webauthn.WebAuthn
-	hibp    *auth.HIBP
-	breach  *BreachJob
+	hibp    *breach.Client
+	breach  *breach.Service
+	jobs    *jobs.Runner
 	baseCtx context.Context
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
 	saml    samlIdP       // the SAML identity provider, once its key is loaded
@@ -92,11 +97,12 @@ func New(cfg Config) *fiber.App {
 		now:     cfg.Now,
 		version: cfg.Version,
 		hibp:    cfg.HIBP,
-		breach:  cfg.BreachJob,
+		breach:  cfg.Breach,
+		jobs:    cfg.Jobs,
 		limiter: throttle.New(cfg.Store, cfg.Now),
 	}
 	if h.breach == nil {
-		h.breach = NewBreachJob(BreachJobConfig{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, HIBP: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
+		h.breach = breach.New(breach.Config{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, Client: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
 	}
 	fc := fiber.Config{
 		AppName:               "weftid",

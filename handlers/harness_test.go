@@ -32,6 +32,7 @@ import (
 	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/mail/mailtest"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/store"
 )
 
@@ -111,10 +112,10 @@ type env struct {
 
 // envOptions changes one part of the standard environment.
 type envOptions struct {
-	hasher  *auth.Hasher // default: testParams, 2 workers, a queue of 16, 5 s wait
-	baseURL string       // default: baseURL
-	hibp    *auth.HIBP   // default: nil, breach checking off
-	dbPath  string       // default: weftid.db in t.TempDir()
+	hasher  *auth.Hasher   // default: testParams, 2 workers, a queue of 16, 5 s wait
+	baseURL string         // default: baseURL
+	hibp    *breach.Client // default: nil, breach checking off
+	dbPath  string         // default: weftid.db in t.TempDir()
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -81,7 +82,7 @@ func (h *Handler) submitResetPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	errs, breach := h.withBreachCheck(ctx, next, errs)
+	errs, verdict := h.breach.Screen(ctx, next, errs)
 	if len(errs) > 0 {
 		return h.renderResetRequired(c, fiber.StatusUnprocessableEntity, u, policy, errs)
 	}
@@ -93,9 +94,9 @@ func (h *Handler) submitResetPassword(c *fiber.Ctx) error {
 	// that passes it (finishSignIn) replaces the password. Whoever knows only the old one,
 	// the reason for the reset, cannot set a new one.
 	plain, err := json.Marshal(pendingPassword{
-		Password:      PasswordRecord(h.keys, hash, next, subjectOf(u), policy),
+		Password:      breach.Record(h.keys, hash, next, subjectOf(u), policy),
 		Replaces:      u.PasswordHash,
-		BreachSkipped: breach.Skipped,
+		BreachSkipped: verdict.Skipped,
 	})
 	if err != nil {
 		return err
@@ -162,7 +163,7 @@ func (h *Handler) storePendingPassword(c *fiber.Ctx, tx *store.Tx, si store.Sign
 	if err := tx.SetPassword(ctx, u.ID, pp.Password, h.now()); err != nil {
 		return err
 	}
-	if err := (BreachVerdict{Skipped: pp.BreachSkipped}).LogSkipped(ctx, tx, h.event(c, "", ptr(u.ID), ptr(u.ID), nil)); err != nil {
+	if err := (breach.Verdict{Skipped: pp.BreachSkipped}).LogSkipped(ctx, tx, h.event(c, "", ptr(u.ID), ptr(u.ID), nil)); err != nil {
 		return err
 	}
 	if _, err := endUserSessions(ctx, tx, u.ID, nil); err != nil {

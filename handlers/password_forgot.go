@@ -12,6 +12,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -173,7 +174,7 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	errs, breach := h.withBreachCheck(ctx, next, errs)
+	errs, verdict := h.breach.Screen(ctx, next, errs)
 	if len(errs) > 0 {
 		return h.renderResetLink(c, fiber.StatusUnprocessableEntity, token, u, errs)
 	}
@@ -199,10 +200,10 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 		if cur.ID != u.ID || !cur.Active() {
 			return store.ErrNotFound // deactivated since the check: the link does not work
 		}
-		if err := tx.SetPassword(ctx, id, PasswordRecord(h.keys, hash, next, subjectOf(cur), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, id, breach.Record(h.keys, hash, next, subjectOf(cur), policy), now); err != nil {
 			return err
 		}
-		if err := breach.LogSkipped(ctx, tx, h.event(c, "", ptr(id), ptr(id), nil)); err != nil {
+		if err := verdict.LogSkipped(ctx, tx, h.event(c, "", ptr(id), ptr(id), nil)); err != nil {
 			return err
 		}
 		ended, err := endUserSessions(ctx, tx, id, keep)

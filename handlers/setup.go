@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -145,7 +146,7 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	problems, breach := h.withBreachCheck(ctx, in.Password, problems)
+	problems, verdict := h.breach.Screen(ctx, in.Password, problems)
 	if len(problems) > 0 {
 		form := h.setupForm(ctx, token, in.Name, in.Email, problems, "")
 		return render(c, fiber.StatusUnprocessableEntity, views.SetupPage(h.pageBase(c, "Set up weftid", ""), form))
@@ -165,10 +166,10 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if err := tx.SetPassword(ctx, u.ID, PasswordRecord(h.keys, hash, in.Password, in.Subject(), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, u.ID, breach.Record(h.keys, hash, in.Password, in.Subject(), policy), now); err != nil {
 			return err
 		}
-		if err := breach.LogSkipped(ctx, tx, h.event(c, "", nil, ptr(u.ID), nil)); err != nil {
+		if err := verdict.LogSkipped(ctx, tx, h.event(c, "", nil, ptr(u.ID), nil)); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, h.event(c, store.EventUserCreated, nil, ptr(u.ID), map[string]any{"role": string(u.Role), "via": "setup"}))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -284,7 +285,7 @@ func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 	if password != c.FormValue("confirm_password") {
 		problems = append(problems, "The two passwords do not match.")
 	}
-	problems, breach := h.withBreachCheck(ctx, password, problems)
+	problems, verdict := h.breach.Screen(ctx, password, problems)
 	if len(problems) > 0 {
 		f, err := h.inviteForm(ctx, token, u, problems)
 		if err != nil {
@@ -309,10 +310,10 @@ func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 		if cur.ID != u.ID || !cur.Active() {
 			return store.ErrNotFound // deactivated since the check: the link does not work
 		}
-		if err := tx.SetPassword(ctx, id, PasswordRecord(h.keys, hash, password, subjectOf(u), policy), now); err != nil {
+		if err := tx.SetPassword(ctx, id, breach.Record(h.keys, hash, password, subjectOf(u), policy), now); err != nil {
 			return err
 		}
-		if err := breach.LogSkipped(ctx, tx, h.event(c, "", ptr(id), ptr(id), nil)); err != nil {
+		if err := verdict.LogSkipped(ctx, tx, h.event(c, "", ptr(id), ptr(id), nil)); err != nil {
 			return err
 		}
 		if err := tx.DeleteUserInvitations(ctx, id); err != nil {

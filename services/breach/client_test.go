@@ -1,4 +1,4 @@
-package auth_test
+package breach_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/breach"
 )
 
 const (
@@ -97,11 +98,11 @@ func (s *hibpServer) got() []*http.Request {
 }
 
 // client makes a client of s whose waits are recorded, not slept.
-func (s *hibpServer) client(t *testing.T) (*auth.HIBP, *[]time.Duration) {
+func (s *hibpServer) client(t *testing.T) (*breach.Client, *[]time.Duration) {
 	t.Helper()
-	c, err := auth.NewHIBP(s.URL, "test")
+	c, err := breach.NewClient(s.URL, "test")
 	if err != nil {
-		t.Fatalf("NewHIBP(%s): %v", s.URL, err)
+		t.Fatalf("NewClient(%s): %v", s.URL, err)
 	}
 	var waits []time.Duration
 	c.Sleep = func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return ctx.Err() }
@@ -260,9 +261,9 @@ func TestHIBPFileRanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c, err := auth.NewHIBP("file://"+dir, "test")
+	c, err := breach.NewClient("file://"+dir, "test")
 	if err != nil {
-		t.Fatalf("NewHIBP(file://%s): %v", dir, err)
+		t.Fatalf("NewClient(file://%s): %v", dir, err)
 	}
 	if got := c.String(); got != "file://"+dir {
 		t.Errorf("String: got %q", got)
@@ -290,15 +291,15 @@ func TestHIBPFileRanges(t *testing.T) {
 }
 
 func TestHIBPOff(t *testing.T) {
-	c, err := auth.NewHIBP("off", "test")
+	c, err := breach.NewClient("off", "test")
 	if err != nil || c != nil {
-		t.Fatalf("NewHIBP(off) = %v, %v; want nil, nil", c, err)
+		t.Fatalf("NewClient(off) = %v, %v; want nil, nil", c, err)
 	}
 	if c.Enabled() || c.String() != "off" {
 		t.Errorf("off: Enabled %v, String %q", c.Enabled(), c.String())
 	}
-	if _, err := c.Pwned(context.Background(), breachedPassword); err != auth.ErrHIBPOff {
-		t.Errorf("Pwned when off: %v, want ErrHIBPOff", err)
+	if _, err := c.Pwned(context.Background(), breachedPassword); err != breach.ErrOff {
+		t.Errorf("Pwned when off: %v, want ErrOff", err)
 	}
 }
 
@@ -333,42 +334,18 @@ func TestNewHIBPSettings(t *testing.T) {
 		{"OFF", false},
 	}
 	for _, tt := range tests {
-		_, err := auth.NewHIBP(tt.setting, "test")
+		_, err := breach.NewClient(tt.setting, "test")
 		if (err == nil) != tt.ok {
-			t.Errorf("NewHIBP(%q): err %v, want ok %v", tt.setting, err, tt.ok)
+			t.Errorf("NewClient(%q): err %v, want ok %v", tt.setting, err, tt.ok)
 		}
 		if err != nil && !strings.Contains(err.Error(), "--hibp-url") {
-			t.Errorf("NewHIBP(%q): error %q does not name the flag", tt.setting, err)
+			t.Errorf("NewClient(%q): error %q does not name the flag", tt.setting, err)
 		}
 	}
 }
 
-func TestBreachFingerprint(t *testing.T) {
-	k1 := auth.NewKeys([]byte("0123456789abcdef0123456789abcdef"))
-	k2 := auth.NewKeys([]byte("fedcba9876543210fedcba9876543210"))
-	prefix, mac := k1.BreachFingerprint(breachedPassword)
-	if want := sha1Hex(breachedPassword)[:5]; prefix != want {
-		t.Errorf("prefix: got %q, want %q", prefix, want)
-	}
-	sum := auth.PasswordSHA1(breachedPassword)
-	if got := k1.BreachMAC(sum); string(got) != string(mac) {
-		t.Error("BreachMAC of the SHA-1 differs from the fingerprint's HMAC")
-	}
-	if got := k1.BreachHasher()(sum); string(got) != string(mac) {
-		t.Error("BreachHasher differs from BreachMAC")
-	}
-	if _, other := k2.BreachFingerprint(breachedPassword); string(other) == string(mac) {
-		t.Error("two secret keys give the same HMAC")
-	}
-	if string(mac) == string(k1.HashToken("breach", string(sum[:]))) {
-		t.Error("the breach key is the token key")
-	}
-	if _, other := k1.BreachFingerprint(cleanPassword); string(other) == string(mac) {
-		t.Error("two passwords give the same HMAC")
-	}
-}
-
-// A service that accepts the request and never answers is given up on after HIBPTimeout.
+// A service that accepts the request and never answers is given up on after the client's
+// Timeout (DefaultTimeout unless set). The server holds the request until the test releases it.
 func TestHIBPTimeout(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -379,17 +356,27 @@ func TestHIBPTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	c, err := auth.NewHIBP(srv.URL, "test")
+	c, err := breach.NewClient(srv.URL, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if c.Timeout != breach.DefaultTimeout {
+		t.Errorf("NewClient: Timeout %v, want DefaultTimeout %v", c.Timeout, breach.DefaultTimeout)
+	}
 	c.Attempts = 1
+	c.Timeout = 20 * time.Millisecond
+	// A client that ignored Timeout fails here instead of hanging the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	start := time.Now()
-	if _, err := c.Pwned(context.Background(), breachedPassword); err == nil {
+	if _, err := c.Pwned(ctx, breachedPassword); err == nil {
 		t.Fatal("Pwned against a silent server: no error")
 	}
-	if took := time.Since(start); took < auth.HIBPTimeout {
-		t.Errorf("gave up after %v, before the %v timeout", took, auth.HIBPTimeout)
+	if ctx.Err() != nil {
+		t.Fatal("the request ended with the test's deadline, not the client's Timeout")
+	}
+	if took := time.Since(start); took < c.Timeout {
+		t.Errorf("gave up after %v, before the %v timeout", took, c.Timeout)
 	}
 }
 
@@ -402,7 +389,7 @@ func TestHIBPDoesNotFollowRedirects(t *testing.T) {
 		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
 	}))
 	defer srv.Close()
-	c, err := auth.NewHIBP(srv.URL, "test")
+	c, err := breach.NewClient(srv.URL, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

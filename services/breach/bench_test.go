@@ -1,10 +1,11 @@
-package handlers_test
+package breach_test
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,9 +22,10 @@ import (
 	"time"
 
 	"github.com/weftid/weftid/auth"
-	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/mail/mailtest"
+	"github.com/weftid/weftid/services/breach"
+	"github.com/weftid/weftid/services/breach/breachtest"
 	"github.com/weftid/weftid/store"
 )
 
@@ -36,7 +38,7 @@ const benchBreachHits = 10
 // BenchmarkBreachWeeklyRun is one weekly breach run over 100,000 users against a loopback
 // range server whose answers are the size of the real service's (about 1,000 lines each: 900
 // breached hashes and 100 padding lines), with 10 hits mailed to 2 admins over the in-process
-// SMTP server. Run it once: go test -run '^$' -bench BreachWeeklyRun -benchtime 1x ./handlers
+// SMTP server. Run it once: go test -run '^$' -bench BreachWeeklyRun -benchtime 1x ./services/breach
 // It reports wall time, requests made and peak memory (Go heap in use, sampled every 10 ms
 // during the run, and the process's peak resident set, which includes setting up the users).
 func BenchmarkBreachWeeklyRun(b *testing.B) {
@@ -60,7 +62,7 @@ func BenchmarkBreachWeeklyRun(b *testing.B) {
 		if i < 900 {
 			count = int(seed[0]) + 1
 		}
-		fmt.Fprintf(&block, "%s:%d\r\n", hexOf(seed)[5:], count)
+		fmt.Fprintf(&block, "%s:%d\r\n", strings.ToUpper(hex.EncodeToString(seed[:]))[5:], count)
 	}
 	breached := map[string][]string{} // prefix -> suffixes
 	var requests atomic.Int64
@@ -73,7 +75,7 @@ func BenchmarkBreachWeeklyRun(b *testing.B) {
 		w.Write(block.Bytes())
 	}))
 	defer srv.Close()
-	hibp, err := auth.NewHIBP(srv.URL, "bench")
+	hibp, err := breach.NewClient(srv.URL, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,10 +93,10 @@ func BenchmarkBreachWeeklyRun(b *testing.B) {
 				return err
 			}
 			password := fmt.Sprintf("bench password %d", i)
-			if err := tx.SetPassword(ctx, u.ID, handlers.PasswordRecord(keys, "$argon2id$bench", password, auth.PasswordSubject{}, auth.PasswordPolicy{}), time.Now()); err != nil {
+			if err := tx.SetPassword(ctx, u.ID, breach.Record(keys, "$argon2id$bench", password, auth.PasswordSubject{}, auth.PasswordPolicy{}), time.Now()); err != nil {
 				return err
 			}
-			full := hexOf(sha1.Sum([]byte(password)))
+			full := breachtest.Hex(password)
 			prefixes[full[:5]] = true
 			if i < benchBreachHits {
 				breached[full[:5]] = append(breached[full[:5]], full[5:])
@@ -114,8 +116,8 @@ func BenchmarkBreachWeeklyRun(b *testing.B) {
 	var clockMu sync.Mutex
 	now := time.Now().Truncate(time.Second)
 	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
-	base, _ := url.Parse(baseURL)
-	job := handlers.NewBreachJob(handlers.BreachJobConfig{Store: st, Mailer: mailer, Keys: keys, HIBP: hibp,
+	base, _ := url.Parse("http://localhost:8080")
+	job := breach.New(breach.Config{Store: st, Mailer: mailer, Keys: keys, Client: hibp,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock, BaseURL: base})
 
 	runtime.GC()

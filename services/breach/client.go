@@ -1,4 +1,4 @@
-package auth
+package breach
 
 import (
 	"bufio"
@@ -17,19 +17,24 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weftid/weftid/auth"
 )
 
-// HIBP is a client of the Have I Been Pwned "Pwned Passwords" range API (k-anonymity: only the
+// Client is a client of the Have I Been Pwned "Pwned Passwords" range API (k-anonymity: only the
 // first 5 hex characters of a password's SHA-1 leave the server; the answer lists every known
 // hash with that prefix and how often it was seen), or of a directory of range files in the
-// layout the official downloader writes, for servers without internet. A nil *HIBP, or one made
-// from "off", checks nothing.
-type HIBP struct {
+// layout the official downloader writes, for servers without internet. A nil *Client, or one
+// made from "off", checks nothing.
+type Client struct {
 	base      *url.URL // https (or loopback http) base; nil in file mode
 	dir       string   // range files; "" in HTTP mode
 	http      *http.Client
 	userAgent string
 
+	// Timeout is the limit on one request to the range API, answer read included (NewClient
+	// sets DefaultTimeout; 0: none but ctx's).
+	Timeout time.Duration
 	// Attempts is how many times one range is asked for before giving up (429, 5xx, network).
 	Attempts int
 	// Backoff is the wait before the first retry when the answer has no Retry-After; it doubles.
@@ -40,29 +45,30 @@ type HIBP struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// HIBPTimeout is the limit on one request to the range API.
-const HIBPTimeout = 3 * time.Second
+// DefaultTimeout is the limit on one request to the range API unless Timeout says otherwise.
+const DefaultTimeout = 3 * time.Second
 
 // maxRangeBody bounds what is read of one range answer (a real one is about 40 KB with padding).
 const maxRangeBody = 4 << 20
 
-// ErrHIBPOff is returned by a client that is switched off.
-var ErrHIBPOff = errors.New("hibp: breach checking is off")
+// ErrOff is returned by a client that is switched off.
+var ErrOff = errors.New("hibp: breach checking is off")
 
-// NewHIBP makes the client for the --hibp-url setting: an https base URL (http only for a
+// NewClient makes the client for the --hibp-url setting: an https base URL (http only for a
 // loopback address, for tests), file:///dir for a directory of range files (dir/00000.txt to
 // dir/FFFFF.txt, lines "SUFFIX:COUNT"), or "off". Anything else is refused with the reason.
 // version goes into the User-Agent.
-func NewHIBP(setting, version string) (*HIBP, error) {
+func NewClient(setting, version string) (*Client, error) {
 	// The weekly job asks for ranges several at a time: keep that many connections open.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 32
-	c := &HIBP{
-		http: &http.Client{Timeout: HIBPTimeout, Transport: transport,
+	c := &Client{
+		http: &http.Client{Transport: transport,
 			// The range API answers directly; a redirect (perhaps to plain http, or elsewhere)
 			// is an error, not something to follow with a password's prefix.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		userAgent:     "weftid/" + version + " (+breach check)",
+		Timeout:       DefaultTimeout,
 		Attempts:      3,
 		Backoff:       500 * time.Millisecond,
 		MaxRetryAfter: 30 * time.Second,
@@ -123,10 +129,10 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // Enabled reports whether c checks anything.
-func (c *HIBP) Enabled() bool { return c != nil }
+func (c *Client) Enabled() bool { return c != nil }
 
 // String names where c looks, for logs.
-func (c *HIBP) String() string {
+func (c *Client) String() string {
 	switch {
 	case c == nil:
 		return "off"
@@ -143,18 +149,10 @@ type PwnedHash struct {
 	Count int
 }
 
-// PasswordSHA1 is the SHA-1 of a password, which the range API is keyed by.
-func PasswordSHA1(password string) [sha1.Size]byte { return sha1.Sum([]byte(password)) }
-
-// RangePrefix is the 5 upper-case hex characters of sum that are sent to the range API.
-func RangePrefix(sum [sha1.Size]byte) string {
-	return strings.ToUpper(hex.EncodeToString(sum[:3]))[:5]
-}
-
 // Pwned reports how often password was seen in breaches (0: never). Only its prefix is sent.
-func (c *HIBP) Pwned(ctx context.Context, password string) (int, error) {
-	sum := PasswordSHA1(password)
-	hashes, err := c.Range(ctx, RangePrefix(sum))
+func (c *Client) Pwned(ctx context.Context, password string) (int, error) {
+	sum := auth.PasswordSHA1(password)
+	hashes, err := c.Range(ctx, auth.RangePrefix(sum))
 	if err != nil {
 		return 0, err
 	}
@@ -169,9 +167,9 @@ func (c *HIBP) Pwned(ctx context.Context, password string) (int, error) {
 // Range returns the breached hashes whose SHA-1 starts with prefix (5 hex characters). Padding
 // lines (count 0) are left out. Over HTTP it retries 429 and 5xx answers and network errors,
 // honouring Retry-After up to MaxRetryAfter and never past ctx's deadline.
-func (c *HIBP) Range(ctx context.Context, prefix string) ([]PwnedHash, error) {
+func (c *Client) Range(ctx context.Context, prefix string) ([]PwnedHash, error) {
 	if c == nil {
-		return nil, ErrHIBPOff
+		return nil, ErrOff
 	}
 	prefix = strings.ToUpper(prefix)
 	if len(prefix) != 5 || !isHex(prefix) {
@@ -213,9 +211,14 @@ func (c *HIBP) Range(ctx context.Context, prefix string) ([]PwnedHash, error) {
 	}
 }
 
-// get asks once. retryAfter is -1 when asking again cannot help, 0 to back off as usual, and
-// the server's Retry-After otherwise.
-func (c *HIBP) get(ctx context.Context, prefix string) (hashes []PwnedHash, retryAfter time.Duration, err error) {
+// get asks once, for at most Timeout. retryAfter is -1 when asking again cannot help, 0 to
+// back off as usual, and the server's Retry-After otherwise.
+func (c *Client) get(ctx context.Context, prefix string) (hashes []PwnedHash, retryAfter time.Duration, err error) {
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.String()+"/range/"+prefix, nil)
 	if err != nil {
 		return nil, -1, fmt.Errorf("hibp: %w", err)
