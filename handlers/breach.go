@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/store"
 )
 
@@ -357,7 +358,7 @@ func (j *BreachJob) applyHits(ctx context.Context, hits []breachHit, p *store.Br
 			if err != nil {
 				return err
 			}
-			if err := revokeUserTokens(ctx, tx, store.Event{At: now, UserID: &id, Details: map[string]any{"reason": "password_breach_detected"}}); err != nil {
+			if err := oidc.RevokeUserTokens(ctx, tx, store.Event{At: now, UserID: &id, Details: map[string]any{"reason": "password_breach_detected"}}); err != nil {
 				return err
 			}
 			err = tx.AddEvent(ctx, store.Event{At: now, Type: store.EventPasswordBreachDetected, UserID: &id, Details: map[string]any{

@@ -18,6 +18,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -60,6 +61,7 @@ type Handler struct {
 	hibp    *auth.HIBP
 	breach  *BreachJob
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
+	oidcSvc *oidc.Service // the OIDC app registry and authorize flow
 	saml    samlIdP       // the SAML identity provider, once its key is loaded
 }
 
@@ -119,7 +121,8 @@ func New(cfg Config) *fiber.App {
 	} else {
 		h.wa = wa
 	}
-	if h.oidc, err = newOIDCProvider(cfg.BaseURL, cfg.Store, cfg.Keys, cfg.Now, cfg.Log); err != nil {
+	h.oidcSvc = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log})
+	if h.oidc, err = newOIDCProvider(h.oidcSvc, cfg.BaseURL); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
 	go h.initSAML() // in the background: a new key takes ~75 ms, which start-up need not wait for
