@@ -237,3 +237,15 @@ func (e *env) active(app oidcApp, token string) bool {
 func webApp() url.Values {
 	return url.Values{"name": {"Wiki"}, "redirect_uris": {rpRedirect}, "type": {"confidential"}, "home_url": {"https://wiki.example.com/"}}
 }
+
+// tokensOf signs a new user in with a new browser and has a real RP of app exchange the code:
+// the RP, the user, the browser and the tokens.
+func (e *env) tokensOf(app oidcApp, email, name string) (*rp, store.User, *client, *oauth2.Token) {
+	e.t.Helper()
+	p := e.newRP(app)
+	u := e.createUser(email, name, store.RoleUser, store.StatusActive)
+	b := e.newClient()
+	b.signIn(u.Email, testPassword)
+	f, _ := p.authorize(b)
+	return p, u, b, p.exchange(p.codeFrom(b.get(callbackPath(f.requestID)), f), f)
+}

@@ -76,12 +76,7 @@ func TestOIDCRefreshNeedsActiveUser(t *testing.T) {
 	e := newEnv(t)
 	admin := e.adminClient()
 	app := registerApp(t, admin, webApp())
-	p := e.newRP(app)
-	u := e.createUser("erin@example.com", "Erin", store.RoleUser, store.StatusActive)
-	b := e.newClient()
-	b.signIn(u.Email, testPassword)
-	f, _ := p.authorize(b)
-	tok := p.exchange(p.codeFrom(b.get(callbackPath(f.requestID)), f), f)
+	p, u, _, tok := e.tokensOf(app, "erin@example.com", "Erin")
 	if err := e.store.SetUserStatus(context.Background(), u.ID, store.StatusInactive, e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
