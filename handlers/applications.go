@@ -3,12 +3,11 @@ package handlers
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -21,16 +20,10 @@ var applicationNotices = map[string]string{
 	"key_rotated": "A new signing key signs ID tokens from now on. The old one stays published until its tokens expire.",
 }
 
-const (
-	maxRedirectURIs = 20
-	maxURLLength    = 2000
-	maxClientName   = 100
-)
-
 // showApplications lists the OpenID Connect clients (admins); SAML has its own page.
 func (h *Handler) showApplications(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	clients, err := h.store.ListOAuthClients(ctx)
+	clients, err := h.oidcSvc.Clients(ctx)
 	if err != nil {
 		return err
 	}
@@ -45,17 +38,12 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 		CanRotateKey: currentUser(c).Role == store.RoleSuperAdmin,
 	}
 	if h.oidc != nil {
-		l.Issuer = h.oidc.issuer
-		keys, err := h.store.OIDCSigningKeys(ctx, h.now())
+		l.Issuer = h.oidc.Issuer()
+		k, err := h.oidcSvc.ActiveSigningKey(ctx)
 		if err != nil {
 			return err
 		}
-		for _, k := range keys {
-			if !k.ActivatesAt.After(h.now()) {
-				l.KeyID, l.KeySince = k.KID, k.ActivatesAt
-				break
-			}
-		}
+		l.KeyID, l.KeySince = k.KID, k.ActivatesAt
 	}
 	return render(c, fiber.StatusOK, views.ApplicationsPage(h.pageBase(c, "Applications", "applications"), l))
 }
@@ -73,8 +61,9 @@ func (h *Handler) showNewClient(c *fiber.Ctx) error {
 	return h.clientPage(c, fiber.StatusOK, views.ClientForm{})
 }
 
-// clientFromForm reads and checks the registration/edit form.
-func clientFromForm(c *fiber.Ctx) (store.OAuthClient, views.ClientForm, string) {
+// clientForm reads the registration/edit form, as the service takes it and as the page shows it
+// again after an error.
+func clientForm(c *fiber.Ctx) (oidc.ClientInput, views.ClientForm) {
 	f := views.ClientForm{
 		Name:         strings.TrimSpace(c.FormValue("name")),
 		RedirectURIs: strings.TrimSpace(c.FormValue("redirect_uris")),
@@ -82,94 +71,32 @@ func clientFromForm(c *fiber.Ctx) (store.OAuthClient, views.ClientForm, string) 
 		Service:      c.FormValue("service") == "1",
 		HomeURL:      strings.TrimSpace(c.FormValue("home_url")),
 	}
-	cl := store.OAuthClient{Name: f.Name, Confidential: !f.Public, Service: f.Service, HomeURL: f.HomeURL}
-	switch {
-	case f.Name == "":
-		return cl, f, "Enter a name."
-	case len(f.Name) > maxClientName:
-		return cl, f, "The name can be at most 100 characters."
-	case f.Public && f.Service:
-		return cl, f, "A service client must be confidential: it authenticates with its secret."
-	case f.HomeURL != "" && !allowedAppURL(f.HomeURL):
-		return cl, f, "The home URL must be an https address (or http on localhost)."
-	}
-	for _, line := range strings.Split(f.RedirectURIs, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		if !allowedAppURL(line) {
-			return cl, f, "Each redirect URI must be an https address (or http on localhost, 127.0.0.1 or [::1]) without a #fragment: " + truncate(line, 200)
-		}
-		cl.RedirectURIs = append(cl.RedirectURIs, line)
-	}
-	switch {
-	case len(cl.RedirectURIs) > maxRedirectURIs:
-		return cl, f, "At most 20 redirect URIs."
-	case len(cl.RedirectURIs) == 0 && !f.Service:
-		return cl, f, "Enter at least one redirect URI."
-	}
-	f.RedirectURIs = strings.Join(cl.RedirectURIs, "\n")
-	return cl, f, ""
+	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Service: f.Service, HomeURL: f.HomeURL}, f
 }
 
-// allowedAppURL accepts an absolute https URL, or http on a loopback host, without a fragment.
-func allowedAppURL(s string) bool {
-	if len(s) > maxURLLength || strings.ContainsAny(s, " \t\r\n\\") {
-		return false
+// clientError answers the registry's errors: the form again with what is wrong (422), 404, 400.
+func (h *Handler) clientError(c *fiber.Ctx, err error, f views.ClientForm) error {
+	var fe oidc.FormError
+	switch {
+	case errors.As(err, &fe):
+		f.Error = string(fe)
+		return h.clientPage(c, fiber.StatusUnprocessableEntity, f)
+	case errors.Is(err, oidc.ErrClientNotFound):
+		return fiber.ErrNotFound
+	case errors.Is(err, oidc.ErrPublicClient):
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Fragment != "" || u.User != nil {
-		return false
-	}
-	switch u.Scheme {
-	case "https":
-		return true
-	case "http":
-		return isLoopbackHost(u.Hostname())
-	}
-	return false
-}
-
-// newClientSecret makes a secret and its keyed hash.
-func (h *Handler) newClientSecret() (string, []byte) {
-	secret := auth.NewToken()
-	return secret, h.keys.HashToken(hashClientSecret, secret)
+	return err
 }
 
 // createClient registers a client; a confidential one gets its secret, shown once.
 func (h *Handler) createClient(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	actor := currentUser(c)
-	cl, f, problem := clientFromForm(c)
-	if problem != "" {
-		f.Error = problem
-		return h.clientPage(c, fiber.StatusUnprocessableEntity, f)
-	}
-	now := h.now()
-	cl.ClientID = auth.NewToken()[:22]
-	cl.CreatedAt, cl.UpdatedAt = now, now
-	var secret string
-	if cl.Confidential {
-		secret, cl.SecretHash = h.newClientSecret()
-	}
-	err := h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateOAuthClient(ctx, cl); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, store.EventOAuth2ClientCreated, ptr(actor.ID), nil, clientDetails(cl)))
-	})
+	in, f := clientForm(c)
+	cl, secret, err := h.oidcSvc.CreateClient(c.UserContext(), in, h.oidcActor(c))
 	if err != nil {
-		return err
+		return h.clientError(c, err, f)
 	}
 	return h.showClientWith(c, cl, applicationNotices["created"], secret)
-}
-
-func clientDetails(cl store.OAuthClient) map[string]any {
-	return map[string]any{
-		"client_id": cl.ClientID, "name": cl.Name, "confidential": cl.Confidential, "service": cl.Service,
-		"redirect_uris": strings.Join(cl.RedirectURIs, " "), "home_url": cl.HomeURL,
-	}
 }
 
 func (h *Handler) showClientWith(c *fiber.Ctx, cl store.OAuthClient, notice, secret string) error {
@@ -179,19 +106,11 @@ func (h *Handler) showClientWith(c *fiber.Ctx, cl store.OAuthClient, notice, sec
 	})
 }
 
-func (h *Handler) pathClient(c *fiber.Ctx) (store.OAuthClient, error) {
-	cl, err := h.store.OAuthClientByID(c.UserContext(), c.Params("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		return cl, fiber.ErrNotFound
-	}
-	return cl, err
-}
-
 // showClient is a client's page.
 func (h *Handler) showClient(c *fiber.Ctx) error {
-	cl, err := h.pathClient(c)
+	cl, err := h.oidcSvc.Client(c.UserContext(), c.Params("id"))
 	if err != nil {
-		return err
+		return h.clientError(c, err, views.ClientForm{})
 	}
 	return h.showClientWith(c, cl, applicationNotices[c.Query("notice")], "")
 }
@@ -199,92 +118,31 @@ func (h *Handler) showClient(c *fiber.Ctx) error {
 // updateClient saves the edit form. A client turned confidential gets a new secret, shown once;
 // one turned public loses its secret.
 func (h *Handler) updateClient(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	actor := currentUser(c)
-	old, err := h.pathClient(c)
+	in, f := clientForm(c)
+	f.ClientID = c.Params("id")
+	cl, secret, err := h.oidcSvc.UpdateClient(c.UserContext(), f.ClientID, in, h.oidcActor(c))
 	if err != nil {
-		return err
-	}
-	cl, f, problem := clientFromForm(c)
-	if problem != "" {
-		f.ClientID, f.Error = old.ClientID, problem
-		return h.clientPage(c, fiber.StatusUnprocessableEntity, f)
-	}
-	cl.ClientID, cl.CreatedAt, cl.UpdatedAt = old.ClientID, old.CreatedAt, h.now()
-	var secret string
-	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.UpdateOAuthClient(ctx, cl); err != nil {
-			return err
-		}
-		if cl.Confidential && old.SecretHash == nil {
-			secret, cl.SecretHash = h.newClientSecret()
-			if err := tx.SetOAuthClientSecret(ctx, cl.ClientID, cl.SecretHash, cl.UpdatedAt); err != nil {
-				return err
-			}
-		}
-		return tx.AddEvent(ctx, h.event(c, store.EventOAuth2ClientUpdated, ptr(actor.ID), nil, clientDetails(cl)))
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
-		return err
+		return h.clientError(c, err, f)
 	}
 	if secret != "" {
 		return h.showClientWith(c, cl, applicationNotices["saved"], secret)
 	}
-	return redirect(c, string(clientURL(cl.ClientID))+"?notice=saved")
+	return redirect(c, "/applications/oidc/"+cl.ClientID+"?notice=saved")
 }
-
-func clientURL(id string) string { return "/applications/oidc/" + id }
 
 // regenerateClientSecret replaces a confidential client's secret; the new one is shown once.
 func (h *Handler) regenerateClientSecret(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	actor := currentUser(c)
-	cl, err := h.pathClient(c)
+	cl, secret, err := h.oidcSvc.RegenerateSecret(c.UserContext(), c.Params("id"), h.oidcActor(c))
 	if err != nil {
-		return err
+		return h.clientError(c, err, views.ClientForm{})
 	}
-	if !cl.Confidential {
-		return fiber.NewError(fiber.StatusBadRequest, "a public client has no secret")
-	}
-	secret, hash := h.newClientSecret()
-	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SetOAuthClientSecret(ctx, cl.ClientID, hash, h.now()); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, store.EventOAuth2ClientSecretRegenerated, ptr(actor.ID), nil,
-			map[string]any{"client_id": cl.ClientID, "name": cl.Name}))
-	})
-	if err != nil {
-		return err
-	}
-	cl.SecretHash = hash
 	return h.showClientWith(c, cl, "A new secret was made. The old one no longer works.", secret)
 }
 
 // deleteClient removes a client and every token issued to it.
 func (h *Handler) deleteClient(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	actor := currentUser(c)
-	cl, err := h.pathClient(c)
-	if err != nil {
-		return err
-	}
-	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		n, err := tx.DeleteOAuthClient(ctx, cl.ClientID)
-		if err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, store.EventOAuth2ClientDeleted, ptr(actor.ID), nil,
-			map[string]any{"client_id": cl.ClientID, "name": cl.Name, "tokens": n}))
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
-		return err
+	if err := h.oidcSvc.DeleteClient(c.UserContext(), c.Params("id"), h.oidcActor(c)); err != nil {
+		return h.clientError(c, err, views.ClientForm{})
 	}
 	return redirect(c, "/applications?notice=deleted")
 }
@@ -294,16 +152,7 @@ func (h *Handler) rotateSigningKey(c *fiber.Ctx) error {
 	if h.oidc == nil {
 		return fiber.ErrNotFound
 	}
-	ctx := c.UserContext()
-	actor := currentUser(c)
-	err := h.store.InTx(ctx, func(tx *store.Tx) error {
-		kid, err := h.oidc.storage.rotateSigningKey(ctx, tx)
-		if err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, store.EventOIDCSigningKeyRotated, ptr(actor.ID), nil, map[string]any{"kid": kid}))
-	})
-	if err != nil {
+	if err := h.oidcSvc.RotateSigningKey(c.UserContext(), h.oidcActor(c)); err != nil {
 		return err
 	}
 	return redirect(c, "/applications?notice=key_rotated")
@@ -311,15 +160,13 @@ func (h *Handler) rotateSigningKey(c *fiber.Ctx) error {
 
 // dashboardApps are the OIDC apps with a home URL, for the dashboard.
 func (h *Handler) dashboardApps(ctx context.Context) ([]views.DashboardApp, error) {
-	clients, err := h.store.ListOAuthClients(ctx)
+	clients, err := h.oidcSvc.HomeApps(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var apps []views.DashboardApp
 	for _, cl := range clients {
-		if cl.HomeURL != "" && allowedAppURL(cl.HomeURL) {
-			apps = append(apps, views.DashboardApp{Name: cl.Name, URL: cl.HomeURL})
-		}
+		apps = append(apps, views.DashboardApp{Name: cl.Name, URL: cl.HomeURL})
 	}
 	return apps, nil
 }

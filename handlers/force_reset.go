@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -24,7 +25,7 @@ func forceReset(ctx context.Context, tx *store.Tx, userID int64, forced, revoked
 	if err := tx.AddEvent(ctx, forced); err != nil {
 		return err
 	}
-	return revokeUserTokens(ctx, tx, revoked)
+	return oidc.RevokeUserTokens(ctx, tx, revoked)
 }
 
 // forcePasswordReset is Danger > Force Password Reset: admins, and for a super admin only a

@@ -20,6 +20,7 @@ import (
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
+	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -70,6 +71,7 @@ type Handler struct {
 	jobs    *jobs.Runner
 	baseCtx context.Context
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
+	oidcSvc *oidc.Service // the OIDC app registry and authorize flow
 	saml    samlIdP       // the SAML identity provider, once its key is loaded
 	limiter *throttle.Limiter
 }
@@ -136,7 +138,8 @@ func New(cfg Config) *fiber.App {
 	} else {
 		h.wa = wa
 	}
-	if h.oidc, err = newOIDCProvider(cfg.BaseURL, cfg.Store, cfg.Keys, cfg.Now, cfg.Log); err != nil {
+	h.oidcSvc = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log})
+	if h.oidc, err = newOIDCProvider(h.oidcSvc, cfg.BaseURL); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
 	go h.initSAML() // in the background: a new key takes ~75 ms, which start-up need not wait for

@@ -5,11 +5,12 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -108,6 +109,7 @@ func TestSAMLHeldRequestsLimitedPerIP(t *testing.T) {
 
 // /oauth2/authorize stores a row per request for 30 minutes, for anyone, with no per-IP limit
 // and no cap: an anonymous client can grow oidc_auth_requests (and the disk) without bound.
+// Each IP address may store 200 per 15 minutes: those are answered as usual, the next is 429.
 func TestOIDCAuthorizeRequestsLimitedPerIP(t *testing.T) {
 	e := newEnv(t)
 	admin := e.adminClient()
@@ -117,21 +119,24 @@ func TestOIDCAuthorizeRequestsLimitedPerIP(t *testing.T) {
 	q := url.Values{"client_id": {app.ClientID}, "redirect_uri": {rpRedirect}, "response_type": {"code"},
 		"scope": {"openid"}, "state": {big}, "nonce": {big}, "code_challenge": {strings.Repeat("a", 43)},
 		"code_challenge_method": {"S256"}}
-	for i := 0; i < 500; i++ {
+	const limit = 200
+	for i := 0; i < limit; i++ {
 		r := attacker.get("/oauth2/authorize?" + q.Encode())
 		if r.Status != http.StatusFound || !strings.HasPrefix(r.Location, "/oauth2/login?id=") {
-			t.Logf("request %d refused (%d): a limit exists", i, r.Status)
-			return
+			t.Fatalf("authorize request %d of the %d allowed answered %d (Location %q), want 302 to /oauth2/login", i+1, limit, r.Status, r.Location)
 		}
 	}
-	t.Errorf("one anonymous IP stored 500 authorize requests of ~3.5 KB each without any limit")
+	if r := attacker.get("/oauth2/authorize?" + q.Encode()); r.Status != http.StatusTooManyRequests {
+		t.Errorf("authorize request %d from one anonymous IP answered %d, want 429", limit+1, r.Status)
+	}
 }
 
 // A code is good for one exchange only when exchanges do not overlap: AuthRequestByCode reads
 // the request, tokens are minted in their own transaction, and DeleteAuthRequest (which does
 // not check that it deleted anything) runs last. Two overlapping exchanges of one code both
 // succeed, each with its own refresh token (RFC 6749 4.1.2: a code MUST NOT be used more than
-// once). The overlap is made certain by holding the write lock while both start.
+// once). The overlap is made certain by holding the write lock until every exchange has read
+// the code and waits to mint its tokens.
 func TestCodeExchangedOnceUnderConcurrency(t *testing.T) {
 	e := newEnv(t)
 	admin := e.adminClient()
@@ -143,38 +148,95 @@ func TestCodeExchangedOnceUnderConcurrency(t *testing.T) {
 	f, _ := p.authorize(b)
 	code := p.codeFrom(b.get(callbackPath(f.requestID)), f)
 
-	// Hold SQLite's write lock while two exchanges start: both read the request by its code
-	// (WAL reads do not wait), then both wait to mint their tokens. Release, and both mint.
-	const n = 2
-	var wg sync.WaitGroup
-	refresh := make(chan string, n)
+	// Hold SQLite's write lock while the exchanges start: each reads the request by its code
+	// (WAL reads do not wait), then waits to begin the transaction that mints its tokens.
+	const n = 3
 	locked, release := make(chan struct{}), make(chan struct{})
-	go e.store.InTx(context.Background(), func(tx *store.Tx) error {
-		close(locked)
-		<-release
-		return nil
-	})
+	held := make(chan error, 1)
+	go func() {
+		held <- e.store.InTx(context.Background(), func(tx *store.Tx) error {
+			close(locked)
+			<-release
+			return nil
+		})
+	}()
 	<-locked
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tok, err := p.conf.Exchange(p.ctx, code, oauth2.VerifierOption(f.verifier))
-			if err == nil {
-				refresh <- tok.RefreshToken
+	released := false
+	unlock := func() {
+		if !released {
+			released = true
+			close(release)
+			if err := <-held; err != nil {
+				t.Errorf("the transaction holding the write lock: %v", err)
 			}
+		}
+	}
+	defer unlock()
+
+	start := make(chan struct{})
+	results := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			<-start
+			_, err := p.conf.Exchange(p.ctx, code, oauth2.VerifierOption(f.verifier))
+			results <- err
 		}()
 	}
-	time.Sleep(500 * time.Millisecond) // both exchanges are now waiting for the write lock
-	close(release)
-	wg.Wait()
-	close(refresh)
-	var got []string
-	for r := range refresh {
-		got = append(got, r)
+	close(start)
+	if err := waitForMinting(n, 4*time.Second); err != nil {
+		t.Fatal(err)
 	}
-	if len(got) > 1 {
-		t.Errorf("one code was exchanged %d times concurrently, giving %d live refresh tokens", len(got), len(got))
+	unlock()
+
+	ok, refused := 0, 0
+	for i := 0; i < n; i++ {
+		err := <-results
+		var re *oauth2.RetrieveError
+		switch {
+		case err == nil:
+			ok++
+		case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
+			refused++
+		default:
+			t.Errorf("an exchange failed otherwise than with invalid_grant: %v", err)
+		}
+	}
+	if ok != 1 || refused != n-1 {
+		t.Errorf("%d overlapping exchanges of one code: %d succeeded and %d got invalid_grant, want 1 and %d", n, ok, refused, n-1)
+	}
+}
+
+// waitForMinting waits until n goroutines have read their code and wait to begin the
+// transaction that mints tokens (which the test's own transaction holds back), reading their
+// stacks: the state itself, rather than a guess of how long getting there takes.
+func waitForMinting(n int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		got := 0
+		for _, g := range strings.Split(allStacks(), "\n\n") {
+			if strings.Contains(g, "services/oidc.(*storage).CreateAccess") && strings.Contains(g, "store.(*Store).InTx") {
+				got++
+			}
+		}
+		if got == n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %s, %d of %d exchanges wait to mint tokens", limit, got, n)
+		}
+		<-tick.C
+	}
+}
+
+// allStacks is the stack of every goroutine.
+func allStacks() string {
+	for size := 1 << 16; ; size *= 2 {
+		buf := make([]byte, size)
+		if n := runtime.Stack(buf, true); n < size {
+			return string(buf[:n])
+		}
 	}
 }
 
@@ -185,12 +247,7 @@ func TestDeactivationRevokesTokens(t *testing.T) {
 	e := newEnv(t)
 	admin := e.adminClient()
 	app := registerApp(t, admin, webApp())
-	p := e.newRP(app)
-	u := e.createUser("kit@example.com", "Kit", store.RoleUser, store.StatusActive)
-	b := e.newClient()
-	b.signIn(u.Email, testPassword)
-	f, _ := p.authorize(b)
-	tok := p.exchange(p.codeFrom(b.get(callbackPath(f.requestID)), f), f)
+	p, u, _, tok := e.tokensOf(app, "kit@example.com", "Kit")
 
 	expectStatus(t, admin.get(fmt.Sprintf("/users/%d/danger", u.ID)), http.StatusOK)
 	admin.post(fmt.Sprintf("/users/%d/deactivate", u.ID), nil)
@@ -212,12 +269,7 @@ func TestEndSessionEndsWeftidSession(t *testing.T) {
 	e := newEnv(t)
 	admin := e.adminClient()
 	app := registerApp(t, admin, webApp())
-	p := e.newRP(app)
-	u := e.createUser("lee@example.com", "Lee", store.RoleUser, store.StatusActive)
-	b := e.newClient()
-	b.signIn(u.Email, testPassword)
-	f, _ := p.authorize(b)
-	tok := p.exchange(p.codeFrom(b.get(callbackPath(f.requestID)), f), f)
+	_, _, b, tok := e.tokensOf(app, "lee@example.com", "Lee")
 	idToken, _ := tok.Extra("id_token").(string)
 	r := b.get("/oauth2/end_session?" + url.Values{"id_token_hint": {idToken}}.Encode())
 	if r.Status >= 400 {

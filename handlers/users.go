@@ -16,6 +16,7 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/services/breach"
+	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -477,7 +478,7 @@ func (h *Handler) setStatus(c *fiber.Ctx, status store.Status) error {
 				return err
 			}
 			details = map[string]any{"sessions_ended": ended}
-			if err := revokeUserTokens(ctx, tx, h.event(c, "", ptr(actor.ID), ptr(cur.ID), map[string]any{"reason": "user_deactivated"})); err != nil {
+			if err := oidc.RevokeUserTokens(ctx, tx, h.event(c, "", ptr(actor.ID), ptr(cur.ID), map[string]any{"reason": "user_deactivated"})); err != nil {
 				return err
 			}
 		}

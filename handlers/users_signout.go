@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/store"
 )
 
@@ -29,7 +30,7 @@ func (h *Handler) signOutEverywhere(c *fiber.Ctx) error {
 			map[string]any{"sessions": sessions})); err != nil {
 			return err
 		}
-		return revokeUserTokens(ctx, tx, h.event(c, "", ptr(actor.ID), ptr(u.ID), map[string]any{"reason": "sign_out_everywhere"}))
+		return oidc.RevokeUserTokens(ctx, tx, h.event(c, "", ptr(actor.ID), ptr(u.ID), map[string]any{"reason": "sign_out_everywhere"}))
 	})
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/store"
 )
 
@@ -311,7 +312,7 @@ func (s *Service) applyHits(ctx context.Context, hits []breachHit, p *store.Brea
 			if err != nil {
 				return err
 			}
-			if err := revokeTokens(ctx, tx, id, now); err != nil {
+			if err := oidc.RevokeUserTokens(ctx, tx, store.Event{At: now, UserID: &id, Details: map[string]any{"reason": string(store.EventPasswordBreachDetected)}}); err != nil {
 				return err
 			}
 			err = tx.AddEvent(ctx, store.Event{At: now, Type: store.EventPasswordBreachDetected, UserID: &id, Details: map[string]any{
@@ -334,18 +335,6 @@ func (s *Service) applyHits(ctx context.Context, hits []breachHit, p *store.Brea
 		s.notifyAdmins(ctx, id)
 	}
 	return nil
-}
-
-// revokeTokens revokes a hit user's OAuth2 access and refresh tokens inside tx and logs
-// oauth2_user_tokens_revoked with the system as actor, the number revoked and the reason, as
-// handlers' revokeUserTokens does when a person asks.
-func revokeTokens(ctx context.Context, tx *store.Tx, userID int64, now time.Time) error {
-	n, err := tx.RevokeUserTokens(ctx, userID)
-	if err != nil {
-		return err
-	}
-	return tx.AddEvent(ctx, store.Event{At: now, Type: store.EventOAuth2UserTokensRevoked, UserID: &userID,
-		Details: map[string]any{"tokens": n, "reason": string(store.EventPasswordBreachDetected)}})
 }
 
 // notifyAdmins mails every active admin and super admin that a user's password was found in a

@@ -1,4 +1,4 @@
-package handlers
+package oidc
 
 import (
 	"context"
@@ -11,17 +11,17 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/store"
 )
 
-// oidcStorage is op's storage over our SQLite store. Every bearer secret (code, access token
+// storage is op's storage over our SQLite store. Every bearer secret (code, access token
 // id, refresh token, client secret) is kept only as a keyed hash and found by one lookup on a
 // primary or unique key.
-type oidcStorage struct {
+type storage struct {
 	st   *store.Store
 	keys auth.Keys
 	now  func() time.Time
@@ -31,8 +31,8 @@ type oidcStorage struct {
 }
 
 var (
-	_ op.Storage                  = (*oidcStorage)(nil)
-	_ op.ClientCredentialsStorage = (*oidcStorage)(nil)
+	_ op.Storage                  = (*storage)(nil)
+	_ op.ClientCredentialsStorage = (*storage)(nil)
 )
 
 // Purposes of the keyed hashes (auth.Keys.HashToken) of OAuth2 secrets.
@@ -51,22 +51,22 @@ var errTokenInactive = errors.New("token inactive")
 
 // ---- clients ----
 
-func (s *oidcStorage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
+func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
 	c, err := s.st.OAuthClientByID(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
-	return oidcClient{c}, nil
+	return client{c}, nil
 }
 
 // AuthorizeClientIDSecret checks a confidential client's secret in constant time.
-func (s *oidcStorage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
+func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
 	c, err := s.st.OAuthClientByID(ctx, clientID)
 	if err != nil {
-		return oidc.ErrInvalidClient().WithDescription("unknown client")
+		return zoidc.ErrInvalidClient().WithDescription("unknown client")
 	}
 	if !c.Confidential || c.SecretHash == nil || !hmac.Equal(c.SecretHash, s.keys.HashToken(hashClientSecret, secret)) {
-		return oidc.ErrInvalidClient().WithDescription("invalid client secret")
+		return zoidc.ErrInvalidClient().WithDescription("invalid client secret")
 	}
 	return nil
 }
@@ -76,12 +76,12 @@ func (s *oidcStorage) AuthorizeClientIDSecret(ctx context.Context, clientID, sec
 // CreateAuthRequest stores a validated /authorize request. op leaves PKCE optional for
 // confidential clients and accepts "plain": weftid requires S256 from every client, and the
 // error goes back to the RP at once. response_mode form_post needs an inline script: refused.
-func (s *oidcStorage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
-	if r.CodeChallenge == "" || r.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
-		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE with code_challenge_method S256 is required")
+func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	if r.CodeChallenge == "" || r.CodeChallengeMethod != zoidc.CodeChallengeMethodS256 {
+		return nil, zoidc.ErrInvalidRequest().WithDescription("PKCE with code_challenge_method S256 is required")
 	}
-	if r.ResponseMode != "" && r.ResponseMode != oidc.ResponseModeQuery {
-		return nil, oidc.ErrInvalidRequest().WithDescription("only response_mode query is supported")
+	if r.ResponseMode != "" && r.ResponseMode != zoidc.ResponseModeQuery {
+		return nil, zoidc.ErrInvalidRequest().WithDescription("only response_mode query is supported")
 	}
 	now := s.now()
 	req := store.OIDCAuthRequest{
@@ -97,7 +97,7 @@ func (s *oidcStorage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest
 		CodeMethod:    string(r.CodeChallengeMethod),
 		Prompt:        r.Prompt,
 		CreatedAt:     now,
-		ExpiresAt:     now.Add(oidcRequestTTL),
+		ExpiresAt:     now.Add(requestTTL),
 	}
 	if r.MaxAge != nil {
 		age := int64(*r.MaxAge)
@@ -106,44 +106,44 @@ func (s *oidcStorage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest
 	if err := s.st.CreateOIDCAuthRequest(ctx, req); err != nil {
 		return nil, err
 	}
-	return &oidcAuthRequest{req}, nil
+	return &authRequest{req}, nil
 }
 
-func (s *oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
 	r, err := s.st.OIDCAuthRequestByID(ctx, id, s.now())
 	if err != nil {
 		return nil, err
 	}
-	return &oidcAuthRequest{r}, nil
+	return &authRequest{r}, nil
 }
 
 // SaveAuthCode keeps the keyed hash of the code, once per request: a second code is refused.
-func (s *oidcStorage) SaveAuthCode(ctx context.Context, id, code string) error {
-	err := s.st.SaveOIDCAuthCode(ctx, id, s.keys.HashToken(hashAuthCode, code), s.now().Add(oidcCodeTTL))
+func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	err := s.st.SaveOIDCAuthCode(ctx, id, s.keys.HashToken(hashAuthCode, code), s.now().Add(codeTTL))
 	if errors.Is(err, store.ErrConflict) {
-		return oidc.ErrInvalidRequest().WithDescription("this authorization request was answered already")
+		return zoidc.ErrInvalidRequest().WithDescription("this authorization request was answered already")
 	}
 	return err
 }
 
 // AuthRequestByCode: the code exchange. One indexed lookup; the user must still be active.
-func (s *oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	r, err := s.st.OIDCAuthRequestByCode(ctx, s.keys.HashToken(hashAuthCode, code), s.now())
 	if err != nil {
 		return nil, err
 	}
 	if u, err := s.st.UserByID(ctx, r.UserID); err != nil || !u.Active() || u.PasswordResetRequired {
-		return nil, oidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
+		return nil, zoidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
 	}
-	return &oidcAuthRequest{r}, nil
+	return &authRequest{r}, nil
 }
 
 // DeleteAuthRequest: op calls it after a successful exchange, so a code works once.
-func (s *oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error {
+func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
 	return s.st.DeleteOIDCAuthRequest(ctx, id)
 }
 
-func (s *oidcStorage) userActive(ctx context.Context, id int64) bool {
+func (s *storage) userActive(ctx context.Context, id int64) bool {
 	u, err := s.st.UserByID(ctx, id)
 	return err == nil && u.Active()
 }
@@ -152,12 +152,12 @@ func (s *oidcStorage) userActive(ctx context.Context, id int64) bool {
 
 func grantOf(req op.TokenRequest) store.OAuthGrant {
 	switch r := req.(type) {
-	case *oidcAuthRequest:
+	case *authRequest:
 		return store.OAuthGrant{ClientID: r.r.ClientID, Subject: r.GetSubject(), UserID: r.r.UserID, Scopes: r.r.Scopes,
 			AMR: r.r.AMR, AuthTime: r.r.AuthTime}
-	case *oidcRefreshRequest:
+	case *refreshRequest:
 		return r.g
-	case *oidcServiceRequest:
+	case *serviceRequest:
 		return store.OAuthGrant{ClientID: r.clientID, Subject: r.clientID, Scopes: r.scopes}
 	}
 	panic(fmt.Sprintf("oidc: unexpected token request %T", req))
@@ -166,13 +166,13 @@ func grantOf(req op.TokenRequest) store.OAuthGrant {
 // consumeCode takes the code of an authorization-code request inside the transaction that
 // mints its tokens, so a code yields tokens once even when exchanges overlap.
 func consumeCode(ctx context.Context, tx *store.Tx, req op.TokenRequest) error {
-	r, ok := req.(*oidcAuthRequest)
+	r, ok := req.(*authRequest)
 	if !ok {
 		return nil
 	}
 	if err := tx.ConsumeOIDCAuthCode(ctx, r.r.ID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return oidc.ErrInvalidGrant().WithDescription("invalid code")
+			return zoidc.ErrInvalidGrant().WithDescription("invalid code")
 		}
 		return err
 	}
@@ -181,12 +181,12 @@ func consumeCode(ctx context.Context, tx *store.Tx, req op.TokenRequest) error {
 
 // insertAccess stores a new access token of the grant and returns its id (op seals "id:subject"
 // into the opaque token the client gets; we keep the keyed hash of the id).
-func (s *oidcStorage) insertAccess(ctx context.Context, q interface {
+func (s *storage) insertAccess(ctx context.Context, q interface {
 	CreateOAuthAccessToken(context.Context, []byte, store.OAuthAccessToken) error
 }, g store.OAuthGrant) (string, time.Time, error) {
 	id := auth.NewToken()
 	now := s.now()
-	t := store.OAuthAccessToken{OAuthGrant: g, Audience: []string{g.ClientID}, IssuedAt: now, ExpiresAt: now.Add(oidcAccessTTL)}
+	t := store.OAuthAccessToken{OAuthGrant: g, Audience: []string{g.ClientID}, IssuedAt: now, ExpiresAt: now.Add(accessTTL)}
 	if err := q.CreateOAuthAccessToken(ctx, s.keys.HashToken(hashAccessToken, id), t); err != nil {
 		return "", time.Time{}, err
 	}
@@ -195,7 +195,7 @@ func (s *oidcStorage) insertAccess(ctx context.Context, q interface {
 
 // CreateAccessToken: an access token without a refresh token (no offline_access, client
 // credentials).
-func (s *oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	g := grantOf(req)
 	if g.GrantID == "" {
 		g.GrantID = auth.NewToken()
@@ -219,13 +219,13 @@ func (s *oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest
 // CreateAccessAndRefreshTokens: the code exchange with offline_access (current == ""), or a
 // refresh, which rotates the presented refresh token: it is deleted and its successor stored
 // in the same transaction, so each refresh token works once.
-func (s *oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (accessID, refresh string, exp time.Time, err error) {
+func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (accessID, refresh string, exp time.Time, err error) {
 	g := grantOf(req)
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		if current != "" {
 			if err := tx.ConsumeOAuthRefreshToken(ctx, s.keys.HashToken(hashRefreshToken, current), s.now()); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
-					return oidc.ErrInvalidGrant().WithDescription("refresh token already used or revoked")
+					return zoidc.ErrInvalidGrant().WithDescription("refresh token already used or revoked")
 				}
 				return err
 			}
@@ -244,14 +244,14 @@ func (s *oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.T
 		}
 		refresh = auth.NewToken()
 		return tx.CreateOAuthRefreshToken(ctx, s.keys.HashToken(hashRefreshToken, refresh),
-			store.OAuthRefreshToken{OAuthGrant: g, ExpiresAt: s.now().Add(oidcRefreshTTL)})
+			store.OAuthRefreshToken{OAuthGrant: g, ExpiresAt: s.now().Add(refreshTTL)})
 	})
 	return accessID, refresh, exp, err
 }
 
 // TokenRequestByRefreshToken: grant_type=refresh_token. One indexed lookup; the user must
 // still be active.
-func (s *oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	t, err := s.st.OAuthRefreshTokenByHash(ctx, s.keys.HashToken(hashRefreshToken, token), s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, op.ErrInvalidRefreshToken
@@ -277,24 +277,24 @@ func (s *oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token stri
 	if !s.userActive(ctx, t.UserID) {
 		return nil, op.ErrInvalidRefreshToken
 	}
-	return &oidcRefreshRequest{token: token, g: t.OAuthGrant}, nil
+	return &refreshRequest{token: token, g: t.OAuthGrant}, nil
 }
 
 // TerminateSession: RP-initiated logout ends that user's tokens for that client.
-func (s *oidcStorage) TerminateSession(ctx context.Context, userID, clientID string) error {
+func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
 	uid, err := strconv.ParseInt(userID, 10, 64)
 	if err != nil {
 		return nil
 	}
-	if end, ok := ctx.Value(endSessionHook{}).(func(int64)); ok {
-		end(uid) // oidcEndSession ends this browser's session too, if it is that user's
+	if end, ok := ctx.Value(EndSessionHook{}).(func(int64)); ok {
+		end(uid) // the handler ends this browser's session too, if it is that user's
 	}
 	return s.st.RevokeOAuthUserClientTokens(ctx, uid, clientID)
 }
 
 // GetRefreshTokenInfo: the revocation endpoint asks whether a token is a refresh token. It must
 // answer op.ErrInvalidRefreshToken when not (op then tries it as an access token).
-func (s *oidcStorage) GetRefreshTokenInfo(ctx context.Context, _ string, token string) (string, string, error) {
+func (s *storage) GetRefreshTokenInfo(ctx context.Context, _ string, token string) (string, string, error) {
 	h := s.keys.HashToken(hashRefreshToken, token)
 	t, err := s.st.OAuthRefreshTokenByHash(ctx, h, s.now())
 	if errors.Is(err, store.ErrNotFound) || (err == nil && t.Rotated) {
@@ -308,7 +308,7 @@ func (s *oidcStorage) GetRefreshTokenInfo(ctx context.Context, _ string, token s
 
 // RevokeToken (RFC 7009) gets what GetRefreshTokenInfo returned, or the id op decrypted from an
 // access token. Revoking a refresh token revokes its whole grant. An unknown token is fine.
-func (s *oidcStorage) RevokeToken(ctx context.Context, tokenOrID, _ string, clientID string) *oidc.Error {
+func (s *storage) RevokeToken(ctx context.Context, tokenOrID, _ string, clientID string) *zoidc.Error {
 	now := s.now()
 	if raw, ok := strings.CutPrefix(tokenOrID, refreshIDPrefix); ok {
 		t, err := s.st.OAuthRefreshTokenByHash(ctx, s.keys.HashToken(hashRefreshToken, raw), now)
@@ -316,12 +316,12 @@ func (s *oidcStorage) RevokeToken(ctx context.Context, tokenOrID, _ string, clie
 		case errors.Is(err, store.ErrNotFound):
 			return nil
 		case err != nil:
-			return oidc.ErrServerError().WithParent(err)
+			return zoidc.ErrServerError().WithParent(err)
 		case t.ClientID != clientID:
-			return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+			return zoidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 		}
 		if err := s.st.RevokeOAuthGrant(ctx, t.GrantID); err != nil {
-			return oidc.ErrServerError().WithParent(err)
+			return zoidc.ErrServerError().WithParent(err)
 		}
 		return nil
 	}
@@ -331,12 +331,12 @@ func (s *oidcStorage) RevokeToken(ctx context.Context, tokenOrID, _ string, clie
 	case errors.Is(err, store.ErrNotFound):
 		return nil
 	case err != nil:
-		return oidc.ErrServerError().WithParent(err)
+		return zoidc.ErrServerError().WithParent(err)
 	case t.ClientID != clientID:
-		return oidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+		return zoidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
 	}
 	if err := s.st.DeleteOAuthAccessToken(ctx, h); err != nil {
-		return oidc.ErrServerError().WithParent(err)
+		return zoidc.ErrServerError().WithParent(err)
 	}
 	return nil
 }
@@ -344,7 +344,7 @@ func (s *oidcStorage) RevokeToken(ctx context.Context, tokenOrID, _ string, clie
 // ---- userinfo and introspection ----
 
 // accessToken is the one indexed lookup behind userinfo and introspection.
-func (s *oidcStorage) accessToken(ctx context.Context, tokenID, subject string) (store.OAuthAccessToken, error) {
+func (s *storage) accessToken(ctx context.Context, tokenID, subject string) (store.OAuthAccessToken, error) {
 	t, err := s.st.OAuthAccessTokenByHash(ctx, s.keys.HashToken(hashAccessToken, tokenID), s.now())
 	if errors.Is(err, store.ErrNotFound) || (err == nil && t.Subject != subject) {
 		return t, errTokenInactive
@@ -352,7 +352,7 @@ func (s *oidcStorage) accessToken(ctx context.Context, tokenID, subject string) 
 	return t, err
 }
 
-func (s *oidcStorage) fillUserinfo(ctx context.Context, ui *oidc.UserInfo, userID int64, scopes []string) error {
+func (s *storage) fillUserinfo(ctx context.Context, ui *zoidc.UserInfo, userID int64, scopes []string) error {
 	u, err := s.st.UserByID(ctx, userID)
 	if err != nil {
 		return err
@@ -363,9 +363,9 @@ func (s *oidcStorage) fillUserinfo(ctx context.Context, ui *oidc.UserInfo, userI
 	ui.Subject = strconv.FormatInt(u.ID, 10)
 	for _, sc := range scopes {
 		switch sc {
-		case oidc.ScopeEmail:
+		case zoidc.ScopeEmail:
 			ui.Email, ui.EmailVerified = u.Email, true
-		case oidc.ScopeProfile:
+		case zoidc.ScopeProfile:
 			ui.Name, ui.PreferredUsername = u.Name, u.Email
 		}
 	}
@@ -373,7 +373,7 @@ func (s *oidcStorage) fillUserinfo(ctx context.Context, ui *oidc.UserInfo, userI
 }
 
 // SetUserinfoFromScopes: the claims of the ID token.
-func (s *oidcStorage) SetUserinfoFromScopes(ctx context.Context, ui *oidc.UserInfo, userID, _ string, scopes []string) error {
+func (s *storage) SetUserinfoFromScopes(ctx context.Context, ui *zoidc.UserInfo, userID, _ string, scopes []string) error {
 	uid, err := strconv.ParseInt(userID, 10, 64)
 	if err != nil {
 		return err
@@ -382,7 +382,7 @@ func (s *oidcStorage) SetUserinfoFromScopes(ctx context.Context, ui *oidc.UserIn
 }
 
 // SetUserinfoFromToken: /oauth2/userinfo. Only user tokens have user info.
-func (s *oidcStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
+func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *zoidc.UserInfo, tokenID, subject, _ string) error {
 	t, err := s.accessToken(ctx, tokenID, subject)
 	if err != nil {
 		return err
@@ -396,7 +396,7 @@ func (s *oidcStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInf
 // SetIntrospectionFromToken: /oauth2/introspect; an error answers "active": false. The caller
 // (authenticated by op with its client secret) may be the token's own client or any service
 // client (a resource server).
-func (s *oidcStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	t, err := s.accessToken(ctx, tokenID, subject)
 	if err != nil {
 		return err
@@ -411,34 +411,34 @@ func (s *oidcStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.
 		return errTokenInactive
 	}
 	resp.Scope, resp.ClientID, resp.Subject = t.Scopes, t.ClientID, t.Subject
-	resp.TokenType = oidc.BearerToken
-	resp.Audience = oidc.Audience(t.Audience)
-	resp.IssuedAt, resp.Expiration = oidc.FromTime(t.IssuedAt), oidc.FromTime(t.ExpiresAt)
+	resp.TokenType = zoidc.BearerToken
+	resp.Audience = zoidc.Audience(t.Audience)
+	resp.IssuedAt, resp.Expiration = zoidc.FromTime(t.IssuedAt), zoidc.FromTime(t.ExpiresAt)
 	return nil
 }
 
 // GetPrivateClaimsFromScopes: extra claims of JWT access tokens; ours are opaque.
-func (s *oidcStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
 	return nil, nil
 }
 
 // GetKeyByIDAndClientID: keys for private_key_jwt and the JWT-bearer grant, not supported.
-func (s *oidcStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
 	return nil, errors.New("jwt client authentication is not supported")
 }
 
 // ValidateJWTProfileScopes: JWT-bearer grant only, not supported.
-func (s *oidcStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
 	return nil, errors.New("the jwt-bearer grant is not supported")
 }
 
 // Health: op's readiness probe.
-func (s *oidcStorage) Health(ctx context.Context) error { return s.st.Ping(ctx) }
+func (s *storage) Health(ctx context.Context) error { return s.st.Ping(ctx) }
 
 // ---- client credentials ----
 
 // ClientCredentials authenticates a service client for grant_type=client_credentials.
-func (s *oidcStorage) ClientCredentials(ctx context.Context, clientID, secret string) (op.Client, error) {
+func (s *storage) ClientCredentials(ctx context.Context, clientID, secret string) (op.Client, error) {
 	if err := s.AuthorizeClientIDSecret(ctx, clientID, secret); err != nil {
 		return nil, err
 	}
@@ -447,16 +447,17 @@ func (s *oidcStorage) ClientCredentials(ctx context.Context, clientID, secret st
 		return nil, err
 	}
 	if !c.Service {
-		return nil, oidc.ErrUnauthorizedClient().WithDescription("this client may not use client credentials")
+		return nil, zoidc.ErrUnauthorizedClient().WithDescription("this client may not use client credentials")
 	}
-	return oidcClient{c}, nil
+	return client{c}, nil
 }
 
 // ClientCredentialsTokenRequest is the token request of a client_credentials grant.
-func (s *oidcStorage) ClientCredentialsTokenRequest(_ context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
-	return &oidcServiceRequest{clientID: clientID, scopes: scopes}, nil
+func (s *storage) ClientCredentialsTokenRequest(_ context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
+	return &serviceRequest{clientID: clientID, scopes: scopes}, nil
 }
 
-// endSessionHook is the key of the fasthttp user value through which TerminateSession tells
-// oidcEndSession whose logout op validated.
-type endSessionHook struct{}
+// EndSessionHook is the key of a request context value, a func(userID int64), through which
+// TerminateSession tells the end_session handler whose logout op validated (the handler sets
+// it as a fasthttp user value, which the request's context answers).
+type EndSessionHook struct{}

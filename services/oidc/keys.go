@@ -1,4 +1,4 @@
-package handlers
+package oidc
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func signingKeySealContext(kid string) string { return "oidc_signing_key:" + kid
 
 // signingKeyRetireAfter is how long a rotated-away key stays in the JWKS: longer than any ID
 // token it signed lives, plus time for RPs to refresh their cached key sets.
-const signingKeyRetireAfter = oidcIDTokenTTL + 24*time.Hour
+const signingKeyRetireAfter = idTokenTTL + 24*time.Hour
 
 // signingKey is an opened RS256 key: op.SigningKey to sign, publicKey for the JWKS.
 type signingKey struct {
@@ -61,7 +61,7 @@ func newSigningKey(keys auth.Keys, now, activates time.Time) (store.OIDCSigningK
 }
 
 // ensureSigningKey makes the first key when there is none (first start).
-func (s *oidcStorage) ensureSigningKey(ctx context.Context) error {
+func (s *storage) ensureSigningKey(ctx context.Context) error {
 	n, err := s.st.CountOIDCSigningKeys(ctx)
 	if err != nil || n > 0 {
 		return err
@@ -74,18 +74,39 @@ func (s *oidcStorage) ensureSigningKey(ctx context.Context) error {
 	return s.st.AddOIDCSigningKey(ctx, k, now)
 }
 
-// rotateSigningKey (inside tx) adds a new key that signs from now on; the old ones stay in the
-// JWKS for signingKeyRetireAfter, so ID tokens they signed still verify. Returns the new kid.
-func (s *oidcStorage) rotateSigningKey(ctx context.Context, tx *store.Tx) (string, error) {
+// RotateSigningKey adds a new ID-token signing key that signs from now on, and logs
+// oidc_signing_key_rotated with its kid. The old keys stay in the JWKS for
+// signingKeyRetireAfter, so ID tokens they signed still verify.
+func (s *Service) RotateSigningKey(ctx context.Context, a Actor) error {
 	now := s.now()
 	k, err := newSigningKey(s.keys, now, now)
 	if err != nil {
-		return "", err
+		return err
 	}
-	return k.KID, tx.AddOIDCSigningKey(ctx, k, now.Add(signingKeyRetireAfter))
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.AddOIDCSigningKey(ctx, k, now.Add(signingKeyRetireAfter)); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, s.event(a, store.EventOIDCSigningKeyRotated, nil, map[string]any{"kid": k.KID}))
+	})
 }
 
-func (s *oidcStorage) openKey(k store.OIDCSigningKey) (*signingKey, error) {
+// ActiveSigningKey is the key that signs ID tokens now (the zero key when there is none yet).
+func (s *Service) ActiveSigningKey(ctx context.Context) (store.OIDCSigningKey, error) {
+	now := s.now()
+	keys, err := s.st.OIDCSigningKeys(ctx, now)
+	if err != nil {
+		return store.OIDCSigningKey{}, err
+	}
+	for _, k := range keys {
+		if !k.ActivatesAt.After(now) {
+			return k, nil
+		}
+	}
+	return store.OIDCSigningKey{}, nil
+}
+
+func (s *storage) openKey(k store.OIDCSigningKey) (*signingKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sk, ok := s.keyCache[k.KID]; ok {
@@ -109,7 +130,7 @@ func (s *oidcStorage) openKey(k store.OIDCSigningKey) (*signingKey, error) {
 }
 
 // SigningKey is the newest key whose activation time has come.
-func (s *oidcStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	now := s.now()
 	keys, err := s.st.OIDCSigningKeys(ctx, now)
 	if err != nil {
@@ -128,12 +149,12 @@ func (s *oidcStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 }
 
 // SignatureAlgorithms: id_token_signing_alg_values_supported.
-func (s *oidcStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
 	return []jose.SignatureAlgorithm{jose.RS256}, nil
 }
 
 // KeySet is the JWKS: every key not yet retired.
-func (s *oidcStorage) KeySet(ctx context.Context) ([]op.Key, error) {
+func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	keys, err := s.st.OIDCSigningKeys(ctx, s.now())
 	if err != nil {
 		return nil, err

@@ -1,0 +1,247 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/store"
+)
+
+// Errors of the app registry.
+var (
+	// ErrClientNotFound: no client has that id.
+	ErrClientNotFound = errors.New("oidc: no such client")
+	// ErrPublicClient: a public client has no secret to regenerate.
+	ErrPublicClient = errors.New("a public client has no secret")
+)
+
+// FormError is a registration or edit form that cannot be saved; its text says why, in words
+// for the admin.
+type FormError string
+
+func (e FormError) Error() string { return string(e) }
+
+// The problems of a registration or edit form.
+const (
+	ErrNameMissing       FormError = "Enter a name."
+	ErrNameTooLong       FormError = "The name can be at most 100 characters."
+	ErrPublicService     FormError = "A service client must be confidential: it authenticates with its secret."
+	ErrHomeURL           FormError = "The home URL must be an https address (or http on localhost)."
+	ErrRedirectURI       FormError = "Each redirect URI must be an https address (or http on localhost, 127.0.0.1 or [::1]) without a #fragment"
+	ErrTooManyRedirects  FormError = "At most 20 redirect URIs."
+	ErrNoRedirectURI     FormError = "Enter at least one redirect URI."
+	maxRedirectURIs                = 20
+	maxURLLength                   = 2000
+	maxClientName                  = 100
+	maxQuotedRedirectURI           = 200
+)
+
+// ClientInput is what the registration and edit forms say of a client.
+type ClientInput struct {
+	Name         string
+	RedirectURIs string // one per line
+	Public       bool
+	Service      bool // may use client credentials (confidential only)
+	HomeURL      string
+}
+
+// client checks the input and makes the client it describes (without id, times or secret).
+func (in ClientInput) client() (store.OAuthClient, error) {
+	name, homeURL := strings.TrimSpace(in.Name), strings.TrimSpace(in.HomeURL)
+	cl := store.OAuthClient{Name: name, Confidential: !in.Public, Service: in.Service, HomeURL: homeURL}
+	switch {
+	case name == "":
+		return cl, ErrNameMissing
+	case len(name) > maxClientName:
+		return cl, ErrNameTooLong
+	case in.Public && in.Service:
+		return cl, ErrPublicService
+	case homeURL != "" && !allowedAppURL(homeURL):
+		return cl, ErrHomeURL
+	}
+	for _, line := range strings.Split(in.RedirectURIs, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if !allowedAppURL(line) {
+			if len(line) > maxQuotedRedirectURI {
+				line = line[:maxQuotedRedirectURI]
+			}
+			return cl, ErrRedirectURI + FormError(": "+line)
+		}
+		cl.RedirectURIs = append(cl.RedirectURIs, line)
+	}
+	switch {
+	case len(cl.RedirectURIs) > maxRedirectURIs:
+		return cl, ErrTooManyRedirects
+	case len(cl.RedirectURIs) == 0 && !in.Service:
+		return cl, ErrNoRedirectURI
+	}
+	return cl, nil
+}
+
+// allowedAppURL accepts an absolute https URL, or http on a loopback host, without a fragment.
+func allowedAppURL(s string) bool {
+	if len(s) > maxURLLength || strings.ContainsAny(s, " \t\r\n\\") {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Fragment != "" || u.User != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		return isLoopbackHost(u.Hostname())
+	}
+	return false
+}
+
+// newClientSecret makes a secret and its keyed hash.
+func (s *Service) newClientSecret() (string, []byte) {
+	secret := auth.NewToken()
+	return secret, s.keys.HashToken(hashClientSecret, secret)
+}
+
+func clientDetails(cl store.OAuthClient) map[string]any {
+	return map[string]any{
+		"client_id": cl.ClientID, "name": cl.Name, "confidential": cl.Confidential, "service": cl.Service,
+		"redirect_uris": strings.Join(cl.RedirectURIs, " "), "home_url": cl.HomeURL,
+	}
+}
+
+// Clients lists the registered clients.
+func (s *Service) Clients(ctx context.Context) ([]store.OAuthClient, error) {
+	return s.st.ListOAuthClients(ctx)
+}
+
+// Client is the client id, or ErrClientNotFound.
+func (s *Service) Client(ctx context.Context, id string) (store.OAuthClient, error) {
+	cl, err := s.st.OAuthClientByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return cl, ErrClientNotFound
+	}
+	return cl, err
+}
+
+// CreateClient registers a client (a FormError says what is wrong with in) and logs
+// oauth2_client_created. A confidential client gets its secret, returned to be shown once.
+func (s *Service) CreateClient(ctx context.Context, in ClientInput, a Actor) (store.OAuthClient, string, error) {
+	cl, err := in.client()
+	if err != nil {
+		return cl, "", err
+	}
+	now := s.now()
+	cl.ClientID = auth.NewToken()[:22]
+	cl.CreatedAt, cl.UpdatedAt = now, now
+	var secret string
+	if cl.Confidential {
+		secret, cl.SecretHash = s.newClientSecret()
+	}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateOAuthClient(ctx, cl); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientCreated, nil, clientDetails(cl)))
+	})
+	return cl, secret, err
+}
+
+// UpdateClient saves the edit of client id (ErrClientNotFound; a FormError says what is wrong
+// with in) and logs oauth2_client_updated. A client turned confidential gets a new secret,
+// returned to be shown once; one turned public loses its secret.
+func (s *Service) UpdateClient(ctx context.Context, id string, in ClientInput, a Actor) (store.OAuthClient, string, error) {
+	old, err := s.Client(ctx, id)
+	if err != nil {
+		return old, "", err
+	}
+	cl, err := in.client()
+	if err != nil {
+		return cl, "", err
+	}
+	cl.ClientID, cl.CreatedAt, cl.UpdatedAt = old.ClientID, old.CreatedAt, s.now()
+	var secret string
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.UpdateOAuthClient(ctx, cl); err != nil {
+			return err
+		}
+		if cl.Confidential && old.SecretHash == nil {
+			secret, cl.SecretHash = s.newClientSecret()
+			if err := tx.SetOAuthClientSecret(ctx, cl.ClientID, cl.SecretHash, cl.UpdatedAt); err != nil {
+				return err
+			}
+		}
+		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientUpdated, nil, clientDetails(cl)))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return cl, "", ErrClientNotFound
+	}
+	return cl, secret, err
+}
+
+// RegenerateSecret replaces a confidential client's secret (ErrClientNotFound,
+// ErrPublicClient) and logs oauth2_client_secret_regenerated. The new secret is returned to be
+// shown once; the old one stops working.
+func (s *Service) RegenerateSecret(ctx context.Context, id string, a Actor) (store.OAuthClient, string, error) {
+	cl, err := s.Client(ctx, id)
+	if err != nil {
+		return cl, "", err
+	}
+	if !cl.Confidential {
+		return cl, "", ErrPublicClient
+	}
+	secret, hash := s.newClientSecret()
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetOAuthClientSecret(ctx, cl.ClientID, hash, s.now()); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientSecretRegenerated, nil,
+			map[string]any{"client_id": cl.ClientID, "name": cl.Name}))
+	})
+	if err != nil {
+		return cl, "", err
+	}
+	cl.SecretHash = hash
+	return cl, secret, nil
+}
+
+// DeleteClient removes client id and every token issued to it (ErrClientNotFound), and logs
+// oauth2_client_deleted with the number of tokens.
+func (s *Service) DeleteClient(ctx context.Context, id string, a Actor) error {
+	cl, err := s.Client(ctx, id)
+	if err != nil {
+		return err
+	}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		n, err := tx.DeleteOAuthClient(ctx, cl.ClientID)
+		if err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientDeleted, nil,
+			map[string]any{"client_id": cl.ClientID, "name": cl.Name, "tokens": n}))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrClientNotFound
+	}
+	return err
+}
+
+// HomeApps are the clients with a home URL, for the dashboard.
+func (s *Service) HomeApps(ctx context.Context) ([]store.OAuthClient, error) {
+	clients, err := s.st.ListOAuthClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var apps []store.OAuthClient
+	for _, cl := range clients {
+		if cl.HomeURL != "" && allowedAppURL(cl.HomeURL) {
+			apps = append(apps, cl)
+		}
+	}
+	return apps, nil
+}

@@ -1,0 +1,165 @@
+// Package oidc owns weftid's OpenID Connect provider: zitadel/oidc's op over the store (the
+// op.Storage implementation, its signing keys and their rotation), the authorize requests that
+// wait for a sign-in and their completion, the registry of OIDC apps (clients, secrets, the
+// dashboard's list) and the revocation of a user's tokens. It knows nothing of HTTP frameworks:
+// the provider is a net/http handler, and each use case takes a context and what the request
+// said.
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/store"
+)
+
+// Config is what the service needs.
+type Config struct {
+	Store *store.Store
+	Keys  auth.Keys
+	Now   func() time.Time // time.Now when nil
+	Log   *slog.Logger     // slog.Default when nil
+}
+
+// Service holds the OIDC use cases. Its app registry works whatever the base URL; the provider
+// itself (NewProvider) needs an issuer it can serve.
+type Service struct {
+	st   *store.Store
+	keys auth.Keys
+	now  func() time.Time
+	log  *slog.Logger
+}
+
+// New makes the service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log}
+}
+
+// Actor is who asks and from where, for the event log: the signed-in user (0 for nobody), the
+// client's IP address and user agent.
+type Actor struct {
+	UserID    int64
+	IP        string
+	UserAgent string
+}
+
+// event composes an audit event of this actor about subject (nil: no user).
+func (s *Service) event(a Actor, typ store.EventType, subject *int64, details map[string]any) store.Event {
+	ua := a.UserAgent
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	ev := store.Event{At: s.now(), Type: typ, UserID: subject, IP: a.IP, UserAgent: ua, Details: details}
+	if a.UserID != 0 {
+		id := a.UserID
+		ev.ActorID = &id
+	}
+	return ev
+}
+
+// ErrIssuerNotSecure refuses an http issuer other than loopback: op, told to allow an http
+// issuer at all, would allow any.
+var ErrIssuerNotSecure = errors.New("the OpenID Connect issuer (--base-url) must be https, or http on localhost, 127.0.0.1 or ::1")
+
+// Provider is the OpenID provider: zitadel/oidc's op over the store, a net/http handler.
+type Provider struct {
+	issuer   string
+	provider *op.Provider
+}
+
+// newProviderMu guards op.NewProvider: WithCustomEndpoints writes op's package defaults.
+var newProviderMu sync.Mutex
+
+// NewProvider builds the provider for the issuer base, with the endpoint paths of DESIGN.md,
+// and makes the first signing key on the first start. It fails with ErrIssuerNotSecure when
+// base cannot be an issuer.
+func (s *Service) NewProvider(ctx context.Context, base *url.URL) (*Provider, error) {
+	issuer := strings.TrimSuffix(base.String(), "/")
+	insecure := false
+	switch base.Scheme {
+	case "https":
+	case "http":
+		if !isLoopbackHost(base.Hostname()) {
+			return nil, ErrIssuerNotSecure
+		}
+		insecure = true
+	default:
+		return nil, ErrIssuerNotSecure
+	}
+	storage := &storage{st: s.st, keys: s.keys, now: s.now, keyCache: map[string]*signingKey{}}
+	if err := storage.ensureSigningKey(ctx); err != nil {
+		return nil, fmt.Errorf("oidc signing key: %w", err)
+	}
+	var cryptoKey [32]byte
+	// Seals the opaque access tokens and the codes op hands out (AES-256-GCM).
+	copy(cryptoKey[:], s.keys.HashToken("oidc_crypto_key", ""))
+	cfg := &op.Config{
+		CryptoKey:                cryptoKey,
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		DefaultLogoutRedirectURI: "/",
+	}
+	opts := []op.Option{
+		op.WithCustomEndpoints(
+			op.NewEndpoint("/oauth2/authorize"),
+			op.NewEndpoint("/oauth2/token"),
+			op.NewEndpoint("/oauth2/userinfo"),
+			op.NewEndpoint("/oauth2/revoke"),
+			op.NewEndpoint("/oauth2/end_session"),
+			op.NewEndpoint("/oauth2/keys"),
+		),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("/oauth2/introspect")),
+		op.WithCORSOptions(nil), // op's default is any origin with credentials
+		op.WithLogger(s.log),
+	}
+	if insecure {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	newProviderMu.Lock()
+	p, err := op.NewProvider(cfg, storage, op.StaticIssuer(issuer), opts...)
+	newProviderMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{issuer: issuer, provider: p}, nil
+}
+
+// Issuer is the provider's issuer URL, without a trailing slash.
+func (p *Provider) Issuer() string { return p.issuer }
+
+// Handler serves every endpoint op answers (discovery, JWKS, authorize, token, revoke,
+// introspect, userinfo, end_session, the callback).
+func (p *Provider) Handler() http.Handler { return p.provider }
+
+// CallbackURL is op's callback for the authorize request id, where a completed request gets
+// its code.
+func (p *Provider) CallbackURL(ctx context.Context, id string) string {
+	return op.AuthCallbackURL(p.provider)(op.ContextWithIssuer(ctx, p.issuer), id)
+}
+
+// isLoopbackHost says whether host is localhost or a loopback address: there http is allowed.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
