@@ -18,6 +18,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -63,6 +64,7 @@ type Handler struct {
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
 	saml    samlIdP       // the SAML identity provider, once its key is loaded
 	limiter *throttle.Limiter
+	signin  *signin.Service
 }
 
 // New builds the fiber app with every route and middleware.
@@ -87,6 +89,7 @@ func New(cfg Config) *fiber.App {
 		breach:  cfg.BreachJob,
 		limiter: throttle.New(cfg.Store, cfg.Now),
 	}
+	h.signin = h.newSignIn()
 	if h.breach == nil {
 		h.breach = NewBreachJob(BreachJobConfig{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, HIBP: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
 	}
