@@ -1,4 +1,6 @@
 package handlers
 
-// SafeReturnTo exposes safeReturnTo to the external tests.
-var SafeReturnTo = safeReturnTo
+import "github.com/weftid/weftid/services/signin"
+
+// SafeReturnTo exposes signin.SafeReturnTo to the external tests.
+var SafeReturnTo = signin.SafeReturnTo

@@ -21,6 +21,7 @@ import (
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/oidc"
+	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -74,6 +75,7 @@ type Handler struct {
 	oidcSvc *oidc.Service // the OIDC app registry and authorize flow
 	saml    samlIdP       // the SAML identity provider, once its key is loaded
 	limiter *throttle.Limiter
+	signin  *signin.Service
 }
 
 // New builds the fiber app with every route and middleware.
@@ -106,6 +108,7 @@ func New(cfg Config) *fiber.App {
 	if h.breach == nil {
 		h.breach = breach.New(breach.Config{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, Client: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
 	}
+	h.signin = h.newSignIn()
 	fc := fiber.Config{
 		AppName:               "weftid",
 		ErrorHandler:          h.handleError,

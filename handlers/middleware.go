@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftid/weftid/assets"
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/store"
 )
 
@@ -84,42 +85,24 @@ const (
 	csrfCookie    = "weftid_csrf"
 )
 
-// touchEvery is how stale last_seen_at may get before a request refreshes it (a write per
-// request would serialize every page view on SQLite's single writer).
-const touchEvery = 5 * time.Minute
-
-// loadSession finds the signed-in user from the session cookie. An expired session, or one whose
-// user was deactivated or flagged for a forced password reset, is ended: a forced reset ends
-// the user's browser sessions on their next page request.
+// loadSession finds the signed-in user from the session cookie (signin.Session). An expired
+// session, or one whose user was deactivated or flagged for a forced password reset, is ended
+// and its cookie cleared; a page that needs a session then says why.
 func (h *Handler) loadSession(c *fiber.Ctx) error {
 	token := c.Cookies(h.cookieName(sessionCookie))
 	if token == "" {
 		return c.Next()
 	}
-	idHash := h.keys.HashToken("session", token)
-	now := h.now()
-	sess, u, err := h.store.SessionUser(c.UserContext(), idHash, now)
+	u, idHash, err := h.signin.Session(c.UserContext(), token)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, signin.ErrResetRequired):
+		c.Locals(localResetEnded, true)
+		fallthrough
+	case errors.Is(err, signin.ErrNoSession), errors.Is(err, signin.ErrSessionEnded):
 		h.clearCookie(c, sessionCookie)
 		return c.Next()
 	case err != nil:
 		return err
-	}
-	if !u.Active() || u.PasswordResetRequired {
-		if err := h.store.DeleteSession(c.UserContext(), idHash); err != nil {
-			return err
-		}
-		h.clearCookie(c, sessionCookie)
-		if u.Active() {
-			c.Locals(localResetEnded, true)
-		}
-		return c.Next()
-	}
-	if now.Sub(sess.LastSeenAt) > touchEvery {
-		if err := h.store.TouchSession(c.UserContext(), idHash, now); err != nil {
-			h.log.Warn("touch session", "err", err)
-		}
 	}
 	c.Locals(localUser, &u)
 	c.Locals(localSession, idHash)

@@ -5,15 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
-// SignIn is a sign-in in progress: the pre-auth session. StepsDone names the finished steps.
+// SignIn is a sign-in in progress: the pre-auth session. Progress is what it has done.
 type SignIn struct {
 	IDHash    []byte
 	UserID    int64
-	StepsDone []string
+	Progress  Progress
 	ReturnTo  string
 	CreatedAt time.Time
 	ExpiresAt time.Time
@@ -24,21 +23,46 @@ type SignIn struct {
 	PendingPassword []byte
 }
 
-// Done reports whether the named step is finished.
-func (s SignIn) Done(step string) bool {
-	for _, d := range s.StepsDone {
-		if d == step {
-			return true
-		}
-	}
-	return false
+// Progress is what a sign-in has done: its steps, and the markers kept beside them (how its
+// second factor was passed, whether it enrolled a factor itself). Each is a column of signins.
+type Progress struct {
+	Password      bool // the password, or a passkey that stood for it
+	SecondFactor  bool
+	ResetPassword bool // a forced reset's new password is chosen (and kept on the sign-in)
+	EmailCode     bool // the second factor was an e-mail code
+	StrongFactor  bool // the second factor was TOTP, a backup code or a passkey
+	Enrolled      bool // the sign-in enrolled TOTP or a passkey itself
 }
 
-// CreateSignIn stores a new sign-in.
+// With is p with the steps done in more added.
+func (p Progress) With(more Progress) Progress {
+	return Progress{
+		Password:      p.Password || more.Password,
+		SecondFactor:  p.SecondFactor || more.SecondFactor,
+		ResetPassword: p.ResetPassword || more.ResetPassword,
+		EmailCode:     p.EmailCode || more.EmailCode,
+		StrongFactor:  p.StrongFactor || more.StrongFactor,
+		Enrolled:      p.Enrolled || more.Enrolled,
+	}
+}
+
+// progressColumns are the columns of Progress, in its field order.
+const progressColumns = `progress_password, progress_second_factor, progress_reset_password,
+	progress_email_code, progress_strong_factor, progress_enrolled`
+
+// fields are the destinations of progressColumns.
+func (p *Progress) fields() []any {
+	return []any{&p.Password, &p.SecondFactor, &p.ResetPassword, &p.EmailCode, &p.StrongFactor, &p.Enrolled}
+}
+
+// CreateSignIn stores a new sign-in with the progress it starts with.
 func (q q) CreateSignIn(ctx context.Context, s SignIn) error {
+	p := s.Progress
 	_, err := q.db.ExecContext(ctx, `
-		INSERT INTO signins (id_hash, user_id, steps_done, return_to, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		s.IDHash, s.UserID, strings.Join(s.StepsDone, ","), s.ReturnTo, unix(s.CreatedAt), unix(s.ExpiresAt))
+		INSERT INTO signins (id_hash, user_id, return_to, created_at, expires_at, `+progressColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.IDHash, s.UserID, s.ReturnTo, unix(s.CreatedAt), unix(s.ExpiresAt),
+		p.Password, p.SecondFactor, p.ResetPassword, p.EmailCode, p.StrongFactor, p.Enrolled)
 	if err != nil {
 		return fmt.Errorf("store: create sign-in: %w", err)
 	}
@@ -48,12 +72,12 @@ func (q q) CreateSignIn(ctx context.Context, s SignIn) error {
 // SignInByHash returns the unexpired sign-in with that hash, or ErrNotFound.
 func (q q) SignInByHash(ctx context.Context, idHash []byte, now time.Time) (SignIn, error) {
 	var s SignIn
-	var steps string
 	var created, expires int64
+	dest := append([]any{&s.UserID, &s.ReturnTo, &created, &expires, &s.TOTPPending, &s.PendingPassword}, s.Progress.fields()...)
 	err := q.db.QueryRowContext(ctx, `
-		SELECT user_id, steps_done, return_to, created_at, expires_at, totp_pending, pending_password
+		SELECT user_id, return_to, created_at, expires_at, totp_pending, pending_password, `+progressColumns+`
 		FROM signins WHERE id_hash = ? AND expires_at > ?`,
-		idHash, unix(now)).Scan(&s.UserID, &steps, &s.ReturnTo, &created, &expires, &s.TOTPPending, &s.PendingPassword)
+		idHash, unix(now)).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SignIn{}, ErrNotFound
 	}
@@ -61,22 +85,32 @@ func (q q) SignInByHash(ctx context.Context, idHash []byte, now time.Time) (Sign
 		return SignIn{}, fmt.Errorf("store: sign-in: %w", err)
 	}
 	s.IDHash = idHash
-	if steps != "" {
-		s.StepsDone = strings.Split(steps, ",")
-	}
 	s.CreatedAt, s.ExpiresAt = fromUnix(created), fromUnix(expires)
 	return s, nil
 }
 
-// MarkSignInStep records that a step of the sign-in is finished.
-func (q q) MarkSignInStep(ctx context.Context, idHash []byte, step string) error {
-	_, err := q.db.ExecContext(ctx, `
-		UPDATE signins SET steps_done = CASE WHEN steps_done = '' THEN ?1 ELSE steps_done || ',' || ?1 END
-		WHERE id_hash = ?2 AND instr(',' || steps_done || ',', ',' || ?1 || ',') = 0`, step, idHash)
-	if err != nil {
-		return fmt.Errorf("store: mark sign-in step: %w", err)
+// AdvanceSignIn records the steps of done as finished (those finished before stay so) and
+// returns the sign-in's progress as stored now, or ErrNotFound when the sign-in is gone.
+func (q q) AdvanceSignIn(ctx context.Context, idHash []byte, done Progress) (Progress, error) {
+	var p Progress
+	err := q.db.QueryRowContext(ctx, `
+		UPDATE signins SET
+			progress_password = progress_password OR ?,
+			progress_second_factor = progress_second_factor OR ?,
+			progress_reset_password = progress_reset_password OR ?,
+			progress_email_code = progress_email_code OR ?,
+			progress_strong_factor = progress_strong_factor OR ?,
+			progress_enrolled = progress_enrolled OR ?
+		WHERE id_hash = ? RETURNING `+progressColumns,
+		done.Password, done.SecondFactor, done.ResetPassword, done.EmailCode, done.StrongFactor, done.Enrolled,
+		idHash).Scan(p.fields()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Progress{}, ErrNotFound
 	}
-	return nil
+	if err != nil {
+		return Progress{}, fmt.Errorf("store: advance sign-in: %w", err)
+	}
+	return p, nil
 }
 
 // SetSignInTOTP keeps the sealed TOTP secret a sign-in is enrolling.

@@ -1,0 +1,225 @@
+package signin_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/mail/mailtest"
+	"github.com/weftid/weftid/services/breach"
+	"github.com/weftid/weftid/services/signin"
+	"github.com/weftid/weftid/services/throttle"
+	"github.com/weftid/weftid/store"
+)
+
+const password = "correct horse battery staple"
+
+// t0 is the tests' clock: whole seconds, as the store keeps them.
+var t0 = time.Now().UTC().Truncate(time.Second)
+
+// fixture is a real store, hasher, mailer (to an in-process SMTP server) and the service.
+type fixture struct {
+	t      *testing.T
+	store  *store.Store
+	keys   auth.Keys
+	hasher *auth.Hasher
+	smtp   *mailtest.Server
+	svc    *signin.Service
+	resets *recordedResets
+}
+
+// recordedResets stands in for services/account's completion of a forced reset: it records
+// which sign-ins finished with a pending password, inside the finishing transaction.
+type recordedResets struct{ done []store.SignIn }
+
+func (r *recordedResets) CompleteForcedResetTx(ctx context.Context, tx *store.Tx, si store.SignIn, u store.User, o store.Origin) error {
+	r.done = append(r.done, si)
+	return nil
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "weftid.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := mailtest.Start(t)
+	mailer, err := mail.New(mail.Config{SMTPURL: srv.URL(), From: "weftid@localhost", Attempts: 3, Backoff: time.Millisecond, Timeout: 5 * time.Second}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, 16, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	keys := auth.NewKeys(secret)
+	now := func() time.Time { return t0 }
+	f := &fixture{t: t, store: st, keys: keys, hasher: hasher, smtp: srv, resets: &recordedResets{}}
+	f.svc = signin.New(signin.Config{
+		Store: st, Limiter: throttle.New(st, now), Keys: keys, Hasher: hasher, Mailer: mailer, Log: log, Now: now,
+		PendingPasswords: f.resets, Breach: breach.New(breach.Config{Store: st}),
+	})
+	return f
+}
+
+func (f *fixture) user(email string) store.User {
+	f.t.Helper()
+	hash, err := f.hasher.Hash(context.Background(), password)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	u, err := f.store.CreateUser(context.Background(), store.User{Email: email, Name: "Ada", Role: store.RoleUser, PasswordHash: hash}, t0)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return u
+}
+
+var codeInMail = regexp.MustCompile(`\b\d{6}\b`)
+
+// lastCode is the code of the latest mail to email.
+func (f *fixture) lastCode(email string) string {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	msg, err := f.smtp.WaitFor(ctx, email)
+	if err != nil {
+		f.t.Fatalf("no code mailed to %s: %v", email, err)
+	}
+	code := codeInMail.FindString(msg.Text)
+	if code == "" {
+		f.t.Fatalf("no code in %q", msg.Text)
+	}
+	return code
+}
+
+// stored is the progress of the sign-in of token as the store has it.
+func (f *fixture) stored(token string) store.Progress {
+	f.t.Helper()
+	si, err := f.store.SignInByHash(context.Background(), f.keys.HashToken("signin", token), t0)
+	if err != nil {
+		f.t.Fatalf("sign-in: %v", err)
+	}
+	return si.Progress
+}
+
+// TestProgressThroughEmailCode: each step's result carries the progress the store now holds,
+// and the last step finishes the sign-in with a session.
+func TestProgressThroughEmailCode(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.user("ada@example.com")
+	c := signin.Client{Origin: store.Origin{IP: "192.0.2.1", UserAgent: "test"}}
+
+	r, err := f.svc.Password(ctx, c, "Ada@Example.com ", password)
+	if err != nil || r.Started == nil {
+		t.Fatalf("Password = %+v, %v; want a started sign-in", r, err)
+	}
+	want := store.Progress{Password: true}
+	if r.Next != auth.StepSecondFactor || r.Mail != signin.MailSent || r.SignIn.Progress != want {
+		t.Errorf("after the password: next %s, mail %v, progress %+v; want second_factor, sent, %+v", r.Next, r.Mail, r.SignIn.Progress, want)
+	}
+	if got := f.stored(r.Started.Value); got != r.SignIn.Progress {
+		t.Errorf("stored progress %+v, result %+v", got, r.SignIn.Progress)
+	}
+	c.SignIn = r.Started.Value
+
+	if _, err := f.svc.VerifyCode(ctx, c, "", "000000"); !errors.Is(err, signin.ErrWrongCode) {
+		t.Errorf("wrong code: %v, want ErrWrongCode", err)
+	}
+	if got := f.stored(c.SignIn); got != want {
+		t.Errorf("after a wrong code: progress %+v, want %+v", got, want)
+	}
+
+	r, err = f.svc.VerifyCode(ctx, c, "", f.lastCode("ada@example.com"))
+	if err != nil || r.Next != auth.StepDone || r.Session == nil || r.ReturnTo != "/dashboard" {
+		t.Fatalf("VerifyCode = next %s, session %v, to %q, %v; want done with a session to /dashboard", r.Next, r.Session, r.ReturnTo, err)
+	}
+	if want := (store.Progress{Password: true, SecondFactor: true, EmailCode: true}); r.SignIn.Progress != want {
+		t.Errorf("finished with progress %+v, want %+v", r.SignIn.Progress, want)
+	}
+	if _, _, err := f.svc.Current(ctx, c.SignIn); !errors.Is(err, signin.ErrNoSignIn) {
+		t.Errorf("finished sign-in: Current = %v, want ErrNoSignIn", err)
+	}
+	if u, _, err := f.svc.Session(ctx, r.Session.Value); err != nil || u.Email != "ada@example.com" {
+		t.Errorf("Session = %s, %v; want ada's", u.Email, err)
+	}
+}
+
+// TestProgressThroughForcedReset: the new password is kept sealed on the sign-in with its step,
+// and handed to PendingPasswords only when the sign-in finishes.
+func TestProgressThroughForcedReset(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	u := f.user("grace@example.com")
+	if err := f.store.RequirePasswordReset(ctx, u.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	c := signin.Client{}
+	r, err := f.svc.Password(ctx, c, "grace@example.com", password)
+	if err != nil || r.Next != auth.StepResetPassword || r.Mail != signin.MailNone {
+		t.Fatalf("Password = next %s, mail %v, %v; want reset_password, nothing mailed", r.Next, r.Mail, err)
+	}
+	c.SignIn = r.Started.Value
+
+	r, err = f.svc.ChooseNewPassword(ctx, c, "short", "short")
+	if !errors.Is(err, signin.ErrInvalidPassword) || len(r.Problems) == 0 {
+		t.Errorf("a short password: %v, problems %q; want ErrInvalidPassword with problems", err, r.Problems)
+	}
+	next := "a much longer new passphrase for grace"
+	r, err = f.svc.ChooseNewPassword(ctx, c, next, next)
+	want := store.Progress{Password: true, ResetPassword: true}
+	if err != nil || r.Next != auth.StepSecondFactor || r.SignIn.Progress != want || r.Mail != signin.MailSent {
+		t.Fatalf("ChooseNewPassword = next %s, progress %+v, mail %v, %v; want second_factor, %+v, sent", r.Next, r.SignIn.Progress, r.Mail, err, want)
+	}
+	if got := f.stored(c.SignIn); got != want {
+		t.Errorf("stored progress %+v, want %+v", got, want)
+	}
+	pp, err := signin.OpenPendingPassword(f.keys, r.SignIn)
+	if err != nil || pp.Replaces != u.PasswordHash || pp.Password.Hash == "" {
+		t.Errorf("pending password = %+v, %v; want a new hash replacing the current one", pp, err)
+	}
+	if len(f.resets.done) != 0 {
+		t.Errorf("the reset completed before the second factor")
+	}
+	if _, err := f.svc.VerifyCode(ctx, c, auth.MethodEmail, f.lastCode("grace@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.resets.done) != 1 || !f.resets.done[0].Progress.ResetPassword {
+		t.Errorf("completed resets %+v, want this sign-in's, once", f.resets.done)
+	}
+}
+
+// TestProgressNotAtStep: a use case of another step leaves the progress alone.
+func TestProgressNotAtStep(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.user("alan@example.com")
+	r, err := f.svc.Password(ctx, signin.Client{}, "alan@example.com", password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := signin.Client{SignIn: r.Started.Value}
+	if _, err := f.svc.ChooseNewPassword(ctx, c, "x", "x"); !errors.Is(err, signin.ErrNotAtStep) {
+		t.Errorf("ChooseNewPassword at the second factor: %v, want ErrNotAtStep", err)
+	}
+	if got := f.stored(c.SignIn); got != (store.Progress{Password: true}) {
+		t.Errorf("progress %+v, want only the password", got)
+	}
+	if _, err := f.svc.Password(ctx, signin.Client{}, "alan@example.com", "wrong"); !errors.Is(err, signin.ErrFailed) {
+		t.Errorf("wrong password: %v, want ErrFailed", err)
+	}
+}
