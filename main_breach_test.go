@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/weftid/weftid/handlers"
+	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
 )
 
@@ -51,8 +51,8 @@ func TestUserAddRefusesBreachedPassword(t *testing.T) {
 		return []string{"user", "add", "--db", db, "--hibp-url", srv.URL, "--email", email, "--name", "Ada Lovelace", "--role", "user"}
 	}
 	_, err := runCLI(t, cliBreachedPW+"\n", args("ada@example.com")...)
-	if err == nil || !strings.Contains(err.Error(), handlers.BreachedPasswordMessage) {
-		t.Fatalf("user add with a breached password: %v, want %q", err, handlers.BreachedPasswordMessage)
+	if err == nil || !strings.Contains(err.Error(), account.BreachedPasswordMessage) {
+		t.Fatalf("user add with a breached password: %v, want %q", err, account.BreachedPasswordMessage)
 	}
 	if requests.Load() != 1 {
 		t.Errorf("requests: got %d, want 1", requests.Load())

@@ -18,6 +18,8 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -43,6 +45,8 @@ type Config struct {
 	// main runs; nil makes one that only the Passwords page uses ("Run now" schedules it).
 	HIBP      *auth.HIBP
 	BreachJob *BreachJob
+	// Jobs runs background work (a reset mail after the answer); nil makes one.
+	Jobs *jobs.Runner
 }
 
 // Handler holds the dependencies shared by every handler.
@@ -63,6 +67,7 @@ type Handler struct {
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
 	saml    samlIdP       // the SAML identity provider, once its key is loaded
 	limiter *throttle.Limiter
+	account *account.Service
 }
 
 // New builds the fiber app with every route and middleware.
@@ -87,6 +92,11 @@ func New(cfg Config) *fiber.App {
 		breach:  cfg.BreachJob,
 		limiter: throttle.New(cfg.Store, cfg.Now),
 	}
+	if cfg.Jobs == nil {
+		cfg.Jobs = jobs.New(context.Background(), cfg.Log)
+	}
+	h.account = account.New(account.Config{Store: cfg.Store, Hasher: cfg.Hasher, Keys: cfg.Keys, Limiter: h.limiter, HIBP: cfg.HIBP,
+		Mailer: cfg.Mailer, Jobs: cfg.Jobs, BaseURL: cfg.BaseURL, RevokeTokens: revokeUserTokens, Log: cfg.Log, Now: cfg.Now})
 	if h.breach == nil {
 		h.breach = NewBreachJob(BreachJobConfig{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, HIBP: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
 	}

@@ -22,7 +22,6 @@ import (
 	"testing"
 
 	"github.com/weftid/weftid/auth"
-	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
@@ -671,59 +670,6 @@ func TestSetupRefusesWeakPassword(t *testing.T) {
 	good := pwRandom(16, 5)
 	expectRedirect(t, c.post("/setup", url.Values{"token": {token}, "email": {"pat@example.com"}, "name": {"Pat Root"},
 		"new_password": {good}, "confirm_password": {good}}), "/login?notice=setup_done")
-}
-
-// `weftid user add` calls ValidateNewUser, which applies the same rule.
-func TestValidateNewUser(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	e.setPolicy(8, 3)
-	check := func(t *testing.T, in handlers.NewUserInput) []string {
-		t.Helper()
-		in.Confirm = in.Password
-		problems, _, err := handlers.ValidateNewUser(ctx, e.store, in)
-		if err != nil {
-			t.Fatalf("ValidateNewUser: %v", err)
-		}
-		return problems
-	}
-	ada := func(password string, role store.Role) handlers.NewUserInput {
-		return handlers.NewUserInput{Email: "ada.lovelace@example.com", Name: "Ada Lovelace", Password: password, Role: role}
-	}
-	subject := auth.PasswordSubject{Email: "ada.lovelace@example.com", Name: "Ada Lovelace"}
-	policy := auth.PasswordPolicy{MinLength: 8, MinScore: 3}
-
-	t.Run("weak", func(t *testing.T) {
-		weak := "aaaaaaaaaaaaaaaa"
-		want := []string{"Password: Strength at least Strong.", auth.CheckPassword(weak, subject, policy).Warning}
-		if want[1] == "" {
-			t.Fatal("test data: no zxcvbn warning")
-		}
-		if got := check(t, ada(weak, store.RoleUser)); !reflect.DeepEqual(got, want) {
-			t.Errorf("problems: got %q, want %q", got, want)
-		}
-	})
-	t.Run("the user's own details", func(t *testing.T) {
-		got := check(t, ada("ada.lovelace@example.com", store.RoleUser))
-		mustContain(t, got, "Password: Strength at least Strong.")
-		other := handlers.NewUserInput{Email: "bob@example.com", Name: "Bob Jones", Password: "ada.lovelace@example.com", Role: store.RoleUser}
-		if got := check(t, other); got != nil {
-			t.Errorf("someone else's address as password: %q, want no problems", got)
-		}
-	})
-	t.Run("super admin needs 14", func(t *testing.T) {
-		if got := check(t, ada("kR7#vQ2!m", store.RoleUser)); got != nil {
-			t.Errorf("user, 9 characters under 8: %q", got)
-		}
-		if got, want := check(t, ada("kR7#vQ2!m", store.RoleSuperAdmin)), []string{"Password: At least 14 characters."}; !reflect.DeepEqual(got, want) {
-			t.Errorf("super admin, 9 characters: got %q, want %q", got, want)
-		}
-	})
-	t.Run("257 characters", func(t *testing.T) {
-		if got, want := check(t, ada(pwRandom(257, 2), store.RoleUser)), []string{"Password: At most 256 characters."}; !reflect.DeepEqual(got, want) {
-			t.Errorf("got %q, want %q", got, want)
-		}
-	})
 }
 
 // The meter is throttled per browser: 120 checks a minute.
