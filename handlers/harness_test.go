@@ -32,6 +32,7 @@ import (
 	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/mail/mailtest"
+	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/store"
 )
 
@@ -106,6 +107,8 @@ type env struct {
 	keys   auth.Keys
 	hasher *auth.Hasher
 	log    *testLog
+	// jobs runs the app's background work; Wait on it before asserting what that work did.
+	jobs   *jobs.Runner
 	nextIP int
 }
 
@@ -171,6 +174,8 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	clk := newClock()
+	runner := jobs.New(ctx, logger)
+	t.Cleanup(func() { runner.Stop(context.Background()) })
 	app := handlers.New(handlers.Config{
 		BaseURL: u, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: logger,
 		Now: clk.Now,
@@ -179,8 +184,9 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		TrustedProxies: []string{"0.0.0.0"},
 		Version:        "test",
 		HIBP:           o.hibp,
+		Jobs:           runner,
 	})
-	return &env{t: t, app: app, store: st, mail: srv, clock: clk, keys: keys, hasher: hasher, log: logs}
+	return &env{t: t, app: app, store: st, mail: srv, clock: clk, keys: keys, hasher: hasher, log: logs, jobs: runner}
 }
 
 // smtpReady waits for the test SMTP server's greeting. mailtest.Start serves in a goroutine and
