@@ -27,6 +27,7 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/store"
@@ -184,7 +185,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		HIBP: hibp, Breach: breaches, Jobs: runner,
 	})
 
-	link, err := handlers.CreateSetupLink(ctx, st, keys, cfg.baseURL, time.Now())
+	link, err := account.CreateSetupLink(ctx, st, keys, cfg.baseURL, time.Now())
 	if err != nil {
 		return err
 	}
@@ -238,48 +239,25 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return err
 	}
 	defer st.Close()
-	in := handlers.NewUserInput{Email: store.NormalizeEmail(*email), Name: strings.TrimSpace(*name), Password: password, Confirm: password, Role: store.Role(*role)}
-	problems, policy, err := handlers.ValidateNewUser(ctx, st, in)
+	hasher, err := auth.NewHasher(auth.DefaultArgon2, 1, 1, time.Minute)
 	if err != nil {
 		return err
 	}
-	breaches := breach.New(breach.Config{Store: st, Keys: keys, Client: hibp})
-	var verdict breach.Verdict
-	if len(problems) == 0 {
-		if verdict = breaches.Check(ctx, password); verdict.Breached {
-			problems = append(problems, breach.Message)
-		}
-	}
-	if len(problems) > 0 {
+	accounts := account.New(account.Config{Store: st, Hasher: hasher, Keys: keys, Breach: breach.New(breach.Config{Store: st, Keys: keys, Client: hibp})})
+	created, err := accounts.CreateUser(ctx, account.NewUser{Email: *email, Name: *name, Role: store.Role(*role), Password: password, Confirm: password}, store.Origin{})
+	var problems account.Problems
+	switch {
+	case errors.Is(err, account.ErrEmailTaken):
+		return fmt.Errorf("a user with the email %s already exists", store.NormalizeEmail(*email))
+	case errors.As(err, &problems):
 		return errors.New(strings.Join(problems, "\n  "))
-	}
-	hash, err := auth.HashPassword(password, auth.DefaultArgon2)
-	if err != nil {
+	case err != nil:
 		return err
 	}
-	now := time.Now()
-	var u store.User
-	err = st.InTx(ctx, func(tx *store.Tx) error {
-		if u, err = tx.CreateUser(ctx, store.User{Email: in.Email, Name: in.Name, Role: in.Role}, now); err != nil {
-			return err
-		}
-		if err := tx.SetPassword(ctx, u.ID, breach.Record(keys, hash, password, in.Subject(), policy), now); err != nil {
-			return err
-		}
-		if err := verdict.LogSkipped(ctx, tx, store.Event{At: now, UserID: &u.ID}); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, store.Event{At: now, Type: store.EventUserCreated, UserID: &u.ID, Details: map[string]any{"role": string(u.Role), "via": "cli"}})
-	})
-	if errors.Is(err, store.ErrConflict) {
-		return fmt.Errorf("a user with the email %s already exists", in.Email)
-	}
-	if err != nil {
-		return err
-	}
+	u := created.User
 	fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.Name)
-	if verdict.Skipped != "" {
-		fmt.Fprintf(stdout, "note: the breach check was skipped (%s); the weekly check will look at this password\n", verdict.Skipped)
+	if created.BreachSkipped != "" {
+		fmt.Fprintf(stdout, "note: the breach check was skipped (%s); the weekly check will look at this password\n", created.BreachSkipped)
 	}
 	return nil
 }

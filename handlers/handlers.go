@@ -18,6 +18,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/oidc"
@@ -76,6 +77,7 @@ type Handler struct {
 	saml    samlIdP       // the SAML identity provider, once its key is loaded
 	limiter *throttle.Limiter
 	signin  *signin.Service
+	account *account.Service
 }
 
 // New builds the fiber app with every route and middleware.
@@ -105,9 +107,14 @@ func New(cfg Config) *fiber.App {
 		jobs:    cfg.Jobs,
 		limiter: throttle.New(cfg.Store, cfg.Now),
 	}
+	if h.jobs == nil {
+		h.jobs = jobs.New(context.Background(), cfg.Log)
+	}
 	if h.breach == nil {
 		h.breach = breach.New(breach.Config{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, Client: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
 	}
+	h.account = account.New(account.Config{Store: cfg.Store, Hasher: cfg.Hasher, Keys: cfg.Keys, Limiter: h.limiter, Breach: h.breach,
+		Mailer: cfg.Mailer, Jobs: h.jobs, BaseURL: cfg.BaseURL, Log: cfg.Log, Now: cfg.Now})
 	h.signin = h.newSignIn()
 	fc := fiber.Config{
 		AppName:               "weftid",

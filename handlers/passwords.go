@@ -1,32 +1,17 @@
 package handlers
 
 import (
-	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 
 	"github.com/weftid/weftid/auth"
-	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/views"
 )
-
-// passwordPolicy reads the tenant's password settings.
-func (h *Handler) passwordPolicy(ctx context.Context) (auth.PasswordPolicy, error) {
-	s, err := h.store.Settings(ctx)
-	if err != nil {
-		return auth.PasswordPolicy{}, err
-	}
-	return auth.PasswordPolicy{MinLength: s.MinimumPasswordLength, MinScore: s.MinimumStrengthScore}, nil
-}
-
-// subjectOf is the password subject for an account.
-func subjectOf(u store.User) auth.PasswordSubject {
-	return auth.PasswordSubject{Email: u.Email, Name: u.Name, SuperAdmin: u.Role == store.RoleSuperAdmin}
-}
 
 // strengthLimits throttle the live meter per browser (its CSRF cookie, which every page gives):
 // typing is debounced, so 120 checks a minute is far more than a person needs. A client that
@@ -62,22 +47,22 @@ func (h *Handler) passwordStrength(c *fiber.Ctx) error {
 	if password == "" {
 		password = c.FormValue("new_password")
 	}
-	policy, err := h.passwordPolicy(ctx)
+	policy, err := h.account.Policy(ctx)
 	if err != nil {
 		return err
 	}
 	var subject auth.PasswordSubject
 	// The invitation page posts its token: its password is for the invited user, even in a
 	// browser where someone else is signed in.
-	if u, err := h.invitedUser(ctx, c.FormValue("invite")); err == nil {
-		subject = subjectOf(u)
-	} else if u, err := h.resetLinkUser(ctx, c.FormValue("reset")); err == nil {
-		subject = subjectOf(u) // the reset link's page posts its token, as the invitation's does
+	if u, err := h.account.InvitedUser(ctx, c.FormValue("invite")); err == nil {
+		subject = account.Subject(u)
+	} else if u, err := h.account.ResetLinkUser(ctx, c.FormValue("reset")); err == nil {
+		subject = account.Subject(u) // the reset link's page posts its token, as the invitation's does
 	} else if u := currentUser(c); u != nil {
-		subject = subjectOf(*u)
+		subject = account.Subject(*u)
 	} else if _, u, err := h.currentSignIn(c); err == nil {
-		subject = subjectOf(u)
-	} else if ok, err := h.setupTokenValid(c, c.FormValue("token")); err == nil && ok {
+		subject = account.Subject(u)
+	} else if ok, err := h.account.SetupTokenValid(ctx, c.FormValue("token")); err == nil && ok {
 		subject = auth.PasswordSubject{Email: c.FormValue("email"), Name: c.FormValue("name"), SuperAdmin: true}
 	}
 	return render(c, fiber.StatusOK, views.StrengthMeter(auth.CheckPassword(password, subject, policy)))
@@ -96,7 +81,7 @@ func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
 	case "resets_required":
 		f.Notice = fmt.Sprintf("%d %s must choose a new password at their next sign-in.", formInt(c.Query("n")), views.Plural(int(formInt(c.Query("n"))), "user", "users"))
 	}
-	if f.Weaker, err = h.store.CountWeakerPasswords(c.UserContext(), currentRule(s)); err != nil {
+	if f.Weaker, err = h.account.WeakerPasswords(c.UserContext(), s); err != nil {
 		return err
 	}
 	if f.Breach, err = h.breachStatus(c); err != nil {
@@ -106,34 +91,17 @@ func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
 }
 
 // savePasswordPolicy stores the minimum length and score and logs password_policy_updated with
-// the old and new values, in one transaction.
+// the old and new values (account.SavePasswordPolicy).
 func (h *Handler) savePasswordPolicy(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	u := currentUser(c)
 	length := int(formInt(c.FormValue("minimum_password_length")))
 	score := int(formInt(c.FormValue("minimum_strength_score")))
-	if !slices.Contains(auth.PasswordLengthOptions, length) || !slices.Contains(auth.StrengthScoreOptions, score) {
-		f := views.PasswordSettingsForm{MinLength: length, MinScore: score,
-			Error: "Choose a minimum length of 8, 10, 12, 14, 16, 18 or 20 and a score of Strong or Very strong."}
+	err := h.account.SavePasswordPolicy(c.UserContext(), *currentUser(c), length, score, h.requestOrigin(c))
+	var problems account.Problems
+	if errors.As(err, &problems) {
+		f := views.PasswordSettingsForm{MinLength: length, MinScore: score, Error: problems[0]}
 		f.Breach, _ = h.breachStatus(c)
 		return render(c, fiber.StatusUnprocessableEntity, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
 	}
-	err := h.store.InTx(ctx, func(tx *store.Tx) error {
-		old, err := tx.Settings(ctx)
-		if err != nil {
-			return err
-		}
-		if old.MinimumPasswordLength == length && old.MinimumStrengthScore == score {
-			return nil // nothing changed, nothing to log
-		}
-		if err := tx.SetPasswordPolicy(ctx, length, score, h.now()); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, store.EventPasswordPolicyUpdated, ptr(u.ID), nil, map[string]any{
-			"old": map[string]int{"minimum_password_length": old.MinimumPasswordLength, "minimum_strength_score": old.MinimumStrengthScore},
-			"new": map[string]int{"minimum_password_length": length, "minimum_strength_score": score},
-		}))
-	})
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/views"
 )
 
@@ -30,31 +32,15 @@ func (h *Handler) showSettingsAuthentication(c *fiber.Ctx) error {
 }
 
 // saveAuthPolicy saves the required authentication strength and logs
-// tenant_auth_policy_updated with the old and new values, in one transaction.
+// tenant_auth_policy_updated with the old and new values (account.SaveAuthPolicy).
 func (h *Handler) saveAuthPolicy(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	u := currentUser(c)
 	strength := c.FormValue("required_auth_strength")
-	if strength != "baseline" && strength != "enhanced" {
-		f := views.AuthPolicyForm{Strength: strength, Error: "Choose Baseline or Enhanced."}
+	err := h.account.SaveAuthPolicy(c.UserContext(), *currentUser(c), strength, h.requestOrigin(c))
+	var problems account.Problems
+	if errors.As(err, &problems) {
+		f := views.AuthPolicyForm{Strength: strength, Error: problems[0]}
 		return render(c, fiber.StatusUnprocessableEntity, views.SettingsAuthenticationPage(h.pageBase(c, "Authentication", "settings"), f))
 	}
-	err := h.store.InTx(ctx, func(tx *store.Tx) error {
-		old, err := tx.Settings(ctx)
-		if err != nil {
-			return err
-		}
-		if old.RequiredAuthStrength == strength {
-			return nil // nothing changed, nothing to log
-		}
-		if err := tx.SetAuthStrength(ctx, strength, h.now()); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, store.EventTenantAuthPolicyUpdated, ptr(u.ID), nil, map[string]any{
-			"old": map[string]string{"required_auth_strength": old.RequiredAuthStrength},
-			"new": map[string]string{"required_auth_strength": strength},
-		}))
-	})
 	if err != nil {
 		return err
 	}

@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/weftid/weftid/auth"
-	"github.com/weftid/weftid/handlers"
+	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
 )
 
 // setupLink creates the one-time link and returns its path and query.
 func (e *env) setupLink() string {
 	e.t.Helper()
-	link, err := handlers.CreateSetupLink(context.Background(), e.store, e.keys, baseURL, e.clock.Now())
+	link, err := account.CreateSetupLink(context.Background(), e.store, e.keys, baseURL, e.clock.Now())
 	if err != nil {
 		e.t.Fatalf("CreateSetupLink: %v", err)
 	}
@@ -103,7 +103,7 @@ func TestSetup(t *testing.T) {
 	}
 
 	// No more links once a user exists.
-	link, err := handlers.CreateSetupLink(context.Background(), e.store, e.keys, baseURL, e.clock.Now())
+	link, err := account.CreateSetupLink(context.Background(), e.store, e.keys, baseURL, e.clock.Now())
 	if err != nil || link != "" {
 		t.Errorf("CreateSetupLink with a user: got %q, %v; want \"\", nil", link, err)
 	}

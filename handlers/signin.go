@@ -178,12 +178,11 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// newSignIn builds the sign-in service over this handler's dependencies. The forced reset's
-// completion and the breach rule are the handlers' own until services/account and
-// services/breach take them.
+// newSignIn builds the sign-in service over this handler's dependencies; a forced reset's new
+// password is the account service's to check, seal and store.
 func (h *Handler) newSignIn() *signin.Service {
 	return signin.New(signin.Config{
 		Store: h.store, Limiter: h.limiter, Keys: h.keys, Hasher: h.hasher, Mailer: h.mailer, Log: h.log, Now: h.now,
-		Fingerprints: h.hibp != nil, PendingPasswords: forcedResets{h}, Breach: h.breach,
+		Fingerprints: h.hibp != nil, Accounts: h.account,
 	})
 }

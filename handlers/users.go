@@ -1,29 +1,19 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	netmail "net/mail"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
-	"github.com/weftid/weftid/mail"
-	"github.com/weftid/weftid/services/breach"
-	"github.com/weftid/weftid/services/oidc"
-	"github.com/weftid/weftid/services/throttle"
+	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
-
-// Invitations: how long the link works, and how many wrong links one IP may post.
-const inviteTTL = 7 * 24 * time.Hour
 
 // usersPageSize is the most users the list shows; it says so when more match.
 const usersPageSize = 200
@@ -68,144 +58,36 @@ func (h *Handler) showUsers(c *fiber.Ctx) error {
 	return renderPart(c, fiber.StatusOK, views.UsersPage(h.pageBase(c, "Users", "users"), l), views.UserTable(l))
 }
 
-// grantableRoles are the roles actor may give: only a super admin makes super admins.
-func grantableRoles(actor store.User) []store.Role {
-	if actor.Role == store.RoleSuperAdmin {
-		return views.AllRoles
-	}
-	return []store.Role{store.RoleAdmin, store.RoleUser}
-}
-
-// mayManage reports whether actor may change target's role or status: admins manage users and
-// admins, only super admins manage super admins.
-func mayManage(actor, target store.User) bool {
-	return target.Role != store.RoleSuperAdmin || actor.Role == store.RoleSuperAdmin
-}
-
-// rolesFor are the roles actor may set on target, for views.UserRoleForm on the user's page:
-// none when actor may not change target at all.
-func rolesFor(actor, target store.User) []store.Role {
-	if !mayManage(actor, target) {
-		return nil
-	}
-	return grantableRoles(actor)
-}
-
 // showNewUser is the "Add a user" form (admins).
 func (h *Handler) showNewUser(c *fiber.Ctx) error {
-	f := views.NewUserForm{Role: store.RoleUser, Roles: grantableRoles(*currentUser(c))}
+	f := views.NewUserForm{Role: store.RoleUser, Roles: account.GrantableRoles(*currentUser(c))}
 	return render(c, fiber.StatusOK, views.NewUserPage(h.pageBase(c, "Add a user", "users"), f))
 }
 
-// newUserProblems checks the fields of a new user, in words.
-func newUserProblems(name, email string, role store.Role) []string {
-	var problems []string
-	if name == "" || utf8.RuneCountInString(name) > 200 {
-		problems = append(problems, "Enter a name of at most 200 characters.")
-	}
-	addr, err := netmail.ParseAddress(email)
-	if err != nil || addr.Address != email || len(email) > 254 {
-		problems = append(problems, "Enter a valid email address.")
-	}
-	if !role.Valid() {
-		problems = append(problems, "Choose a role.")
-	}
-	return problems
-}
-
-const msgEmailTaken = "A user with this email address already exists."
-
-// createUser adds a user with no password and mails them an invitation to set one (admins). The
-// user, the invitation and the user_created event are written together; the mail goes after,
-// and if it fails the user stays and the list says the mail was not sent.
+// createUser adds a user with no password and mails them an invitation to set one (admins). If
+// the mail fails the user stays and the list says the mail was not sent.
 func (h *Handler) createUser(c *fiber.Ctx) error {
-	ctx := c.UserContext()
 	actor := *currentUser(c)
-	role := store.Role(c.FormValue("role"))
-	if role.Valid() && !slices.Contains(grantableRoles(actor), role) {
-		return errForbidden
-	}
 	f := views.NewUserForm{
 		Name:  strings.TrimSpace(c.FormValue("name")),
 		Email: store.NormalizeEmail(c.FormValue("email")),
-		Role:  role,
-		Roles: grantableRoles(actor),
+		Role:  store.Role(c.FormValue("role")),
+		Roles: account.GrantableRoles(actor),
 	}
-	refuse := func(problems ...string) error {
+	created, err := h.account.CreateUser(c.UserContext(), account.NewUser{Email: f.Email, Name: f.Name, Role: f.Role, By: &actor}, h.requestOrigin(c))
+	var problems account.Problems
+	switch {
+	case errors.Is(err, account.ErrForbidden):
+		return errForbidden
+	case errors.As(err, &problems):
 		f.Errors = problems
 		return render(c, fiber.StatusUnprocessableEntity, views.NewUserPage(h.pageBase(c, "Add a user", "users"), f))
-	}
-	if problems := newUserProblems(f.Name, f.Email, role); len(problems) > 0 {
-		return refuse(problems...)
-	}
-	switch _, err := h.store.UserByEmail(ctx, f.Email); {
-	case err == nil:
-		return refuse(msgEmailTaken)
-	case !errors.Is(err, store.ErrNotFound):
-		return err
-	}
-
-	token := auth.NewToken()
-	now := h.now()
-	var u store.User
-	err := h.store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		u, err = tx.CreateUser(ctx, store.User{Email: f.Email, Name: f.Name, Role: role, Status: store.StatusActive}, now)
-		if err != nil {
-			return err
-		}
-		err = tx.CreateInvitation(ctx, store.Invitation{
-			TokenHash: h.keys.HashToken("invite", token), UserID: u.ID, CreatedBy: actor.ID,
-			ExpiresAt: now.Add(inviteTTL), CreatedAt: now,
-		})
-		if err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, store.EventUserCreated, ptr(actor.ID), ptr(u.ID), map[string]any{"role": string(role), "via": "invite"}))
-	})
-	if errors.Is(err, store.ErrConflict) {
-		return refuse(msgEmailTaken) // taken between the check and the insert
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("create user: %w", err)
-	}
-	if err := h.mailer.Send(ctx, h.invitationMail(u, actor, token)); err != nil {
-		h.log.Error("invitation email not sent", "user_id", u.ID, "err", err)
+	case created.InviteNotSent:
 		return redirect(c, "/users?notice=invite_failed")
 	}
-	h.log.Info("user invited", "user_id", u.ID, "by", actor.ID)
 	return redirect(c, "/users?notice=invited")
-}
-
-// invitationMail is the message that carries the link to set a first password.
-func (h *Handler) invitationMail(u, inviter store.User, token string) mail.Message {
-	link := strings.TrimRight(h.base.String(), "/") + "/invite/" + token
-	intro := fmt.Sprintf("Hello %s,\n\n%s invited you to weftid at %s. Set your password to start: "+
-		"the link works once, for 7 days.\n\nIf you did not expect this invitation, you can ignore this message.",
-		u.Name, inviter.Name, h.base.Host)
-	return mail.Generic(u.Email, "You are invited to weftid", intro, "Set your password", link)
-}
-
-// invitedUser is the active user whose unexpired invitation the token is; ErrNotFound otherwise.
-func (h *Handler) invitedUser(ctx context.Context, token string) (store.User, error) {
-	return h.linkUser(ctx, "invite", token, h.store.InvitationUser)
-}
-
-// linkUser is the active user of a stored, unexpired link (an invitation or a reset link) whose
-// token, hashed for purpose, lookup finds; ErrNotFound for anything else, a mistyped token
-// included (nothing is looked up for one that cannot be ours).
-func (h *Handler) linkUser(ctx context.Context, purpose, token string, lookup func(context.Context, []byte, time.Time) (store.User, error)) (store.User, error) {
-	if token == "" || len(token) > 128 {
-		return store.User{}, store.ErrNotFound
-	}
-	u, err := lookup(ctx, h.keys.HashToken(purpose, token), h.now())
-	if err != nil {
-		return store.User{}, err
-	}
-	if !u.Active() {
-		return store.User{}, store.ErrNotFound
-	}
-	return u, nil
 }
 
 // inviteLinkInvalid is the one answer for a link that is wrong, used, expired or whose user was
@@ -215,172 +97,90 @@ func (h *Handler) inviteLinkInvalid(c *fiber.Ctx) error {
 		"This invitation link does not work: it was used already, it expired, or it is mistyped. Ask an admin for a new invitation."))
 }
 
-// inviteForm fills the invitation page, its meter showing the empty verdict for this user.
-func (h *Handler) inviteForm(ctx context.Context, token string, u store.User, problems []string) (views.InviteForm, error) {
-	policy, err := h.passwordPolicy(ctx)
+// renderInvite renders the invitation page, its meter showing the empty verdict for this user.
+func (h *Handler) renderInvite(c *fiber.Ctx, status int, token string, u store.User, problems []string) error {
+	policy, err := h.account.Policy(c.UserContext())
 	if err != nil {
-		return views.InviteForm{}, err
+		return err
 	}
-	subject := subjectOf(u)
-	return views.InviteForm{Token: token, Name: u.Name, Email: u.Email, Errors: problems,
-		MinLen: policy.MinLengthFor(subject), Check: auth.CheckPassword("", subject, policy)}, nil
+	subject := account.Subject(u)
+	f := views.InviteForm{Token: token, Name: u.Name, Email: u.Email, Errors: problems,
+		MinLen: policy.MinLengthFor(subject), Check: auth.CheckPassword("", subject, policy)}
+	return render(c, status, views.InvitePage(h.pageBase(c, "Set your password", ""), f))
 }
 
 // showInvite is the invitation link's page: set your password.
 func (h *Handler) showInvite(c *fiber.Ctx) error {
-	ctx := c.UserContext()
 	token := c.Params("token")
-	u, err := h.invitedUser(ctx, token)
-	if errors.Is(err, store.ErrNotFound) {
+	u, err := h.account.InvitedUser(c.UserContext(), token)
+	if errors.Is(err, account.ErrInvalidLink) {
 		return h.inviteLinkInvalid(c)
 	}
 	if err != nil {
 		return err
 	}
-	f, err := h.inviteForm(ctx, token, u, nil)
-	if err != nil {
-		return err
-	}
-	return render(c, fiber.StatusOK, views.InvitePage(h.pageBase(c, "Set your password", ""), f))
+	return h.renderInvite(c, fiber.StatusOK, token, u, nil)
 }
 
-// acceptInvite sets the invited user's password under the one password rule for them. Using up
-// the link, setting the password and the user_invitation_accepted event happen together.
-// Posting links that do not work is throttled per IP.
+// acceptInvite sets the invited user's password under the one password rule for them
+// (account.AcceptInvitation). Posting links that do not work is throttled per IP.
 func (h *Handler) acceptInvite(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	now := h.now()
-	ip := h.clientIP(c)
-	limited, err := h.limiter.Limited(ctx, throttle.InvitePerIP.For(throttle.IPKey(ip)))
-	if err != nil {
-		return err
-	}
-	if limited {
-		return fiber.ErrTooManyRequests
-	}
 	token := c.Params("token")
-	u, err := h.invitedUser(ctx, token)
-	if errors.Is(err, store.ErrNotFound) {
-		if err := h.limiter.FailNow(ctx, throttle.InvitePerIP.For(throttle.IPKey(ip))); err != nil {
-			return err
-		}
+	u, err := h.account.AcceptInvitation(c.UserContext(), token, c.FormValue("new_password"), c.FormValue("confirm_password"), h.requestOrigin(c))
+	var problems account.Problems
+	switch {
+	case errors.Is(err, account.ErrThrottled):
+		return fiber.ErrTooManyRequests
+	case errors.Is(err, account.ErrInvalidLink):
 		return h.inviteLinkInvalid(c)
-	}
-	if err != nil {
-		return err
-	}
-
-	password := c.FormValue("new_password")
-	policy, err := h.passwordPolicy(ctx)
-	if err != nil {
-		return err
-	}
-	var problems []string
-	check := auth.CheckPassword(password, subjectOf(u), policy)
-	for _, unmet := range check.Unmet() {
-		problems = append(problems, "Password: "+unmet+".")
-	}
-	if check.Warning != "" && !check.OK() {
-		problems = append(problems, check.Warning)
-	}
-	if password != c.FormValue("confirm_password") {
-		problems = append(problems, "The two passwords do not match.")
-	}
-	problems, verdict := h.breach.Screen(ctx, password, problems)
-	if len(problems) > 0 {
-		f, err := h.inviteForm(ctx, token, u, problems)
-		if err != nil {
-			return err
-		}
-		return render(c, fiber.StatusUnprocessableEntity, views.InvitePage(h.pageBase(c, "Set your password", ""), f))
-	}
-
-	hash, err := h.hasher.Hash(ctx, password)
-	if err != nil {
-		return err
-	}
-	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		id, err := tx.ConsumeInvitation(ctx, h.keys.HashToken("invite", token), now)
-		if err != nil {
-			return err
-		}
-		cur, err := tx.UserByID(ctx, id)
-		if err != nil {
-			return err
-		}
-		if cur.ID != u.ID || !cur.Active() {
-			return store.ErrNotFound // deactivated since the check: the link does not work
-		}
-		if err := tx.SetPassword(ctx, id, breach.Record(h.keys, hash, password, subjectOf(u), policy), now); err != nil {
-			return err
-		}
-		if err := verdict.LogSkipped(ctx, tx, h.event(c, "", ptr(id), ptr(id), nil)); err != nil {
-			return err
-		}
-		if err := tx.DeleteUserInvitations(ctx, id); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, store.EventUserInvitationAccepted, ptr(id), ptr(id), nil))
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return h.inviteLinkInvalid(c) // used up by a request that got there first
-	}
-	if err != nil {
-		return fmt.Errorf("accept invitation: %w", err)
+	case errors.As(err, &problems):
+		return h.renderInvite(c, fiber.StatusUnprocessableEntity, token, u, problems)
+	case err != nil:
+		return fmt.Errorf("accept invitation: %w", passwordSetError(err))
 	}
 	return render(c, fiber.StatusOK, views.InviteDonePage(h.pageBase(c, "Your password is set", ""), u.Email))
 }
 
-// targetUser is the user named by the :id of the path; 404 when there is none.
-func (h *Handler) targetUser(c *fiber.Ctx) (store.User, error) {
+// userID is the :id of the path; 404 when it is not a number.
+func userID(c *fiber.Ctx) (int64, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
-		return store.User{}, fiber.ErrNotFound
+		return 0, fiber.ErrNotFound
 	}
-	u, err := h.store.UserByID(c.UserContext(), id)
-	if errors.Is(err, store.ErrNotFound) {
+	return id, nil
+}
+
+// targetUser is the user named by the :id of the path; 404 when there is none.
+func (h *Handler) targetUser(c *fiber.Ctx) (store.User, error) {
+	id, err := userID(c)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := h.account.User(c.UserContext(), id)
+	if errors.Is(err, account.ErrNotFound) {
 		return store.User{}, fiber.ErrNotFound
 	}
 	return u, err
 }
 
-// errRefused is a change to a user that the rules forbid whoever asks; its message says why.
-type errRefused struct{ title, message string }
-
-func (e errRefused) Error() string { return e.message }
-
-var (
-	errLastSuperAdminRole = errRefused{"Role not changed",
-		"This is the last active super admin. Make another user a super admin first, so that someone can still change every setting."}
-	errLastSuperAdminStatus = errRefused{"User not deactivated",
-		"This is the last active super admin. Make another user a super admin first, so that someone can still change every setting."}
-	errDeactivateSelf = errRefused{"User not deactivated",
-		"You cannot deactivate your own account. Ask another admin to do it."}
-)
-
-// refused answers a change the rules forbid: 409 with the reason, and the way back.
-func (h *Handler) refused(c *fiber.Ctx, target store.User, err error) error {
-	var r errRefused
-	if !errors.As(err, &r) {
-		return err
+// lifecycleError answers a refused change to a user: 404 for no such user, 403 when the actor
+// may not, 409 with the reason (and the way back) when the rules forbid it whoever asks.
+func (h *Handler) lifecycleError(c *fiber.Ctx, userID int64, err error) error {
+	var r account.Refusal
+	switch {
+	case errors.As(err, &r):
+		return render(c, fiber.StatusConflict, views.UserActionRefusedPage(h.pageBase(c, r.Title, "users"), userID, r.Message))
+	case errors.Is(err, account.ErrForbidden):
+		return errForbidden
+	case errors.Is(err, account.ErrNotFound):
+		return fiber.ErrNotFound
 	}
-	return render(c, fiber.StatusConflict, views.UserActionRefusedPage(h.pageBase(c, r.title, "users"), target.ID, r.message))
-}
-
-// wouldLoseLastSuperAdmin reports whether taking away target's super admin role or active status
-// would leave nobody active with it. Call it in the transaction of the change.
-func wouldLoseLastSuperAdmin(ctx context.Context, tx *store.Tx, target store.User) (bool, error) {
-	if target.Role != store.RoleSuperAdmin || !target.Active() {
-		return false, nil
-	}
-	n, err := tx.CountActiveSuperAdmins(ctx)
-	return n <= 1, err
+	return err
 }
 
 // changeUserRole changes a user's role (admins; super admin only for super admins). Nobody can
 // take the role from the last active super admin. Logs user_role_changed with old and new.
 func (h *Handler) changeUserRole(c *fiber.Ctx) error {
-	ctx := c.UserContext()
 	actor := *currentUser(c)
 	target, err := h.targetUser(c)
 	if err != nil {
@@ -390,33 +190,8 @@ func (h *Handler) changeUserRole(c *fiber.Ctx) error {
 	if !role.Valid() {
 		return fiber.NewError(fiber.StatusBadRequest, "unknown role")
 	}
-	if !mayManage(actor, target) || !slices.Contains(grantableRoles(actor), role) {
-		return errForbidden
-	}
-	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := stillManaged(ctx, tx, actor, target.ID)
-		if err != nil {
-			return err
-		}
-		if cur.Role == role {
-			return nil // nothing changed, nothing to log
-		}
-		if role != store.RoleSuperAdmin {
-			last, err := wouldLoseLastSuperAdmin(ctx, tx, cur)
-			if err != nil {
-				return err
-			}
-			if last {
-				return errLastSuperAdminRole
-			}
-		}
-		if err := tx.SetUserRole(ctx, cur.ID, role, h.now()); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, store.EventUserRoleChanged, ptr(actor.ID), ptr(cur.ID), map[string]any{"old": string(cur.Role), "new": string(role)}))
-	})
-	if err != nil {
-		return h.refused(c, target, err)
+	if err := h.account.ChangeRole(c.UserContext(), actor, target.ID, role, h.requestOrigin(c)); err != nil {
+		return h.lifecycleError(c, target.ID, err)
 	}
 	if target.ID == actor.ID && role.Rank() < store.RoleAdmin.Rank() {
 		return redirect(c, "/dashboard") // they may no longer open the user pages
@@ -428,67 +203,21 @@ func (h *Handler) changeUserRole(c *fiber.Ctx) error {
 // progress, in the transaction of the change. Admins cannot deactivate super admins; nobody can
 // deactivate themselves or the last active super admin.
 func (h *Handler) deactivateUser(c *fiber.Ctx) error {
-	return h.setStatus(c, store.StatusInactive)
+	return h.setStatus(c, store.StatusInactive, "deactivated")
 }
 
 // reactivateUser lets a deactivated user sign in again (admins; super admins only by super admins).
 func (h *Handler) reactivateUser(c *fiber.Ctx) error {
-	return h.setStatus(c, store.StatusActive)
+	return h.setStatus(c, store.StatusActive, "reactivated")
 }
 
-func (h *Handler) setStatus(c *fiber.Ctx, status store.Status) error {
-	ctx := c.UserContext()
-	actor := *currentUser(c)
-	target, err := h.targetUser(c)
+func (h *Handler) setStatus(c *fiber.Ctx, status store.Status, notice string) error {
+	id, err := userID(c)
 	if err != nil {
 		return err
 	}
-	if !mayManage(actor, target) {
-		return errForbidden
+	if err := h.account.SetStatus(c.UserContext(), *currentUser(c), id, status, h.requestOrigin(c)); err != nil {
+		return h.lifecycleError(c, id, err)
 	}
-	if status == store.StatusInactive && target.ID == actor.ID {
-		return h.refused(c, target, errDeactivateSelf)
-	}
-	typ, notice := store.EventUserReactivated, "reactivated"
-	if status == store.StatusInactive {
-		typ, notice = store.EventUserDeactivated, "deactivated"
-	}
-	err = h.store.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := stillManaged(ctx, tx, actor, target.ID)
-		if err != nil {
-			return err
-		}
-		if cur.Status == status {
-			return nil // nothing changed, nothing to log
-		}
-		var details map[string]any
-		if status == store.StatusInactive {
-			last, err := wouldLoseLastSuperAdmin(ctx, tx, cur)
-			if err != nil {
-				return err
-			}
-			if last {
-				return errLastSuperAdminStatus
-			}
-			ended, err := endUserSessions(ctx, tx, cur.ID, nil)
-			if err != nil {
-				return err
-			}
-			if err := tx.DeletePasswordResets(ctx, cur.ID); err != nil {
-				return err
-			}
-			details = map[string]any{"sessions_ended": ended}
-			if err := oidc.RevokeUserTokens(ctx, tx, h.event(c, "", ptr(actor.ID), ptr(cur.ID), map[string]any{"reason": "user_deactivated"})); err != nil {
-				return err
-			}
-		}
-		if err := tx.SetUserStatus(ctx, cur.ID, status, h.now()); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, h.event(c, typ, ptr(actor.ID), ptr(cur.ID), details))
-	})
-	if err != nil {
-		return h.refused(c, target, err)
-	}
-	return redirect(c, fmt.Sprintf("/users/%d/danger?notice=%s", target.ID, notice))
+	return redirect(c, fmt.Sprintf("/users/%d/danger?notice=%s", id, notice))
 }

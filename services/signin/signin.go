@@ -16,7 +16,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
-	"github.com/weftid/weftid/services/breach"
+	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
@@ -24,14 +24,6 @@ import (
 // Mailer sends one message (retrying as it sees fit) or says why it could not.
 type Mailer interface {
 	Send(ctx context.Context, msg mail.Message) error
-}
-
-// PendingPasswords completes a forced reset when its sign-in finishes (services/account): inside
-// the finishing transaction it stores the password ChooseNewPassword sealed on the sign-in
-// (OpenPendingPassword reads it), ends the user's other sessions and sign-ins and logs it. It
-// returns an error wrapping ErrPasswordChanged when the password changed since it was chosen.
-type PendingPasswords interface {
-	CompleteForcedResetTx(ctx context.Context, tx *store.Tx, si store.SignIn, u store.User, o store.Origin) error
 }
 
 // Config is what the service needs.
@@ -45,23 +37,22 @@ type Config struct {
 	Now     func() time.Time
 	// Fingerprints says breach checking is on: a sign-in stores the breach fingerprint of a
 	// password set before fingerprints were kept.
-	Fingerprints     bool
-	PendingPasswords PendingPasswords
-	Breach           *breach.Service // the set-time breach check
+	Fingerprints bool
+	// Accounts chooses and stores a forced reset's new password (setting a password is theirs).
+	Accounts *account.Service
 }
 
 // Service runs the sign-in use cases.
 type Service struct {
-	store     *store.Store
-	limiter   *throttle.Limiter
-	keys      auth.Keys
-	hasher    *auth.Hasher
-	mailer    Mailer
-	log       *slog.Logger
-	now       func() time.Time
-	backfill  bool
-	passwords PendingPasswords
-	breach    *breach.Service
+	store    *store.Store
+	limiter  *throttle.Limiter
+	keys     auth.Keys
+	hasher   *auth.Hasher
+	mailer   Mailer
+	log      *slog.Logger
+	now      func() time.Time
+	backfill bool
+	accounts *account.Service
 }
 
 // New returns the service.
@@ -74,7 +65,7 @@ func New(cfg Config) *Service {
 	}
 	return &Service{
 		store: cfg.Store, limiter: cfg.Limiter, keys: cfg.Keys, hasher: cfg.Hasher, mailer: cfg.Mailer,
-		log: cfg.Log, now: cfg.Now, backfill: cfg.Fingerprints, passwords: cfg.PendingPasswords, breach: cfg.Breach,
+		log: cfg.Log, now: cfg.Now, backfill: cfg.Fingerprints, accounts: cfg.Accounts,
 	}
 }
 
@@ -105,8 +96,8 @@ var (
 	// ErrNoSecret: the enrollment has no TOTP secret yet.
 	ErrNoSecret = errors.New("signin: no TOTP secret yet")
 	// ErrPasswordChanged: a reset link set another password while this sign-in's forced reset
-	// was pending; the sign-in ends (PendingPasswords returns it).
-	ErrPasswordChanged = errors.New("signin: the password changed during the sign-in")
+	// was pending; the sign-in ends (account.CompleteForcedResetTx returns it).
+	ErrPasswordChanged = account.ErrPasswordChangedMeanwhile
 )
 
 // Client is the browser a use case serves: where it came from, and the tokens its cookies carry.
@@ -329,7 +320,7 @@ func (s *Service) finishTx(ctx context.Context, tx *store.Tx, c Client, r *Resul
 		return err
 	}
 	if len(si.PendingPassword) > 0 {
-		if err := s.passwords.CompleteForcedResetTx(ctx, tx, si, u, c.Origin); err != nil {
+		if err := s.accounts.CompleteForcedResetTx(ctx, tx, si, u, c.Origin); err != nil {
 			return err
 		}
 	}

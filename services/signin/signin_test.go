@@ -14,7 +14,7 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/mail/mailtest"
-	"github.com/weftid/weftid/services/breach"
+	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
@@ -33,16 +33,6 @@ type fixture struct {
 	hasher *auth.Hasher
 	smtp   *mailtest.Server
 	svc    *signin.Service
-	resets *recordedResets
-}
-
-// recordedResets stands in for services/account's completion of a forced reset: it records
-// which sign-ins finished with a pending password, inside the finishing transaction.
-type recordedResets struct{ done []store.SignIn }
-
-func (r *recordedResets) CompleteForcedResetTx(ctx context.Context, tx *store.Tx, si store.SignIn, u store.User, o store.Origin) error {
-	r.done = append(r.done, si)
-	return nil
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -67,10 +57,10 @@ func newFixture(t *testing.T) *fixture {
 	rand.Read(secret)
 	keys := auth.NewKeys(secret)
 	now := func() time.Time { return t0 }
-	f := &fixture{t: t, store: st, keys: keys, hasher: hasher, smtp: srv, resets: &recordedResets{}}
+	f := &fixture{t: t, store: st, keys: keys, hasher: hasher, smtp: srv}
 	f.svc = signin.New(signin.Config{
 		Store: st, Limiter: throttle.New(st, now), Keys: keys, Hasher: hasher, Mailer: mailer, Log: log, Now: now,
-		PendingPasswords: f.resets, Breach: breach.New(breach.Config{Store: st}),
+		Accounts: account.New(account.Config{Store: st, Hasher: hasher, Keys: keys, Limiter: throttle.New(st, now), Log: log, Now: now}),
 	})
 	return f
 }
@@ -160,7 +150,7 @@ func TestProgressThroughEmailCode(t *testing.T) {
 }
 
 // TestProgressThroughForcedReset: the new password is kept sealed on the sign-in with its step,
-// and handed to PendingPasswords only when the sign-in finishes.
+// and stored (by the account service) only when the sign-in finishes.
 func TestProgressThroughForcedReset(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -188,18 +178,22 @@ func TestProgressThroughForcedReset(t *testing.T) {
 	if got := f.stored(c.SignIn); got != want {
 		t.Errorf("stored progress %+v, want %+v", got, want)
 	}
-	pp, err := signin.OpenPendingPassword(f.keys, r.SignIn)
-	if err != nil || pp.Replaces != u.PasswordHash || pp.Password.Hash == "" {
-		t.Errorf("pending password = %+v, %v; want a new hash replacing the current one", pp, err)
+	if len(r.SignIn.PendingPassword) == 0 {
+		t.Error("no sealed pending password on the sign-in")
 	}
-	if len(f.resets.done) != 0 {
+	if cur, _ := f.store.UserByID(ctx, u.ID); cur.PasswordHash != u.PasswordHash || !cur.PasswordResetRequired {
 		t.Errorf("the reset completed before the second factor")
 	}
 	if _, err := f.svc.VerifyCode(ctx, c, auth.MethodEmail, f.lastCode("grace@example.com")); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.resets.done) != 1 || !f.resets.done[0].Progress.ResetPassword {
-		t.Errorf("completed resets %+v, want this sign-in's, once", f.resets.done)
+	cur, err := f.store.UserByID(ctx, u.ID)
+	if err != nil || cur.PasswordHash == u.PasswordHash || cur.PasswordResetRequired {
+		t.Errorf("after the second factor: hash changed %v, still flagged %v, %v; want the new password stored and the flag cleared",
+			cur.PasswordHash != u.PasswordHash, cur.PasswordResetRequired, err)
+	}
+	if ok, _, _ := f.hasher.Verify(ctx, cur.PasswordHash, next); !ok {
+		t.Error("the stored password is not the one chosen")
 	}
 }
 

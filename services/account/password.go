@@ -1,0 +1,232 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"maps"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/breach"
+	"github.com/weftid/weftid/services/throttle"
+	"github.com/weftid/weftid/store"
+)
+
+// maxPasswordInput bounds what is hashed or verified, whatever was posted.
+const maxPasswordInput = 1024
+
+// MsgSameAsCurrent refuses a new password that is the current one.
+const MsgSameAsCurrent = "The new password must be different from your current password."
+
+// Policy is the tenant's password rule, from its settings.
+func (s *Service) Policy(ctx context.Context) (auth.PasswordPolicy, error) {
+	st, err := s.store.Settings(ctx)
+	if err != nil {
+		return auth.PasswordPolicy{}, err
+	}
+	return policyOf(st), nil
+}
+
+func policyOf(st store.Settings) auth.PasswordPolicy {
+	return auth.PasswordPolicy{MinLength: st.MinimumPasswordLength, MinScore: st.MinimumStrengthScore}
+}
+
+// Subject is an account as the password rule sees it.
+func Subject(u store.User) auth.PasswordSubject {
+	return auth.PasswordSubject{Email: u.Email, Name: u.Name, SuperAdmin: u.Role == store.RoleSuperAdmin}
+}
+
+// wording is how a form names the password in its problems.
+type wording struct{ label, mismatch string }
+
+var (
+	// changing: a user replacing a password (account page, reset link, forced reset).
+	changing = wording{"New password", "The new password and its confirmation do not match."}
+	// first: a first password (invitation, setup, command line).
+	first = wording{"Password", "The two passwords do not match."}
+)
+
+// choice is a password someone is choosing, with what the form found wrong already.
+type choice struct {
+	next, confirm string
+	subject       auth.PasswordSubject
+	words         wording
+	problems      []string
+	// notHash, when set, is the current password's hash: the new one must differ (a forced
+	// reset must replace it). It is compared only for a form with no other problem.
+	notHash string
+}
+
+// newPassword is a password that passed the one rule, ready to store: its record (hash, the
+// rule it met, the breach fingerprint), the subject the rule was checked for, and why the
+// breach check was skipped, if it was.
+type newPassword struct {
+	Record        store.NewPassword
+	Subject       auth.PasswordSubject
+	BreachSkipped string
+}
+
+// prepare checks a chosen password against the one password rule for its subject and its
+// confirmation (and, with notHash, the current password), then asks the breach service, and
+// hashes it. A refused password comes back as Problems, in the meter's words.
+func (s *Service) prepare(ctx context.Context, policy auth.PasswordPolicy, ch choice) (newPassword, error) {
+	problems := ch.problems
+	check := auth.CheckPassword(ch.next, ch.subject, policy)
+	for _, unmet := range check.Unmet() {
+		problems = append(problems, ch.words.label+": "+unmet+".")
+	}
+	if check.Warning != "" && !check.OK() {
+		problems = append(problems, check.Warning)
+	}
+	if ch.next != ch.confirm {
+		problems = append(problems, ch.words.mismatch)
+	}
+	if len(problems) == 0 && ch.notHash != "" && ch.next != "" {
+		same, _, err := s.hasher.Verify(ctx, ch.notHash, ch.next)
+		if err != nil {
+			return newPassword{}, err
+		}
+		if same {
+			problems = append(problems, MsgSameAsCurrent)
+		}
+	}
+	problems, v := s.breach.Screen(ctx, ch.next, problems)
+	if len(problems) > 0 {
+		return newPassword{}, Problems(problems)
+	}
+	hash, err := s.hasher.Hash(ctx, ch.next)
+	if err != nil {
+		return newPassword{}, err
+	}
+	return newPassword{Record: breach.Record(s.keys, hash, ch.next, ch.subject, policy), Subject: ch.subject, BreachSkipped: v.Skipped}, nil
+}
+
+// change says why a password is set, for setPasswordTx: the event that records it (with its
+// details and actor), where the request came from, and the session that stays.
+type change struct {
+	event   store.EventType
+	details map[string]any
+	actor   *int64
+	origin  store.Origin
+	// keep is the session of the browser that set the password, when it is the user's own:
+	// "other sessions" end, it stays. nil ends every session.
+	keep []byte
+	// created: the user was created in this transaction; the event says nothing of sessions.
+	created bool
+}
+
+// setPasswordTx is the one way a password is set, inside tx. It re-reads the user: they must
+// still be active and still the subject the password was checked for (name, address, role),
+// else ErrNotFound or ErrUserChanged and nothing is written. Then it stores the record (the
+// forced-reset flag clears with it), logs a skipped breach check, ends the user's sessions but
+// why.keep and every sign-in in progress (one begun with the old password must not finish),
+// deletes their reset links and invitations (a link must not set another password over this
+// one), and writes why.event, with other_sessions_ended unless the user is new.
+func (s *Service) setPasswordTx(ctx context.Context, tx *store.Tx, userID int64, pw newPassword, why change) error {
+	cur, err := tx.UserByID(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !cur.Active()) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if Subject(cur) != pw.Subject {
+		return ErrUserChanged
+	}
+	now := s.now()
+	if err := tx.SetPassword(ctx, cur.ID, pw.Record, now); err != nil {
+		return err
+	}
+	skipped := breach.Verdict{Skipped: pw.BreachSkipped}
+	if err := skipped.LogSkipped(ctx, tx, why.origin.Event(now, "", why.actor, ptr(cur.ID), nil)); err != nil {
+		return err
+	}
+	ended, err := endSessionsTx(ctx, tx, cur.ID, why.keep)
+	if err != nil {
+		return err
+	}
+	if err := tx.DeletePasswordResets(ctx, cur.ID); err != nil {
+		return err
+	}
+	if err := tx.DeleteUserInvitations(ctx, cur.ID); err != nil {
+		return err
+	}
+	details := maps.Clone(why.details)
+	if !why.created {
+		if details == nil {
+			details = map[string]any{}
+		}
+		details["other_sessions_ended"] = ended
+	}
+	return tx.AddEvent(ctx, why.origin.Event(now, why.event, why.actor, ptr(cur.ID), details))
+}
+
+// endSessionsTx signs a user out everywhere: their sessions but keep (nil keeps none), and
+// every sign-in in progress (one begun with an old password or factor must not finish). It
+// returns how many sessions ended.
+func endSessionsTx(ctx context.Context, tx *store.Tx, userID int64, keep []byte) (int64, error) {
+	ended, err := tx.DeleteUserSessions(ctx, userID, keep)
+	if err != nil {
+		return 0, err
+	}
+	return ended, tx.DeleteUserSignIns(ctx, userID)
+}
+
+// failedGuess counts a wrong guess against checks and logs ev, in one transaction.
+func (s *Service) failedGuess(ctx context.Context, ev store.Event, checks ...throttle.Check) error {
+	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.limiter.Fail(ctx, tx, checks...); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, ev)
+	})
+}
+
+// ChangePassword is Account > Password: u proves themselves with their current password
+// (throttled and counted like a sign-in: ErrThrottled, ErrWrongPassword), then the new one must
+// meet the one rule (Problems). On success the user's other sessions and sign-ins end and the
+// session keep (this browser's) stays; password_changed is logged.
+func (s *Service) ChangePassword(ctx context.Context, u store.User, current, next, confirm string, keep []byte, origin store.Origin) error {
+	account := throttle.PasswordPerAccount.For(throttle.EmailKey(u.Email))
+	perIP := throttle.PasswordPerIP.For(throttle.IPKey(origin.IP))
+	defer s.limiter.Lock(throttle.EmailKey(u.Email))() // check, verify and count each guess before the next
+	limited, err := s.limiter.Limited(ctx, account, perIP)
+	if err != nil {
+		return err
+	}
+	if limited {
+		return ErrThrottled
+	}
+	if len(current) > maxPasswordInput {
+		current = ""
+	}
+	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		ev := origin.Event(s.now(), store.EventPasswordChangeFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_current_password"})
+		if err := s.failedGuess(ctx, ev, account, perIP); err != nil {
+			return err
+		}
+		return ErrWrongPassword
+	}
+	// The owner proved themselves: the account's count of wrong passwords restarts, as after a sign-in.
+	if err := s.limiter.SucceedNow(ctx, account, perIP); err != nil {
+		return err
+	}
+	policy, err := s.Policy(ctx)
+	if err != nil {
+		return err
+	}
+	ch := choice{next: next, confirm: confirm, subject: Subject(u), words: changing}
+	if next == current {
+		ch.problems = []string{MsgSameAsCurrent}
+	}
+	pw, err := s.prepare(ctx, policy, ch)
+	if err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		return s.setPasswordTx(ctx, tx, u.ID, pw, change{event: store.EventPasswordChanged, actor: ptr(u.ID), origin: origin, keep: keep})
+	})
+}

@@ -1,0 +1,67 @@
+package account
+
+import (
+	"context"
+	"slices"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/store"
+)
+
+// ErrInvalidPolicy refuses a password policy outside the offered options.
+var ErrInvalidPolicy = Problems{"Choose a minimum length of 8, 10, 12, 14, 16, 18 or 20 and a score of Strong or Very strong."}
+
+// ErrInvalidAuthStrength refuses an authentication strength that is not one of the two.
+var ErrInvalidAuthStrength = Problems{"Choose Baseline or Enhanced."}
+
+// SavePasswordPolicy stores the minimum length and score (Problems outside the options) and
+// logs password_policy_updated with the old and new values, in one transaction; nothing when
+// they did not change.
+func (s *Service) SavePasswordPolicy(ctx context.Context, actor store.User, length, score int, origin store.Origin) error {
+	if !slices.Contains(auth.PasswordLengthOptions, length) || !slices.Contains(auth.StrengthScoreOptions, score) {
+		return ErrInvalidPolicy
+	}
+	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		old, err := tx.Settings(ctx)
+		if err != nil {
+			return err
+		}
+		if old.MinimumPasswordLength == length && old.MinimumStrengthScore == score {
+			return nil // nothing changed, nothing to log
+		}
+		now := s.now()
+		if err := tx.SetPasswordPolicy(ctx, length, score, now); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, origin.Event(now, store.EventPasswordPolicyUpdated, ptr(actor.ID), nil, map[string]any{
+			"old": map[string]int{"minimum_password_length": old.MinimumPasswordLength, "minimum_strength_score": old.MinimumStrengthScore},
+			"new": map[string]int{"minimum_password_length": length, "minimum_strength_score": score},
+		}))
+	})
+}
+
+// SaveAuthPolicy saves the required authentication strength, baseline or enhanced (Problems
+// otherwise), and logs tenant_auth_policy_updated with the old and new values, in one
+// transaction; nothing when it did not change.
+func (s *Service) SaveAuthPolicy(ctx context.Context, actor store.User, strength string, origin store.Origin) error {
+	if strength != "baseline" && strength != "enhanced" {
+		return ErrInvalidAuthStrength
+	}
+	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		old, err := tx.Settings(ctx)
+		if err != nil {
+			return err
+		}
+		if old.RequiredAuthStrength == strength {
+			return nil // nothing changed, nothing to log
+		}
+		now := s.now()
+		if err := tx.SetAuthStrength(ctx, strength, now); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, origin.Event(now, store.EventTenantAuthPolicyUpdated, ptr(actor.ID), nil, map[string]any{
+			"old": map[string]string{"required_auth_strength": old.RequiredAuthStrength},
+			"new": map[string]string{"required_auth_strength": strength},
+		}))
+	})
+}
