@@ -94,7 +94,7 @@ func (h *Handler) createSAMLApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sp, err := h.saml.CreateServiceProvider(c.UserContext(), currentUser(c).ID, h.samlClient(c), in)
+	sp, err := h.saml.CreateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), in)
 	if problems, ok := formProblems(err); ok {
 		f := views.SAMLAppForm{IdP: h.samlIdPInfo(), Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
 		return render(c, fiber.StatusUnprocessableEntity, views.NewSAMLAppPage(h.pageBase(c, "Register a SAML application", "applications"), f))
@@ -133,7 +133,7 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = h.saml.UpdateServiceProvider(c.UserContext(), currentUser(c).ID, h.samlClient(c), sp, in)
+	err = h.saml.UpdateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), sp, in)
 	if problems, ok := formProblems(err); ok {
 		d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
 		return render(c, fiber.StatusUnprocessableEntity, views.SAMLAppPage(h.pageBase(c, sp.Name, "applications"), d))
@@ -149,7 +149,7 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 
 // deleteSAMLApp removes a service provider and the requests held for it (admins).
 func (h *Handler) deleteSAMLApp(c *fiber.Ctx) error {
-	err := h.saml.DeleteServiceProvider(c.UserContext(), currentUser(c).ID, h.samlClient(c), formInt(c.Params("id")))
+	err := h.saml.DeleteServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), formInt(c.Params("id")))
 	if errors.Is(err, saml.ErrNotFound) {
 		return fiber.ErrNotFound
 	}

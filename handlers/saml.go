@@ -126,7 +126,7 @@ func (h *Handler) answerSAML(c *fiber.Ctx, req *saml.AuthnRequest) error {
 		return h.holdSAMLRequest(c, req)
 	}
 	idHash, _ := c.Locals(localSession).([]byte)
-	post, err := h.saml.Issue(c.UserContext(), req, saml.SignedIn{User: *u, SessionIDHash: idHash}, h.samlClient(c))
+	post, err := h.saml.Issue(c.UserContext(), req, saml.SignedIn{User: *u, SessionIDHash: idHash}, h.requestOrigin(c))
 	if err != nil {
 		return h.samlError(c, err)
 	}
@@ -136,11 +136,6 @@ func (h *Handler) answerSAML(c *fiber.Ctx, req *saml.AuthnRequest) error {
 	return render(c, fiber.StatusOK, views.SAMLPostPage(views.SAMLPost{
 		SPName: post.SPName, URL: post.URL, SAMLResponse: post.SAMLResponse, RelayState: post.RelayState,
 	}))
-}
-
-// samlClient is the browser of this request, for the service's events.
-func (h *Handler) samlClient(c *fiber.Ctx) saml.Client {
-	return saml.Client{IP: h.clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)}
 }
 
 // holdSAMLRequest keeps the request (within the per-IP limit on stored SSO requests) and sends

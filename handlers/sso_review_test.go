@@ -17,6 +17,7 @@ import (
 	"github.com/crewjam/saml"
 	"golang.org/x/oauth2"
 
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -68,11 +69,11 @@ func TestCodeIssuedBeforeForcedResetCannotBeExchanged(t *testing.T) {
 // Anyone, without a session or a CSRF token, could fill the table of held SAML requests with one
 // captured AuthnRequest posted again and again (no per-IP limit, no replay check, the row lives
 // 15 minutes), until at samlMaxPending every user's SP-initiated sign-on answered 503. Now one
-// address stores at most ssoRequestsPerIP.Max (200) requests per window: each of those is held
+// address stores at most throttle.SAMLHoldPerIP.Max() (200) requests per window: each of those is held
 // (303 to its continuation) and the next is refused with exactly 429. Other addresses, and a
 // signed-in browser even at the same address, are answered as before.
 func TestSAMLHeldRequestsLimitedPerIP(t *testing.T) {
-	const limit = 200 // ssoRequestsPerIP.Max
+	limit := throttle.SAMLHoldPerIP.Max()
 	e, sp, u, _ := samlSetup(t)
 	_, form, _ := sp.start(saml.HTTPPostBinding)
 	attacker := e.newClient()

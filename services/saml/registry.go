@@ -228,7 +228,7 @@ func (s *Service) ServiceProvider(ctx context.Context, id int64) (store.SAMLServ
 // CreateServiceProvider registers a service provider from its metadata and records
 // saml_sp_created, in one transaction. Problems says what is wrong with the input, including an
 // entity ID that is registered already.
-func (s *Service) CreateServiceProvider(ctx context.Context, adminID int64, from Client, in SPInput) (store.SAMLServiceProvider, error) {
+func (s *Service) CreateServiceProvider(ctx context.Context, adminID int64, from store.Origin, in SPInput) (store.SAMLServiceProvider, error) {
 	name, md, _, err := checkInput(in, true)
 	if err != nil {
 		return store.SAMLServiceProvider{}, err
@@ -242,7 +242,7 @@ func (s *Service) CreateServiceProvider(ctx context.Context, adminID int64, from
 		if err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, from.event(s.now(), store.EventSAMLSPCreated, ptr(adminID), nil, map[string]any{
+		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPCreated, ptr(adminID), nil, map[string]any{
 			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL,
 		}))
 	})
@@ -256,7 +256,7 @@ func (s *Service) CreateServiceProvider(ctx context.Context, adminID int64, from
 // saml_sp_updated (what changed), in one transaction; nothing changed, nothing is written. The
 // entity ID may change with the metadata, but not to one another service provider has
 // (Problems). ErrNotFound when sp was removed meanwhile.
-func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from Client, sp store.SAMLServiceProvider, in SPInput) error {
+func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from store.Origin, sp store.SAMLServiceProvider, in SPInput) error {
 	name, md, given, err := checkInput(in, false)
 	if err != nil {
 		return err
@@ -282,7 +282,7 @@ func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from
 		if updated.EntityID != sp.EntityID {
 			details["previous_entity_id"] = sp.EntityID
 		}
-		return tx.AddEvent(ctx, from.event(s.now(), store.EventSAMLSPUpdated, ptr(adminID), nil, details))
+		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPUpdated, ptr(adminID), nil, details))
 	})
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -295,7 +295,7 @@ func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from
 
 // DeleteServiceProvider removes a service provider and the requests held for it, and records
 // saml_sp_deleted, in one transaction. ErrNotFound when there is none.
-func (s *Service) DeleteServiceProvider(ctx context.Context, adminID int64, from Client, id int64) error {
+func (s *Service) DeleteServiceProvider(ctx context.Context, adminID int64, from store.Origin, id int64) error {
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		sp, err := tx.SAMLServiceProvider(ctx, id)
 		if err != nil {
@@ -304,7 +304,7 @@ func (s *Service) DeleteServiceProvider(ctx context.Context, adminID int64, from
 		if err := tx.DeleteSAMLServiceProvider(ctx, sp.ID); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, from.event(s.now(), store.EventSAMLSPDeleted, ptr(adminID), nil, map[string]any{
+		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPDeleted, ptr(adminID), nil, map[string]any{
 			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name,
 		}))
 	})

@@ -210,20 +210,5 @@ func (s *Service) newKey() (store.SAMLKey, error) {
 	return store.SAMLKey{Certificate: der, SealedKey: sealed, CreatedAt: now}, nil
 }
 
-// Client is the browser a request came from, as the events record it.
-type Client struct {
-	IP        string
-	UserAgent string
-}
-
-// event is an audit event from this client.
-func (c Client) event(at time.Time, typ store.EventType, actor, subject *int64, details map[string]any) store.Event {
-	ua := c.UserAgent
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
-	return store.Event{At: at, Type: typ, ActorID: actor, UserID: subject, IP: c.IP, UserAgent: ua, Details: details}
-}
-
 // ptr returns a pointer to id, for the optional actor and subject of events.
 func ptr(id int64) *int64 { return &id }

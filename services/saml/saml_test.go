@@ -86,7 +86,7 @@ func register(t *testing.T, s *saml.Service, sp *crewjam.ServiceProvider) store.
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := s.CreateServiceProvider(context.Background(), 1, saml.Client{IP: "192.0.2.1"},
+	reg, err := s.CreateServiceProvider(context.Background(), 1, store.Origin{IP: "192.0.2.1"},
 		saml.SPInput{Name: "Wiki", Metadata: saml.MetadataInput{Data: md}})
 	if err != nil {
 		t.Fatalf("CreateServiceProvider: %v", err)
@@ -175,7 +175,7 @@ func TestHoldAndTakeOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Issue(ctx, req, saml.SignedIn{User: u, SessionIDHash: []byte("none")}, saml.Client{}); err == nil {
+	if _, err := s.Issue(ctx, req, saml.SignedIn{User: u, SessionIDHash: []byte("none")}, store.Origin{}); err == nil {
 		t.Error("Issue without a session issued a response")
 	}
 	if evs := issued(t, st); len(evs) != 0 {
@@ -184,7 +184,7 @@ func TestHoldAndTakeOnce(t *testing.T) {
 	if err := st.CreateSession(ctx, store.Session{IDHash: []byte("sess"), UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	post, err := s.Issue(ctx, req, saml.SignedIn{User: u, SessionIDHash: []byte("sess")}, saml.Client{IP: "192.0.2.7", UserAgent: "test"})
+	post, err := s.Issue(ctx, req, saml.SignedIn{User: u, SessionIDHash: []byte("sess")}, store.Origin{IP: "192.0.2.7", UserAgent: "test"})
 	if err != nil {
 		t.Fatalf("Issue: %v", err)
 	}
@@ -241,7 +241,7 @@ func TestServiceProviderInputProblems(t *testing.T) {
 			[]string{"Enter a name of at most 100 characters.", "Paste the service provider's metadata XML or choose its file."}},
 	}
 	for _, tc := range cases {
-		_, err := s.CreateServiceProvider(context.Background(), 1, saml.Client{}, tc.in)
+		_, err := s.CreateServiceProvider(context.Background(), 1, store.Origin{}, tc.in)
 		var p saml.Problems
 		if !errors.As(err, &p) || strings.Join(p, "|") != strings.Join(tc.want, "|") {
 			t.Errorf("%s: %v, want problems %q", tc.name, err, tc.want)

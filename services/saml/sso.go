@@ -265,7 +265,7 @@ type Post struct {
 
 // Issue answers req for a complete session: it makes the signed assertion and response and
 // records saml_assertion_issued. ErrBinding when the SP wants its answer other than by HTTP-POST.
-func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, from Client) (Post, error) {
+func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, from store.Origin) (Post, error) {
 	r := req.req
 	if r.ACSEndpoint == nil || r.ACSEndpoint.Binding != crewjam.HTTPPostBinding {
 		return Post{}, ErrBinding
@@ -290,7 +290,7 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 		return Post{}, err
 	}
 	u := who.User
-	err = s.store.AddEvent(ctx, from.event(s.now(), store.EventSAMLAssertionIssued, ptr(u.ID), ptr(u.ID), map[string]any{
+	err = s.store.AddEvent(ctx, from.Event(s.now(), store.EventSAMLAssertionIssued, ptr(u.ID), ptr(u.ID), map[string]any{
 		"sp_id": sp.ID, "entity_id": sp.EntityID, "acs": form.URL, "initiated": req.initiated,
 		"assertion_id": r.Assertion.ID,
 	}))
