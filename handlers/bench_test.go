@@ -79,8 +79,9 @@ func benchServer(b *testing.B) (base string, email, password string) {
 	return base, email, password
 }
 
-// waitForSAMLKey waits until the server at base has made its SAML key (in the background at the
-// first start), so its RSA key generation is not measured as part of what a benchmark times.
+// waitForSAMLKey waits until the server at base has made its SAML key (the first SAML request
+// makes it when no jobs.Runner warmed it at start-up), so its RSA key generation is not measured
+// as part of what a benchmark times.
 func waitForSAMLKey(b *testing.B, base string) {
 	b.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; {

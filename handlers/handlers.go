@@ -22,6 +22,7 @@ import (
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/oidc"
+	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
@@ -74,7 +75,7 @@ type Handler struct {
 	baseCtx context.Context
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
 	oidcSvc *oidc.Service // the OIDC app registry and authorize flow
-	saml    samlIdP       // the SAML identity provider, once its key is loaded
+	saml    *saml.Service // the SAML identity provider and service provider registry
 	limiter *throttle.Limiter
 	signin  *signin.Service
 	account *account.Service
@@ -152,7 +153,8 @@ func New(cfg Config) *fiber.App {
 	if h.oidc, err = newOIDCProvider(h.oidcSvc, cfg.BaseURL); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
-	go h.initSAML() // in the background: a new key takes ~75 ms, which start-up need not wait for
+	h.saml = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now})
+	h.warmSAML()
 	app := fiber.New(fc)
 	h.routes(app)
 	return app

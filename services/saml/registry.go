@@ -1,0 +1,339 @@
+package saml
+
+// The service provider registry: admins register, change and remove service providers by their
+// metadata; the dashboard lists them to open.
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	crewjam "github.com/crewjam/saml"
+	xrv "github.com/mattermost/xml-roundtrip-validator"
+
+	"github.com/weftid/weftid/store"
+)
+
+// MaxMetadata bounds the metadata of one service provider (a few kilobytes, usually). A form's
+// file is read to at most MaxMetadata+1 bytes: enough to tell that it is too large.
+const MaxMetadata = 256 << 10
+
+// maxName bounds an application's name.
+const maxName = 100
+
+// ErrNotFound: there is no service provider with that id.
+var ErrNotFound = errors.New("saml: no such service provider")
+
+// Problems are what is wrong with what an admin submitted, in words for them.
+type Problems []string
+
+func (p Problems) Error() string { return strings.Join(p, " ") }
+
+// msgEntityTaken is the problem of an entity ID that another service provider has.
+const msgEntityTaken = "A service provider with this entity ID is registered already."
+
+// MetadataInput is metadata as an admin gave it: pasted text, or a chosen file's contents.
+type MetadataInput struct {
+	Data []byte
+	File bool // it came as a file (the words for "too large" differ)
+}
+
+// given says whether the admin gave any metadata.
+func (m MetadataInput) given() bool {
+	return m.File || len(m.Data) > MaxMetadata || len(bytes.TrimSpace(m.Data)) > 0
+}
+
+// SPInput is the form an admin submits for a service provider: its name and its metadata
+// (optional when changing one: without it the metadata stays).
+type SPInput struct {
+	Name     string
+	Metadata MetadataInput
+}
+
+// spMetadata is a service provider's metadata, parsed and checked.
+type spMetadata struct {
+	entity *crewjam.EntityDescriptor
+	acs    string // the first HTTP-POST assertion consumer service
+	xml    string // as given, without surrounding space: what is stored
+}
+
+// postACS returns the SP descriptor and the first assertion consumer service with the HTTP-POST
+// binding: where IdP-initiated sign-on sends its response.
+func (m spMetadata) postACS() (*crewjam.SPSSODescriptor, *crewjam.IndexedEndpoint) {
+	for i := range m.entity.SPSSODescriptors {
+		d := &m.entity.SPSSODescriptors[i]
+		for j := range d.AssertionConsumerServices {
+			if e := d.AssertionConsumerServices[j]; e.Binding == crewjam.HTTPPostBinding {
+				return d, &e
+			}
+		}
+	}
+	return nil, nil
+}
+
+// errMetadata is a problem with pasted or uploaded metadata, in words for the admin.
+type errMetadata string
+
+func (e errMetadata) Error() string { return string(e) }
+
+// checkInput checks an admin's form: the name, and the metadata if given or required. Its
+// problems come back together as Problems.
+func checkInput(in SPInput, required bool) (name string, md spMetadata, given bool, err error) {
+	var problems Problems
+	name = strings.TrimSpace(in.Name)
+	if name == "" || utf8.RuneCountInString(name) > maxName {
+		problems = append(problems, fmt.Sprintf("Enter a name of at most %d characters.", maxName))
+	}
+	given = in.Metadata.given()
+	if given || required {
+		switch {
+		case len(in.Metadata.Data) > MaxMetadata && in.Metadata.File:
+			err = errMetadata(fmt.Sprintf("The file is larger than %d KB; choose the metadata of one service provider.", MaxMetadata>>10))
+		case len(in.Metadata.Data) > MaxMetadata:
+			err = errMetadata(fmt.Sprintf("The metadata is larger than %d KB; paste the metadata of one service provider.", MaxMetadata>>10))
+		default:
+			md, err = parseMetadata(in.Metadata.Data)
+		}
+		var em errMetadata
+		if errors.As(err, &em) {
+			problems = append(problems, string(em))
+		} else if err != nil {
+			return name, md, given, err
+		}
+	}
+	if len(problems) > 0 {
+		return name, md, given, problems
+	}
+	return name, md, given, nil
+}
+
+// parseMetadata reads a service provider's metadata: one EntityDescriptor (alone, or the only
+// one in an EntitiesDescriptor) with an entity ID, an SPSSODescriptor, at least one assertion
+// consumer service with the HTTP-POST binding at an absolute http(s) URL, and certificates that
+// parse. Its errors (errMetadata) say what is wrong.
+func parseMetadata(data []byte) (spMetadata, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return spMetadata{}, errMetadata("Paste the service provider's metadata XML or choose its file.")
+	}
+	if len(data) > MaxMetadata {
+		return spMetadata{}, errMetadata(fmt.Sprintf("The metadata is larger than %d KB; paste the metadata of one service provider.", MaxMetadata>>10))
+	}
+	if !utf8.Valid(data) {
+		return spMetadata{}, errMetadata("The metadata is not UTF-8 text. Is this the right file?")
+	}
+	// XML that does not survive a round trip unchanged is the stuff of signature-wrapping
+	// attacks: refuse it rather than guess.
+	if err := xrv.Validate(bytes.NewReader(data)); err != nil {
+		return spMetadata{}, errMetadata("The metadata is not well-formed XML: " + shortError(err))
+	}
+	var root struct{ XMLName xml.Name }
+	if err := xml.Unmarshal(data, &root); err != nil {
+		return spMetadata{}, errMetadata("The metadata is not well-formed XML: " + shortError(err))
+	}
+	entity := &crewjam.EntityDescriptor{}
+	switch root.XMLName.Local {
+	case "EntityDescriptor":
+		if err := xml.Unmarshal(data, entity); err != nil {
+			return spMetadata{}, errMetadata("The metadata could not be read: " + shortError(err))
+		}
+	case "EntitiesDescriptor":
+		var all crewjam.EntitiesDescriptor
+		if err := xml.Unmarshal(data, &all); err != nil {
+			return spMetadata{}, errMetadata("The metadata could not be read: " + shortError(err))
+		}
+		if len(all.EntityDescriptors) != 1 {
+			return spMetadata{}, errMetadata(fmt.Sprintf("The metadata describes %d entities; paste the metadata of one service provider.", len(all.EntityDescriptors)))
+		}
+		entity = &all.EntityDescriptors[0]
+	default:
+		return spMetadata{}, errMetadata("The metadata must be a SAML EntityDescriptor; this file starts with <" + truncate(root.XMLName.Local, 40) + ">.")
+	}
+	entity.EntityID = strings.TrimSpace(entity.EntityID)
+	switch {
+	case entity.EntityID == "":
+		return spMetadata{}, errMetadata("The metadata has no entityID.")
+	case len(entity.EntityID) > 1024:
+		return spMetadata{}, errMetadata("The metadata's entityID is longer than 1024 characters.")
+	case len(entity.SPSSODescriptors) == 0:
+		return spMetadata{}, errMetadata("The metadata has no SPSSODescriptor: it does not describe a SAML service provider.")
+	}
+	m := spMetadata{entity: entity, xml: string(data)}
+	for _, d := range entity.SPSSODescriptors {
+		for _, kd := range d.KeyDescriptors {
+			for _, c := range kd.KeyInfo.X509Data.X509Certificates {
+				der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
+				if err == nil {
+					_, err = x509.ParseCertificate(der)
+				}
+				if err != nil {
+					return spMetadata{}, errMetadata("A certificate in the metadata could not be read.")
+				}
+			}
+		}
+		for _, acs := range d.AssertionConsumerServices {
+			if acs.Binding != crewjam.HTTPPostBinding {
+				continue
+			}
+			if _, err := originOf(acs.Location); err != nil {
+				return spMetadata{}, errMetadata("The assertion consumer service " + strconv.Quote(truncate(acs.Location, 200)) + " is not an absolute http or https URL.")
+			}
+			if m.acs == "" {
+				m.acs = acs.Location
+			}
+		}
+	}
+	if m.acs == "" {
+		return spMetadata{}, errMetadata("The metadata lists no AssertionConsumerService with the HTTP-POST binding; weftid sends its answers by HTTP-POST.")
+	}
+	return m, nil
+}
+
+// shortError keeps the first line of a parser's message, bounded.
+func shortError(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return truncate(s, 200)
+}
+
+// truncate cuts s to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// ServiceProviders lists the registered service providers.
+func (s *Service) ServiceProviders(ctx context.Context) ([]store.SAMLServiceProvider, error) {
+	return s.store.SAMLServiceProviders(ctx)
+}
+
+// ServiceProvider is the registered service provider id, or ErrNotFound.
+func (s *Service) ServiceProvider(ctx context.Context, id int64) (store.SAMLServiceProvider, error) {
+	sp, err := s.store.SAMLServiceProvider(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return sp, ErrNotFound
+	}
+	return sp, err
+}
+
+// CreateServiceProvider registers a service provider from its metadata and records
+// saml_sp_created, in one transaction. Problems says what is wrong with the input, including an
+// entity ID that is registered already.
+func (s *Service) CreateServiceProvider(ctx context.Context, adminID int64, from store.Origin, in SPInput) (store.SAMLServiceProvider, error) {
+	name, md, _, err := checkInput(in, true)
+	if err != nil {
+		return store.SAMLServiceProvider{}, err
+	}
+	var sp store.SAMLServiceProvider
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		sp, err = tx.CreateSAMLServiceProvider(ctx, store.SAMLServiceProvider{
+			EntityID: md.entity.EntityID, Name: name, Metadata: md.xml, ACSURL: md.acs, CreatedAt: s.now(),
+		})
+		if err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPCreated, ptr(adminID), nil, map[string]any{
+			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL,
+		}))
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return store.SAMLServiceProvider{}, Problems{msgEntityTaken}
+	}
+	return sp, err
+}
+
+// UpdateServiceProvider saves sp's new name and, if given, its new metadata, and records
+// saml_sp_updated (what changed), in one transaction; nothing changed, nothing is written. The
+// entity ID may change with the metadata, but not to one another service provider has
+// (Problems). ErrNotFound when sp was removed meanwhile.
+func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from store.Origin, sp store.SAMLServiceProvider, in SPInput) error {
+	name, md, given, err := checkInput(in, false)
+	if err != nil {
+		return err
+	}
+	changed := []string{}
+	updated := sp
+	updated.Name, updated.UpdatedAt = name, s.now()
+	if name != sp.Name {
+		changed = append(changed, "name")
+	}
+	if given {
+		updated.EntityID, updated.Metadata, updated.ACSURL = md.entity.EntityID, md.xml, md.acs
+		changed = append(changed, "metadata")
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.UpdateSAMLServiceProvider(ctx, updated); err != nil {
+			return err
+		}
+		details := map[string]any{"sp_id": sp.ID, "entity_id": updated.EntityID, "name": updated.Name, "changed": changed}
+		if updated.EntityID != sp.EntityID {
+			details["previous_entity_id"] = sp.EntityID
+		}
+		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPUpdated, ptr(adminID), nil, details))
+	})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return Problems{msgEntityTaken}
+	case errors.Is(err, store.ErrNotFound):
+		return ErrNotFound
+	}
+	return err
+}
+
+// DeleteServiceProvider removes a service provider and the requests held for it, and records
+// saml_sp_deleted, in one transaction. ErrNotFound when there is none.
+func (s *Service) DeleteServiceProvider(ctx context.Context, adminID int64, from store.Origin, id int64) error {
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		sp, err := tx.SAMLServiceProvider(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteSAMLServiceProvider(ctx, sp.ID); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPDeleted, ptr(adminID), nil, map[string]any{
+			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name,
+		}))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// App is a service provider as the dashboard offers it: its name and the host it lives on.
+type App struct {
+	ID   int64
+	Name string
+	Host string
+}
+
+// DashboardApps lists the service providers the dashboard offers to open.
+func (s *Service) DashboardApps(ctx context.Context) ([]App, error) {
+	sps, err := s.store.SAMLServiceProviders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]App, 0, len(sps))
+	for _, sp := range sps {
+		host := sp.ACSURL
+		if u, err := url.Parse(sp.ACSURL); err == nil {
+			host = u.Host
+		}
+		out = append(out, App{ID: sp.ID, Name: sp.Name, Host: host})
+	}
+	return out, nil
+}
