@@ -1,8 +1,10 @@
 package strength
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -272,12 +274,26 @@ var graphs = sync.OnceValue(func() []*graph {
 // powTable converts generated bits; index past the end is +Inf (every base is > 1).
 type powTable []float64
 
-func newPowTable(bits []uint64) powTable {
-	t := make(powTable, len(bits))
-	for i, b := range bits {
-		t[i] = math.Float64frombits(b)
+// powTables reads powtables.txt: a paragraph per table, its name and then one float64's bits
+// a line in hex. A malformed file is a build defect, so it panics at start-up.
+func powTables(text string) map[string]powTable {
+	tables := map[string]powTable{}
+	var name string
+	for _, line := range strings.Split(text, "\n") {
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+			name = ""
+		case name == "":
+			name = line
+		default:
+			b, err := strconv.ParseUint(line, 16, 64)
+			if err != nil {
+				panic(fmt.Sprintf("strength: powtables.txt, table %s: %v", name, err))
+			}
+			tables[name] = append(tables[name], math.Float64frombits(b))
+		}
 	}
-	return t
+	return tables
 }
 
 func (t powTable) at(n int) float64 {
@@ -288,10 +304,11 @@ func (t powTable) at(n int) float64 {
 }
 
 var (
-	pow10          = newPowTable(pow10Bits[:])
-	pow1e4         = newPowTable(pow1e4Bits[:])
-	powKeyboardDeg = newPowTable(powKeyboardDegreeBits[:])
-	powKeypadDeg   = newPowTable(powKeypadDegreeBits[:])
+	pows           = powTables(powTablesText)
+	pow10          = pows["pow10Bits"]
+	pow1e4         = pows["pow1e4Bits"]
+	powKeyboardDeg = pows["powKeyboardDegreeBits"]
+	powKeypadDeg   = pows["powKeypadDegreeBits"]
 	keyboardAvgDeg = math.Float64frombits(keyboardAverageDegreeBits)
 	keypadAvgDeg   = math.Float64frombits(keypadAverageDegreeBits)
 )
