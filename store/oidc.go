@@ -139,7 +139,6 @@ func (q q) OIDCAuthRequestByCode(ctx context.Context, codeHash []byte, now time.
 	return scanAuthRequest(q.db.QueryRowContext(ctx, sqlAuthRequestByCode, codeHash, unix(now)))
 }
 
-
 // DeleteOIDCAuthRequest removes a request (after its code was exchanged: codes are single-use).
 func (q q) DeleteOIDCAuthRequest(ctx context.Context, id string) error {
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = ?`, id); err != nil {
