@@ -8,6 +8,7 @@ type EventType string
 const (
 	EventEmailCodeSent                 EventType = "email_code_sent"
 	EventLoginFailed                   EventType = "login_failed"
+	EventLoginThrottled                EventType = "login_throttled"
 	EventMFABackupCodesRegenerated     EventType = "mfa_backup_codes_regenerated"
 	EventMFAResetByAdmin               EventType = "mfa_reset_by_admin"
 	EventMFATOTPEnabled                EventType = "mfa_totp_enabled"
@@ -20,6 +21,7 @@ const (
 	EventOAuth2ClientDeleted           EventType = "oauth2_client_deleted"
 	EventOAuth2ClientSecretRegenerated EventType = "oauth2_client_secret_regenerated"
 	EventOAuth2ClientUpdated           EventType = "oauth2_client_updated"
+	EventOAuth2CodeReused              EventType = "oauth2_code_reused"
 	EventOAuth2RefreshTokenReused      EventType = "oauth2_refresh_token_reused"
 	EventOAuth2UserTokensRevoked       EventType = "oauth2_user_tokens_revoked"
 	EventOIDCSigningKeyRotated         EventType = "oidc_signing_key_rotated"
@@ -58,6 +60,7 @@ const (
 var EventTypes = []EventType{
 	EventEmailCodeSent,
 	EventLoginFailed,
+	EventLoginThrottled,
 	EventMFABackupCodesRegenerated,
 	EventMFAResetByAdmin,
 	EventMFATOTPEnabled,
@@ -70,6 +73,7 @@ var EventTypes = []EventType{
 	EventOAuth2ClientDeleted,
 	EventOAuth2ClientSecretRegenerated,
 	EventOAuth2ClientUpdated,
+	EventOAuth2CodeReused,
 	EventOAuth2RefreshTokenReused,
 	EventOAuth2UserTokensRevoked,
 	EventOIDCSigningKeyRotated,

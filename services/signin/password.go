@@ -64,7 +64,9 @@ func (s *Service) checkPassword(ctx context.Context, o store.Origin, email, pass
 		return store.User{}, err
 	}
 	if limited {
-		if err := s.store.AddEvent(ctx, s.failed(o, 0, map[string]any{"email": email, "reason": "throttled"})); err != nil {
+		// Logged once per key and window, then summed up (login_throttled): a flood of refused
+		// guesses does not fill the log.
+		if err := s.limiter.Refused(ctx, reserved.Hit(), s.failed(o, 0, map[string]any{"email": email, "reason": "throttled"})); err != nil {
 			return store.User{}, err
 		}
 		return store.User{}, ErrThrottled
