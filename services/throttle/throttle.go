@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/weftid/weftid/store"
+	"golang.org/x/time/rate"
 )
 
 // Rule names one limit of the table.
@@ -136,6 +137,8 @@ type Limiter struct {
 	// concurrent guesses cannot all pass the throttle before any of them is counted. weftid is
 	// one process on one SQLite file, so a lock in memory covers every request.
 	locks [256]sync.Mutex
+	// ceilings bound anonymous writes across all addresses (ceiling.go).
+	ceilings map[Rule]*rate.Limiter
 }
 
 // New returns a limiter over st; now is the clock (time.Now when nil).
@@ -143,7 +146,7 @@ func New(st *store.Store, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{store: st, now: now}
+	return &Limiter{store: st, now: now, ceilings: newCeilings()}
 }
 
 // Lock locks the guesses at one key and returns the unlock.
@@ -233,11 +236,12 @@ func (l *Limiter) SucceedNow(ctx context.Context, checks ...Check) error {
 
 // Take counts one attempt against every check and reports whether all were within their limits;
 // the checks and the count are one write transaction, so concurrent requests each see the
-// others. Nothing is counted when a limit is reached.
+// others. Nothing is counted when a limit is reached, nor when the rule's ceiling across all
+// addresses (ceiling.go) is.
 func (l *Limiter) Take(ctx context.Context, checks ...Check) (allowed bool, err error) {
 	err = l.store.InTx(ctx, func(tx *store.Tx) error {
 		hit, err := l.limited(ctx, tx, checks)
-		if err != nil || hit {
+		if err != nil || hit || !l.underCeilings(l.now(), checks) {
 			return err
 		}
 		allowed = true

@@ -2,6 +2,7 @@ package throttle_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -178,5 +179,43 @@ func TestReserveSettleDrop(t *testing.T) {
 	}
 	if _, _, err := l.Reserve(ctx, acct, throttle.CodePerIP.For("ip:x")); err == nil {
 		t.Error("a reservation mixing kinds was accepted")
+	}
+}
+
+// A flood from many addresses, each within its own limit, stops at the rule's ceiling, and
+// what the ceiling refuses writes nothing; one address cannot use the ceiling up by itself.
+func TestCeilingBoundsManyAddresses(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	l, st := newLimiter(t, func() time.Time { return now })
+	ctx := context.Background()
+	rule := throttle.PasskeyBeginPerIP
+	for i := range rule.Max() {
+		if ok, err := l.Take(ctx, rule.For(throttle.IPKey("192.0.2.1"))); err != nil || !ok {
+			t.Fatalf("one address, request %d within its limit: %v, %v", i+1, ok, err)
+		}
+	}
+	allowed, refusedIP := 0, ""
+	for i := range 1000 {
+		ip := fmt.Sprintf("198.51.%d.%d", i/250, i%250)
+		ok, err := l.Take(ctx, rule.For(throttle.IPKey(ip)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			allowed++
+		} else if refusedIP == "" {
+			refusedIP = ip
+		}
+	}
+	if allowed == 0 || allowed >= 1000-rule.Max() {
+		t.Fatalf("%d of 1000 addresses allowed after one used its whole limit; want some, and a ceiling", allowed)
+	}
+	if n, err := st.CountAttempts(ctx, rule.Kind(), throttle.IPKey(refusedIP), now.Add(-time.Hour)); err != nil || n != 0 {
+		t.Errorf("a request refused at the ceiling stored %d attempts (%v), want none", n, err)
+	}
+	// The ceiling refills with time.
+	now = now.Add(time.Second)
+	if ok, err := l.Take(ctx, rule.For(throttle.IPKey(refusedIP))); err != nil || !ok {
+		t.Errorf("a second later: %v, %v; want allowed", ok, err)
 	}
 }
