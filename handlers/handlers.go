@@ -18,6 +18,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/oidc"
@@ -76,6 +77,7 @@ type Handler struct {
 	saml    samlIdP       // the SAML identity provider, once its key is loaded
 	limiter *throttle.Limiter
 	signin  *signin.Service
+	audit   *audit.Service // the event chain's verification
 }
 
 // New builds the fiber app with every route and middleware.
@@ -109,6 +111,7 @@ func New(cfg Config) *fiber.App {
 		h.breach = breach.New(breach.Config{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, Client: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
 	}
 	h.signin = h.newSignIn()
+	h.audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	fc := fiber.Config{
 		AppName:               "weftid",
 		ErrorHandler:          h.handleError,
