@@ -55,7 +55,7 @@ func TestEventsPageShowsChainStatus(t *testing.T) {
 	}
 	r := admin.get("/events")
 	for _, want := range []string{
-		`<div role="alert" id="chain-status">`,
+		`<p role="alert" id="chain-status">`,
 		"The event log has been tampered with.",
 		fmt.Sprintf(`<a href="/events?before=%d#event-%d">event %d (login_failed)</a>`, ids[1]+1, ids[1], ids[1]),
 		"was changed or removed",
