@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,5 +67,32 @@ func TestEventsPageShowsChainStatus(t *testing.T) {
 	}
 	if strings.Contains(r.Body, "Chain intact") {
 		t.Error("/events still says the chain is intact")
+	}
+}
+
+// TestVerifyNowButton: "Verify now" verifies the chain at once for an admin and is refused to
+// anyone else.
+func TestVerifyNowButton(t *testing.T) {
+	e := newEnv(t)
+	adminUser, admin := e.signedIn("admin@example.com", "Ada Admin", store.RoleAdmin)
+	_, plain := e.signedIn("pat@example.com", "Pat", store.RoleUser)
+	e.addEvents(store.Event{At: day(1), Type: store.EventUserCreated, UserID: &adminUser.ID})
+
+	page := admin.get("/events")
+	if !strings.Contains(page.Body, `<form id="chain-verify" method="post" action="/events/verify">`) || !strings.Contains(page.Body, `<button form="chain-verify" class="link-button">Verify now</button>`) {
+		t.Fatalf("/events has no Verify now form:\n%s", page.Body)
+	}
+	expectStatus(t, plain.post("/events/verify", nil), http.StatusForbidden)
+	if _, err := e.store.LastChainCheck(context.Background()); err == nil {
+		t.Fatal("a plain user's Verify now recorded a verification")
+	}
+
+	expectRedirect(t, admin.post("/events/verify", nil), "/events#chain-status")
+	c, err := e.store.LastChainCheck(context.Background())
+	if err != nil || !c.Intact || c.Events == 0 {
+		t.Fatalf("recorded check %+v %v, want intact", c, err)
+	}
+	if r := admin.get("/events"); !strings.Contains(r.Body, fmt.Sprintf("(%d events).", c.Events)) || !strings.Contains(r.Body, "Chain intact as of") {
+		t.Errorf("/events after Verify now does not show the intact chain of %d events", c.Events)
 	}
 }
