@@ -354,7 +354,7 @@ func EventsPage(b Base, c ChainStatus, f EventsFilter, l EventList) templ.Compon
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, " <search aria-label=\"Filter events\"><form method=\"get\" action=\"/events\"><div class=\"grid\"><label>Type <select name=\"type\"><option value=\"\">All types</option> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, " <search><form method=\"get\" action=\"/events\" aria-label=\"Filter events\"><div class=\"grid\"><label>Type <select name=\"type\"><option value=\"\">All types</option> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
