@@ -301,10 +301,7 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() != 1 {
 		return errors.New("usage: weftid backup [--db FILE] DEST")
 	}
-	if _, err := os.Stat(cfg.db); err != nil {
-		return fmt.Errorf("database %s: %w", cfg.db, err)
-	}
-	st, err := store.OpenAsIs(ctx, cfg.db) // no migration: the running server owns the schema
+	st, err := openAsIs(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -315,6 +312,15 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "backed up %s to %s (keep the secret key file %s with it: without it TOTP secrets, "+
 		"signing keys and every stored secret's hash are useless)\n", cfg.db, fs.Arg(0), cfg.keyFile())
 	return nil
+}
+
+// openAsIs opens the existing database without migrating it: the running server (perhaps an
+// older one) owns the schema.
+func openAsIs(ctx context.Context, cfg *config) (*store.Store, error) {
+	if _, err := os.Stat(cfg.db); err != nil {
+		return nil, fmt.Errorf("database %s: %w", cfg.db, err)
+	}
+	return store.OpenAsIs(ctx, cfg.db)
 }
 
 // eventsVerify walks the event log's hash chain and records the result. Like backup it does not
@@ -328,10 +334,7 @@ func eventsVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() != 0 {
 		return errors.New("usage: weftid events verify [--db FILE]")
 	}
-	if _, err := os.Stat(cfg.db); err != nil {
-		return fmt.Errorf("database %s: %w", cfg.db, err)
-	}
-	st, err := store.OpenAsIs(ctx, cfg.db) // no migration: the running server owns the schema
+	st, err := openAsIs(ctx, cfg)
 	if err != nil {
 		return err
 	}
