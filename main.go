@@ -3,6 +3,7 @@
 //	weftid [serve] [flags]          run the server (prints a /setup link on an empty database)
 //	weftid user add --email E --name N --role R   create a user; the password is read from stdin
 //	weftid backup FILE              write a consistent copy of the database while it runs
+//	weftid events verify            check the event log's hash chain (exit 1 naming the first bad event)
 //	weftid version                  print the version
 package main
 
@@ -28,6 +29,7 @@ import (
 	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/throttle"
@@ -92,11 +94,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		return userAdd(ctx, args[1:], stdin, stdout)
 	case "backup":
 		return backup(ctx, args, stdout)
+	case "events":
+		if len(args) == 0 || args[0] != "verify" {
+			return errors.New("usage: weftid events verify [--db FILE]")
+		}
+		return eventsVerify(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "weftid", buildVersion())
 		return nil
 	}
-	return fmt.Errorf("unknown command %q: use serve, user add, backup or version", cmd)
+	return fmt.Errorf("unknown command %q: use serve, user add, backup, events verify or version", cmd)
 }
 
 func buildVersion() string {
@@ -211,6 +218,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	})
 	// The weekly breach re-check: its schedule is in the database, so restarts do not disturb it.
 	runner.Go("breach check", breaches.Run)
+	// The event chain is verified at start and daily; the Events page shows the last result.
+	runner.Every("event chain check", 24*time.Hour, audit.New(audit.Config{Store: st, Log: log}).Run)
 
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(cfg.addr) }()
@@ -281,10 +290,7 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() != 1 {
 		return errors.New("usage: weftid backup [--db FILE] DEST")
 	}
-	if _, err := os.Stat(cfg.db); err != nil {
-		return fmt.Errorf("database %s: %w", cfg.db, err)
-	}
-	st, err := store.OpenAsIs(ctx, cfg.db) // no migration: the running server owns the schema
+	st, err := openAsIs(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -294,5 +300,41 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s (keep the secret key file %s with it: without it TOTP secrets, "+
 		"signing keys and every stored secret's hash are useless)\n", cfg.db, fs.Arg(0), cfg.keyFile())
+	return nil
+}
+
+// openAsIs opens the existing database without migrating it: the running server (perhaps an
+// older one) owns the schema.
+func openAsIs(ctx context.Context, cfg *config) (*store.Store, error) {
+	if _, err := os.Stat(cfg.db); err != nil {
+		return nil, fmt.Errorf("database %s: %w", cfg.db, err)
+	}
+	return store.OpenAsIs(ctx, cfg.db)
+}
+
+// eventsVerify walks the event log's hash chain and records the result. Like backup it does not
+// migrate, and it works while the server runs. A broken chain is an error naming the first bad
+// event, so the command exits 1.
+func eventsVerify(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, cfg, err := parse("events verify", args)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return errors.New("usage: weftid events verify [--db FILE]")
+	}
+	st, err := openAsIs(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := audit.New(audit.Config{Store: st}).Verify(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.Err(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d events, chain intact\n", r.Events)
 	return nil
 }

@@ -114,8 +114,31 @@ func (h *Handler) showEvents(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	page := views.EventsPage(h.pageBase(c, "Events", "events"), q.form, l)
+	chain, err := h.chainStatus(c.UserContext())
+	if err != nil {
+		return err
+	}
+	page := views.EventsPage(h.pageBase(c, "Events", "events"), chain, q.form, l)
 	return renderPart(c, fiber.StatusOK, page, views.EventRows(l))
+}
+
+// verifyEvents is "Verify now" (admins): the event chain is verified at once and the Events page
+// shows the result.
+func (h *Handler) verifyEvents(c *fiber.Ctx) error {
+	if _, err := h.audit.Verify(c.UserContext()); err != nil {
+		return err
+	}
+	return redirect(c, "/events#chain-status")
+}
+
+// chainStatus is the last verification of the event chain, for the page.
+func (h *Handler) chainStatus(ctx context.Context) (views.ChainStatus, error) {
+	r, ok, err := h.audit.Last(ctx)
+	if err != nil || !ok {
+		return views.ChainStatus{}, err
+	}
+	return views.ChainStatus{Verified: true, At: r.At, Events: r.Events, Intact: r.Intact,
+		BadID: r.BadID, BadType: string(r.BadType), Problem: r.Problem}, nil
 }
 
 // eventPage reads one page of events with the people they name, and the address of the next

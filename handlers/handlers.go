@@ -19,6 +19,7 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/oidc"
@@ -79,6 +80,7 @@ type Handler struct {
 	limiter *throttle.Limiter
 	signin  *signin.Service
 	account *account.Service
+	audit   *audit.Service // the event chain's verification
 }
 
 // New builds the fiber app with every route and middleware.
@@ -117,6 +119,7 @@ func New(cfg Config) *fiber.App {
 	h.account = account.New(account.Config{Store: cfg.Store, Hasher: cfg.Hasher, Keys: cfg.Keys, Limiter: h.limiter, Breach: h.breach,
 		Mailer: cfg.Mailer, Jobs: h.jobs, BaseURL: cfg.BaseURL, Log: cfg.Log, Now: cfg.Now})
 	h.signin = h.newSignIn()
+	h.audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	fc := fiber.Config{
 		AppName:               "weftid",
 		ErrorHandler:          h.handleError,

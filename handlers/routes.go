@@ -109,6 +109,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/applications/saml/:id<int>/delete", admin, h.deleteSAMLApp)
 	app.Get("/events", admin, h.showEvents)
 	app.Get("/events.csv", admin, h.exportEvents)
+	app.Post("/events/verify", admin, h.verifyEvents)
 	app.Get("/applications", admin, h.showApplications)
 	app.Get("/applications/oidc/new", admin, h.showNewClient)
 	app.Post("/applications/oidc", admin, h.createClient)

@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/weftid/weftid/store/eventchain"
 )
 
 // Event is one line of the append-only audit log. ActorID is who acted (nil for the system or an
@@ -33,7 +37,11 @@ func (o Origin) Event(at time.Time, typ EventType, actor, subject *int64, detail
 	return Event{At: at, Type: typ, ActorID: actor, UserID: subject, IP: o.IP, UserAgent: o.UserAgent, Details: details}
 }
 
-// AddEvent appends an event. Call it on the Tx of the change it records.
+// AddEvent appends an event, chained to the one before it (see package eventchain): it reads the
+// newest event's id and hash and writes the next id with the hash over both. Call it on the Tx of
+// the change it records; Store.AddEvent wraps a lone event in a transaction of its own. Write
+// transactions begin IMMEDIATE, so no other writer can add an event between the read and the
+// insert.
 func (q q) AddEvent(ctx context.Context, e Event) error {
 	details := []byte("{}")
 	if len(e.Details) > 0 {
@@ -42,9 +50,16 @@ func (q q) AddEvent(ctx context.Context, e Event) error {
 			return fmt.Errorf("store: event details: %w", err)
 		}
 	}
-	_, err := q.db.ExecContext(ctx, `
-		INSERT INTO events (at, type, actor_id, user_id, ip, user_agent, details) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		unix(e.At), e.Type, e.ActorID, e.UserID, e.IP, e.UserAgent, string(details))
+	l := eventchain.Link{At: unix(e.At), Type: string(e.Type), ActorID: e.ActorID, UserID: e.UserID,
+		IP: e.IP, UserAgent: e.UserAgent, Details: string(details)}
+	err := q.db.QueryRowContext(ctx, `SELECT id, hash FROM events ORDER BY id DESC LIMIT 1`).Scan(&l.ID, &l.Prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: add event %s: chain head: %w", e.Type, err)
+	}
+	l.ID++
+	_, err = q.db.ExecContext(ctx, `
+		INSERT INTO events (id, at, type, actor_id, user_id, ip, user_agent, details, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.ID, l.At, l.Type, l.ActorID, l.UserID, l.IP, l.UserAgent, l.Details, eventchain.Hash(l))
 	if err != nil {
 		return fmt.Errorf("store: add event %s: %w", e.Type, err)
 	}

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/weftid/weftid/migrations"
 	"github.com/weftid/weftid/store"
 )
@@ -108,7 +106,7 @@ func TestSignInProgressMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := secondHandle(t, path)
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.FS)
+	p, err := migrations.Provider(db)
 	if err != nil {
 		t.Fatal(err)
 	}

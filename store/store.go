@@ -98,7 +98,7 @@ func open(ctx context.Context, path string, migrate bool) (*Store, error) {
 }
 
 func (s *Store) provider() (*goose.Provider, error) {
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.sqlDB, migrations.FS)
+	p, err := migrations.Provider(s.sqlDB)
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
