@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
@@ -43,26 +41,8 @@ func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 		f := views.AccountPasswordForm{Errors: errs, Check: auth.CheckPassword("", account.Subject(u), policy)}
 		return render(c, status, views.AccountPasswordPage(h.pageBase(c, "Password", "account"), f))
 	}
-	var problems account.Problems
-	switch {
-	case errors.Is(err, account.ErrThrottled):
-		return page(fiber.StatusTooManyRequests, throttledMessage)
-	case errors.Is(err, account.ErrWrongPassword):
-		return page(fiber.StatusUnprocessableEntity, "Your current password is not correct.")
-	case errors.As(err, &problems):
-		return page(fiber.StatusUnprocessableEntity, problems...)
-	}
-	return passwordSetError(err)
-}
-
-// passwordSetError answers the errors of setting a password that no form shows: a user who
-// changed (name, address or role) while choosing one chooses again.
-func passwordSetError(err error) error {
-	if errors.Is(err, account.ErrUserChanged) {
-		return fiber.NewError(fiber.StatusConflict, "the account changed while the password was chosen")
-	}
-	if errors.Is(err, account.ErrNotFound) {
-		return fiber.ErrNotFound
+	if status, msgs, ok := formProblems(err); ok {
+		return page(status, msgs...) // throttled, the current password wrong, or the new one refused
 	}
 	return err
 }

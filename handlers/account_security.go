@@ -21,9 +21,6 @@ var securityNotices = map[string]string{
 	"passkey_deleted": "The passkey was deleted.",
 }
 
-// msgProveToRemoveTOTP refuses removing TOTP without the password or a current code.
-const msgProveToRemoveTOTP = "To remove TOTP, enter your password or a current code from the app."
-
 // showAccountSecurity is Account > Security: the user's TOTP, backup codes and passkeys.
 func (h *Handler) showAccountSecurity(c *fiber.Ctx) error {
 	return h.renderSecurity(c, fiber.StatusOK, "")
@@ -96,15 +93,8 @@ func (h *Handler) confirmTOTP(c *fiber.Ctx) error {
 // renders the setup again with a message (a wrong code, or throttled); then responded is true.
 func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrolling bool, again func(status int, msg string) error) (codes []string, responded bool, err error) {
 	codes, err = h.account.EnableTOTP(c.UserContext(), u, secret, c.FormValue("code"), enrolling, h.requestOrigin(c))
-	switch {
-	case errors.Is(err, account.ErrThrottled):
-		return nil, true, again(fiber.StatusTooManyRequests, throttledMessage)
-	case errors.Is(err, account.ErrWrongCode):
-		msg := "That code is not right. Check the time on your device and enter the code the app shows now."
-		return nil, true, again(fiber.StatusUnprocessableEntity, msg)
-	case errors.Is(err, account.ErrTOTPOn):
-		// TOTP was turned on meanwhile, elsewhere: this setup is void.
-		return nil, true, again(fiber.StatusConflict, "An authenticator app was set up for this account meanwhile. Start again.")
+	if status, msgs, ok := formProblems(err); ok {
+		return nil, true, again(status, msgs[0]) // throttled, a wrong code, or TOTP on meanwhile
 	}
 	return codes, false, err
 }
@@ -112,8 +102,8 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrollin
 // regenerateBackupCodes replaces the user's backup codes and shows the new set once.
 func (h *Handler) regenerateBackupCodes(c *fiber.Ctx) error {
 	codes, err := h.account.RegenerateBackupCodes(c.UserContext(), *currentUser(c), h.requestOrigin(c))
-	if errors.Is(err, account.ErrNoTOTP) {
-		return h.renderSecurity(c, fiber.StatusConflict, "Backup codes come with TOTP: set up TOTP first.")
+	if status, msgs, ok := formProblems(err); ok {
+		return h.renderSecurity(c, status, msgs[0]) // TOTP is off
 	}
 	if err != nil {
 		return err
@@ -125,13 +115,12 @@ func (h *Handler) regenerateBackupCodes(c *fiber.Ctx) error {
 // current code (each guess throttled and counted: account.RemoveTOTP).
 func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 	err := h.account.RemoveTOTP(c.UserContext(), *currentUser(c), c.FormValue("password"), c.FormValue("code"), h.requestOrigin(c))
+	status, msgs, refused := formProblems(err)
 	switch {
 	case errors.Is(err, account.ErrNoTOTP):
 		return redirect(c, "/account/security")
-	case errors.Is(err, account.ErrThrottled):
-		return h.renderSecurity(c, fiber.StatusTooManyRequests, throttledMessage)
-	case errors.Is(err, account.ErrNotProved):
-		return h.renderSecurity(c, fiber.StatusUnprocessableEntity, msgProveToRemoveTOTP)
+	case refused: // throttled, or neither the password nor a code
+		return h.renderSecurity(c, status, msgs[0])
 	case err != nil:
 		return err
 	}
@@ -211,11 +200,7 @@ func (h *Handler) registerPasskey(c *fiber.Ctx, u store.User) (ok bool, err erro
 
 // renamePasskey renames one of the signed-in user's passkeys.
 func (h *Handler) renamePasskey(c *fiber.Ctx) error {
-	err := h.account.RenamePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), c.FormValue("name"), h.requestOrigin(c))
-	if errors.Is(err, account.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
+	if err := h.account.RenamePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), c.FormValue("name"), h.requestOrigin(c)); err != nil {
 		return err
 	}
 	return redirect(c, "/account/security?notice=passkey_renamed")
@@ -223,11 +208,7 @@ func (h *Handler) renamePasskey(c *fiber.Ctx) error {
 
 // deletePasskey deletes one of the signed-in user's passkeys.
 func (h *Handler) deletePasskey(c *fiber.Ctx) error {
-	err := h.account.DeletePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), h.requestOrigin(c))
-	if errors.Is(err, account.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
+	if err := h.account.DeletePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), h.requestOrigin(c)); err != nil {
 		return err
 	}
 	return redirect(c, "/account/security?notice=passkey_deleted")

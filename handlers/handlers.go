@@ -4,7 +4,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/netip"
 	"net/url"
@@ -286,55 +285,6 @@ func (h *Handler) trustedProxy(addr netip.Addr) bool {
 
 // ptr returns a pointer to id, for the optional actor and subject of events.
 func ptr(id int64) *int64 { return &id }
-
-// errorTitles are the friendly words for each status the error page shows.
-var errorTitles = map[int][2]string{
-	fiber.StatusBadRequest:            {"Bad request", "The request could not be understood."},
-	fiber.StatusForbidden:             {"Not allowed", "You do not have access to this page."},
-	fiber.StatusNotFound:              {"Page not found", "There is nothing at this address."},
-	fiber.StatusMethodNotAllowed:      {"Not allowed", "This address does not accept that kind of request."},
-	fiber.StatusRequestEntityTooLarge: {"Too large", "The request was too large."},
-	fiber.StatusTooManyRequests:       {"Slow down", "Too many requests. Wait a minute and try again."},
-	fiber.StatusServiceUnavailable:    {"Busy", "The server is busy. Try again in a few seconds."},
-}
-
-// handleError renders every error as a friendly page. Internal errors are logged, never shown.
-func (h *Handler) handleError(c *fiber.Ctx, err error) error {
-	status := fiber.StatusInternalServerError
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		status = fe.Code
-	}
-	if errors.Is(err, auth.ErrBusy) {
-		status = fiber.StatusServiceUnavailable
-	}
-	if status == fiber.StatusServiceUnavailable {
-		c.Set(fiber.HeaderRetryAfter, "5")
-	}
-	text, ok := errorTitles[status]
-	if !ok {
-		if status < 500 {
-			text = [2]string{"Something is not right", "The request could not be completed."}
-		} else {
-			status = fiber.StatusInternalServerError
-			text = [2]string{"Something went wrong", "An unexpected error occurred. It has been logged; please try again."}
-		}
-	}
-	if status >= 500 && status != fiber.StatusServiceUnavailable {
-		h.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	}
-	if c.Get("HX-Request") == "true" && c.Method() == fiber.MethodGet && status != fiber.StatusServiceUnavailable && status != fiber.StatusTooManyRequests {
-		// htmx swaps no error answer, so a tab or search that failed (an admin demoted while
-		// the page was open: 403) would do nothing at all. Loading the URL as a page shows why.
-		c.Set("HX-Redirect", string(c.Request().URI().RequestURI()))
-	}
-	// The page renders even when the request's context ran out or was cancelled.
-	c.SetUserContext(context.WithoutCancel(c.UserContext()))
-	return render(c, status, views.ErrorPage(h.pageBase(c, text[0], ""), status, text[1]))
-}
-
-// forbidden is the 403 for a signed-in user below the needed role.
-var errForbidden = fiber.NewError(fiber.StatusForbidden)
 
 // healthz answers 200 when the database answers.
 func (h *Handler) healthz(c *fiber.Ctx) error {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -96,8 +95,7 @@ func (h *Handler) savePasswordPolicy(c *fiber.Ctx) error {
 	length := int(formInt(c.FormValue("minimum_password_length")))
 	score := int(formInt(c.FormValue("minimum_strength_score")))
 	err := h.account.SavePasswordPolicy(c.UserContext(), *currentUser(c), length, score, h.requestOrigin(c))
-	var problems account.Problems
-	if errors.As(err, &problems) {
+	if problems, ok := refusedForm(err); ok {
 		f := views.PasswordSettingsForm{MinLength: length, MinScore: score, Error: problems[0]}
 		f.Breach, _ = h.breachStatus(c)
 		return render(c, fiber.StatusUnprocessableEntity, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))

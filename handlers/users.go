@@ -75,11 +75,9 @@ func (h *Handler) createUser(c *fiber.Ctx) error {
 		Roles: account.GrantableRoles(actor),
 	}
 	created, err := h.account.CreateUser(c.UserContext(), account.NewUser{Email: f.Email, Name: f.Name, Role: f.Role, By: &actor}, h.requestOrigin(c))
-	var problems account.Problems
+	problems, refused := refusedForm(err)
 	switch {
-	case errors.Is(err, account.ErrForbidden):
-		return errForbidden
-	case errors.As(err, &problems):
+	case refused:
 		f.Errors = problems
 		return render(c, fiber.StatusUnprocessableEntity, views.NewUserPage(h.pageBase(c, "Add a user", "users"), f))
 	case err != nil:
@@ -127,16 +125,14 @@ func (h *Handler) showInvite(c *fiber.Ctx) error {
 func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 	token := c.Params("token")
 	u, err := h.account.AcceptInvitation(c.UserContext(), token, c.FormValue("new_password"), c.FormValue("confirm_password"), h.requestOrigin(c))
-	var problems account.Problems
+	problems, refused := refusedForm(err)
 	switch {
-	case errors.Is(err, account.ErrThrottled):
-		return fiber.ErrTooManyRequests
 	case errors.Is(err, account.ErrInvalidLink):
 		return h.inviteLinkInvalid(c)
-	case errors.As(err, &problems):
+	case refused:
 		return h.renderInvite(c, fiber.StatusUnprocessableEntity, token, u, problems)
 	case err != nil:
-		return fmt.Errorf("accept invitation: %w", passwordSetError(err))
+		return fmt.Errorf("accept invitation: %w", err)
 	}
 	return render(c, fiber.StatusOK, views.InviteDonePage(h.pageBase(c, "Your password is set", ""), u.Email))
 }
@@ -156,26 +152,7 @@ func (h *Handler) targetUser(c *fiber.Ctx) (store.User, error) {
 	if err != nil {
 		return store.User{}, err
 	}
-	u, err := h.account.User(c.UserContext(), id)
-	if errors.Is(err, account.ErrNotFound) {
-		return store.User{}, fiber.ErrNotFound
-	}
-	return u, err
-}
-
-// lifecycleError answers a refused change to a user: 404 for no such user, 403 when the actor
-// may not, 409 with the reason (and the way back) when the rules forbid it whoever asks.
-func (h *Handler) lifecycleError(c *fiber.Ctx, userID int64, err error) error {
-	var r account.Refusal
-	switch {
-	case errors.As(err, &r):
-		return render(c, fiber.StatusConflict, views.UserActionRefusedPage(h.pageBase(c, r.Title, "users"), userID, r.Message))
-	case errors.Is(err, account.ErrForbidden):
-		return errForbidden
-	case errors.Is(err, account.ErrNotFound):
-		return fiber.ErrNotFound
-	}
-	return err
+	return h.account.User(c.UserContext(), id)
 }
 
 // changeUserRole changes a user's role (admins; super admin only for super admins). Nobody can
@@ -191,7 +168,7 @@ func (h *Handler) changeUserRole(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusBadRequest, "unknown role")
 	}
 	if err := h.account.ChangeRole(c.UserContext(), actor, target.ID, role, h.requestOrigin(c)); err != nil {
-		return h.lifecycleError(c, target.ID, err)
+		return err
 	}
 	if target.ID == actor.ID && role.Rank() < store.RoleAdmin.Rank() {
 		return redirect(c, "/dashboard") // they may no longer open the user pages
@@ -217,7 +194,7 @@ func (h *Handler) setStatus(c *fiber.Ctx, status store.Status, notice string) er
 		return err
 	}
 	if err := h.account.SetStatus(c.UserContext(), *currentUser(c), id, status, h.requestOrigin(c)); err != nil {
-		return h.lifecycleError(c, id, err)
+		return err
 	}
 	return redirect(c, fmt.Sprintf("/users/%d/danger?notice=%s", id, notice))
 }
