@@ -3,8 +3,6 @@ package handlers
 import (
 	"errors"
 
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
@@ -136,19 +134,11 @@ func (h *Handler) beginRegistration(c *fiber.Ctx, u store.User) error {
 	if h.passkeysOff(c) {
 		return nil
 	}
-	wu, err := h.loadWAUser(c.UserContext(), u)
+	creation, ch, err := h.account.BeginRegistration(c.UserContext(), u)
 	if err != nil {
 		return err
 	}
-	creation, session, err := h.wa.BeginRegistration(wu,
-		webauthn.WithExclusions(webauthn.Credentials(wu.creds).CredentialDescriptors()),
-		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired))
-	if err != nil {
-		return err
-	}
-	if err := h.saveChallenge(c, "register", u.ID, session); err != nil {
-		return err
-	}
+	h.setCookie(c, webauthnCookie, ch.Token, ch.Expires)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(creation)
 }
@@ -165,35 +155,13 @@ func (h *Handler) finishPasskeyRegistration(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"redirect": "/account/security?notice=passkey_added"})
 }
 
-// registerPasskey finishes a registration for u (the WebAuthn ceremony here, the storage in
-// account.AddPasskey), answering with a JSON error itself when the browser's answer is refused
-// (ok false).
+// registerPasskey finishes a registration for u (account.FinishRegistration checks the
+// browser's answer and stores the passkey), answering with a JSON error itself when the answer
+// is refused (ok false).
 func (h *Handler) registerPasskey(c *fiber.Ctx, u store.User) (ok bool, err error) {
-	ctx := c.UserContext()
-	ch, session, err := h.takeChallenge(c, "register")
-	if errors.Is(err, store.ErrNotFound) || (err == nil && ch.UserID != u.ID) {
-		return false, jsonError(c, fiber.StatusBadRequest, "The request expired. Please try again.")
-	}
-	if err != nil {
-		return false, err
-	}
-	wu, err := h.loadWAUser(ctx, u)
-	if err != nil {
-		return false, err
-	}
-	cred, err := h.wa.FinishRegistration(wu, session, bodyRequest(c))
-	if err != nil {
-		h.log.Info("passkey registration refused", "user_id", u.ID, "err", err)
-		return false, jsonError(c, fiber.StatusBadRequest, "The passkey could not be registered. Please try again.")
-	}
-	data, err := credentialJSON(cred)
-	if err != nil {
-		return false, err
-	}
-	p := store.Passkey{CredentialID: cred.ID, Name: c.Query("name"), Credential: data, SignCount: cred.Authenticator.SignCount}
-	err = h.account.AddPasskey(ctx, u, p, h.requestOrigin(c))
-	if errors.Is(err, account.ErrPasskeyExists) {
-		return false, jsonError(c, fiber.StatusConflict, "This passkey is registered already.")
+	err = h.account.FinishRegistration(c.UserContext(), u, h.challengeToken(c), c.Body(), c.Query("name"), h.requestOrigin(c))
+	if a, found := answerFor(err); found && a.msg != "" {
+		return false, jsonError(c, a.status, a.msg)
 	}
 	return err == nil, err
 }

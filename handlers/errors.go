@@ -69,6 +69,9 @@ var answers = []answer{
 	{account.ErrNoTOTP, fiber.StatusConflict, "Backup codes come with TOTP: set up TOTP first."},
 	{account.ErrNotProved, fiber.StatusUnprocessableEntity, "To remove TOTP, enter your password or a current code from the app."},
 	{account.ErrPasskeyExists, fiber.StatusConflict, "This passkey is registered already."},
+	{account.ErrChallengeGone, fiber.StatusBadRequest, "The request expired. Please try again."},
+	{account.ErrPasskeyRefused, fiber.StatusBadRequest, "The passkey could not be registered. Please try again."},
+	{account.ErrPasskeysOff, fiber.StatusServiceUnavailable, errNoPasskeys},
 
 	{oidc.ErrClientNotFound, fiber.StatusNotFound, ""},
 	{oidc.ErrPublicClient, fiber.StatusBadRequest, ""},

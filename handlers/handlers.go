@@ -113,9 +113,6 @@ func New(cfg Config) *fiber.App {
 	if h.breach == nil {
 		h.breach = breach.New(breach.Config{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, Client: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
 	}
-	h.account = account.New(account.Config{Store: cfg.Store, Hasher: cfg.Hasher, Keys: cfg.Keys, Limiter: h.limiter, Breach: h.breach,
-		Mailer: cfg.Mailer, Jobs: h.jobs, BaseURL: cfg.BaseURL, Log: cfg.Log, Now: cfg.Now})
-	h.signin = h.newSignIn()
 	fc := fiber.Config{
 		AppName:               "weftid",
 		ErrorHandler:          h.handleError,
@@ -140,7 +137,7 @@ func New(cfg Config) *fiber.App {
 		}
 		h.proxies = append(h.proxies, prefix.Masked())
 	}
-	wa, err := newWebAuthn(h.origin(), cfg.BaseURL.Hostname())
+	wa, err := account.NewWebAuthn(h.origin(), cfg.BaseURL.Hostname())
 	if err != nil {
 		// WebAuthn needs a domain name (an IP address cannot be a relying party): everything
 		// else works, and the passkey endpoints say why they do not.
@@ -148,6 +145,9 @@ func New(cfg Config) *fiber.App {
 	} else {
 		h.wa = wa
 	}
+	h.account = account.New(account.Config{Store: cfg.Store, Hasher: cfg.Hasher, Keys: cfg.Keys, Limiter: h.limiter, Breach: h.breach,
+		Mailer: cfg.Mailer, Jobs: h.jobs, BaseURL: cfg.BaseURL, WebAuthn: h.wa, Log: cfg.Log, Now: cfg.Now})
+	h.signin = h.newSignIn()
 	h.oidcSvc = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log})
 	if h.oidc, err = newOIDCProvider(h.oidcSvc, cfg.BaseURL); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
