@@ -26,7 +26,7 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sps, err := h.store.SAMLServiceProviders(ctx)
+	sps, err := h.saml.ServiceProviders(ctx)
 	if err != nil {
 		return err
 	}

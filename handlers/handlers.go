@@ -60,15 +60,11 @@ type Handler struct {
 	base    *url.URL
 	secure  bool // cookies get Secure and the __Host- prefix under https
 	store   *store.Store
-	mailer  Mailer
-	hasher  *auth.Hasher
 	keys    auth.Keys
 	log     *slog.Logger
 	now     func() time.Time
-	version string
 	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For entries are believed
 	wa      *webauthn.WebAuthn
-	hibp    *breach.Client
 	breach  *breach.Service
 	jobs    *jobs.Runner
 	baseCtx context.Context
@@ -96,13 +92,9 @@ func New(cfg Config) *fiber.App {
 		base:    cfg.BaseURL,
 		secure:  cfg.BaseURL.Scheme == "https",
 		store:   cfg.Store,
-		mailer:  cfg.Mailer,
-		hasher:  cfg.Hasher,
 		keys:    cfg.Keys,
 		log:     cfg.Log,
 		now:     cfg.Now,
-		version: cfg.Version,
-		hibp:    cfg.HIBP,
 		breach:  cfg.Breach,
 		jobs:    cfg.Jobs,
 		limiter: throttle.New(cfg.Store, cfg.Now),
@@ -147,7 +139,9 @@ func New(cfg Config) *fiber.App {
 	}
 	h.account = account.New(account.Config{Store: cfg.Store, Hasher: cfg.Hasher, Keys: cfg.Keys, Limiter: h.limiter, Breach: h.breach,
 		Mailer: cfg.Mailer, Jobs: h.jobs, BaseURL: cfg.BaseURL, WebAuthn: h.wa, Log: cfg.Log, Now: cfg.Now})
-	h.signin = h.newSignIn()
+	// A forced reset's new password is the account service's to check, seal and store.
+	h.signin = signin.New(signin.Config{Store: cfg.Store, Limiter: h.limiter, Keys: cfg.Keys, Hasher: cfg.Hasher, Mailer: cfg.Mailer,
+		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: h.account})
 	h.oidcSvc = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log})
 	if h.oidc, err = newOIDCProvider(h.oidcSvc, cfg.BaseURL); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)

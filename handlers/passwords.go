@@ -69,7 +69,7 @@ func (h *Handler) passwordStrength(c *fiber.Ctx) error {
 
 // showSettingsPasswords is Settings > Security > Passwords (super admins).
 func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
-	s, err := h.store.Settings(c.UserContext())
+	s, err := h.account.Settings(c.UserContext())
 	if err != nil {
 		return err
 	}

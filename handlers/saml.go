@@ -27,6 +27,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/services/saml"
+	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -165,11 +166,8 @@ func (h *Handler) continueAfterSignIn(c *fiber.Ctx, returnTo string) error {
 	case err != nil:
 		return err
 	}
-	if err := h.store.SetSignInReturnTo(c.UserContext(), si.IDHash, returnTo); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return signInExpired(c)
-		}
-		return err
+	if err := h.signin.SetReturnTo(c.UserContext(), si, returnTo); err != nil {
+		return h.respond(c, signin.Result{}, err) // gone meanwhile: back to the start
 	}
 	si.ReturnTo = returnTo
 	return h.advance(c, si, u, "password")

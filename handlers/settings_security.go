@@ -8,7 +8,7 @@ import (
 
 // showSettingsSecurity shows the tenant's security settings (super admins).
 func (h *Handler) showSettingsSecurity(c *fiber.Ctx) error {
-	s, err := h.store.Settings(c.UserContext())
+	s, err := h.account.Settings(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -17,7 +17,7 @@ func (h *Handler) showSettingsSecurity(c *fiber.Ctx) error {
 
 // showSettingsAuthentication is Settings > Security > Authentication (super admins).
 func (h *Handler) showSettingsAuthentication(c *fiber.Ctx) error {
-	s, err := h.store.Settings(c.UserContext())
+	s, err := h.account.Settings(c.UserContext())
 	if err != nil {
 		return err
 	}

@@ -109,16 +109,10 @@ func (h *Handler) pendingStep(c *fiber.Ctx) string {
 // signInExpired sends a browser without a live sign-in back to the start.
 func signInExpired(c *fiber.Ctx) error { return redirect(c, "/login?notice=expired") }
 
-// failedGuess counts a wrong guess against each check and logs its event, in one transaction:
-// every guess is throttled and every attempt recorded. (Account and OAuth pages use it.)
+// failedGuess counts a wrong guess against each check and logs its event, in one transaction
+// (throttle.FailedGuess). The OAuth2 client endpoints use it.
 func (h *Handler) failedGuess(c *fiber.Ctx, ev store.Event, checks ...throttle.Check) error {
-	ctx := c.UserContext()
-	return h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := h.limiter.Fail(ctx, tx, checks...); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, ev)
-	})
+	return h.limiter.FailedGuess(c.UserContext(), ev, checks...)
 }
 
 // totpContext binds a sealed TOTP secret to its user, so it cannot be moved to another row.
@@ -129,13 +123,4 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-// newSignIn builds the sign-in service over this handler's dependencies; a forced reset's new
-// password is the account service's to check, seal and store.
-func (h *Handler) newSignIn() *signin.Service {
-	return signin.New(signin.Config{
-		Store: h.store, Limiter: h.limiter, Keys: h.keys, Hasher: h.hasher, Mailer: h.mailer, Log: h.log, Now: h.now,
-		Fingerprints: h.hibp != nil, Accounts: h.account,
-	})
 }

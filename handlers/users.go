@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -14,9 +13,6 @@ import (
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
-
-// usersPageSize is the most users the list shows; it says so when more match.
-const usersPageSize = 200
 
 // usersNotices and usersErrors are the fixed messages /users may show; the query names one.
 var (
@@ -31,30 +27,12 @@ var (
 // showUsers lists the users that match the search (name or email, role, status), with their
 // factors. An htmx request from the search field gets only the table.
 func (h *Handler) showUsers(c *fiber.Ctx) error {
-	l := views.UserList{
-		Q:      strings.TrimSpace(c.Query("q")),
-		Role:   store.Role(c.Query("role")),
-		Status: store.Status(c.Query("status")),
-		Notice: usersNotices[c.Query("notice")],
-		Error:  usersErrors[c.Query("notice")],
-	}
-	if utf8.RuneCountInString(l.Q) > 200 {
-		l.Q = string([]rune(l.Q)[:200])
-	}
-	if !l.Role.Valid() {
-		l.Role = ""
-	}
-	if l.Status != store.StatusActive && l.Status != store.StatusInactive {
-		l.Status = ""
-	}
-	users, err := h.store.SearchUsers(c.UserContext(), store.UserFilter{Q: l.Q, Role: l.Role, Status: l.Status, Limit: usersPageSize + 1})
+	r, err := h.account.SearchUsers(c.UserContext(), store.UserFilter{Q: c.Query("q"), Role: store.Role(c.Query("role")), Status: store.Status(c.Query("status"))})
 	if err != nil {
 		return err
 	}
-	if len(users) > usersPageSize {
-		users, l.Capped = users[:usersPageSize], true
-	}
-	l.Users = users
+	l := views.UserList{Q: r.Filter.Q, Role: r.Filter.Role, Status: r.Filter.Status, Users: r.Users, Capped: r.Capped,
+		Notice: usersNotices[c.Query("notice")], Error: usersErrors[c.Query("notice")]}
 	return renderPart(c, fiber.StatusOK, views.UsersPage(h.pageBase(c, "Users", "users"), l), views.UserTable(l))
 }
 

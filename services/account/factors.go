@@ -108,7 +108,7 @@ func (s *Service) EnableTOTP(ctx context.Context, u store.User, secret, code str
 	step, ok := auth.CheckTOTP(secret, code, now, 0)
 	if !ok {
 		ev := origin.Event(now, store.EventMFATOTPSetupFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_code"})
-		if err := s.failedGuess(ctx, ev, perUser, perIP); err != nil {
+		if err := s.limiter.FailedGuess(ctx, ev, perUser, perIP); err != nil {
 			return nil, err
 		}
 		return nil, ErrWrongCode
@@ -216,7 +216,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, u store.User, password, code s
 	}
 	if !proved {
 		ev := origin.Event(now, store.EventMFATOTPRemoveFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "not_proved"})
-		if err := s.failedGuess(ctx, ev, account, perIP); err != nil {
+		if err := s.limiter.FailedGuess(ctx, ev, account, perIP); err != nil {
 			return err
 		}
 		return ErrNotProved
