@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -63,7 +62,7 @@ type Handler struct {
 	keys    auth.Keys
 	log     *slog.Logger
 	now     func() time.Time
-	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For entries are believed
+	proxies auth.Proxies // reverse proxies whose X-Forwarded-For entries are believed
 	wa      *webauthn.WebAuthn
 	breach  *breach.Service
 	jobs    *jobs.Runner
@@ -117,17 +116,10 @@ func New(cfg Config) *fiber.App {
 		Immutable:          true,
 		EnableIPValidation: true,
 	}
-	for _, p := range cfg.TrustedProxies {
-		prefix, err := netip.ParsePrefix(p)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				cfg.Log.Error("trusted proxy ignored: neither an IP nor a CIDR", "value", p)
-				continue
-			}
-			prefix = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
-		}
-		h.proxies = append(h.proxies, prefix.Masked())
+	var invalid []string
+	h.proxies, invalid = auth.ParseProxies(cfg.TrustedProxies)
+	for _, v := range invalid {
+		cfg.Log.Error("trusted proxy ignored: neither an IP nor a CIDR", "value", v)
 	}
 	wa, err := account.NewWebAuthn(h.origin(), cfg.BaseURL.Hostname())
 	if err != nil {
@@ -242,39 +234,14 @@ func (h *Handler) event(c *fiber.Ctx, typ store.EventType, actor, subject *int64
 	return h.requestOrigin(c).Event(h.now(), typ, actor, subject, details)
 }
 
-// clientIP is the address a request came from. Behind trusted proxies it is the rightmost
-// X-Forwarded-For entry that is not itself a trusted proxy: each proxy appends the address it
-// saw, so anything to the left of that was written by the client and proves nothing.
+// clientIP is the address a request came from: behind trusted proxies, the address they say
+// they saw (auth.Proxies.ClientIP).
 func (h *Handler) clientIP(c *fiber.Ctx) string {
 	remote, ok := netip.AddrFromSlice(c.Context().RemoteIP())
 	if !ok {
 		return c.IP()
 	}
-	remote = remote.Unmap()
-	if !h.trustedProxy(remote) {
-		return remote.String()
-	}
-	entries := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
-	for i := len(entries) - 1; i >= 0; i-- {
-		addr, err := netip.ParseAddr(strings.TrimSpace(entries[i]))
-		if err != nil {
-			break // a malformed entry: trust nothing further left
-		}
-		if addr = addr.Unmap(); !h.trustedProxy(addr) {
-			return addr.String()
-		}
-		remote = addr
-	}
-	return remote.String()
-}
-
-func (h *Handler) trustedProxy(addr netip.Addr) bool {
-	for _, p := range h.proxies {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return h.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))
 }
 
 // ptr returns a pointer to id, for the optional actor and subject of events.
