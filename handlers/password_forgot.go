@@ -5,7 +5,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -48,12 +47,10 @@ func (h *Handler) resetLinkError(c *fiber.Ctx, err error) error {
 }
 
 func (h *Handler) renderResetLink(c *fiber.Ctx, status int, token string, u store.User, errs []string) error {
-	policy, err := h.account.Policy(c.UserContext())
+	f, err := h.newPasswordForm(c, u, token, errs)
 	if err != nil {
 		return err
 	}
-	f := views.NewPasswordForm{Email: u.Email, Token: token, Errors: errs, MinLen: policy.MinLengthFor(account.Subject(u)),
-		Check: auth.CheckPassword("", account.Subject(u), policy)}
 	return render(c, status, views.PasswordResetPage(h.pageBase(c, "Choose a new password", ""), f))
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -75,13 +74,11 @@ func (h *Handler) inviteLinkInvalid(c *fiber.Ctx) error {
 
 // renderInvite renders the invitation page, its meter showing the empty verdict for this user.
 func (h *Handler) renderInvite(c *fiber.Ctx, status int, token string, u store.User, problems []string) error {
-	policy, err := h.account.Policy(c.UserContext())
+	minLen, check, err := h.account.EmptyForm(c.UserContext(), account.Subject(u))
 	if err != nil {
 		return err
 	}
-	subject := account.Subject(u)
-	f := views.InviteForm{Token: token, Name: u.Name, Email: u.Email, Errors: problems,
-		MinLen: policy.MinLengthFor(subject), Check: auth.CheckPassword("", subject, policy)}
+	f := views.InviteForm{Token: token, Name: u.Name, Email: u.Email, Errors: problems, MinLen: minLen, Check: check}
 	return render(c, status, views.InvitePage(h.pageBase(c, "Set your password", ""), f))
 }
 

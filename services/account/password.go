@@ -30,6 +30,17 @@ func policyOf(st store.Settings) auth.PasswordPolicy {
 	return auth.PasswordPolicy{MinLength: st.MinimumPasswordLength, MinScore: st.MinimumStrengthScore}
 }
 
+// EmptyForm is how a form that sets subject's password starts (and comes back after a refusal,
+// with empty fields): the minimum length in force, and the verdict on an empty password that
+// its meter shows.
+func (s *Service) EmptyForm(ctx context.Context, subject auth.PasswordSubject) (minLen int, check auth.PasswordCheck, err error) {
+	policy, err := s.Policy(ctx)
+	if err != nil {
+		return 0, auth.PasswordCheck{}, err
+	}
+	return policy.MinLengthFor(subject), auth.CheckPassword("", subject, policy), nil
+}
+
 // Subject is an account as the password rule sees it.
 func Subject(u store.User) auth.PasswordSubject {
 	return auth.PasswordSubject{Email: u.Email, Name: u.Name, SuperAdmin: u.Role == store.RoleSuperAdmin}
