@@ -24,6 +24,12 @@ var (
 	ErrNotProved = errors.New("account: not proved")
 	// ErrPasskeyExists: the passkey is registered already.
 	ErrPasskeyExists = errors.New("account: passkey registered already")
+	// ErrPasskeysOff: WebAuthn is not configured (the base URL names no domain).
+	ErrPasskeysOff = errors.New("account: passkeys are unavailable")
+	// ErrChallengeGone: no ceremony of this browser waits (none, expired, used, another user's).
+	ErrChallengeGone = errors.New("account: the WebAuthn challenge expired")
+	// ErrPasskeyRefused: the browser's answer to a registration challenge does not verify.
+	ErrPasskeyRefused = errors.New("account: the passkey could not be registered")
 )
 
 // TOTPContext binds a sealed TOTP secret to its user, so it cannot be moved to another row.

@@ -23,16 +23,6 @@ import (
 // ChallengeTTL is how long a browser has to answer a WebAuthn challenge.
 const ChallengeTTL = 5 * time.Minute
 
-// The errors of the registration ceremony.
-var (
-	// ErrPasskeysOff: WebAuthn is not configured (the base URL names no domain).
-	ErrPasskeysOff = errors.New("account: passkeys are unavailable")
-	// ErrChallengeGone: no ceremony of this browser waits (none, expired, used, another user's).
-	ErrChallengeGone = errors.New("account: the WebAuthn challenge expired")
-	// ErrPasskeyRefused: the browser's answer to the challenge does not verify.
-	ErrPasskeyRefused = errors.New("account: the passkey could not be registered")
-)
-
 // NewWebAuthn configures WebAuthn for the base URL: its host is the RP ID, its origin the only
 // origin accepted. Passkeys are discoverable and always verify the user.
 func NewWebAuthn(origin string, rpID string) (*webauthn.WebAuthn, error) {
