@@ -1,68 +1,42 @@
 package handlers
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/views"
 )
 
 // showAccountPassword is Account > Password.
 func (h *Handler) showAccountPassword(c *fiber.Ctx) error {
-	policy, err := h.account.Policy(c.UserContext())
+	notice := ""
+	if c.Query("notice") == "changed" {
+		notice = "Your password was changed. Your other sessions were signed out."
+	}
+	return h.renderAccountPassword(c, fiber.StatusOK, notice)
+}
+
+// renderAccountPassword renders the form with empty fields, so its meter shows the empty
+// verdict; the alert lists errs, what was wrong with a refused password in the meter's words.
+func (h *Handler) renderAccountPassword(c *fiber.Ctx, status int, notice string, errs ...string) error {
+	_, check, err := h.account.EmptyForm(c.UserContext(), account.Subject(*currentUser(c)))
 	if err != nil {
 		return err
 	}
-	f := views.AccountPasswordForm{Check: auth.CheckPassword("", account.Subject(*currentUser(c)), policy)}
-	if c.Query("notice") == "changed" {
-		f.Notice = "Your password was changed. Your other sessions were signed out."
-	}
-	return render(c, fiber.StatusOK, views.AccountPasswordPage(h.pageBase(c, "Password", "account"), f))
+	f := views.AccountPasswordForm{Notice: notice, Errors: errs, Check: check}
+	return render(c, status, views.AccountPasswordPage(h.pageBase(c, "Password", "account"), f))
 }
 
 // changeAccountPassword checks the current password (throttled like a sign-in), then the new one
 // against the one password rule; on success the other sessions of the user end and this one stays.
 func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	u := *currentUser(c)
 	keep, _ := c.Locals(localSession).([]byte)
-	err := h.account.ChangePassword(ctx, u, c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password"), keep, h.requestOrigin(c))
-	if err == nil {
-		return redirect(c, "/account/password?notice=changed")
+	err := h.account.ChangePassword(c.UserContext(), *currentUser(c), c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password"), keep, h.requestOrigin(c))
+	if status, msgs, ok := formProblems(err); ok {
+		return h.renderAccountPassword(c, status, "", msgs...) // throttled, the current password wrong, or the new one refused
 	}
-	// A refused form comes back with empty fields, so its meter shows the empty verdict; the
-	// alert lists what was wrong with the refused password, in the meter's words.
-	page := func(status int, errs ...string) error {
-		policy, err := h.account.Policy(ctx)
-		if err != nil {
-			return err
-		}
-		f := views.AccountPasswordForm{Errors: errs, Check: auth.CheckPassword("", account.Subject(u), policy)}
-		return render(c, status, views.AccountPasswordPage(h.pageBase(c, "Password", "account"), f))
+	if err != nil {
+		return err
 	}
-	var problems account.Problems
-	switch {
-	case errors.Is(err, account.ErrThrottled):
-		return page(fiber.StatusTooManyRequests, throttledMessage)
-	case errors.Is(err, account.ErrWrongPassword):
-		return page(fiber.StatusUnprocessableEntity, "Your current password is not correct.")
-	case errors.As(err, &problems):
-		return page(fiber.StatusUnprocessableEntity, problems...)
-	}
-	return passwordSetError(err)
-}
-
-// passwordSetError answers the errors of setting a password that no form shows: a user who
-// changed (name, address or role) while choosing one chooses again.
-func passwordSetError(err error) error {
-	if errors.Is(err, account.ErrUserChanged) {
-		return fiber.NewError(fiber.StatusConflict, "the account changed while the password was chosen")
-	}
-	if errors.Is(err, account.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
-	return err
+	return redirect(c, "/account/password?notice=changed")
 }

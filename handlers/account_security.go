@@ -3,8 +3,6 @@ package handlers
 import (
 	"errors"
 
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
@@ -20,9 +18,6 @@ var securityNotices = map[string]string{
 	"passkey_renamed": "The passkey was renamed.",
 	"passkey_deleted": "The passkey was deleted.",
 }
-
-// msgProveToRemoveTOTP refuses removing TOTP without the password or a current code.
-const msgProveToRemoveTOTP = "To remove TOTP, enter your password or a current code from the app."
 
 // showAccountSecurity is Account > Security: the user's TOTP, backup codes and passkeys.
 func (h *Handler) showAccountSecurity(c *fiber.Ctx) error {
@@ -96,15 +91,8 @@ func (h *Handler) confirmTOTP(c *fiber.Ctx) error {
 // renders the setup again with a message (a wrong code, or throttled); then responded is true.
 func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrolling bool, again func(status int, msg string) error) (codes []string, responded bool, err error) {
 	codes, err = h.account.EnableTOTP(c.UserContext(), u, secret, c.FormValue("code"), enrolling, h.requestOrigin(c))
-	switch {
-	case errors.Is(err, account.ErrThrottled):
-		return nil, true, again(fiber.StatusTooManyRequests, throttledMessage)
-	case errors.Is(err, account.ErrWrongCode):
-		msg := "That code is not right. Check the time on your device and enter the code the app shows now."
-		return nil, true, again(fiber.StatusUnprocessableEntity, msg)
-	case errors.Is(err, account.ErrTOTPOn):
-		// TOTP was turned on meanwhile, elsewhere: this setup is void.
-		return nil, true, again(fiber.StatusConflict, "An authenticator app was set up for this account meanwhile. Start again.")
+	if status, msgs, ok := formProblems(err); ok {
+		return nil, true, again(status, msgs[0]) // throttled, a wrong code, or TOTP on meanwhile
 	}
 	return codes, false, err
 }
@@ -112,8 +100,8 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrollin
 // regenerateBackupCodes replaces the user's backup codes and shows the new set once.
 func (h *Handler) regenerateBackupCodes(c *fiber.Ctx) error {
 	codes, err := h.account.RegenerateBackupCodes(c.UserContext(), *currentUser(c), h.requestOrigin(c))
-	if errors.Is(err, account.ErrNoTOTP) {
-		return h.renderSecurity(c, fiber.StatusConflict, "Backup codes come with TOTP: set up TOTP first.")
+	if status, msgs, ok := formProblems(err); ok {
+		return h.renderSecurity(c, status, msgs[0]) // TOTP is off
 	}
 	if err != nil {
 		return err
@@ -125,13 +113,12 @@ func (h *Handler) regenerateBackupCodes(c *fiber.Ctx) error {
 // current code (each guess throttled and counted: account.RemoveTOTP).
 func (h *Handler) removeTOTP(c *fiber.Ctx) error {
 	err := h.account.RemoveTOTP(c.UserContext(), *currentUser(c), c.FormValue("password"), c.FormValue("code"), h.requestOrigin(c))
+	status, msgs, refused := formProblems(err)
 	switch {
 	case errors.Is(err, account.ErrNoTOTP):
 		return redirect(c, "/account/security")
-	case errors.Is(err, account.ErrThrottled):
-		return h.renderSecurity(c, fiber.StatusTooManyRequests, throttledMessage)
-	case errors.Is(err, account.ErrNotProved):
-		return h.renderSecurity(c, fiber.StatusUnprocessableEntity, msgProveToRemoveTOTP)
+	case refused: // throttled, or neither the password nor a code
+		return h.renderSecurity(c, status, msgs[0])
 	case err != nil:
 		return err
 	}
@@ -147,19 +134,11 @@ func (h *Handler) beginRegistration(c *fiber.Ctx, u store.User) error {
 	if h.passkeysOff(c) {
 		return nil
 	}
-	wu, err := h.loadWAUser(c.UserContext(), u)
+	creation, ch, err := h.account.BeginRegistration(c.UserContext(), u, c.Cookies(h.cookieName(webauthnCookie)))
 	if err != nil {
 		return err
 	}
-	creation, session, err := h.wa.BeginRegistration(wu,
-		webauthn.WithExclusions(webauthn.Credentials(wu.creds).CredentialDescriptors()),
-		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired))
-	if err != nil {
-		return err
-	}
-	if err := h.saveChallenge(c, "register", u.ID, session); err != nil {
-		return err
-	}
+	h.setCookie(c, webauthnCookie, ch.Token, ch.Expires)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(creation)
 }
@@ -176,46 +155,20 @@ func (h *Handler) finishPasskeyRegistration(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"redirect": "/account/security?notice=passkey_added"})
 }
 
-// registerPasskey finishes a registration for u (the WebAuthn ceremony here, the storage in
-// account.AddPasskey), answering with a JSON error itself when the browser's answer is refused
-// (ok false).
+// registerPasskey finishes a registration for u (account.FinishRegistration checks the
+// browser's answer and stores the passkey), answering with a JSON error itself when the answer
+// is refused (ok false).
 func (h *Handler) registerPasskey(c *fiber.Ctx, u store.User) (ok bool, err error) {
-	ctx := c.UserContext()
-	ch, session, err := h.takeChallenge(c, "register")
-	if errors.Is(err, store.ErrNotFound) || (err == nil && ch.UserID != u.ID) {
-		return false, jsonError(c, fiber.StatusBadRequest, "The request expired. Please try again.")
-	}
-	if err != nil {
-		return false, err
-	}
-	wu, err := h.loadWAUser(ctx, u)
-	if err != nil {
-		return false, err
-	}
-	cred, err := h.wa.FinishRegistration(wu, session, bodyRequest(c))
-	if err != nil {
-		h.log.Info("passkey registration refused", "user_id", u.ID, "err", err)
-		return false, jsonError(c, fiber.StatusBadRequest, "The passkey could not be registered. Please try again.")
-	}
-	data, err := credentialJSON(cred)
-	if err != nil {
-		return false, err
-	}
-	p := store.Passkey{CredentialID: cred.ID, Name: c.Query("name"), Credential: data, SignCount: cred.Authenticator.SignCount}
-	err = h.account.AddPasskey(ctx, u, p, h.requestOrigin(c))
-	if errors.Is(err, account.ErrPasskeyExists) {
-		return false, jsonError(c, fiber.StatusConflict, "This passkey is registered already.")
+	err = h.account.FinishRegistration(c.UserContext(), u, h.challengeToken(c), c.Body(), c.Query("name"), h.requestOrigin(c))
+	if a, found := answerFor(err); found && a.msg != "" {
+		return false, jsonError(c, a.status, a.msg)
 	}
 	return err == nil, err
 }
 
 // renamePasskey renames one of the signed-in user's passkeys.
 func (h *Handler) renamePasskey(c *fiber.Ctx) error {
-	err := h.account.RenamePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), c.FormValue("name"), h.requestOrigin(c))
-	if errors.Is(err, account.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
+	if err := h.account.RenamePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), c.FormValue("name"), h.requestOrigin(c)); err != nil {
 		return err
 	}
 	return redirect(c, "/account/security?notice=passkey_renamed")
@@ -223,11 +176,7 @@ func (h *Handler) renamePasskey(c *fiber.Ctx) error {
 
 // deletePasskey deletes one of the signed-in user's passkeys.
 func (h *Handler) deletePasskey(c *fiber.Ctx) error {
-	err := h.account.DeletePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), h.requestOrigin(c))
-	if errors.Is(err, account.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
+	if err := h.account.DeletePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), h.requestOrigin(c)); err != nil {
 		return err
 	}
 	return redirect(c, "/account/security?notice=passkey_deleted")

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -27,7 +26,7 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sps, err := h.store.SAMLServiceProviders(ctx)
+	sps, err := h.saml.ServiceProviders(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,17 +73,12 @@ func clientForm(c *fiber.Ctx) (oidc.ClientInput, views.ClientForm) {
 	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Service: f.Service, HomeURL: f.HomeURL}, f
 }
 
-// clientError answers the registry's errors: the form again with what is wrong (422), 404, 400.
+// clientError answers the registry's errors: the form again with what is wrong (422); the
+// others (no such client, a public client's secret) are answers' to map.
 func (h *Handler) clientError(c *fiber.Ctx, err error, f views.ClientForm) error {
-	var fe oidc.FormError
-	switch {
-	case errors.As(err, &fe):
-		f.Error = string(fe)
+	if problems, ok := refusedForm(err); ok {
+		f.Error = problems[0]
 		return h.clientPage(c, fiber.StatusUnprocessableEntity, f)
-	case errors.Is(err, oidc.ErrClientNotFound):
-		return fiber.ErrNotFound
-	case errors.Is(err, oidc.ErrPublicClient):
-		return fiber.NewError(fiber.StatusBadRequest, err.Error())
 	}
 	return err
 }

@@ -4,7 +4,6 @@ package handlers
 // (services/saml checks the metadata and keeps the registry).
 
 import (
-	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -45,11 +44,7 @@ func (h *Handler) showNewSAMLApp(c *fiber.Ctx) error {
 
 // pathSAMLApp is the service provider the path's :id names; 404 when there is none.
 func (h *Handler) pathSAMLApp(c *fiber.Ctx) (store.SAMLServiceProvider, error) {
-	sp, err := h.saml.ServiceProvider(c.UserContext(), formInt(c.Params("id")))
-	if errors.Is(err, saml.ErrNotFound) {
-		return sp, fiber.ErrNotFound
-	}
-	return sp, err
+	return h.saml.ServiceProvider(c.UserContext(), formInt(c.Params("id")))
 }
 
 // spInput is the service provider form: the name, and the metadata as a chosen file (if one
@@ -70,16 +65,6 @@ func spInput(c *fiber.Ctx) (saml.SPInput, error) {
 	return in, nil
 }
 
-// formProblems says whether err is what is wrong with a form (then the form is shown again
-// with them).
-func formProblems(err error) ([]string, bool) {
-	var p saml.Problems
-	if errors.As(err, &p) {
-		return p, true
-	}
-	return nil, false
-}
-
 // echoMetadata is the pasted metadata to show again in the form: not when it is too large.
 func echoMetadata(c *fiber.Ctx) string {
 	if m := c.FormValue("metadata"); len(m) <= saml.MaxMetadata {
@@ -95,7 +80,7 @@ func (h *Handler) createSAMLApp(c *fiber.Ctx) error {
 		return err
 	}
 	sp, err := h.saml.CreateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), in)
-	if problems, ok := formProblems(err); ok {
+	if problems, ok := refusedForm(err); ok {
 		f := views.SAMLAppForm{IdP: h.samlIdPInfo(), Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
 		return render(c, fiber.StatusUnprocessableEntity, views.NewSAMLAppPage(h.pageBase(c, "Register a SAML application", "applications"), f))
 	}
@@ -134,14 +119,11 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 		return err
 	}
 	err = h.saml.UpdateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), sp, in)
-	if problems, ok := formProblems(err); ok {
+	if problems, ok := refusedForm(err); ok {
 		d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
 		return render(c, fiber.StatusUnprocessableEntity, views.SAMLAppPage(h.pageBase(c, sp.Name, "applications"), d))
 	}
-	switch {
-	case errors.Is(err, saml.ErrNotFound):
-		return fiber.ErrNotFound
-	case err != nil:
+	if err != nil {
 		return err
 	}
 	return redirect(c, spPath(sp.ID)+"?notice=saved")
@@ -149,11 +131,7 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 
 // deleteSAMLApp removes a service provider and the requests held for it (admins).
 func (h *Handler) deleteSAMLApp(c *fiber.Ctx) error {
-	err := h.saml.DeleteServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), formInt(c.Params("id")))
-	if errors.Is(err, saml.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
-	if err != nil {
+	if err := h.saml.DeleteServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), formInt(c.Params("id"))); err != nil {
 		return err
 	}
 	return redirect(c, "/applications/saml?notice=deleted")

@@ -24,7 +24,7 @@ func (h *Handler) forcePasswordReset(c *fiber.Ctx) error {
 			views.DisplayName(u)+" has no password yet, so there is nothing to reset."))
 	}
 	if err != nil {
-		return h.lifecycleError(c, u.ID, err)
+		return err
 	}
 	return redirect(c, fmt.Sprintf("/users/%d/danger?notice=password_reset_forced", u.ID))
 }

@@ -4,12 +4,10 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/netip"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -62,15 +60,11 @@ type Handler struct {
 	base    *url.URL
 	secure  bool // cookies get Secure and the __Host- prefix under https
 	store   *store.Store
-	mailer  Mailer
-	hasher  *auth.Hasher
 	keys    auth.Keys
 	log     *slog.Logger
 	now     func() time.Time
-	version string
-	proxies []netip.Prefix // reverse proxies whose X-Forwarded-For entries are believed
+	proxies auth.Proxies // reverse proxies whose X-Forwarded-For entries are believed
 	wa      *webauthn.WebAuthn
-	hibp    *breach.Client
 	breach  *breach.Service
 	jobs    *jobs.Runner
 	baseCtx context.Context
@@ -99,13 +93,9 @@ func New(cfg Config) *fiber.App {
 		base:    cfg.BaseURL,
 		secure:  cfg.BaseURL.Scheme == "https",
 		store:   cfg.Store,
-		mailer:  cfg.Mailer,
-		hasher:  cfg.Hasher,
 		keys:    cfg.Keys,
 		log:     cfg.Log,
 		now:     cfg.Now,
-		version: cfg.Version,
-		hibp:    cfg.HIBP,
 		breach:  cfg.Breach,
 		jobs:    cfg.Jobs,
 		limiter: throttle.New(cfg.Store, cfg.Now),
@@ -116,10 +106,6 @@ func New(cfg Config) *fiber.App {
 	if h.breach == nil {
 		h.breach = breach.New(breach.Config{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, Client: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
 	}
-	h.account = account.New(account.Config{Store: cfg.Store, Hasher: cfg.Hasher, Keys: cfg.Keys, Limiter: h.limiter, Breach: h.breach,
-		Mailer: cfg.Mailer, Jobs: h.jobs, BaseURL: cfg.BaseURL, Log: cfg.Log, Now: cfg.Now})
-	h.signin = h.newSignIn()
-	h.audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	fc := fiber.Config{
 		AppName:               "weftid",
 		ErrorHandler:          h.handleError,
@@ -132,19 +118,12 @@ func New(cfg Config) *fiber.App {
 		Immutable:          true,
 		EnableIPValidation: true,
 	}
-	for _, p := range cfg.TrustedProxies {
-		prefix, err := netip.ParsePrefix(p)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				cfg.Log.Error("trusted proxy ignored: neither an IP nor a CIDR", "value", p)
-				continue
-			}
-			prefix = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
-		}
-		h.proxies = append(h.proxies, prefix.Masked())
+	var invalid []string
+	h.proxies, invalid = auth.ParseProxies(cfg.TrustedProxies)
+	for _, v := range invalid {
+		cfg.Log.Error("trusted proxy ignored: neither an IP nor a CIDR", "value", v)
 	}
-	wa, err := newWebAuthn(h.origin(), cfg.BaseURL.Hostname())
+	wa, err := account.NewWebAuthn(h.origin(), cfg.BaseURL.Hostname())
 	if err != nil {
 		// WebAuthn needs a domain name (an IP address cannot be a relying party): everything
 		// else works, and the passkey endpoints say why they do not.
@@ -152,6 +131,12 @@ func New(cfg Config) *fiber.App {
 	} else {
 		h.wa = wa
 	}
+	h.account = account.New(account.Config{Store: cfg.Store, Hasher: cfg.Hasher, Keys: cfg.Keys, Limiter: h.limiter, Breach: h.breach,
+		Mailer: cfg.Mailer, Jobs: h.jobs, BaseURL: cfg.BaseURL, WebAuthn: h.wa, Log: cfg.Log, Now: cfg.Now})
+	// A forced reset's new password is the account service's to check, seal and store.
+	h.signin = signin.New(signin.Config{Store: cfg.Store, Limiter: h.limiter, Keys: cfg.Keys, Hasher: cfg.Hasher, Mailer: cfg.Mailer,
+		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: h.account})
+	h.audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	h.oidcSvc = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log})
 	if h.oidc, err = newOIDCProvider(h.oidcSvc, cfg.BaseURL); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
@@ -252,92 +237,18 @@ func (h *Handler) event(c *fiber.Ctx, typ store.EventType, actor, subject *int64
 	return h.requestOrigin(c).Event(h.now(), typ, actor, subject, details)
 }
 
-// clientIP is the address a request came from. Behind trusted proxies it is the rightmost
-// X-Forwarded-For entry that is not itself a trusted proxy: each proxy appends the address it
-// saw, so anything to the left of that was written by the client and proves nothing.
+// clientIP is the address a request came from: behind trusted proxies, the address they say
+// they saw (auth.Proxies.ClientIP).
 func (h *Handler) clientIP(c *fiber.Ctx) string {
 	remote, ok := netip.AddrFromSlice(c.Context().RemoteIP())
 	if !ok {
 		return c.IP()
 	}
-	remote = remote.Unmap()
-	if !h.trustedProxy(remote) {
-		return remote.String()
-	}
-	entries := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
-	for i := len(entries) - 1; i >= 0; i-- {
-		addr, err := netip.ParseAddr(strings.TrimSpace(entries[i]))
-		if err != nil {
-			break // a malformed entry: trust nothing further left
-		}
-		if addr = addr.Unmap(); !h.trustedProxy(addr) {
-			return addr.String()
-		}
-		remote = addr
-	}
-	return remote.String()
-}
-
-func (h *Handler) trustedProxy(addr netip.Addr) bool {
-	for _, p := range h.proxies {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return h.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))
 }
 
 // ptr returns a pointer to id, for the optional actor and subject of events.
 func ptr(id int64) *int64 { return &id }
-
-// errorTitles are the friendly words for each status the error page shows.
-var errorTitles = map[int][2]string{
-	fiber.StatusBadRequest:            {"Bad request", "The request could not be understood."},
-	fiber.StatusForbidden:             {"Not allowed", "You do not have access to this page."},
-	fiber.StatusNotFound:              {"Page not found", "There is nothing at this address."},
-	fiber.StatusMethodNotAllowed:      {"Not allowed", "This address does not accept that kind of request."},
-	fiber.StatusRequestEntityTooLarge: {"Too large", "The request was too large."},
-	fiber.StatusTooManyRequests:       {"Slow down", "Too many requests. Wait a minute and try again."},
-	fiber.StatusServiceUnavailable:    {"Busy", "The server is busy. Try again in a few seconds."},
-}
-
-// handleError renders every error as a friendly page. Internal errors are logged, never shown.
-func (h *Handler) handleError(c *fiber.Ctx, err error) error {
-	status := fiber.StatusInternalServerError
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		status = fe.Code
-	}
-	if errors.Is(err, auth.ErrBusy) {
-		status = fiber.StatusServiceUnavailable
-	}
-	if status == fiber.StatusServiceUnavailable {
-		c.Set(fiber.HeaderRetryAfter, "5")
-	}
-	text, ok := errorTitles[status]
-	if !ok {
-		if status < 500 {
-			text = [2]string{"Something is not right", "The request could not be completed."}
-		} else {
-			status = fiber.StatusInternalServerError
-			text = [2]string{"Something went wrong", "An unexpected error occurred. It has been logged; please try again."}
-		}
-	}
-	if status >= 500 && status != fiber.StatusServiceUnavailable {
-		h.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	}
-	if c.Get("HX-Request") == "true" && c.Method() == fiber.MethodGet && status != fiber.StatusServiceUnavailable && status != fiber.StatusTooManyRequests {
-		// htmx swaps no error answer, so a tab or search that failed (an admin demoted while
-		// the page was open: 403) would do nothing at all. Loading the URL as a page shows why.
-		c.Set("HX-Redirect", string(c.Request().URI().RequestURI()))
-	}
-	// The page renders even when the request's context ran out or was cancelled.
-	c.SetUserContext(context.WithoutCancel(c.UserContext()))
-	return render(c, status, views.ErrorPage(h.pageBase(c, text[0], ""), status, text[1]))
-}
-
-// forbidden is the 403 for a signed-in user below the needed role.
-var errForbidden = fiber.NewError(fiber.StatusForbidden)
 
 // healthz answers 200 when the database answers.
 func (h *Handler) healthz(c *fiber.Ctx) error {

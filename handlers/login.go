@@ -48,8 +48,8 @@ func (h *Handler) showLogin(c *fiber.Ctx) error {
 func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	email := c.FormValue("email")
 	r, err := h.signin.Password(c.UserContext(), h.client(c), email, c.FormValue("password"))
-	if status, msg, ok := signInError(err); ok {
-		form := views.LoginForm{Email: store.NormalizeEmail(email), Error: msg}
+	if status, msgs, ok := formProblems(err); ok {
+		form := views.LoginForm{Email: store.NormalizeEmail(email), Error: msgs[0]}
 		return render(c, status, views.LoginPage(h.pageBase(c, "Sign in", ""), form))
 	}
 	return h.respond(c, r, err)

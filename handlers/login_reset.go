@@ -12,14 +12,19 @@ import (
 	"github.com/weftid/weftid/views"
 )
 
+// newPasswordForm is the form that sets u's new password (with the reset link's token, or
+// without one at a forced reset) under the rule in force, new or with what was refused.
+func (h *Handler) newPasswordForm(c *fiber.Ctx, u store.User, token string, errs []string) (views.NewPasswordForm, error) {
+	minLen, check, err := h.account.EmptyForm(c.UserContext(), account.Subject(u))
+	return views.NewPasswordForm{Email: u.Email, Token: token, Errors: errs, MinLen: minLen, Check: check}, err
+}
+
 // renderResetRequired shows the "Password Reset Required" form with the rule in force.
 func (h *Handler) renderResetRequired(c *fiber.Ctx, status int, u store.User, errs []string) error {
-	policy, err := h.account.Policy(c.UserContext())
+	f, err := h.newPasswordForm(c, u, "", errs)
 	if err != nil {
 		return err
 	}
-	subject := account.Subject(u)
-	f := views.NewPasswordForm{Email: u.Email, Errors: errs, MinLen: policy.MinLengthFor(subject), Check: auth.CheckPassword("", subject, policy)}
 	return render(c, status, views.ResetRequiredPage(h.pageBase(c, "Password Reset Required", ""), f))
 }
 

@@ -66,8 +66,8 @@ func (h *Handler) showLoginVerify(c *fiber.Ctx) error {
 // backup code, whichever the form's method names.
 func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 	r, err := h.signin.VerifyCode(c.UserContext(), h.client(c), auth.Method(c.FormValue("method")), c.FormValue("code"))
-	if status, msg, ok := signInError(err); ok && !errors.Is(err, signin.ErrNoSignIn) {
-		return h.renderVerify(c, status, r.User, r.State, msg, "")
+	if status, msgs, ok := formProblems(err); ok && !errors.Is(err, signin.ErrNoSignIn) {
+		return h.renderVerify(c, status, r.User, r.State, msgs[0], "")
 	}
 	return h.respond(c, r, err)
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -29,37 +28,29 @@ func (h *Handler) requestPasswordReset(c *fiber.Ctx) error {
 		return render(c, status, views.ForgotPasswordPage(h.pageBase(c, "Forgot password", ""), email, notice, errMsg))
 	}
 	err := h.account.RequestReset(c.UserContext(), email, h.requestOrigin(c))
-	var problems account.Problems
-	switch {
-	case err == nil:
-		return page(fiber.StatusOK, forgotAnswer, "")
-	case errors.Is(err, account.ErrThrottled):
-		return page(fiber.StatusTooManyRequests, "", throttledMessage)
-	case errors.As(err, &problems):
-		return page(fiber.StatusUnprocessableEntity, "", problems[0])
+	if status, msgs, ok := formProblems(err); ok {
+		return page(status, "", msgs[0]) // throttled, or not an address
+	}
+	if err != nil {
+		return err
+	}
+	return page(fiber.StatusOK, forgotAnswer, "")
+}
+
+// resetLinkError answers a reset link that does not work (404 page); an IP that posted too
+// many of those gets 429 (answers).
+func (h *Handler) resetLinkError(c *fiber.Ctx, err error) error {
+	if errors.Is(err, account.ErrInvalidLink) {
+		return render(c, fiber.StatusNotFound, views.PasswordResetInvalidPage(h.pageBase(c, "Reset link not valid", "")))
 	}
 	return err
 }
 
-// resetLinkError answers a reset link that does not work (404 page) or an IP that posted too
-// many of those (429).
-func (h *Handler) resetLinkError(c *fiber.Ctx, err error) error {
-	switch {
-	case errors.Is(err, account.ErrThrottled):
-		return fiber.ErrTooManyRequests
-	case errors.Is(err, account.ErrInvalidLink):
-		return render(c, fiber.StatusNotFound, views.PasswordResetInvalidPage(h.pageBase(c, "Reset link not valid", "")))
-	}
-	return passwordSetError(err)
-}
-
 func (h *Handler) renderResetLink(c *fiber.Ctx, status int, token string, u store.User, errs []string) error {
-	policy, err := h.account.Policy(c.UserContext())
+	f, err := h.newPasswordForm(c, u, token, errs)
 	if err != nil {
 		return err
 	}
-	f := views.NewPasswordForm{Email: u.Email, Token: token, Errors: errs, MinLen: policy.MinLengthFor(account.Subject(u)),
-		Check: auth.CheckPassword("", account.Subject(u), policy)}
 	return render(c, status, views.PasswordResetPage(h.pageBase(c, "Choose a new password", ""), f))
 }
 
@@ -84,9 +75,9 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 	}
 	session, _ := c.Locals(localSession).([]byte)
 	r, err := h.account.ResetWithLink(c.UserContext(), token, c.FormValue("new_password"), c.FormValue("confirm_password"), signedIn, session, h.requestOrigin(c))
-	var problems account.Problems
+	problems, refused := refusedForm(err)
 	switch {
-	case errors.As(err, &problems):
+	case refused:
 		return h.renderResetLink(c, fiber.StatusUnprocessableEntity, token, r.User, problems)
 	case err != nil:
 		return h.resetLinkError(c, err)

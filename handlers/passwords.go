@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -70,7 +69,7 @@ func (h *Handler) passwordStrength(c *fiber.Ctx) error {
 
 // showSettingsPasswords is Settings > Security > Passwords (super admins).
 func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
-	s, err := h.store.Settings(c.UserContext())
+	s, err := h.account.Settings(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -96,8 +95,7 @@ func (h *Handler) savePasswordPolicy(c *fiber.Ctx) error {
 	length := int(formInt(c.FormValue("minimum_password_length")))
 	score := int(formInt(c.FormValue("minimum_strength_score")))
 	err := h.account.SavePasswordPolicy(c.UserContext(), *currentUser(c), length, score, h.requestOrigin(c))
-	var problems account.Problems
-	if errors.As(err, &problems) {
+	if problems, ok := refusedForm(err); ok {
 		f := views.PasswordSettingsForm{MinLength: length, MinScore: score, Error: problems[0]}
 		f.Breach, _ = h.breachStatus(c)
 		return render(c, fiber.StatusUnprocessableEntity, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))

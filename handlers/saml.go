@@ -27,6 +27,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/services/saml"
+	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -70,30 +71,11 @@ func (h *Handler) samlRequestError(c *fiber.Ctx, status int, msg string) error {
 	return render(c, status, views.SAMLErrorPage(h.pageBase(c, "Cannot sign in to the application", ""), msg))
 }
 
-// samlProblems are the words for each request the service refuses; the status is 400 but for
-// a held request that is gone (404).
-var samlProblems = []struct {
-	err    error
-	status int
-	msg    string
-}{
-	{saml.ErrUnreadable, fiber.StatusBadRequest, "The application's sign-in request could not be read. Go back to the application and try again."},
-	{saml.ErrUnknownSP, fiber.StatusBadRequest, "This application is not registered with weftid. Ask an administrator to register it under Applications > SAML."},
-	{saml.ErrACS, fiber.StatusBadRequest, "The application asked for its answer at an address its registered metadata does not list. An administrator can replace its metadata under Applications > SAML."},
-	{saml.ErrBinding, fiber.StatusBadRequest, "The application asks for its answer by a binding weftid does not offer: weftid answers by HTTP-POST only."},
-	{saml.ErrExpired, fiber.StatusNotFound, "The application's sign-in request expired or was used already. Go back to the application and sign in again."},
-}
-
-// samlError answers an error of the SAML service: a refused request gets its page in words, a
-// full table of held requests 503, anything else the error page.
+// samlError answers an error of the SAML service: a refused request gets its page in words
+// (answers holds them), anything else the error page.
 func (h *Handler) samlError(c *fiber.Ctx, err error) error {
-	for _, p := range samlProblems {
-		if errors.Is(err, p.err) {
-			return h.samlRequestError(c, p.status, p.msg)
-		}
-	}
-	if errors.Is(err, saml.ErrFull) {
-		return fiber.ErrServiceUnavailable
+	if a, ok := answerFor(err); ok && a.msg != "" {
+		return h.samlRequestError(c, a.status, a.msg)
 	}
 	return err
 }
@@ -186,11 +168,8 @@ func (h *Handler) continueAfterSignIn(c *fiber.Ctx, returnTo string) error {
 	case err != nil:
 		return err
 	}
-	if err := h.store.SetSignInReturnTo(c.UserContext(), si.IDHash, returnTo); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return signInExpired(c)
-		}
-		return err
+	if err := h.signin.SetReturnTo(c.UserContext(), si, returnTo); err != nil {
+		return h.respond(c, signin.Result{}, err) // gone meanwhile: back to the start
 	}
 	si.ReturnTo = returnTo
 	return h.advance(c, si, u, "password")
@@ -223,9 +202,6 @@ func (h *Handler) pendingReturnTo(c *fiber.Ctx) string {
 // user's name.
 func (h *Handler) samlIdPInitiated(c *fiber.Ctx) error {
 	req, err := h.saml.IdPInitiated(c.UserContext(), formInt(c.Params("id")), h.clientIP(c))
-	if errors.Is(err, saml.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}

@@ -1,17 +1,14 @@
 package handlers
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/views"
 )
 
 // showSettingsSecurity shows the tenant's security settings (super admins).
 func (h *Handler) showSettingsSecurity(c *fiber.Ctx) error {
-	s, err := h.store.Settings(c.UserContext())
+	s, err := h.account.Settings(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -20,7 +17,7 @@ func (h *Handler) showSettingsSecurity(c *fiber.Ctx) error {
 
 // showSettingsAuthentication is Settings > Security > Authentication (super admins).
 func (h *Handler) showSettingsAuthentication(c *fiber.Ctx) error {
-	s, err := h.store.Settings(c.UserContext())
+	s, err := h.account.Settings(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -36,8 +33,7 @@ func (h *Handler) showSettingsAuthentication(c *fiber.Ctx) error {
 func (h *Handler) saveAuthPolicy(c *fiber.Ctx) error {
 	strength := c.FormValue("required_auth_strength")
 	err := h.account.SaveAuthPolicy(c.UserContext(), *currentUser(c), strength, h.requestOrigin(c))
-	var problems account.Problems
-	if errors.As(err, &problems) {
+	if problems, ok := refusedForm(err); ok {
 		f := views.AuthPolicyForm{Strength: strength, Error: problems[0]}
 		return render(c, fiber.StatusUnprocessableEntity, views.SettingsAuthenticationPage(h.pageBase(c, "Authentication", "settings"), f))
 	}

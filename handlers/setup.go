@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,9 +11,6 @@ import (
 	"github.com/weftid/weftid/views"
 )
 
-// errSetupLink is the one answer for a setup link that is wrong, used or expired.
-var errSetupLink = fiber.NewError(fiber.StatusNotFound, "setup link invalid")
-
 // showSetup renders the first super admin's form for a valid setup link.
 func (h *Handler) showSetup(c *fiber.Ctx) error {
 	token := c.Query("token")
@@ -23,7 +19,7 @@ func (h *Handler) showSetup(c *fiber.Ctx) error {
 		return err
 	}
 	if !ok {
-		return errSetupLink
+		return account.ErrInvalidSetupLink // wrong, used or expired
 	}
 	return render(c, fiber.StatusOK, views.SetupPage(h.pageBase(c, "Set up weftid", ""), h.setupForm(c.UserContext(), token, "", "", nil)))
 }
@@ -50,18 +46,13 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 		Confirm:  c.FormValue("confirm_password"),
 	}
 	_, err := h.account.CreateFirstSuperAdmin(c.UserContext(), in, h.requestOrigin(c))
-	var problems account.Problems
-	switch {
-	case errors.Is(err, account.ErrThrottled):
-		return fiber.ErrTooManyRequests
-	case errors.Is(err, account.ErrInvalidSetupLink):
-		return errSetupLink
-	case errors.As(err, &problems):
+	if problems, ok := refusedForm(err); ok {
 		subject := account.SetupSubject(in.Email, in.Name)
 		form := h.setupForm(c.UserContext(), in.Token, subject.Name, subject.Email, problems)
 		return render(c, fiber.StatusUnprocessableEntity, views.SetupPage(h.pageBase(c, "Set up weftid", ""), form))
-	case err != nil:
-		return fmt.Errorf("setup: %w", passwordSetError(err))
+	}
+	if err != nil {
+		return fmt.Errorf("setup: %w", err) // throttled, a link that does not work (answers)
 	}
 	return redirect(c, "/login?notice=setup_done")
 }

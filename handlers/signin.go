@@ -11,54 +11,6 @@ import (
 	"github.com/weftid/weftid/store"
 )
 
-// genericFailure is the one message for every failed password step: it never says whether the
-// address exists, the password was wrong, or the account is inactive.
-const genericFailure = "Incorrect email or password, or the account cannot sign in."
-
-// throttledMessage answers a throttled guess. Limits are counted per address whether or not it
-// has an account, so this says nothing about which addresses exist.
-const throttledMessage = "Too many attempts. Wait a few minutes and try again."
-
-// Messages of the sign-in pages.
-const (
-	codeFailure      = "That code is incorrect or has expired. Check your latest email, or send a new code."
-	codeTooManyTries = "Too many wrong codes. Send a new code to try again."
-	otpFailure       = "That code is incorrect or was used already. Enter the current code from your authenticator app, or a backup code."
-	sendFailure      = "We could not send the code, try again."
-	resendLimited    = "You can ask for a new code 3 times in 5 minutes. Wait a few minutes, or use the latest code we sent."
-	passkeyFailure   = "That passkey could not sign you in."
-	expiredMessage   = "Your sign-in expired. Please start again."
-)
-
-// signInErrors is the status and message of each error of services/signin, in one place.
-var signInErrors = []struct {
-	err    error
-	status int
-	msg    string
-}{
-	{signin.ErrIncomplete, fiber.StatusUnprocessableEntity, "Enter your email and password."},
-	{signin.ErrFailed, fiber.StatusUnauthorized, genericFailure},
-	{signin.ErrThrottled, fiber.StatusTooManyRequests, throttledMessage},
-	{signin.ErrTooManyCeremonies, fiber.StatusTooManyRequests, "Too many passkey sign-ins started from this address. Wait a few minutes and try again."},
-	{signin.ErrWrongCode, fiber.StatusUnauthorized, codeFailure},
-	{signin.ErrWrongOTP, fiber.StatusUnauthorized, otpFailure},
-	{signin.ErrTooManyTries, fiber.StatusUnauthorized, codeTooManyTries},
-	{signin.ErrPasskeyFailed, fiber.StatusUnauthorized, passkeyFailure},
-	{signin.ErrNoPasskey, fiber.StatusBadRequest, "You have no passkey yet."},
-	{signin.ErrNoSignIn, fiber.StatusBadRequest, expiredMessage},
-	{signin.ErrInvalidPassword, fiber.StatusUnprocessableEntity, ""},
-}
-
-// signInError is the status and message of a sign-in error; ok is false for any other error.
-func signInError(err error) (status int, msg string, ok bool) {
-	for _, e := range signInErrors {
-		if errors.Is(err, e.err) {
-			return e.status, e.msg, true
-		}
-	}
-	return 0, "", false
-}
-
 // stepPaths are the pages of the steps a sign-in can wait at.
 var stepPaths = map[auth.Step]string{
 	auth.StepPassword:      "/login",
@@ -117,8 +69,8 @@ func (h *Handler) respond(c *fiber.Ctx, r signin.Result, err error) error {
 
 // respondJSON answers a passkey call with where the browser goes next.
 func (h *Handler) respondJSON(c *fiber.Ctx, r signin.Result, err error) error {
-	if status, msg, ok := signInError(err); ok {
-		return jsonError(c, status, msg)
+	if a, ok := answerFor(err); ok {
+		return jsonError(c, a.status, a.msg)
 	}
 	if err != nil {
 		return err
@@ -157,16 +109,10 @@ func (h *Handler) pendingStep(c *fiber.Ctx) string {
 // signInExpired sends a browser without a live sign-in back to the start.
 func signInExpired(c *fiber.Ctx) error { return redirect(c, "/login?notice=expired") }
 
-// failedGuess counts a wrong guess against each check and logs its event, in one transaction:
-// every guess is throttled and every attempt recorded. (Account and OAuth pages use it.)
+// failedGuess counts a wrong guess against each check and logs its event, in one transaction
+// (throttle.FailedGuess). The OAuth2 client endpoints use it.
 func (h *Handler) failedGuess(c *fiber.Ctx, ev store.Event, checks ...throttle.Check) error {
-	ctx := c.UserContext()
-	return h.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := h.limiter.Fail(ctx, tx, checks...); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, ev)
-	})
+	return h.limiter.FailedGuess(c.UserContext(), ev, checks...)
 }
 
 // totpContext binds a sealed TOTP secret to its user, so it cannot be moved to another row.
@@ -177,13 +123,4 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-// newSignIn builds the sign-in service over this handler's dependencies; a forced reset's new
-// password is the account service's to check, seal and store.
-func (h *Handler) newSignIn() *signin.Service {
-	return signin.New(signin.Config{
-		Store: h.store, Limiter: h.limiter, Keys: h.keys, Hasher: h.hasher, Mailer: h.mailer, Log: h.log, Now: h.now,
-		Fingerprints: h.hibp != nil, Accounts: h.account,
-	})
 }

@@ -5,18 +5,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
-
-// usersPageSize is the most users the list shows; it says so when more match.
-const usersPageSize = 200
 
 // usersNotices and usersErrors are the fixed messages /users may show; the query names one.
 var (
@@ -31,30 +26,12 @@ var (
 // showUsers lists the users that match the search (name or email, role, status), with their
 // factors. An htmx request from the search field gets only the table.
 func (h *Handler) showUsers(c *fiber.Ctx) error {
-	l := views.UserList{
-		Q:      strings.TrimSpace(c.Query("q")),
-		Role:   store.Role(c.Query("role")),
-		Status: store.Status(c.Query("status")),
-		Notice: usersNotices[c.Query("notice")],
-		Error:  usersErrors[c.Query("notice")],
-	}
-	if utf8.RuneCountInString(l.Q) > 200 {
-		l.Q = string([]rune(l.Q)[:200])
-	}
-	if !l.Role.Valid() {
-		l.Role = ""
-	}
-	if l.Status != store.StatusActive && l.Status != store.StatusInactive {
-		l.Status = ""
-	}
-	users, err := h.store.SearchUsers(c.UserContext(), store.UserFilter{Q: l.Q, Role: l.Role, Status: l.Status, Limit: usersPageSize + 1})
+	r, err := h.account.SearchUsers(c.UserContext(), store.UserFilter{Q: c.Query("q"), Role: store.Role(c.Query("role")), Status: store.Status(c.Query("status"))})
 	if err != nil {
 		return err
 	}
-	if len(users) > usersPageSize {
-		users, l.Capped = users[:usersPageSize], true
-	}
-	l.Users = users
+	l := views.UserList{Q: r.Filter.Q, Role: r.Filter.Role, Status: r.Filter.Status, Users: r.Users, Capped: r.Capped,
+		Notice: usersNotices[c.Query("notice")], Error: usersErrors[c.Query("notice")]}
 	return renderPart(c, fiber.StatusOK, views.UsersPage(h.pageBase(c, "Users", "users"), l), views.UserTable(l))
 }
 
@@ -75,11 +52,9 @@ func (h *Handler) createUser(c *fiber.Ctx) error {
 		Roles: account.GrantableRoles(actor),
 	}
 	created, err := h.account.CreateUser(c.UserContext(), account.NewUser{Email: f.Email, Name: f.Name, Role: f.Role, By: &actor}, h.requestOrigin(c))
-	var problems account.Problems
+	problems, refused := refusedForm(err)
 	switch {
-	case errors.Is(err, account.ErrForbidden):
-		return errForbidden
-	case errors.As(err, &problems):
+	case refused:
 		f.Errors = problems
 		return render(c, fiber.StatusUnprocessableEntity, views.NewUserPage(h.pageBase(c, "Add a user", "users"), f))
 	case err != nil:
@@ -99,13 +74,11 @@ func (h *Handler) inviteLinkInvalid(c *fiber.Ctx) error {
 
 // renderInvite renders the invitation page, its meter showing the empty verdict for this user.
 func (h *Handler) renderInvite(c *fiber.Ctx, status int, token string, u store.User, problems []string) error {
-	policy, err := h.account.Policy(c.UserContext())
+	minLen, check, err := h.account.EmptyForm(c.UserContext(), account.Subject(u))
 	if err != nil {
 		return err
 	}
-	subject := account.Subject(u)
-	f := views.InviteForm{Token: token, Name: u.Name, Email: u.Email, Errors: problems,
-		MinLen: policy.MinLengthFor(subject), Check: auth.CheckPassword("", subject, policy)}
+	f := views.InviteForm{Token: token, Name: u.Name, Email: u.Email, Errors: problems, MinLen: minLen, Check: check}
 	return render(c, status, views.InvitePage(h.pageBase(c, "Set your password", ""), f))
 }
 
@@ -127,16 +100,14 @@ func (h *Handler) showInvite(c *fiber.Ctx) error {
 func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 	token := c.Params("token")
 	u, err := h.account.AcceptInvitation(c.UserContext(), token, c.FormValue("new_password"), c.FormValue("confirm_password"), h.requestOrigin(c))
-	var problems account.Problems
+	problems, refused := refusedForm(err)
 	switch {
-	case errors.Is(err, account.ErrThrottled):
-		return fiber.ErrTooManyRequests
 	case errors.Is(err, account.ErrInvalidLink):
 		return h.inviteLinkInvalid(c)
-	case errors.As(err, &problems):
+	case refused:
 		return h.renderInvite(c, fiber.StatusUnprocessableEntity, token, u, problems)
 	case err != nil:
-		return fmt.Errorf("accept invitation: %w", passwordSetError(err))
+		return fmt.Errorf("accept invitation: %w", err)
 	}
 	return render(c, fiber.StatusOK, views.InviteDonePage(h.pageBase(c, "Your password is set", ""), u.Email))
 }
@@ -156,26 +127,7 @@ func (h *Handler) targetUser(c *fiber.Ctx) (store.User, error) {
 	if err != nil {
 		return store.User{}, err
 	}
-	u, err := h.account.User(c.UserContext(), id)
-	if errors.Is(err, account.ErrNotFound) {
-		return store.User{}, fiber.ErrNotFound
-	}
-	return u, err
-}
-
-// lifecycleError answers a refused change to a user: 404 for no such user, 403 when the actor
-// may not, 409 with the reason (and the way back) when the rules forbid it whoever asks.
-func (h *Handler) lifecycleError(c *fiber.Ctx, userID int64, err error) error {
-	var r account.Refusal
-	switch {
-	case errors.As(err, &r):
-		return render(c, fiber.StatusConflict, views.UserActionRefusedPage(h.pageBase(c, r.Title, "users"), userID, r.Message))
-	case errors.Is(err, account.ErrForbidden):
-		return errForbidden
-	case errors.Is(err, account.ErrNotFound):
-		return fiber.ErrNotFound
-	}
-	return err
+	return h.account.User(c.UserContext(), id)
 }
 
 // changeUserRole changes a user's role (admins; super admin only for super admins). Nobody can
@@ -191,7 +143,7 @@ func (h *Handler) changeUserRole(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusBadRequest, "unknown role")
 	}
 	if err := h.account.ChangeRole(c.UserContext(), actor, target.ID, role, h.requestOrigin(c)); err != nil {
-		return h.lifecycleError(c, target.ID, err)
+		return err
 	}
 	if target.ID == actor.ID && role.Rank() < store.RoleAdmin.Rank() {
 		return redirect(c, "/dashboard") // they may no longer open the user pages
@@ -217,7 +169,7 @@ func (h *Handler) setStatus(c *fiber.Ctx, status store.Status, notice string) er
 		return err
 	}
 	if err := h.account.SetStatus(c.UserContext(), *currentUser(c), id, status, h.requestOrigin(c)); err != nil {
-		return h.lifecycleError(c, id, err)
+		return err
 	}
 	return redirect(c, fmt.Sprintf("/users/%d/danger?notice=%s", id, notice))
 }

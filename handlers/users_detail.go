@@ -98,7 +98,7 @@ func (h *Handler) resetUserMFA(c *fiber.Ctx) error {
 	}
 	mailed, err := h.account.ResetMFA(c.UserContext(), *currentUser(c), id, h.requestOrigin(c))
 	if err != nil {
-		return h.lifecycleError(c, id, err)
+		return err
 	}
 	notice := "mfa_reset"
 	if !mailed {
@@ -119,7 +119,7 @@ func (h *Handler) revokeUserPasskey(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	}
 	if err := h.account.RevokePasskey(c.UserContext(), *currentUser(c), id, cred, h.requestOrigin(c)); err != nil {
-		return h.lifecycleError(c, id, err)
+		return err
 	}
 	return redirect(c, fmt.Sprintf("/users/%d/profile?notice=passkey_revoked", id))
 }

@@ -15,7 +15,7 @@ func (h *Handler) signOutEverywhere(c *fiber.Ctx) error {
 		return err
 	}
 	if err := h.account.SignOutEverywhere(c.UserContext(), *currentUser(c), id, h.requestOrigin(c)); err != nil {
-		return h.lifecycleError(c, id, err)
+		return err
 	}
 	return redirect(c, fmt.Sprintf("/users/%d/danger?notice=signed_out_everywhere", id))
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/services/breach"
@@ -43,8 +44,10 @@ type Config struct {
 	Jobs *jobs.Runner
 	// BaseURL is the public address that links in mail point to.
 	BaseURL *url.URL
-	Log     *slog.Logger
-	Now     func() time.Time
+	// WebAuthn is the relying party passkeys are registered with (nil: passkeys are off).
+	WebAuthn *webauthn.WebAuthn
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Service is the account use cases over one store.
@@ -57,6 +60,7 @@ type Service struct {
 	mailer  Mailer
 	jobs    *jobs.Runner
 	base    *url.URL
+	wa      *webauthn.WebAuthn
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -83,7 +87,7 @@ func New(cfg Config) *Service {
 	}
 	return &Service{
 		store: cfg.Store, hasher: cfg.Hasher, keys: cfg.Keys, limiter: cfg.Limiter, breach: cfg.Breach,
-		mailer: cfg.Mailer, jobs: cfg.Jobs, base: cfg.BaseURL, log: cfg.Log, now: cfg.Now,
+		mailer: cfg.Mailer, jobs: cfg.Jobs, base: cfg.BaseURL, wa: cfg.WebAuthn, log: cfg.Log, now: cfg.Now,
 	}
 }
 

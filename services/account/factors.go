@@ -24,6 +24,12 @@ var (
 	ErrNotProved = errors.New("account: not proved")
 	// ErrPasskeyExists: the passkey is registered already.
 	ErrPasskeyExists = errors.New("account: passkey registered already")
+	// ErrPasskeysOff: WebAuthn is not configured (the base URL names no domain).
+	ErrPasskeysOff = errors.New("account: passkeys are unavailable")
+	// ErrChallengeGone: no ceremony of this browser waits (none, expired, used, another user's).
+	ErrChallengeGone = errors.New("account: the WebAuthn challenge expired")
+	// ErrPasskeyRefused: the browser's answer to a registration challenge does not verify.
+	ErrPasskeyRefused = errors.New("account: the passkey could not be registered")
 )
 
 // TOTPContext binds a sealed TOTP secret to its user, so it cannot be moved to another row.
@@ -108,7 +114,7 @@ func (s *Service) EnableTOTP(ctx context.Context, u store.User, secret, code str
 	step, ok := auth.CheckTOTP(secret, code, now, 0)
 	if !ok {
 		ev := origin.Event(now, store.EventMFATOTPSetupFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_code"})
-		if err := s.failedGuess(ctx, ev, perUser, perIP); err != nil {
+		if err := s.limiter.FailedGuess(ctx, ev, perUser, perIP); err != nil {
 			return nil, err
 		}
 		return nil, ErrWrongCode
@@ -216,7 +222,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, u store.User, password, code s
 	}
 	if !proved {
 		ev := origin.Event(now, store.EventMFATOTPRemoveFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "not_proved"})
-		if err := s.failedGuess(ctx, ev, account, perIP); err != nil {
+		if err := s.limiter.FailedGuess(ctx, ev, account, perIP); err != nil {
 			return err
 		}
 		return ErrNotProved

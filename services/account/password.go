@@ -30,6 +30,17 @@ func policyOf(st store.Settings) auth.PasswordPolicy {
 	return auth.PasswordPolicy{MinLength: st.MinimumPasswordLength, MinScore: st.MinimumStrengthScore}
 }
 
+// EmptyForm is how a form that sets subject's password starts (and comes back after a refusal,
+// with empty fields): the minimum length in force, and the verdict on an empty password that
+// its meter shows.
+func (s *Service) EmptyForm(ctx context.Context, subject auth.PasswordSubject) (minLen int, check auth.PasswordCheck, err error) {
+	policy, err := s.Policy(ctx)
+	if err != nil {
+		return 0, auth.PasswordCheck{}, err
+	}
+	return policy.MinLengthFor(subject), auth.CheckPassword("", subject, policy), nil
+}
+
 // Subject is an account as the password rule sees it.
 func Subject(u store.User) auth.PasswordSubject {
 	return auth.PasswordSubject{Email: u.Email, Name: u.Name, SuperAdmin: u.Role == store.RoleSuperAdmin}
@@ -171,16 +182,6 @@ func endSessionsTx(ctx context.Context, tx *store.Tx, userID int64, keep []byte)
 	return ended, tx.DeleteUserSignIns(ctx, userID)
 }
 
-// failedGuess counts a wrong guess against checks and logs ev, in one transaction.
-func (s *Service) failedGuess(ctx context.Context, ev store.Event, checks ...throttle.Check) error {
-	return s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := s.limiter.Fail(ctx, tx, checks...); err != nil {
-			return err
-		}
-		return tx.AddEvent(ctx, ev)
-	})
-}
-
 // ChangePassword is Account > Password: u proves themselves with their current password
 // (throttled and counted like a sign-in: ErrThrottled, ErrWrongPassword), then the new one must
 // meet the one rule (Problems). On success the user's other sessions and sign-ins end and the
@@ -205,7 +206,7 @@ func (s *Service) ChangePassword(ctx context.Context, u store.User, current, nex
 	}
 	if !ok {
 		ev := origin.Event(s.now(), store.EventPasswordChangeFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "wrong_current_password"})
-		if err := s.failedGuess(ctx, ev, account, perIP); err != nil {
+		if err := s.limiter.FailedGuess(ctx, ev, account, perIP); err != nil {
 			return err
 		}
 		return ErrWrongPassword

@@ -14,6 +14,9 @@ var ErrInvalidPolicy = Problems{"Choose a minimum length of 8, 10, 12, 14, 16, 1
 // ErrInvalidAuthStrength refuses an authentication strength that is not one of the two.
 var ErrInvalidAuthStrength = Problems{"Choose Baseline or Enhanced."}
 
+// Settings are the tenant's security settings, as Settings > Security shows them.
+func (s *Service) Settings(ctx context.Context) (store.Settings, error) { return s.store.Settings(ctx) }
+
 // SavePasswordPolicy stores the minimum length and score (Problems outside the options) and
 // logs password_policy_updated with the old and new values, in one transaction; nothing when
 // they did not change.

@@ -214,6 +214,16 @@ func (s *Service) Current(ctx context.Context, token string) (store.SignIn, stor
 	return store.SignIn{}, store.User{}, err
 }
 
+// SetReturnTo makes returnTo where the sign-in si goes when it is done (the continuation of an
+// SSO request that waits for it); ErrNoSignIn when it is gone.
+func (s *Service) SetReturnTo(ctx context.Context, si store.SignIn, returnTo string) error {
+	err := s.store.SetSignInReturnTo(ctx, si.IDHash, returnTo)
+	if errors.Is(err, store.ErrNotFound) {
+		err = ErrNoSignIn
+	}
+	return err
+}
+
 // Load is where the sign-in of token stands: its user, state and next step.
 func (s *Service) Load(ctx context.Context, token string) (Result, error) {
 	si, u, err := s.Current(ctx, token)

@@ -1,0 +1,186 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/services/oidc"
+	"github.com/weftid/weftid/services/saml"
+	"github.com/weftid/weftid/services/signin"
+	"github.com/weftid/weftid/views"
+)
+
+// genericFailure is the one message for every failed password step: it never says whether the
+// address exists, the password was wrong, or the account is inactive.
+const genericFailure = "Incorrect email or password, or the account cannot sign in."
+
+// throttledMessage answers a throttled guess. Limits are counted per address whether or not it
+// has an account, so this says nothing about which addresses exist.
+const throttledMessage = "Too many attempts. Wait a few minutes and try again."
+
+// Messages of the sign-in pages.
+const (
+	codeFailure      = "That code is incorrect or has expired. Check your latest email, or send a new code."
+	codeTooManyTries = "Too many wrong codes. Send a new code to try again."
+	otpFailure       = "That code is incorrect or was used already. Enter the current code from your authenticator app, or a backup code."
+	sendFailure      = "We could not send the code, try again."
+	resendLimited    = "You can ask for a new code 3 times in 5 minutes. Wait a few minutes, or use the latest code we sent."
+	passkeyFailure   = "That passkey could not sign you in."
+	expiredMessage   = "Your sign-in expired. Please start again."
+)
+
+// answer is how the handlers answer one sentinel error of a service: its status, and the words
+// a page that shows its form again (or a passkey call) says ("" where no form shows it: the
+// error page says what the status means).
+type answer struct {
+	err    error
+	status int
+	msg    string
+}
+
+// answers maps the services' sentinel errors to a status and a message, in one place. A handler
+// returns such an error and handleError answers with its status; a form shows its message.
+var answers = []answer{
+	{signin.ErrIncomplete, fiber.StatusUnprocessableEntity, "Enter your email and password."},
+	{signin.ErrFailed, fiber.StatusUnauthorized, genericFailure},
+	{signin.ErrThrottled, fiber.StatusTooManyRequests, throttledMessage},
+	{signin.ErrTooManyCeremonies, fiber.StatusTooManyRequests, "Too many passkey sign-ins started from this address. Wait a few minutes and try again."},
+	{signin.ErrWrongCode, fiber.StatusUnauthorized, codeFailure},
+	{signin.ErrWrongOTP, fiber.StatusUnauthorized, otpFailure},
+	{signin.ErrTooManyTries, fiber.StatusUnauthorized, codeTooManyTries},
+	{signin.ErrPasskeyFailed, fiber.StatusUnauthorized, passkeyFailure},
+	{signin.ErrNoPasskey, fiber.StatusBadRequest, "You have no passkey yet."},
+	{signin.ErrNoSignIn, fiber.StatusBadRequest, expiredMessage},
+	{signin.ErrInvalidPassword, fiber.StatusUnprocessableEntity, ""},
+
+	{account.ErrThrottled, fiber.StatusTooManyRequests, throttledMessage},
+	{account.ErrForbidden, fiber.StatusForbidden, ""},
+	{account.ErrNotFound, fiber.StatusNotFound, ""},
+	{account.ErrInvalidSetupLink, fiber.StatusNotFound, ""},
+	// A user who changed (name, address or role) while choosing a password chooses again.
+	{account.ErrUserChanged, fiber.StatusConflict, ""},
+	{account.ErrWrongPassword, fiber.StatusUnprocessableEntity, "Your current password is not correct."},
+	{account.ErrWrongCode, fiber.StatusUnprocessableEntity, "That code is not right. Check the time on your device and enter the code the app shows now."},
+	// TOTP was turned on meanwhile, elsewhere: this setup is void.
+	{account.ErrTOTPOn, fiber.StatusConflict, "An authenticator app was set up for this account meanwhile. Start again."},
+	{account.ErrNoTOTP, fiber.StatusConflict, "Backup codes come with TOTP: set up TOTP first."},
+	{account.ErrNotProved, fiber.StatusUnprocessableEntity, "To remove TOTP, enter your password or a current code from the app."},
+	{account.ErrPasskeyExists, fiber.StatusConflict, "This passkey is registered already."},
+	{account.ErrChallengeGone, fiber.StatusBadRequest, "The request expired. Please try again."},
+	{account.ErrPasskeyRefused, fiber.StatusBadRequest, "The passkey could not be registered. Please try again."},
+	{account.ErrPasskeysOff, fiber.StatusServiceUnavailable, errNoPasskeys},
+
+	{oidc.ErrClientNotFound, fiber.StatusNotFound, ""},
+	{oidc.ErrPublicClient, fiber.StatusBadRequest, ""},
+
+	// The SAML service refuses a request in words (samlError shows them); a held request that
+	// is gone is 404, and a full table of held requests 503.
+	{saml.ErrUnreadable, fiber.StatusBadRequest, "The application's sign-in request could not be read. Go back to the application and try again."},
+	{saml.ErrUnknownSP, fiber.StatusBadRequest, "This application is not registered with weftid. Ask an administrator to register it under Applications > SAML."},
+	{saml.ErrACS, fiber.StatusBadRequest, "The application asked for its answer at an address its registered metadata does not list. An administrator can replace its metadata under Applications > SAML."},
+	{saml.ErrBinding, fiber.StatusBadRequest, "The application asks for its answer by a binding weftid does not offer: weftid answers by HTTP-POST only."},
+	{saml.ErrExpired, fiber.StatusNotFound, "The application's sign-in request expired or was used already. Go back to the application and sign in again."},
+	{saml.ErrNotFound, fiber.StatusNotFound, ""},
+	{saml.ErrFull, fiber.StatusServiceUnavailable, ""},
+	{auth.ErrBusy, fiber.StatusServiceUnavailable, ""},
+}
+
+// answerFor is the answer to err, if it is one of the sentinels in answers.
+func answerFor(err error) (answer, bool) {
+	if err == nil {
+		return answer{}, false
+	}
+	for _, a := range answers {
+		if errors.Is(err, a.err) {
+			return a, true
+		}
+	}
+	return answer{}, false
+}
+
+// refusedForm is what is wrong with a form the services refused as a whole (account.Problems,
+// saml.Problems, oidc.FormError): the page shows the form again with them, as 422.
+func refusedForm(err error) ([]string, bool) {
+	var ap account.Problems
+	var sp saml.Problems
+	var fe oidc.FormError
+	switch {
+	case errors.As(err, &ap):
+		return ap, true
+	case errors.As(err, &sp):
+		return sp, true
+	case errors.As(err, &fe):
+		return []string{string(fe)}, true
+	}
+	return nil, false
+}
+
+// formProblems is how a page that shows its form again answers err: a refused form (422 with
+// its problems) or a sentinel with words in answers (its status and message). ok is false for
+// any other error, nil included: the handler returns it.
+func formProblems(err error) (status int, msgs []string, ok bool) {
+	if p, ok := refusedForm(err); ok {
+		return fiber.StatusUnprocessableEntity, p, true
+	}
+	if a, ok := answerFor(err); ok && a.msg != "" {
+		return a.status, []string{a.msg}, true
+	}
+	return 0, nil, false
+}
+
+// errorTitles are the friendly words for each status the error page shows.
+var errorTitles = map[int][2]string{
+	fiber.StatusBadRequest:            {"Bad request", "The request could not be understood."},
+	fiber.StatusForbidden:             {"Not allowed", "You do not have access to this page."},
+	fiber.StatusNotFound:              {"Page not found", "There is nothing at this address."},
+	fiber.StatusMethodNotAllowed:      {"Not allowed", "This address does not accept that kind of request."},
+	fiber.StatusRequestEntityTooLarge: {"Too large", "The request was too large."},
+	fiber.StatusTooManyRequests:       {"Slow down", "Too many requests. Wait a minute and try again."},
+	fiber.StatusServiceUnavailable:    {"Busy", "The server is busy. Try again in a few seconds."},
+}
+
+// handleError renders every error as a friendly page with its status: a fiber error's, or the
+// one answers gives a service's sentinel; a change to a user the rules refuse (account.Refusal)
+// says why, with the way back to the user. Internal errors are logged, never shown.
+func (h *Handler) handleError(c *fiber.Ctx, err error) error {
+	status := fiber.StatusInternalServerError
+	var fe *fiber.Error
+	var refusal account.Refusal
+	if errors.As(err, &fe) {
+		status = fe.Code
+	} else if a, ok := answerFor(err); ok {
+		status = a.status
+	} else if errors.As(err, &refusal) {
+		return render(c, fiber.StatusConflict, views.UserActionRefusedPage(h.pageBase(c, refusal.Title, "users"), formInt(c.Params("id")), refusal.Message))
+	}
+	if status == fiber.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, "5")
+	}
+	text, ok := errorTitles[status]
+	if !ok {
+		if status < 500 {
+			text = [2]string{"Something is not right", "The request could not be completed."}
+		} else {
+			status = fiber.StatusInternalServerError
+			text = [2]string{"Something went wrong", "An unexpected error occurred. It has been logged; please try again."}
+		}
+	}
+	if status >= 500 && status != fiber.StatusServiceUnavailable {
+		h.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	}
+	if c.Get("HX-Request") == "true" && c.Method() == fiber.MethodGet && status != fiber.StatusServiceUnavailable && status != fiber.StatusTooManyRequests {
+		// htmx swaps no error answer, so a tab or search that failed (an admin demoted while
+		// the page was open: 403) would do nothing at all. Loading the URL as a page shows why.
+		c.Set("HX-Redirect", string(c.Request().URI().RequestURI()))
+	}
+	// The page renders even when the request's context ran out or was cancelled.
+	c.SetUserContext(context.WithoutCancel(c.UserContext()))
+	return render(c, status, views.ErrorPage(h.pageBase(c, text[0], ""), status, text[1]))
+}
+
+// forbidden is the 403 for a signed-in user below the needed role.
+var errForbidden = fiber.NewError(fiber.StatusForbidden)
