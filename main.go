@@ -30,6 +30,7 @@ import (
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -193,9 +194,19 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		fmt.Fprintf(stdout, "\nNo users yet. Create the first super admin within the hour at:\n\n    %s\n\n", link)
 	}
 
-	runner.Every("cleanup", time.Hour, func(ctx context.Context) {
-		if err := st.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+	// Every minute: expired rows go, the throttles' closed windows are logged as
+	// login_throttled summaries, and the WAL is checkpointed and truncated, so neither the
+	// database nor its WAL keeps the size of a burst.
+	runner.Every("cleanup", time.Minute, func(ctx context.Context) {
+		now := time.Now()
+		if err := st.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
 			log.Warn("cleanup failed", "err", err)
+		}
+		if _, err := throttle.Summarize(ctx, st, now); err != nil && ctx.Err() == nil {
+			log.Warn("throttle summaries failed", "err", err)
+		}
+		if err := st.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+			log.Info("WAL checkpoint deferred", "err", err)
 		}
 	})
 	// The weekly breach re-check: its schedule is in the database, so restarts do not disturb it.

@@ -211,6 +211,13 @@ func TestAccountPasswordThrottle(t *testing.T) {
 	if !e.verifies(u.ID, testPassword) {
 		t.Error("the password changed while throttled")
 	}
+	// The first refusal is logged; more refusals in the window only count, for the summary.
+	for range 3 {
+		expectStatus(t, changePassword(c, testPassword, good, good), http.StatusTooManyRequests)
+	}
+	if evs := e.eventsOf("password_change_failed"); len(evs) != 6 || evs[5].Details["reason"] != "throttled" {
+		t.Errorf("password_change_failed events: %d (last %v), want the 5 guesses and one throttled", len(evs), evs[len(evs)-1].Details)
+	}
 	// After the window, the right password works.
 	e.clock.Advance(throttle.PasswordPerAccount.Window())
 	expectRedirect(t, changePassword(c, testPassword, good, good), "/account/password?notice=changed")

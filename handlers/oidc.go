@@ -249,6 +249,11 @@ func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
 		return err
 	}
 	if limited {
+		// Logged once per window, then summed up in one login_throttled event.
+		first := h.event(c, store.EventOAuth2ClientAuthFailed, nil, nil, map[string]any{"endpoint": c.Path(), "client_id": oauthClientID(c), "reason": "throttled"})
+		if err := h.limiter.Refused(ctx, throttle.OAuthClientPerIP.For(ip), first); err != nil {
+			return err
+		}
 		c.Set(fiber.HeaderRetryAfter, "60")
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Status(fiber.StatusTooManyRequests).JSON(fiber.Map{"error": "invalid_client", "error_description": "too many failed client authentications; wait and try again"})
@@ -257,13 +262,19 @@ func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
 		return err
 	}
 	if c.Response().StatusCode() == fiber.StatusUnauthorized {
-		clientID, _, ok := basicAuth(c)
-		if !ok {
-			clientID = c.FormValue("client_id")
-		}
-		return h.failedGuess(c, h.event(c, store.EventOAuth2ClientAuthFailed, nil, nil, map[string]any{"endpoint": c.Path(), "client_id": truncate(clientID, 100)}), throttle.OAuthClientPerIP.For(ip))
+		return h.failedGuess(c, h.event(c, store.EventOAuth2ClientAuthFailed, nil, nil, map[string]any{"endpoint": c.Path(), "client_id": oauthClientID(c)}), throttle.OAuthClientPerIP.For(ip))
 	}
 	return nil
+}
+
+// oauthClientID is the client id a request authenticates as (HTTP Basic or the form), as events
+// record it: at most 100 bytes.
+func oauthClientID(c *fiber.Ctx) string {
+	clientID, _, ok := basicAuth(c)
+	if !ok {
+		clientID = c.FormValue("client_id")
+	}
+	return truncate(clientID, 100)
 }
 
 // basicAuth reads HTTP Basic credentials (form-urlencoded, as OAuth2 clients send them).

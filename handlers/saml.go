@@ -105,6 +105,14 @@ func (h *Handler) samlSSO(c *fiber.Ctx) error {
 	if c.Method() == fiber.MethodPost {
 		in.Binding, in.SAMLRequest, in.RelayState = saml.BindingPost, c.FormValue("SAMLRequest"), c.FormValue("RelayState")
 	}
+	// An anonymous request is counted against its IP before anything of it is parsed or stored,
+	// malformed or not: the limit bounds the work and the rows one address can cause.
+	if ok, err := h.ssoRequestAllowed(c, throttle.SAMLHoldPerIP); err != nil {
+		return err
+	} else if !ok {
+		c.Set(fiber.HeaderRetryAfter, "60")
+		return h.samlRequestError(c, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again.")
+	}
 	req, err := h.saml.ParseRequest(c.UserContext(), in)
 	if err != nil {
 		return h.samlError(c, err)
@@ -138,15 +146,9 @@ func (h *Handler) answerSAML(c *fiber.Ctx, req *saml.AuthnRequest) error {
 	}))
 }
 
-// holdSAMLRequest keeps the request (within the per-IP limit on stored SSO requests) and sends
-// the browser to its continuation.
+// holdSAMLRequest keeps the request (samlSSO counted it against the per-IP limit on stored SSO
+// requests) and sends the browser to its continuation.
 func (h *Handler) holdSAMLRequest(c *fiber.Ctx, req *saml.AuthnRequest) error {
-	if ok, err := h.ssoRequestAllowed(c, throttle.SAMLHoldPerIP); err != nil {
-		return err
-	} else if !ok {
-		c.Set(fiber.HeaderRetryAfter, "60")
-		return h.samlRequestError(c, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again.")
-	}
 	id, err := h.saml.Hold(c.UserContext(), req)
 	if err != nil {
 		return h.samlError(c, err)

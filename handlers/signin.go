@@ -39,6 +39,7 @@ var signInErrors = []struct {
 	{signin.ErrIncomplete, fiber.StatusUnprocessableEntity, "Enter your email and password."},
 	{signin.ErrFailed, fiber.StatusUnauthorized, genericFailure},
 	{signin.ErrThrottled, fiber.StatusTooManyRequests, throttledMessage},
+	{signin.ErrTooManyCeremonies, fiber.StatusTooManyRequests, "Too many passkey sign-ins started from this address. Wait a few minutes and try again."},
 	{signin.ErrWrongCode, fiber.StatusUnauthorized, codeFailure},
 	{signin.ErrWrongOTP, fiber.StatusUnauthorized, otpFailure},
 	{signin.ErrTooManyTries, fiber.StatusUnauthorized, codeTooManyTries},

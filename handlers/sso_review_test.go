@@ -98,6 +98,11 @@ func TestSAMLHeldRequestsLimitedPerIP(t *testing.T) {
 		t.Errorf("Retry-After %q, want 60", got)
 	}
 	issuedNothing(t, r, "the post over the limit")
+	// The limit comes before the request is read: a malformed one over the limit is 429 too,
+	// while the same malformed request from a fresh address is read and refused as such (400).
+	junk := url.Values{"SAMLRequest": {"bm90IFNBTUw="}}
+	expectStatus(t, attacker.postRaw("/saml/sso", junk, http.Header{"Origin": {"http://evil.example"}}), http.StatusTooManyRequests)
+	expectStatus(t, e.newClient().postRaw("/saml/sso", junk, http.Header{"Origin": {"http://evil.example"}}), http.StatusBadRequest)
 
 	// Another address is not counted against this one.
 	held(flood(e.newClient()), "another address's post")

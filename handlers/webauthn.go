@@ -82,17 +82,23 @@ func (h *Handler) loadWAUser(ctx context.Context, u store.User) (*waUser, error)
 	return wu, nil
 }
 
-// saveChallenge keeps a ceremony's session data and gives the browser a cookie naming it.
+// saveChallenge keeps a ceremony's session data, in place of the ceremony the browser's cookie
+// named before, and gives the browser a cookie naming it.
 func (h *Handler) saveChallenge(c *fiber.Ctx, purpose string, userID int64, session *webauthn.SessionData) error {
 	data, err := json.Marshal(session)
 	if err != nil {
 		return err
 	}
+	var previous []byte
+	if old := c.Cookies(h.cookieName(webauthnCookie)); old != "" {
+		previous = h.keys.HashToken("webauthn", old)
+	}
 	token := auth.NewToken()
-	expires := h.now().Add(challengeTTL)
-	err = h.store.CreateChallenge(c.UserContext(), store.Challenge{
+	now := h.now()
+	expires := now.Add(challengeTTL)
+	err = h.store.StartChallenge(c.UserContext(), store.Challenge{
 		IDHash: h.keys.HashToken("webauthn", token), UserID: userID, Purpose: purpose, Data: string(data), ExpiresAt: expires,
-	})
+	}, previous, now)
 	if err != nil {
 		return err
 	}

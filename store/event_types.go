@@ -9,6 +9,7 @@ const (
 	EventDeviceRemoved                 EventType = "device_removed"
 	EventEmailCodeSent                 EventType = "email_code_sent"
 	EventLoginFailed                   EventType = "login_failed"
+	EventLoginThrottled                EventType = "login_throttled"
 	EventMFABackupCodesRegenerated     EventType = "mfa_backup_codes_regenerated"
 	EventMFAResetByAdmin               EventType = "mfa_reset_by_admin"
 	EventMFATOTPEnabled                EventType = "mfa_totp_enabled"
@@ -21,6 +22,7 @@ const (
 	EventOAuth2ClientDeleted           EventType = "oauth2_client_deleted"
 	EventOAuth2ClientSecretRegenerated EventType = "oauth2_client_secret_regenerated"
 	EventOAuth2ClientUpdated           EventType = "oauth2_client_updated"
+	EventOAuth2CodeReused              EventType = "oauth2_code_reused"
 	EventOAuth2RefreshTokenReused      EventType = "oauth2_refresh_token_reused"
 	EventOAuth2UserTokensRevoked       EventType = "oauth2_user_tokens_revoked"
 	EventOIDCSigningKeyRotated         EventType = "oidc_signing_key_rotated"
@@ -60,6 +62,7 @@ var EventTypes = []EventType{
 	EventDeviceRemoved,
 	EventEmailCodeSent,
 	EventLoginFailed,
+	EventLoginThrottled,
 	EventMFABackupCodesRegenerated,
 	EventMFAResetByAdmin,
 	EventMFATOTPEnabled,
@@ -72,6 +75,7 @@ var EventTypes = []EventType{
 	EventOAuth2ClientDeleted,
 	EventOAuth2ClientSecretRegenerated,
 	EventOAuth2ClientUpdated,
+	EventOAuth2CodeReused,
 	EventOAuth2RefreshTokenReused,
 	EventOAuth2UserTokensRevoked,
 	EventOIDCSigningKeyRotated,

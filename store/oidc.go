@@ -139,17 +139,6 @@ func (q q) OIDCAuthRequestByCode(ctx context.Context, codeHash []byte, now time.
 	return scanAuthRequest(q.db.QueryRowContext(ctx, sqlAuthRequestByCode, codeHash, unix(now)))
 }
 
-// ConsumeOIDCAuthCode deletes the done request a code was issued for, once: of two exchanges
-// of one code only one deletes it; the other (and any exchange after a revocation) gets
-// ErrNotFound.
-func (q q) ConsumeOIDCAuthCode(ctx context.Context, id string) error {
-	res, err := q.db.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = ? AND done = 1 AND code_hash IS NOT NULL`, id)
-	if err != nil {
-		return fmt.Errorf("store: consume auth code: %w", err)
-	}
-	return mustAffect(res)
-}
-
 // DeleteOIDCAuthRequest removes a request (after its code was exchanged: codes are single-use).
 func (q q) DeleteOIDCAuthRequest(ctx context.Context, id string) error {
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = ?`, id); err != nil {
@@ -359,6 +348,7 @@ func (q q) DeleteExpiredOAuthTokens(ctx context.Context, now time.Time) error {
 	for _, stmt := range []string{
 		`DELETE FROM oauth_access_tokens WHERE expires_at <= ?`,
 		`DELETE FROM oauth_refresh_tokens WHERE expires_at <= ?`,
+		`DELETE FROM oauth_code_grants WHERE expires_at <= ?`,
 	} {
 		if _, err := q.db.ExecContext(ctx, stmt, unix(now)); err != nil {
 			return fmt.Errorf("store: delete expired tokens: %w", err)

@@ -187,3 +187,21 @@ func (q q) ConsumeChallenge(ctx context.Context, idHash []byte, purpose string, 
 	ch.UserID, ch.ExpiresAt = userID.Int64, fromUnix(expires)
 	return ch, nil
 }
+
+// StartChallenge stores a ceremony in progress in place of the browser's previous one (the
+// keyed hash of the id its cookie named, nil when none): a browser has one ceremony at a time,
+// and its cookie is about to name the new one. Expired ceremonies go in the same transaction, so
+// their table holds no more than the ceremonies of the last few minutes, however many begin.
+func (s *Store) StartChallenge(ctx context.Context, ch Challenge, previous []byte, now time.Time) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		if _, err := tx.db.ExecContext(ctx, `DELETE FROM webauthn_challenges WHERE expires_at <= ?`, unix(now)); err != nil {
+			return fmt.Errorf("store: sweep challenges: %w", err)
+		}
+		if previous != nil {
+			if _, err := tx.db.ExecContext(ctx, `DELETE FROM webauthn_challenges WHERE id_hash = ?`, previous); err != nil {
+				return fmt.Errorf("store: replace challenge: %w", err)
+			}
+		}
+		return tx.CreateChallenge(ctx, ch)
+	})
+}

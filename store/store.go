@@ -12,8 +12,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
-	// The SQLite driver, registered as "sqlite3".
-	_ "github.com/mattn/go-sqlite3"
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/weftid/weftid/migrations"
 )
@@ -44,6 +43,22 @@ type Store struct {
 // Tx is one transaction: the same query methods as Store, committed together.
 type Tx struct{ q }
 
+// JournalSizeLimit bounds the write-ahead log (bytes): after a checkpoint SQLite truncates the
+// -wal file back to at most this, so a burst of writes does not leave a file of hundreds of
+// megabytes behind. Checkpoint empties it.
+const JournalSizeLimit = 4 << 20
+
+// driverName is the SQLite driver as weftid opens it: go-sqlite3 with the pragmas its DSN
+// cannot set run on every new connection.
+const driverName = "sqlite3_weftid"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(conn *sqlite3.SQLiteConn) error {
+		_, err := conn.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", JournalSizeLimit), nil)
+		return err
+	}})
+}
+
 // Open opens (creating if needed) the SQLite file at path in WAL mode with foreign keys and a
 // busy timeout, and applies every embedded migration that has not run yet.
 func Open(ctx context.Context, path string) (*Store, error) { return open(ctx, path, true) }
@@ -60,7 +75,7 @@ func open(ctx context.Context, path string, migrate bool) (*Store, error) {
 		"_synchronous":  {"NORMAL"},
 		"_txlock":       {"immediate"},
 	}.Encode()
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -123,6 +138,21 @@ func (s *Store) Close() error { return s.sqlDB.Close() }
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	return s.sqlDB.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// Checkpoint copies the write-ahead log into the database and truncates the -wal file to zero
+// bytes (PRAGMA wal_checkpoint(TRUNCATE)); it waits for writers (the busy timeout) and reports
+// SQLITE_BUSY as an error when readers kept it from finishing. The jobs runner calls it every
+// minute, so the WAL shrinks back after a burst.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	var busy, logPages, checkpointed int
+	if err := s.sqlDB.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &checkpointed); err != nil {
+		return fmt.Errorf("store: checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("store: checkpoint: busy (%d of %d pages copied)", checkpointed, logPages)
+	}
+	return nil
 }
 
 // InTx runs fn in one transaction, committed when fn returns nil and rolled back otherwise.

@@ -73,7 +73,11 @@ func (c client) IDTokenUserinfoClaimsAssertion() bool { return true }  // email 
 func (c client) ClockSkew() time.Duration             { return 0 }
 
 // authRequest is a stored authorize request as op sees it.
-type authRequest struct{ r store.OIDCAuthRequest }
+type authRequest struct {
+	r store.OIDCAuthRequest
+	// codeHash is the keyed hash of the code it was found by (nil before a code exchange).
+	codeHash []byte
+}
 
 func (a *authRequest) GetID() string          { return a.r.ID }
 func (a *authRequest) GetACR() string         { return "" }

@@ -106,7 +106,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, _
 	if err := s.st.CreateOIDCAuthRequest(ctx, req); err != nil {
 		return nil, err
 	}
-	return &authRequest{req}, nil
+	return &authRequest{r: req}, nil
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
@@ -114,7 +114,7 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	if err != nil {
 		return nil, err
 	}
-	return &authRequest{r}, nil
+	return &authRequest{r: r}, nil
 }
 
 // SaveAuthCode keeps the keyed hash of the code, once per request: a second code is refused.
@@ -126,16 +126,21 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	return err
 }
 
-// AuthRequestByCode: the code exchange. One indexed lookup; the user must still be active.
+// AuthRequestByCode: the code exchange. One indexed lookup; the user must still be active. A
+// code exchanged before is refused and revokes the tokens of that exchange (codeReused).
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	r, err := s.st.OIDCAuthRequestByCode(ctx, s.keys.HashToken(hashAuthCode, code), s.now())
+	hash := s.keys.HashToken(hashAuthCode, code)
+	r, err := s.st.OIDCAuthRequestByCode(ctx, hash, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, s.codeReused(ctx, hash, err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if u, err := s.st.UserByID(ctx, r.UserID); err != nil || !u.Active() || u.PasswordResetRequired {
 		return nil, zoidc.ErrInvalidGrant().WithDescription("the user can no longer sign in")
 	}
-	return &authRequest{r}, nil
+	return &authRequest{r: r, codeHash: hash}, nil
 }
 
 // DeleteAuthRequest: op calls it after a successful exchange, so a code works once.
@@ -163,22 +168,6 @@ func grantOf(req op.TokenRequest) store.OAuthGrant {
 	panic(fmt.Sprintf("oidc: unexpected token request %T", req))
 }
 
-// consumeCode takes the code of an authorization-code request inside the transaction that
-// mints its tokens, so a code yields tokens once even when exchanges overlap.
-func consumeCode(ctx context.Context, tx *store.Tx, req op.TokenRequest) error {
-	r, ok := req.(*authRequest)
-	if !ok {
-		return nil
-	}
-	if err := tx.ConsumeOIDCAuthCode(ctx, r.r.ID); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return zoidc.ErrInvalidGrant().WithDescription("invalid code")
-		}
-		return err
-	}
-	return nil
-}
-
 // insertAccess stores a new access token of the grant and returns its id (op seals "id:subject"
 // into the opaque token the client gets; we keep the keyed hash of the id).
 func (s *storage) insertAccess(ctx context.Context, q interface {
@@ -203,7 +192,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	var id string
 	var exp time.Time
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		if err := consumeCode(ctx, tx, req); err != nil {
+		if err := s.consumeCode(ctx, tx, req, g.GrantID); err != nil {
 			return err
 		}
 		if err := tx.DeleteExpiredOAuthTokens(ctx, s.now()); err != nil {
@@ -213,7 +202,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 		id, exp, err = s.insertAccess(ctx, tx, g)
 		return err
 	})
-	return id, exp, err
+	return id, exp, s.lostCode(ctx, req, err)
 }
 
 // CreateAccessAndRefreshTokens: the code exchange with offline_access (current == ""), or a
@@ -230,10 +219,10 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 				return err
 			}
 		} else {
-			if err := consumeCode(ctx, tx, req); err != nil {
+			g.GrantID = auth.NewToken()
+			if err := s.consumeCode(ctx, tx, req, g.GrantID); err != nil {
 				return err
 			}
-			g.GrantID = auth.NewToken()
 		}
 		if err := tx.DeleteExpiredOAuthTokens(ctx, s.now()); err != nil {
 			return err
@@ -246,7 +235,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		return tx.CreateOAuthRefreshToken(ctx, s.keys.HashToken(hashRefreshToken, refresh),
 			store.OAuthRefreshToken{OAuthGrant: g, ExpiresAt: s.now().Add(refreshTTL)})
 	})
-	return accessID, refresh, exp, err
+	return accessID, refresh, exp, s.lostCode(ctx, req, err)
 }
 
 // TokenRequestByRefreshToken: grant_type=refresh_token. One indexed lookup; the user must

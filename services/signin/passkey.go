@@ -12,9 +12,23 @@ import (
 // second factor of the sign-in of c, whose password is done, and u is its user (whose passkeys
 // the ceremony offers); otherwise it is a whole sign-in and u is zero. Errors: ErrThrottled,
 // ErrNoSignIn.
+//
+// Each ceremony stores a challenge, so an anonymous browser may begin only
+// throttle.PasskeyBeginPerIP of them from one IP (ErrTooManyCeremonies past that); the count is taken
+// before anything is stored.
 func (s *Service) PasskeyBegin(ctx context.Context, c Client, secondFactor bool) (store.User, error) {
-	if err := s.passkeyLimited(ctx, c.IP); err != nil || !secondFactor {
+	if err := s.PasskeyLimited(ctx, c.Origin); err != nil {
 		return store.User{}, err
+	}
+	allowed, err := s.limiter.Take(ctx, throttle.PasskeyBeginPerIP.For(throttle.IPKey(c.IP)))
+	if err != nil {
+		return store.User{}, err
+	}
+	if !allowed {
+		return store.User{}, ErrTooManyCeremonies
+	}
+	if !secondFactor {
+		return store.User{}, nil
 	}
 	si, u, err := s.Current(ctx, c.SignIn)
 	if err == nil && !si.Progress.Password {
@@ -23,19 +37,19 @@ func (s *Service) PasskeyBegin(ctx context.Context, c Client, secondFactor bool)
 	return u, err
 }
 
-// passkeyLimited is ErrThrottled when this IP has failed too many passkey sign-ins.
-func (s *Service) passkeyLimited(ctx context.Context, ip string) error {
-	limited, err := s.limiter.Limited(ctx, throttle.PasskeyPerIP.For(throttle.IPKey(ip)))
-	if err == nil && limited {
-		err = ErrThrottled
-	}
-	return err
-}
-
-// PasskeyLimited is asked before a browser's passkey assertion is checked: ErrThrottled when
-// its IP has failed too many.
+// PasskeyLimited is asked before a passkey ceremony begins and before a browser's assertion is
+// checked: ErrThrottled when its IP has failed too many passkey sign-ins. The refusal is
+// logged once per window and summed up (throttle.Limiter.Refused).
 func (s *Service) PasskeyLimited(ctx context.Context, o store.Origin) error {
-	return s.passkeyLimited(ctx, o.IP)
+	check := throttle.PasskeyPerIP.For(throttle.IPKey(o.IP))
+	limited, err := s.limiter.Limited(ctx, check)
+	if err != nil || !limited {
+		return err
+	}
+	if err := s.limiter.Refused(ctx, check, s.failed(o, 0, map[string]any{"step": "passkey", "reason": "throttled"})); err != nil {
+		return err
+	}
+	return ErrThrottled
 }
 
 // PasskeyFailed counts a passkey sign-in that failed against the IP and logs login_failed with

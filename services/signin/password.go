@@ -48,9 +48,10 @@ func (s *Service) Password(ctx context.Context, c Client, email, password string
 }
 
 // checkPassword verifies a password guess under g's lock (the account's, or its device's), so
-// concurrent guesses are each counted before the next is checked. The guess is counted as a failure before it is
-// verified, so guesses at other accounts from the same IP, which this lock does not hold back,
-// count against the IP's limit at once too; a right guess turns it into a success.
+// concurrent guesses are each counted before the next is checked. The guess is counted as a
+// failure before it is verified, so guesses at other accounts from the same IP, which this lock
+// does not hold back, count against the IP's limit at once too; a right guess turns it into a
+// success.
 func (s *Service) checkPassword(ctx context.Context, o store.Origin, g passwordGuard, email, password string) (store.User, error) {
 	unlock := s.limiter.Lock(g.lock)
 	locked := true
@@ -67,7 +68,9 @@ func (s *Service) checkPassword(ctx context.Context, o store.Origin, g passwordG
 		return store.User{}, err
 	}
 	if limited {
-		if err := s.store.AddEvent(ctx, s.failed(o, 0, map[string]any{"email": email, "reason": "throttled"})); err != nil {
+		// Logged once per key and window, then summed up (login_throttled): a flood of refused
+		// guesses does not fill the log.
+		if err := s.limiter.Refused(ctx, reserved.Hit(), s.failed(o, 0, map[string]any{"email": email, "reason": "throttled"})); err != nil {
 			return store.User{}, err
 		}
 		return store.User{}, ErrThrottled

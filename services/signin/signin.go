@@ -83,6 +83,8 @@ var (
 	ErrFailed = errors.New("signin: incorrect email or password")
 	// ErrThrottled: too many guesses.
 	ErrThrottled = errors.New("signin: too many attempts")
+	// ErrTooManyCeremonies: this IP began too many passkey ceremonies (throttle.PasskeyBeginPerIP).
+	ErrTooManyCeremonies = errors.New("signin: too many passkey ceremonies")
 	// ErrWrongCode: the e-mail code is wrong, expired or used; ErrWrongOTP: the TOTP or backup
 	// code is; ErrTooManyTries: the e-mail code had too many wrong guesses.
 	ErrWrongCode    = errors.New("signin: wrong code")

@@ -41,6 +41,9 @@ const (
 	// the server store (each row lives up to half an hour).
 	OIDCAuthorizePerIP
 	SAMLHoldPerIP
+	// PasskeyBeginPerIP counts the passkey ceremonies an anonymous browser makes the server
+	// store (each challenge lives 5 minutes); a person signing in needs a handful.
+	PasskeyBeginPerIP
 )
 
 // counting says which stored attempts a rule counts.
@@ -58,6 +61,7 @@ const (
 )
 
 type limit struct {
+	name   string // how summaries (login_throttled) name the rule
 	kind   string // signin_attempts.kind
 	max    int
 	window time.Duration
@@ -66,20 +70,21 @@ type limit struct {
 
 // table is every limit weftid enforces.
 var table = [...]limit{
-	PasswordPerAccount:      {store.AttemptPassword, 5, 15 * time.Minute, failuresSinceSuccess},
-	PasswordPerIP:           {store.AttemptPassword, 30, 15 * time.Minute, failures},
-	CodePerUser:             {store.AttemptCode, 10, 15 * time.Minute, failuresSinceSuccess},
-	CodePerIP:               {store.AttemptCode, 30, 15 * time.Minute, failures},
-	CodeMails:               {store.AttemptCodeMail, 4, 5 * time.Minute, every},
-	SetupPerIP:              {store.AttemptSetup, 10, 15 * time.Minute, failures},
-	PasskeyPerIP:            {store.AttemptPasskey, 30, 15 * time.Minute, failures},
-	ResetRequestsPerAccount: {store.AttemptResetRequest, 3, time.Hour, every},
-	ResetRequestsPerIP:      {store.AttemptResetRequest, 20, time.Hour, every},
-	ResetLinkPerIP:          {store.AttemptResetLink, 20, 15 * time.Minute, failures},
-	InvitePerIP:             {store.AttemptInvite, 10, 15 * time.Minute, failures},
-	OAuthClientPerIP:        {"oauth_client", 30, 15 * time.Minute, failures},
-	OIDCAuthorizePerIP:      {"oidc_authorize", 200, 15 * time.Minute, every},
-	SAMLHoldPerIP:           {"saml_hold", 200, 15 * time.Minute, every},
+	PasswordPerAccount:      {"password_per_account", store.AttemptPassword, 5, 15 * time.Minute, failuresSinceSuccess},
+	PasswordPerIP:           {"password_per_ip", store.AttemptPassword, 30, 15 * time.Minute, failures},
+	CodePerUser:             {"code_per_user", store.AttemptCode, 10, 15 * time.Minute, failuresSinceSuccess},
+	CodePerIP:               {"code_per_ip", store.AttemptCode, 30, 15 * time.Minute, failures},
+	CodeMails:               {"code_mails", store.AttemptCodeMail, 4, 5 * time.Minute, every},
+	SetupPerIP:              {"setup_per_ip", store.AttemptSetup, 10, 15 * time.Minute, failures},
+	PasskeyPerIP:            {"passkey_per_ip", store.AttemptPasskey, 30, 15 * time.Minute, failures},
+	ResetRequestsPerAccount: {"reset_requests_per_account", store.AttemptResetRequest, 3, time.Hour, every},
+	ResetRequestsPerIP:      {"reset_requests_per_ip", store.AttemptResetRequest, 20, time.Hour, every},
+	ResetLinkPerIP:          {"reset_link_per_ip", store.AttemptResetLink, 20, 15 * time.Minute, failures},
+	InvitePerIP:             {"invite_per_ip", store.AttemptInvite, 10, 15 * time.Minute, failures},
+	OAuthClientPerIP:        {"oauth_client_per_ip", "oauth_client", 30, 15 * time.Minute, failures},
+	OIDCAuthorizePerIP:      {"oidc_authorize_per_ip", "oidc_authorize", 200, 15 * time.Minute, every},
+	SAMLHoldPerIP:           {"saml_hold_per_ip", "saml_hold", 200, 15 * time.Minute, every},
+	PasskeyBeginPerIP:       {"passkey_begin_per_ip", "passkey_begin", 60, 15 * time.Minute, every},
 }
 
 // Max is how many attempts the rule allows in its window.
@@ -87,6 +92,9 @@ func (r Rule) Max() int { return table[r].max }
 
 // Window is the rule's time window.
 func (r Rule) Window() time.Duration { return table[r].window }
+
+// Name is the rule's name in events (e.g. "password_per_ip").
+func (r Rule) Name() string { return table[r].name }
 
 // Kind is the kind of attempt the rule counts.
 func (r Rule) Kind() string { return table[r].kind }
@@ -172,12 +180,23 @@ func (l *Limiter) LimitedTx(ctx context.Context, tx *store.Tx, checks ...Check) 
 }
 
 func (l *Limiter) limited(ctx context.Context, q counter, checks []Check) (bool, error) {
+	_, hit, err := l.limitedBy(ctx, q, checks)
+	return hit, err
+}
+
+// LimitedBy is Limited that also names the first check that reached its limit: the one a
+// refusal is counted under (Refused).
+func (l *Limiter) LimitedBy(ctx context.Context, checks ...Check) (Check, bool, error) {
+	return l.limitedBy(ctx, l.store, checks)
+}
+
+func (l *Limiter) limitedBy(ctx context.Context, q counter, checks []Check) (Check, bool, error) {
 	for _, c := range checks {
 		if hit, err := l.reached(ctx, q, c); err != nil || hit {
-			return hit, err
+			return c, hit, err
 		}
 	}
-	return false, nil
+	return Check{}, false, nil
 }
 
 // record stores one attempt per check, each under its rule's kind.
@@ -228,7 +247,13 @@ func (l *Limiter) Take(ctx context.Context, checks ...Check) (allowed bool, err 
 }
 
 // Reservation is a guess counted as a failure before it was verified.
-type Reservation struct{ ids []int64 }
+type Reservation struct {
+	ids []int64
+	hit Check
+}
+
+// Hit is the check that refused the guess when Reserve reported limited.
+func (r Reservation) Hit() Check { return r.hit }
 
 // Reserve checks the limits and, when none is reached, counts the guess as a failure at once, in
 // one write transaction (SQLite serialises those), before the guess is verified: concurrent
@@ -247,9 +272,9 @@ func (l *Limiter) Reserve(ctx context.Context, checks ...Check) (r Reservation, 
 		keys[i] = c.Key
 	}
 	err = l.store.InTx(ctx, func(tx *store.Tx) error {
-		hit, err := l.limited(ctx, tx, checks)
-		if err != nil || hit {
-			limited = hit
+		var err error
+		r.hit, limited, err = l.limitedBy(ctx, tx, checks)
+		if err != nil || limited {
 			return err
 		}
 		r.ids, err = tx.ReserveAttempt(ctx, kind, keys, l.now())

@@ -12,10 +12,16 @@ import (
 )
 
 func TestLimitsTable(t *testing.T) {
-	for r := throttle.PasswordPerAccount; r <= throttle.SAMLHoldPerIP; r++ {
-		if r.Max() < 1 || r.Window() <= 0 || r.Kind() == "" {
-			t.Errorf("rule %d = max %d, window %v, kind %q; want a positive limit and window and a kind", r, r.Max(), r.Window(), r.Kind())
+	names := map[string]bool{}
+	for r := throttle.PasswordPerAccount; r <= throttle.PasskeyBeginPerIP; r++ {
+		if r.Max() < 1 || r.Window() <= 0 || r.Kind() == "" || r.Name() == "" || names[r.Name()] {
+			t.Errorf("rule %d = %q, max %d, window %v, kind %q; want a unique name, a positive limit and window and a kind", r, r.Name(), r.Max(), r.Window(), r.Kind())
 		}
+		names[r.Name()] = true
+	}
+	// A person signing in begins a handful of passkey ceremonies, never 60 in 15 minutes.
+	if throttle.PasskeyBeginPerIP.Max() != 60 || throttle.PasskeyBeginPerIP.Window() != 15*time.Minute {
+		t.Errorf("PasskeyBeginPerIP = %d in %v, want 60 in 15 minutes", throttle.PasskeyBeginPerIP.Max(), throttle.PasskeyBeginPerIP.Window())
 	}
 	if throttle.PasswordPerAccount.Max() > throttle.PasswordPerIP.Max() {
 		t.Errorf("per-account limit %d is looser than per-IP %d", throttle.PasswordPerAccount.Max(), throttle.PasswordPerIP.Max())
@@ -154,8 +160,8 @@ func TestReserveSettleDrop(t *testing.T) {
 		}
 		last = r
 	}
-	if _, limited, _ := l.Reserve(ctx, acct, ip); !limited {
-		t.Fatal("a reservation past the limit was granted")
+	if refused, limited, _ := l.Reserve(ctx, acct, ip); !limited || refused.Hit() != acct {
+		t.Fatalf("a reservation past the limit: limited %v by %v; want limited by %v", limited, refused.Hit(), acct)
 	}
 	if err := l.Drop(ctx, last); err != nil {
 		t.Fatal(err)
