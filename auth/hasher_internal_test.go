@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// These tests hold the pool's workers by taking their places in its channels, exactly as a
-// running verify does, so that "the worker is busy" lasts as long as the test wants and no test
-// depends on how long argon2id takes.
+// These tests hold the pool's workers by taking them exactly as a running verify does, so that
+// "the worker is busy" lasts as long as the test wants and no test depends on how long argon2id
+// takes.
 
 var testParams = Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
@@ -27,18 +27,22 @@ func newTestHasher(t *testing.T, p Argon2Params, workers, queue int, maxWait tim
 
 // hold occupies one worker as a running hash does and returns what frees it.
 func hold(h *Hasher) (release func()) {
-	h.waiting <- struct{}{}
-	h.slots <- struct{}{}
-	return func() { <-h.slots; <-h.waiting }
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.running == h.workers {
+		panic("hold: every worker is taken already")
+	}
+	h.running++
+	return h.release
 }
 
 // waitQueued spins until n callers are in the pool (running or queued).
 func waitQueued(t *testing.T, h *Hasher, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second) // a hang guard only, not a timing assertion
-	for len(h.waiting) != n {
+	for h.callers() != n {
 		if time.Now().After(deadline) {
-			t.Fatalf("pool holds %d callers, want %d", len(h.waiting), n)
+			t.Fatalf("pool holds %d callers, want %d", h.callers(), n)
 		}
 		runtime.Gosched()
 	}
@@ -61,7 +65,7 @@ func TestHasherBusyWhenQueueFull(t *testing.T) {
 	if got, err := h.Hash(context.Background(), "pw"); got != "" || !errors.Is(err, ErrBusy) {
 		t.Errorf("Hash with the only worker busy and no queue = %q, %v; want \"\", ErrBusy", got, err)
 	}
-	if got := len(h.waiting); got != 1 {
+	if got := h.callers(); got != 1 {
 		t.Errorf("after refusals the pool holds %d callers, want 1 (refused callers leave no trace)", got)
 	}
 
@@ -97,7 +101,7 @@ func TestHasherQueuedCallerRunsWhenWorkerFrees(t *testing.T) {
 	if r := <-done; !r.ok || r.err != nil {
 		t.Errorf("queued Verify = %+v, want ok and no error", r)
 	}
-	if got := len(h.waiting); got != 0 {
+	if got := h.callers(); got != 0 {
 		t.Errorf("pool holds %d callers after all returned, want 0", got)
 	}
 }
@@ -112,7 +116,7 @@ func TestHasherMaxWait(t *testing.T) {
 	if ok || rehash || !errors.Is(err, ErrBusy) {
 		t.Errorf("Verify that waited past maxWait = %v, %v, %v; want false, false, ErrBusy", ok, rehash, err)
 	}
-	if got := len(h.waiting); got != 1 {
+	if got := h.callers(); got != 1 {
 		t.Errorf("after the waiter gave up the pool holds %d callers, want 1 (its queue place is given back)", got)
 	}
 }
@@ -142,7 +146,7 @@ func TestHasherContextDone(t *testing.T) {
 			if got, err := h.Hash(tt.ctx, "pw"); got != "" || !errors.Is(err, tt.want) {
 				t.Errorf("Hash = %q, %v; want \"\", %v", got, err, tt.want)
 			}
-			if got := len(h.waiting); got != 1 {
+			if got := h.callers(); got != 1 {
 				t.Errorf("after the callers gave up the pool holds %d callers, want 1", got)
 			}
 		})
@@ -227,8 +231,8 @@ func TestHasherDummyMatchesParams(t *testing.T) {
 
 func TestHasherWorkersAtLeastOne(t *testing.T) {
 	h := newTestHasher(t, testParams, 0, 0, time.Hour)
-	if cap(h.slots) != 1 {
-		t.Errorf("NewHasher(workers=0) has %d workers, want 1", cap(h.slots))
+	if h.workers != 1 {
+		t.Errorf("NewHasher(workers=0) has %d workers, want 1", h.workers)
 	}
 	if _, _, err := h.Verify(context.Background(), "", "pw"); err != nil {
 		t.Errorf("Verify on a 0-worker pool: %v, want it to run on 1 worker", err)

@@ -9,7 +9,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -107,19 +109,39 @@ var ErrBusy = errors.New("auth: password hashing is busy")
 
 // Hasher runs argon2id in a bounded pool: at most Workers hashes at once (so at most
 // Workers x Memory of RAM), at most Queue more waiting, and the rest refused with ErrBusy.
+//
+// Trusted callers (VerifyTrusted: a browser that signed in to the account before) have a share
+// of the queue to themselves, Reserve more places that other callers cannot take, and a worker
+// that frees goes to the longest-waiting trusted caller before any other: a flood of untrusted
+// guesses can fill the queue, but it cannot keep a trusted browser out of it or behind it.
 type Hasher struct {
 	params  Argon2Params
-	slots   chan struct{}
-	waiting chan struct{}
 	wait    time.Duration
 	dummy   string
+	workers int // hashes that may run at once
+	queue   int // callers of any kind that may wait
+	reserve int // more trusted callers that may wait
+
+	mu      sync.Mutex
+	running int       // workers taken; callers wait only when all are
+	trusted []*waiter // trusted callers waiting, oldest first
+	others  []*waiter // other callers waiting, oldest first
+}
+
+// waiter is one caller waiting for a worker: ready closes when it is given one.
+type waiter struct {
+	ready   chan struct{}
+	granted bool
 }
 
 // NewHasher makes a pool of workers hashers with room for queue waiting callers, each of which
-// waits at most maxWait for a worker.
+// waits at most maxWait for a worker. Trusted callers have queue/4 (at least 1) more places.
 func NewHasher(p Argon2Params, workers, queue int, maxWait time.Duration) (*Hasher, error) {
 	if workers < 1 {
 		workers = 1
+	}
+	if queue < 0 {
+		queue = 0
 	}
 	dummy := defaultDummyHash
 	if p != DefaultArgon2 {
@@ -130,39 +152,98 @@ func NewHasher(p Argon2Params, workers, queue int, maxWait time.Duration) (*Hash
 	}
 	return &Hasher{
 		params:  p,
-		slots:   make(chan struct{}, workers),
-		waiting: make(chan struct{}, workers+queue),
 		wait:    maxWait,
 		dummy:   dummy,
+		workers: workers,
+		queue:   queue,
+		reserve: max(1, queue/4),
 	}, nil
 }
 
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() Argon2Params { return h.params }
 
-func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case h.waiting <- struct{}{}:
-	default:
+// roomFor reports whether one more caller may wait. Trusted callers fill their reserved places
+// first, so the untrusted queue shrinks only when more than Reserve of them wait. Call it
+// with mu held.
+func (h *Hasher) roomFor(trusted bool) bool {
+	if trusted {
+		return len(h.trusted)+len(h.others) < h.queue+h.reserve
+	}
+	return len(h.others)+max(0, len(h.trusted)-h.reserve) < h.queue
+}
+
+// acquire takes a worker, waiting for one at most maxWait when there is room to wait, and
+// returns what gives it back.
+func (h *Hasher) acquire(ctx context.Context, trusted bool) (release func(), err error) {
+	h.mu.Lock()
+	if h.running < h.workers {
+		h.running++
+		h.mu.Unlock()
+		return h.release, nil
+	}
+	if !h.roomFor(trusted) {
+		h.mu.Unlock()
 		return nil, ErrBusy
 	}
+	w := &waiter{ready: make(chan struct{})}
+	line := &h.others
+	if trusted {
+		line = &h.trusted
+	}
+	*line = append(*line, w)
+	h.mu.Unlock()
+
 	timer := time.NewTimer(h.wait)
 	defer timer.Stop()
 	select {
-	case h.slots <- struct{}{}:
-		return func() { <-h.slots; <-h.waiting }, nil
+	case <-w.ready:
+		return h.release, nil
 	case <-timer.C:
-		<-h.waiting
-		return nil, ErrBusy
+		err = ErrBusy
 	case <-ctx.Done():
-		<-h.waiting
-		return nil, ctx.Err()
+		err = ctx.Err()
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if w.granted {
+		h.releaseLocked() // given a worker just as it gave up: pass it on
+		return nil, err
+	}
+	*line = slices.DeleteFunc(*line, func(o *waiter) bool { return o == w })
+	return nil, err
+}
+
+// release gives a worker back: to the oldest trusted waiter, else the oldest other one.
+func (h *Hasher) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.releaseLocked()
+}
+
+func (h *Hasher) releaseLocked() {
+	for _, line := range []*[]*waiter{&h.trusted, &h.others} {
+		if len(*line) > 0 {
+			w := (*line)[0]
+			*line = (*line)[1:]
+			w.granted = true
+			close(w.ready)
+			return
+		}
+	}
+	h.running--
+}
+
+// callers is how many callers hold a worker or wait for one.
+func (h *Hasher) callers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.running + len(h.trusted) + len(h.others)
 }
 
 // Hash hashes a new password in the pool.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	release, err := h.acquire(ctx)
+	release, err := h.acquire(ctx, false)
 	if err != nil {
 		return "", err
 	}
@@ -175,7 +256,18 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // same time as a wrong password, and never matches. rehash says the stored hash should be
 // replaced with one made with the current parameters.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
-	release, err := h.acquire(ctx)
+	return h.verify(ctx, false, encoded, password)
+}
+
+// VerifyTrusted is Verify for a caller the server trusts more than a stranger (a browser with
+// the account's device cookie): it may wait in the places reserved for trusted callers, and it
+// is given a worker before any untrusted caller waiting.
+func (h *Hasher) VerifyTrusted(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
+	return h.verify(ctx, true, encoded, password)
+}
+
+func (h *Hasher) verify(ctx context.Context, trusted bool, encoded, password string) (ok, rehash bool, err error) {
+	release, err := h.acquire(ctx, trusted)
 	if err != nil {
 		return false, false, err
 	}

@@ -17,9 +17,10 @@ var securityNotices = map[string]string{
 	"passkey_added":   "Your passkey was registered.",
 	"passkey_renamed": "The passkey was renamed.",
 	"passkey_deleted": "The passkey was deleted.",
+	"device_removed":  "The device was removed. It is trusted again once you sign in with it.",
 }
 
-// showAccountSecurity is Account > Security: the user's TOTP, backup codes and passkeys.
+// showAccountSecurity is Account > Security: the user's TOTP, backup codes, passkeys and devices.
 func (h *Handler) showAccountSecurity(c *fiber.Ctx) error {
 	return h.renderSecurity(c, fiber.StatusOK, "")
 }
@@ -30,6 +31,9 @@ func (h *Handler) renderSecurity(c *fiber.Ctx, status int, errMsg string) error 
 		return err
 	}
 	p := views.SecurityPage{Notice: securityNotices[c.Query("notice")], Error: errMsg, TOTPOn: f.TOTPOn, BackupLeft: f.BackupLeft, Passkeys: f.Passkeys}
+	if p.Devices, p.CurrentDevice, err = h.account.Devices(c.UserContext(), currentUser(c).ID, h.deviceToken(c)); err != nil {
+		return err
+	}
 	return render(c, status, views.AccountSecurityPage(h.pageBase(c, "Security", "account"), p))
 }
 

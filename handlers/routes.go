@@ -79,6 +79,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/account/security/totp", user, h.confirmTOTP)
 	app.Post("/account/security/totp/remove", user, h.removeTOTP)
 	app.Post("/account/security/backup-codes", user, h.regenerateBackupCodes)
+	app.Post("/account/security/devices/:id<int>/remove", user, h.removeDevice)
 	app.Post("/account/passkeys/begin", user, h.beginPasskeyRegistration)
 	app.Post("/account/passkeys/finish", user, h.finishPasskeyRegistration)
 	app.Post("/account/passkeys/:id/rename", user, h.renamePasskey)

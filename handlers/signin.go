@@ -27,6 +27,7 @@ func (h *Handler) client(c *fiber.Ctx) signin.Client {
 		SignIn:   c.Cookies(h.cookieName(signinCookie)),
 		Session:  c.Cookies(h.cookieName(sessionCookie)),
 		ReturnTo: func() string { return h.pendingReturnTo(c) },
+		Device:   h.deviceToken(c),
 	}
 }
 
@@ -36,6 +37,9 @@ func (h *Handler) follow(c *fiber.Ctx, r signin.Result) string {
 	if r.Session != nil {
 		h.clearCookie(c, signinCookie)
 		h.setCookie(c, sessionCookie, r.Session.Value, r.Session.Expires)
+		if r.Device != nil {
+			h.setCookie(c, deviceCookie, r.Device.Value, r.Device.Expires)
+		}
 		return r.ReturnTo
 	}
 	if r.Started != nil {

@@ -6,6 +6,7 @@ type EventType string
 
 // The event types weftid writes.
 const (
+	EventDeviceRemoved                 EventType = "device_removed"
 	EventEmailCodeSent                 EventType = "email_code_sent"
 	EventLoginFailed                   EventType = "login_failed"
 	EventLoginThrottled                EventType = "login_throttled"
@@ -58,6 +59,7 @@ const (
 // EventTypes is every type weftid writes, in alphabetical order: the event log's type filter
 // offers exactly these.
 var EventTypes = []EventType{
+	EventDeviceRemoved,
 	EventEmailCodeSent,
 	EventLoginFailed,
 	EventLoginThrottled,

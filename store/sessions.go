@@ -83,7 +83,7 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep []byte) (i
 	return res.RowsAffected()
 }
 
-// DeleteExpired removes sessions, sign-ins, codes, setup tokens and throttle records that
+// DeleteExpired removes sessions, sign-ins, codes, setup tokens, devices and throttle records that
 // can no longer matter at now. Attempts are kept for a day.
 func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
 	for _, stmt := range []string{
@@ -94,6 +94,7 @@ func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM webauthn_challenges WHERE expires_at <= ?1`,
 		`DELETE FROM invitations WHERE expires_at <= ?1`,
 		`DELETE FROM password_resets WHERE expires_at <= ?1`,
+		`DELETE FROM devices WHERE expires_at <= ?1`,
 		`DELETE FROM signin_attempts WHERE at <= ?1 - 86400`,
 	} {
 		if _, err := q.db.ExecContext(ctx, stmt, unix(now)); err != nil {

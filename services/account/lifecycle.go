@@ -128,8 +128,9 @@ func (s *Service) ChangeRole(ctx context.Context, actor store.User, userID int64
 
 // SetStatus deactivates or reactivates a user (admins; super admins only by super admins).
 // Deactivating stops them signing in and, in the same transaction, ends their sessions and
-// sign-ins, deletes their reset links and revokes their OAuth2 tokens; nobody can deactivate
-// themselves (ErrDeactivateSelf) or the last active super admin (ErrLastSuperAdminStatus).
+// sign-ins, forgets their devices, deletes their reset links and revokes their OAuth2 tokens;
+// nobody can deactivate themselves (ErrDeactivateSelf) or the last active super admin
+// (ErrLastSuperAdminStatus).
 func (s *Service) SetStatus(ctx context.Context, actor store.User, userID int64, status store.Status, origin store.Origin) error {
 	if status == store.StatusInactive && userID == actor.ID {
 		return ErrDeactivateSelf
@@ -157,6 +158,9 @@ func (s *Service) SetStatus(ctx context.Context, actor store.User, userID int64,
 			if err != nil {
 				return err
 			}
+			if _, err := forgetDevicesTx(ctx, tx, cur.ID); err != nil {
+				return err
+			}
 			if err := tx.DeletePasswordResets(ctx, cur.ID); err != nil {
 				return err
 			}
@@ -172,13 +176,18 @@ func (s *Service) SetStatus(ctx context.Context, actor store.User, userID int64,
 	})
 }
 
-// SignOutEverywhere ends every browser session and sign-in in progress of a user and revokes
-// all of their OAuth2 tokens, at once. Same rule as resetting two-step verification: admins,
-// and for a super admin only a super admin; not on yourself.
+// SignOutEverywhere ends every browser session and sign-in in progress of a user, forgets
+// their devices (no browser stays trusted) and revokes all of their OAuth2 tokens, at once.
+// Same rule as resetting two-step verification: admins, and for a super admin only a super
+// admin; not on yourself.
 func (s *Service) SignOutEverywhere(ctx context.Context, actor store.User, userID int64, origin store.Origin) error {
 	return s.adminChange(ctx, actor, userID, origin, store.EventUserSignedOutEverywhere, func(tx *store.Tx, cur store.User) (map[string]any, error) {
 		sessions, err := endSessionsTx(ctx, tx, cur.ID, nil)
-		return map[string]any{"sessions": sessions}, err
+		if err != nil {
+			return nil, err
+		}
+		devices, err := forgetDevicesTx(ctx, tx, cur.ID)
+		return map[string]any{"sessions": sessions, "devices": devices}, err
 	}, func(tx *store.Tx, cur store.User, now time.Time) error {
 		return s.revokeTokensTx(ctx, tx, origin.Event(now, store.EventOAuth2UserTokensRevoked, ptr(actor.ID), ptr(cur.ID), map[string]any{"reason": "sign_out_everywhere"}))
 	})

@@ -119,7 +119,11 @@ func (s *Service) VerifyCode(ctx context.Context, c Client, method auth.Method, 
 			method = auth.MethodTOTP
 		}
 	}
-	perUser, perIP := throttle.CodePerUser.For(throttle.UserKey(u.ID)), throttle.CodePerIP.For(throttle.IPKey(c.IP))
+	userKey, err := s.codeKey(ctx, c, u) // its device's key when this browser is one of u's
+	if err != nil {
+		return r, err
+	}
+	perUser, perIP := throttle.CodePerUser.For(userKey), throttle.CodePerIP.For(throttle.IPKey(c.IP))
 	hit, limited, err := s.limiter.LimitedBy(ctx, perUser, perIP)
 	if err != nil {
 		return r, err

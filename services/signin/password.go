@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -28,7 +27,11 @@ func (s *Service) Password(ctx context.Context, c Client, email, password string
 		// fill the audit log with megabytes.
 		return Result{}, ErrFailed
 	}
-	u, err := s.checkPassword(ctx, c.Origin, email, password)
+	g, err := s.guardPassword(ctx, c, email)
+	if err != nil {
+		return Result{}, err
+	}
+	u, err := s.checkPassword(ctx, c.Origin, g, email, password)
 	if err != nil {
 		return Result{}, err
 	}
@@ -44,12 +47,13 @@ func (s *Service) Password(ctx context.Context, c Client, email, password string
 	return s.beginSecondFactor(ctx, c, r)
 }
 
-// checkPassword verifies a password guess under the account's lock, so concurrent guesses are
-// each counted before the next is checked. The guess is counted as a failure before it is
-// verified, so guesses at other accounts from the same IP, which this lock does not hold back,
-// count against the IP's limit at once too; a right guess turns it into a success.
-func (s *Service) checkPassword(ctx context.Context, o store.Origin, email, password string) (store.User, error) {
-	unlock := s.limiter.Lock(throttle.EmailKey(email))
+// checkPassword verifies a password guess under g's lock (the account's, or its device's), so
+// concurrent guesses are each counted before the next is checked. The guess is counted as a
+// failure before it is verified, so guesses at other accounts from the same IP, which this lock
+// does not hold back, count against the IP's limit at once too; a right guess turns it into a
+// success.
+func (s *Service) checkPassword(ctx context.Context, o store.Origin, g passwordGuard, email, password string) (store.User, error) {
+	unlock := s.limiter.Lock(g.lock)
 	locked := true
 	release := func() {
 		if locked {
@@ -59,7 +63,7 @@ func (s *Service) checkPassword(ctx context.Context, o store.Origin, email, pass
 	}
 	defer release()
 
-	reserved, limited, err := s.limiter.Reserve(ctx, throttle.PasswordPerAccount.For(throttle.EmailKey(email)), throttle.PasswordPerIP.For(throttle.IPKey(o.IP)))
+	reserved, limited, err := s.limiter.Reserve(ctx, g.checks...)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -81,7 +85,7 @@ func (s *Service) checkPassword(ctx context.Context, o store.Origin, email, pass
 		password = password[:MaxPasswordInput] // still hashed, so it costs the same; it cannot match
 		u.PasswordHash = ""
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, u.PasswordHash, password)
+	ok, rehash, err := g.verify(ctx, s.hasher, u.PasswordHash, password)
 	if err != nil {
 		// Not checked (ErrBusy becomes 503 with Retry-After): not a guess either.
 		if derr := s.limiter.Drop(ctx, reserved); derr != nil {

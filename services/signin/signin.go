@@ -112,6 +112,8 @@ type Client struct {
 	// ReturnTo is where a sign-in started now should end (an SSO request waiting for it); it is
 	// asked only when one starts. nil: the dashboard.
 	ReturnTo func() string
+	// Device is the token of its device cookie ("" when none): see device.go.
+	Device string
 }
 
 // Token is a secret the browser keeps in a cookie until it expires.
@@ -143,6 +145,8 @@ type Result struct {
 	// Session is the session a finished sign-in created; the browser goes to ReturnTo.
 	Session  *Token
 	ReturnTo string
+	// Device is the new token of the browser's device cookie, set with Session.
+	Device *Token
 	// Mail is how mailing this step's e-mail code went.
 	Mail MailStatus
 	// Problems say why a new password was refused (ErrInvalidPassword).
@@ -325,7 +329,7 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, c Client, u store.Use
 
 // finishTx is the last step, in tx: the sign-in record goes (ErrNotFound when it went already),
 // a forced reset's new password is stored, a session with a new id replaces the browser's
-// session, and user_signed_in is logged.
+// session, user_signed_in is logged, and the browser's device cookie is set or rotated.
 func (s *Service) finishTx(ctx context.Context, tx *store.Tx, c Client, r *Result, method string) error {
 	si, u := r.SignIn, r.User
 	if err := tx.DeleteSignIn(ctx, si.IDHash); err != nil {
@@ -358,6 +362,11 @@ func (s *Service) finishTx(ctx context.Context, tx *store.Tx, c Client, r *Resul
 	if err := tx.AddEvent(ctx, c.Event(now, store.EventUserSignedIn, &u.ID, &u.ID, map[string]any{"method": method})); err != nil {
 		return err
 	}
+	device, err := s.trustDeviceTx(ctx, tx, c, u, now)
+	if err != nil {
+		return err
+	}
+	r.Device = device
 	r.Session = &Token{Value: token, Expires: sess.ExpiresAt}
 	r.ReturnTo = SafeReturnTo(si.ReturnTo)
 	return nil
