@@ -8,7 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/services/account"
-	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/views"
 )
 
@@ -67,11 +67,11 @@ func (h *Handler) showUserTab(c *fiber.Ctx, tab string) error {
 		d.TOTPOn, d.BackupLeft, d.Passkeys = f.TOTPOn, f.BackupLeft, f.Passkeys
 	case views.TabEvents:
 		before := formInt(c.Query("before"))
-		f := store.EventFilter{InvolvingUser: u.ID, BeforeID: max(before, 0)}
-		next := func(last int64) string { return fmt.Sprintf("/users/%d/events?before=%d", u.ID, last) }
-		if d.Events, err = h.eventPage(ctx, f, next); err != nil {
+		p, err := h.audit.Events(ctx, audit.Filter{UserID: u.ID, Before: before})
+		if err != nil {
 			return err
 		}
+		d.Events = eventList(p, func(last int64) string { return fmt.Sprintf("/users/%d/events?before=%d", u.ID, last) })
 		if before > 0 {
 			// "Load more": the rows take the place of the button.
 			return renderPart(c, fiber.StatusOK, h.userPage(c, d), views.EventRows(d.Events))
