@@ -76,6 +76,7 @@ var answers = []answer{
 
 	{oidc.ErrClientNotFound, fiber.StatusNotFound, ""},
 	{oidc.ErrPublicClient, fiber.StatusBadRequest, ""},
+	{oidc.ErrTooManyRequests, fiber.StatusTooManyRequests, ""},
 
 	// The SAML service refuses a request in words (samlError shows them); a held request that
 	// is gone is 404, and a full table of held requests 503.
@@ -86,6 +87,7 @@ var answers = []answer{
 	{saml.ErrExpired, fiber.StatusNotFound, "The application's sign-in request expired or was used already. Go back to the application and sign in again."},
 	{saml.ErrNotFound, fiber.StatusNotFound, ""},
 	{saml.ErrFull, fiber.StatusServiceUnavailable, ""},
+	{saml.ErrTooManyRequests, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again."},
 	{auth.ErrBusy, fiber.StatusServiceUnavailable, ""},
 }
 

@@ -137,11 +137,11 @@ func New(cfg Config) *fiber.App {
 	h.signin = signin.New(signin.Config{Store: cfg.Store, Limiter: h.limiter, Keys: cfg.Keys, Hasher: cfg.Hasher, Mailer: cfg.Mailer,
 		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: h.account})
 	h.audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
-	h.oidcSvc = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log})
+	h.oidcSvc = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: h.limiter})
 	if h.oidc, err = newOIDCProvider(h.oidcSvc, cfg.BaseURL); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
-	h.saml = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now})
+	h.saml = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: h.limiter})
 	h.warmSAML()
 	app := fiber.New(fc)
 	h.routes(app)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/oidc"
-	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -243,26 +242,20 @@ func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	}
 	ctx := c.UserContext()
-	ip := throttle.IPKey(h.clientIP(c))
-	limited, err := h.limiter.Limited(ctx, throttle.OAuthClientPerIP.For(ip))
-	if err != nil {
-		return err
-	}
-	if limited {
-		// Logged once per window, then summed up in one login_throttled event.
-		first := h.event(c, store.EventOAuth2ClientAuthFailed, nil, nil, map[string]any{"endpoint": c.Path(), "client_id": oauthClientID(c), "reason": "throttled"})
-		if err := h.limiter.Refused(ctx, throttle.OAuthClientPerIP.For(ip), first); err != nil {
-			return err
-		}
+	// Who authenticates, for the events: a client, never the session's user.
+	a := oidc.ClientAuth{Actor: oidc.Actor{IP: h.clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)}, Endpoint: c.Path(), ClientID: oauthClientID(c)}
+	if err := h.oidcSvc.ClientAuthLimited(ctx, a); errors.Is(err, oidc.ErrClientThrottled) {
 		c.Set(fiber.HeaderRetryAfter, "60")
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Status(fiber.StatusTooManyRequests).JSON(fiber.Map{"error": "invalid_client", "error_description": "too many failed client authentications; wait and try again"})
+	} else if err != nil {
+		return err
 	}
 	if err := h.oidc.handler(c); err != nil {
 		return err
 	}
 	if c.Response().StatusCode() == fiber.StatusUnauthorized {
-		return h.failedGuess(c, h.event(c, store.EventOAuth2ClientAuthFailed, nil, nil, map[string]any{"endpoint": c.Path(), "client_id": oauthClientID(c)}), throttle.OAuthClientPerIP.For(ip))
+		return h.oidcSvc.ClientAuthFailed(ctx, a)
 	}
 	return nil
 }

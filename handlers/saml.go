@@ -28,7 +28,6 @@ import (
 
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
-	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -87,14 +86,7 @@ func (h *Handler) samlSSO(c *fiber.Ctx) error {
 	if c.Method() == fiber.MethodPost {
 		in.Binding, in.SAMLRequest, in.RelayState = saml.BindingPost, c.FormValue("SAMLRequest"), c.FormValue("RelayState")
 	}
-	// An anonymous request is counted against its IP before anything of it is parsed or stored,
-	// malformed or not: the limit bounds the work and the rows one address can cause.
-	if ok, err := h.ssoRequestAllowed(c, throttle.SAMLHoldPerIP); err != nil {
-		return err
-	} else if !ok {
-		c.Set(fiber.HeaderRetryAfter, "60")
-		return h.samlRequestError(c, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again.")
-	}
+	in.SignedIn = currentUser(c) != nil // an anonymous request is counted against its IP
 	req, err := h.saml.ParseRequest(c.UserContext(), in)
 	if err != nil {
 		return h.samlError(c, err)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/signin"
-	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -112,12 +111,6 @@ func (h *Handler) pendingStep(c *fiber.Ctx) string {
 
 // signInExpired sends a browser without a live sign-in back to the start.
 func signInExpired(c *fiber.Ctx) error { return redirect(c, "/login?notice=expired") }
-
-// failedGuess counts a wrong guess against each check and logs its event, in one transaction
-// (throttle.FailedGuess). The OAuth2 client endpoints use it.
-func (h *Handler) failedGuess(c *fiber.Ctx, ev store.Event, checks ...throttle.Check) error {
-	return h.limiter.FailedGuess(c.UserContext(), ev, checks...)
-}
 
 // totpContext binds a sealed TOTP secret to its user, so it cannot be moved to another row.
 func totpContext(userID int64) string { return signin.TOTPContext(userID) }
