@@ -11,15 +11,6 @@ import (
 	"github.com/weftid/weftid/views"
 )
 
-// securityNotices are the fixed messages Account > Security may show.
-var securityNotices = map[string]string{
-	"totp_removed":    "TOTP was removed. You will sign in with an email code again.",
-	"passkey_added":   "Your passkey was registered.",
-	"passkey_renamed": "The passkey was renamed.",
-	"passkey_deleted": "The passkey was deleted.",
-	"device_removed":  "The device was removed. It is trusted again once you sign in with it.",
-}
-
 // showAccountSecurity is Account > Security: the user's TOTP, backup codes, passkeys and devices.
 func (h *Handler) showAccountSecurity(c *fiber.Ctx) error {
 	return h.renderSecurity(c, fiber.StatusOK, "")
@@ -30,7 +21,7 @@ func (h *Handler) renderSecurity(c *fiber.Ctx, status int, errMsg string) error 
 	if err != nil {
 		return err
 	}
-	p := views.SecurityPage{Notice: securityNotices[c.Query("notice")], Error: errMsg, TOTPOn: f.TOTPOn, BackupLeft: f.BackupLeft, Passkeys: f.Passkeys}
+	p := views.SecurityPage{Notice: views.SecurityNotices.Notice(c.Query("notice")), Error: errMsg, TOTPOn: f.TOTPOn, BackupLeft: f.BackupLeft, Passkeys: f.Passkeys}
 	if p.Devices, p.CurrentDevice, err = h.account.Devices(c.UserContext(), currentUser(c).ID, h.deviceToken(c)); err != nil {
 		return err
 	}
