@@ -5,7 +5,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -40,40 +39,38 @@ func (h *Handler) beginTOTPSetup(c *fiber.Ctx) error {
 }
 
 // renderTOTPSetup shows the QR code and key of the pending setup.
-func (h *Handler) renderTOTPSetup(c *fiber.Ctx, status int, u store.User, secret, action, errMsg string) error {
-	_, qr, err := auth.TOTPQRCode(auth.ProductName, u.Email, secret)
-	if err != nil {
-		return err
+func (h *Handler) renderTOTPSetup(c *fiber.Ctx, status int, t account.TOTPSetup, errMsg string) error {
+	return render(c, status, views.TOTPSetupPage(h.pageBase(c, "Set up TOTP", "account"), "/account/security/totp", t.QR, t.Secret, errMsg))
+}
+
+// pendingTOTP is the signed-in user's setup waiting for its first code; without one (ok false)
+// the browser goes back to Account > Security.
+func (h *Handler) pendingTOTP(c *fiber.Ctx) (t account.TOTPSetup, ok bool, err error) {
+	t, ok, err = h.account.PendingTOTP(c.UserContext(), *currentUser(c))
+	if err == nil && !ok {
+		err = redirect(c, "/account/security")
 	}
-	return render(c, status, views.TOTPSetupPage(h.pageBase(c, "Set up TOTP", "account"), action, qr, secret, errMsg))
+	return t, ok, err
 }
 
 // showTOTPSetup is the pending setup's page.
 func (h *Handler) showTOTPSetup(c *fiber.Ctx) error {
-	u := *currentUser(c)
-	secret, ok, err := h.account.PendingTOTP(c.UserContext(), u)
-	if err != nil {
+	t, ok, err := h.pendingTOTP(c)
+	if !ok || err != nil {
 		return err
 	}
-	if !ok {
-		return redirect(c, "/account/security")
-	}
-	return h.renderTOTPSetup(c, fiber.StatusOK, u, secret, "/account/security/totp", "")
+	return h.renderTOTPSetup(c, fiber.StatusOK, t, "")
 }
 
 // confirmTOTP turns the pending setup on with a first code from the app, and shows the backup
 // codes once.
 func (h *Handler) confirmTOTP(c *fiber.Ctx) error {
-	u := *currentUser(c)
-	secret, ok, err := h.account.PendingTOTP(c.UserContext(), u)
-	if err != nil {
+	t, ok, err := h.pendingTOTP(c)
+	if !ok || err != nil {
 		return err
 	}
-	if !ok {
-		return redirect(c, "/account/security")
-	}
-	codes, responded, err := h.enableTOTP(c, u, secret, false, func(status int, msg string) error {
-		return h.renderTOTPSetup(c, status, u, secret, "/account/security/totp", msg)
+	codes, responded, err := h.enableTOTP(c, *currentUser(c), t.Secret, false, func(status int, msg string) error {
+		return h.renderTOTPSetup(c, status, t, msg)
 	})
 	if responded || err != nil {
 		return err
