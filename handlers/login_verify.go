@@ -11,23 +11,11 @@ import (
 	"github.com/weftid/weftid/views"
 )
 
+// renderVerify is the second-factor step's page, offering the methods this sign-in may use.
 func (h *Handler) renderVerify(c *fiber.Ctx, status int, u store.User, st auth.SignInState, errMsg, notice string) error {
 	f := views.VerifyForm{Email: u.Email, Error: errMsg, Notice: notice}
-	for _, m := range auth.SecondFactorMethods(st) {
-		switch m {
-		case auth.MethodEmail:
-			f.EmailCode = true
-		case auth.MethodTOTP:
-			f.TOTP = true
-		case auth.MethodPasskey:
-			f.Passkey = true
-		}
-	}
-	title := "Two-step verification"
-	if f.EmailCode {
-		title = "Check your email"
-	}
-	return render(c, status, views.LoginVerifyPage(h.pageBase(c, title, ""), f))
+	f.Offer(auth.SecondFactorMethods(st))
+	return render(c, status, views.LoginVerifyPage(h.pageBase(c, f.Title(), ""), f))
 }
 
 // atStep loads the sign-in in progress if it is at step. ok is false when the response was
