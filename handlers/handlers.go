@@ -16,6 +16,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/breach"
@@ -23,7 +24,6 @@ import (
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
-	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -66,15 +66,13 @@ type Handler struct {
 	proxies auth.Proxies // reverse proxies whose X-Forwarded-For entries are believed
 	wa      *webauthn.WebAuthn
 	breach  *breach.Service
-	jobs    *jobs.Runner
 	baseCtx context.Context
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
 	oidcSvc *oidc.Service // the OIDC app registry and authorize flow
 	saml    *saml.Service // the SAML identity provider and service provider registry
-	limiter *throttle.Limiter
 	signin  *signin.Service
 	account *account.Service
-	audit   *audit.Service // the event chain's verification
+	audit   *audit.Service // the event log: its pages, export and chain
 }
 
 // New builds the fiber app with every route and middleware.
@@ -88,6 +86,8 @@ func New(cfg Config) *fiber.App {
 	if cfg.BaseContext == nil {
 		cfg.BaseContext = context.Background()
 	}
+	svc := services.New(services.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Mailer: cfg.Mailer, Hasher: cfg.Hasher, Keys: cfg.Keys,
+		Log: cfg.Log, Now: cfg.Now, HIBP: cfg.HIBP, Breach: cfg.Breach, Jobs: cfg.Jobs})
 	h := &Handler{
 		baseCtx: cfg.BaseContext,
 		base:    cfg.BaseURL,
@@ -96,15 +96,13 @@ func New(cfg Config) *fiber.App {
 		keys:    cfg.Keys,
 		log:     cfg.Log,
 		now:     cfg.Now,
-		breach:  cfg.Breach,
-		jobs:    cfg.Jobs,
-		limiter: throttle.New(cfg.Store, cfg.Now),
-	}
-	if h.jobs == nil {
-		h.jobs = jobs.New(context.Background(), cfg.Log)
-	}
-	if h.breach == nil {
-		h.breach = breach.New(breach.Config{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, Client: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
+		breach:  svc.Breach,
+		wa:      svc.WebAuthn,
+		oidcSvc: svc.OIDC,
+		saml:    svc.SAML,
+		signin:  svc.SignIn,
+		account: svc.Account,
+		audit:   svc.Audit,
 	}
 	fc := fiber.Config{
 		AppName:               "weftid",
@@ -123,26 +121,10 @@ func New(cfg Config) *fiber.App {
 	for _, v := range invalid {
 		cfg.Log.Error("trusted proxy ignored: neither an IP nor a CIDR", "value", v)
 	}
-	wa, err := account.NewWebAuthn(h.origin(), cfg.BaseURL.Hostname())
-	if err != nil {
-		// WebAuthn needs a domain name (an IP address cannot be a relying party): everything
-		// else works, and the passkey endpoints say why they do not.
-		cfg.Log.Warn("passkeys are unavailable: --base-url must name the host by a domain name", "base_url", cfg.BaseURL.String(), "err", err)
-	} else {
-		h.wa = wa
-	}
-	h.account = account.New(account.Config{Store: cfg.Store, Hasher: cfg.Hasher, Keys: cfg.Keys, Limiter: h.limiter, Breach: h.breach,
-		Mailer: cfg.Mailer, Jobs: h.jobs, BaseURL: cfg.BaseURL, WebAuthn: h.wa, Log: cfg.Log, Now: cfg.Now})
-	// A forced reset's new password is the account service's to check, seal and store.
-	h.signin = signin.New(signin.Config{Store: cfg.Store, Limiter: h.limiter, Keys: cfg.Keys, Hasher: cfg.Hasher, Mailer: cfg.Mailer,
-		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: h.account})
-	h.audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
-	h.oidcSvc = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: h.limiter})
+	var err error
 	if h.oidc, err = newOIDCProvider(h.oidcSvc, cfg.BaseURL); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
-	h.saml = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: h.limiter})
-	h.warmSAML()
 	app := fiber.New(fc)
 	h.routes(app)
 	return app

@@ -20,7 +20,6 @@ package handlers
 // what lets a signed-in browser through without signing in again.
 
 import (
-	"context"
 	"errors"
 	"strings"
 
@@ -39,20 +38,6 @@ const (
 	// moves it into the sign-in record's ReturnTo.
 	returnCookie = "weftid_return"
 )
-
-// warmSAML loads the SAML key in the background through h.jobs, when there is a runner: a new
-// key takes ~75 ms, which start-up need not wait for. Without one (or if it fails) the first
-// SAML request loads it.
-func (h *Handler) warmSAML() {
-	if h.jobs == nil {
-		return
-	}
-	h.jobs.Go("saml key", func(ctx context.Context) {
-		if err := h.saml.Warm(ctx); err != nil {
-			h.log.Error("SAML identity provider unavailable; the first SAML request tries again", "err", err)
-		}
-	})
-}
 
 // samlMetadata serves the identity provider's metadata.
 func (h *Handler) samlMetadata(c *fiber.Ctx) error {

@@ -29,7 +29,7 @@ import (
 	"github.com/weftid/weftid/store"
 )
 
-// Config is what the service needs, passed in by handlers.New.
+// Config is what the service needs, passed in by services.New.
 type Config struct {
 	BaseURL *url.URL
 	Store   *store.Store
