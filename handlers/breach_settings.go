@@ -36,8 +36,8 @@ func (h *Handler) runBreachCheck(c *fiber.Ctx) error {
 	if !h.breach.Enabled() {
 		return redirect(c, "/settings/security/passwords?breach=off#breach-check")
 	}
-	req := h.event(c, "", nil, nil, nil) // the request's IP and user agent, as events record them
-	if err := h.breach.RunNow(ctx, breach.Actor{UserID: currentUser(c).ID, IP: req.IP, UserAgent: req.UserAgent}); err != nil {
+	o := h.requestOrigin(c)
+	if err := h.breach.RunNow(ctx, breach.Actor{UserID: currentUser(c).ID, IP: o.IP, UserAgent: o.UserAgent}); err != nil {
 		return err
 	}
 	return redirect(c, "/settings/security/passwords?breach=requested#breach-check")

@@ -214,11 +214,6 @@ func (h *Handler) requestOrigin(c *fiber.Ctx) store.Origin {
 	return store.Origin{IP: h.clientIP(c), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 512)}
 }
 
-// event builds an audit event for this request.
-func (h *Handler) event(c *fiber.Ctx, typ store.EventType, actor, subject *int64, details map[string]any) store.Event {
-	return h.requestOrigin(c).Event(h.now(), typ, actor, subject, details)
-}
-
 // clientIP is the address a request came from: behind trusted proxies, the address they say
 // they saw (auth.Proxies.ClientIP).
 func (h *Handler) clientIP(c *fiber.Ctx) string {
@@ -228,9 +223,6 @@ func (h *Handler) clientIP(c *fiber.Ctx) string {
 	}
 	return h.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))
 }
-
-// ptr returns a pointer to id, for the optional actor and subject of events.
-func ptr(id int64) *int64 { return &id }
 
 // healthz answers 200 when the database answers.
 func (h *Handler) healthz(c *fiber.Ctx) error {

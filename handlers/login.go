@@ -3,16 +3,9 @@ package handlers
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
-
-// maxPasswordInput bounds what a password check hashes, whatever was posted.
-const maxPasswordInput = signin.MaxPasswordInput
-
-// maxEmailLength is the longest e-mail address (RFC 5321's path limit).
-const maxEmailLength = signin.MaxEmailLength
 
 // home sends visitors to their dashboard or to sign in.
 func (h *Handler) home(c *fiber.Ctx) error {

@@ -112,9 +112,6 @@ func (h *Handler) pendingStep(c *fiber.Ctx) string {
 // signInExpired sends a browser without a live sign-in back to the start.
 func signInExpired(c *fiber.Ctx) error { return redirect(c, "/login?notice=expired") }
 
-// totpContext binds a sealed TOTP secret to its user, so it cannot be moved to another row.
-func totpContext(userID int64) string { return signin.TOTPContext(userID) }
-
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
