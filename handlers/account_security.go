@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -123,12 +124,9 @@ func (h *Handler) beginPasskeyRegistration(c *fiber.Ctx) error {
 }
 
 func (h *Handler) beginRegistration(c *fiber.Ctx, u store.User) error {
-	if h.passkeysOff(c) {
-		return nil
-	}
 	creation, ch, err := h.account.BeginRegistration(c.UserContext(), u, c.Cookies(h.cookieName(webauthnCookie)))
 	if err != nil {
-		return err
+		return h.respondJSON(c, signin.Result{}, err) // passkeys off: 503 saying why
 	}
 	h.setCookie(c, webauthnCookie, ch.Token, ch.Expires)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -137,11 +135,7 @@ func (h *Handler) beginRegistration(c *fiber.Ctx, u store.User) error {
 
 // finishPasskeyRegistration checks the new credential and stores it with its name.
 func (h *Handler) finishPasskeyRegistration(c *fiber.Ctx) error {
-	if h.passkeysOff(c) {
-		return nil
-	}
-	u := *currentUser(c)
-	if ok, err := h.registerPasskey(c, u); !ok || err != nil {
+	if ok, err := h.registerPasskey(c, *currentUser(c)); !ok || err != nil {
 		return err // refused: registerPasskey answered with the reason
 	}
 	return c.JSON(fiber.Map{"redirect": "/account/security?notice=passkey_added"})

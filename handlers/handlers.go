@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
@@ -64,7 +63,6 @@ type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
 	proxies auth.Proxies // reverse proxies whose X-Forwarded-For entries are believed
-	wa      *webauthn.WebAuthn
 	breach  *breach.Service
 	baseCtx context.Context
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
@@ -97,7 +95,6 @@ func New(cfg Config) *fiber.App {
 		log:     cfg.Log,
 		now:     cfg.Now,
 		breach:  svc.Breach,
-		wa:      svc.WebAuthn,
 		oidcSvc: svc.OIDC,
 		saml:    svc.SAML,
 		signin:  svc.SignIn,

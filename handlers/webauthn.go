@@ -20,7 +20,7 @@ const errNoPasskeys = "Passkeys are not available on this server: its address mu
 
 // passkeysOff answers a passkey endpoint when WebAuthn could not be configured.
 func (h *Handler) passkeysOff(c *fiber.Ctx) bool {
-	if h.wa != nil {
+	if h.account.WebAuthn() != nil {
 		return false
 	}
 	_ = jsonError(c, fiber.StatusServiceUnavailable, errNoPasskeys)
