@@ -8,13 +8,7 @@ import (
 
 // breachStatus fills the breach check's part of Settings > Security > Passwords.
 func (h *Handler) breachStatus(c *fiber.Ctx) (views.BreachStatus, error) {
-	var s views.BreachStatus
-	switch c.Query("breach") {
-	case "requested":
-		s.Notice = "The breach check is running. Reload this page to follow it."
-	case "off":
-		s.Notice = "Breach checking is off: there is nothing to run."
-	}
+	s := views.BreachStatus{Notice: views.BreachNotices.Notice(c.Query("breach"))}
 	if !h.breach.Enabled() {
 		return s, nil
 	}

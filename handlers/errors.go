@@ -27,8 +27,6 @@ const (
 	codeFailure      = "That code is incorrect or has expired. Check your latest email, or send a new code."
 	codeTooManyTries = "Too many wrong codes. Send a new code to try again."
 	otpFailure       = "That code is incorrect or was used already. Enter the current code from your authenticator app, or a backup code."
-	sendFailure      = "We could not send the code, try again."
-	resendLimited    = "You can ask for a new code 3 times in 5 minutes. Wait a few minutes, or use the latest code we sent."
 	passkeyFailure   = "That passkey could not sign you in."
 	expiredMessage   = "Your sign-in expired. Please start again."
 )

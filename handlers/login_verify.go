@@ -38,16 +38,8 @@ func (h *Handler) showLoginVerify(c *fiber.Ctx) error {
 	if !ok || err != nil {
 		return err
 	}
-	errMsg, notice := "", ""
-	switch c.Query("sent") {
-	case "0":
-		errMsg = sendFailure
-	case "1":
-		notice = "We sent a new code."
-	case "limited":
-		errMsg = resendLimited
-	}
-	return h.renderVerify(c, fiber.StatusOK, r.User, r.State, errMsg, notice)
+	sent := c.Query("sent")
+	return h.renderVerify(c, fiber.StatusOK, r.User, r.State, views.VerifyErrors.Notice(sent), views.VerifyNotices.Notice(sent))
 }
 
 // submitLoginVerify checks a second-factor code (signin.VerifyCode): an e-mail code, TOTP or a
@@ -68,7 +60,7 @@ func (h *Handler) resendLoginCode(c *fiber.Ctx) error {
 	}
 	switch r.Mail {
 	case signin.MailLimited:
-		return h.renderVerify(c, fiber.StatusTooManyRequests, r.User, r.State, resendLimited, "")
+		return h.renderVerify(c, fiber.StatusTooManyRequests, r.User, r.State, views.VerifyErrors.Notice("limited"), "")
 	case signin.MailFailed:
 		return redirect(c, "/login/verify?sent=0")
 	case signin.MailSent:

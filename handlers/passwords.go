@@ -64,11 +64,8 @@ func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := views.PasswordSettingsForm{MinLength: s.MinimumPasswordLength, MinScore: s.MinimumStrengthScore}
-	switch c.Query("notice") {
-	case "saved":
-		f.Notice = "Saved. The new requirements apply to every password set from now on."
-	case "resets_required":
+	f := views.PasswordSettingsForm{MinLength: s.MinimumPasswordLength, MinScore: s.MinimumStrengthScore, Notice: views.PasswordSettingsNotices.Notice(c.Query("notice"))}
+	if c.Query("notice") == "resets_required" {
 		f.Notice = fmt.Sprintf("%d %s must choose a new password at their next sign-in.", formInt(c.Query("n")), views.Plural(int(formInt(c.Query("n"))), "user", "users"))
 	}
 	if f.Weaker, err = h.account.WeakerPasswords(c.UserContext(), s); err != nil {

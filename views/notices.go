@@ -8,14 +8,20 @@ type Notices int
 
 // The pages' sets of messages.
 const (
-	LoginNotices       Notices = iota // /login
-	UsersNotices                      // /users
-	UsersErrors                       // /users, shown as an error
-	UserNotices                       // a user's detail page
-	SecurityNotices                   // Account > Security
-	ApplicationNotices                // the Applications pages (OpenID Connect clients)
-	SAMLAppsNotices                   // the list of SAML service providers
-	SAMLAppNotices                    // a SAML service provider's page
+	LoginNotices            Notices = iota // /login
+	UsersNotices                           // /users
+	UsersErrors                            // /users, shown as an error
+	UserNotices                            // a user's detail page
+	SecurityNotices                        // Account > Security
+	ApplicationNotices                     // the Applications pages (OpenID Connect clients)
+	SAMLAppsNotices                        // the list of SAML service providers
+	SAMLAppNotices                         // a SAML service provider's page
+	AccountPasswordNotices                 // Account > Password
+	AuthenticationNotices                  // Settings > Security > Authentication
+	PasswordSettingsNotices                // Settings > Security > Passwords
+	BreachNotices                          // the breach check's part of the Passwords page (?breach=)
+	VerifyNotices                          // the second-factor step (?sent=)
+	VerifyErrors                           // the second-factor step (?sent=), shown as an error
 )
 
 var notices = map[Notices]map[string]string{
@@ -64,6 +70,26 @@ var notices = map[Notices]map[string]string{
 	SAMLAppNotices: {
 		"created": "The service provider is registered. Give it weftid's metadata URL (below) if it has not got it yet.",
 		"saved":   "Saved.",
+	},
+	AccountPasswordNotices: {
+		"changed": "Your password was changed. Your other sessions were signed out.",
+	},
+	AuthenticationNotices: {
+		"saved": "Saved. The policy applies to every new sign-in; existing sessions are not interrupted.",
+	},
+	PasswordSettingsNotices: {
+		"saved": "Saved. The new requirements apply to every password set from now on.",
+	},
+	BreachNotices: {
+		"requested": "The breach check is running. Reload this page to follow it.",
+		"off":       "Breach checking is off: there is nothing to run.",
+	},
+	VerifyNotices: {
+		"1": "We sent a new code.",
+	},
+	VerifyErrors: {
+		"0":       "We could not send the code, try again.",
+		"limited": "You can ask for a new code 3 times in 5 minutes. Wait a few minutes, or use the latest code we sent.",
 	},
 }
 
