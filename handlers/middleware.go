@@ -70,13 +70,8 @@ func (h *Handler) setCookie(c *fiber.Ctx, name, value string, expires time.Time)
 	})
 }
 
-// clearCookie removes a cookie.
-func (h *Handler) clearCookie(c *fiber.Ctx, name string) {
-	c.Cookie(&fiber.Cookie{
-		Name: h.cookieName(name), Value: "", Path: "/", Expires: time.Unix(1, 0),
-		Secure: h.secure, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
-	})
-}
+// clearCookie removes a cookie: empty, and expired long ago.
+func (h *Handler) clearCookie(c *fiber.Ctx, name string) { h.setCookie(c, name, "", time.Unix(1, 0)) }
 
 const (
 	sessionCookie = "weftid_session"

@@ -153,11 +153,7 @@ func (h *Handler) holdAuthRequest(c *fiber.Ctx, id string, r store.OIDCAuthReque
 	returnTo := oidcContinuePrefix + url.QueryEscape(id)
 	h.setCookie(c, returnCookie, returnTo, r.ExpiresAt)
 	// A sign-in already under way in this browser carries the request from now on.
-	var signin []byte
-	if token := c.Cookies(h.cookieName(signinCookie)); token != "" {
-		signin = h.keys.HashToken("signin", token)
-	}
-	if err := h.oidcSvc.HoldForSignIn(c.UserContext(), signin, returnTo); err != nil {
+	if err := h.oidcSvc.HoldForSignIn(c.UserContext(), c.Cookies(h.cookieName(signinCookie)), returnTo); err != nil {
 		return err
 	}
 	return redirect(c, "/login")
