@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,8 +26,7 @@ const (
 // eventQuery is the event log's filter as read from the query string.
 type eventQuery struct {
 	filter   audit.Filter
-	form     views.EventsFilter
-	links    url.Values // the accepted filters, for "Load more" and the export
+	form     views.EventsFilter // the accepted values, which "Load more" and the export keep
 	problems []string
 }
 
@@ -37,14 +34,12 @@ type eventQuery struct {
 // (an exact address: the events about that user), from and to (days, inclusive, UTC) and
 // before (an event id, for the next page). A value that cannot be used is left out and said so.
 func parseEventQuery(c *fiber.Ctx) eventQuery {
-	q := eventQuery{form: views.EventsFilter{Types: store.EventTypes}, links: url.Values{}}
+	q := eventQuery{form: views.EventsFilter{Types: store.EventTypes}}
 	if typ := store.EventType(c.Query("type")); slices.Contains(store.EventTypes, typ) {
 		q.filter.Type, q.form.Type = typ, typ
-		q.links.Set("type", string(typ))
 	}
 	if email := store.NormalizeEmail(c.Query("user")); email != "" && len(email) <= 320 {
 		q.filter.User, q.form.User = email, email
-		q.links.Set("user", email)
 	}
 	day := func(name string) (time.Time, bool) {
 		v := strings.TrimSpace(c.Query(name))
@@ -56,7 +51,6 @@ func parseEventQuery(c *fiber.Ctx) eventQuery {
 			q.problems = append(q.problems, "Enter dates as YYYY-MM-DD.")
 			return time.Time{}, false
 		}
-		q.links.Set(name, v)
 		return t, true
 	}
 	if from, ok := day("from"); ok {
@@ -66,10 +60,7 @@ func parseEventQuery(c *fiber.Ctx) eventQuery {
 		q.filter.To, q.form.To = to, to.Format(dateLayout)
 	}
 	q.filter.Before = formInt(c.Query("before"))
-	q.form.Export = "/events.csv"
-	if len(q.links) > 0 {
-		q.form.Export += "?" + q.links.Encode()
-	}
+	q.form.Export = q.form.Link("/events.csv", 0)
 	return q
 }
 
@@ -84,14 +75,7 @@ func (h *Handler) showEvents(c *fiber.Ctx) error {
 		return err
 	}
 	q.form.Error = strings.Join(slices.Compact(q.problems), " ")
-	l := eventList(p, func(last int64) string {
-		v := url.Values{}
-		for k, vs := range q.links {
-			v[k] = vs
-		}
-		v.Set("before", strconv.FormatInt(last, 10))
-		return "/events?" + v.Encode()
-	})
+	l := eventList(p, func(last int64) string { return q.form.Link("/events", last) })
 	chain, err := h.chainStatus(c.UserContext())
 	if err != nil {
 		return err
