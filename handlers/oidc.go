@@ -3,9 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -239,7 +237,8 @@ func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	// Who authenticates, for the events: a client, never the session's user.
-	a := oidc.ClientAuth{Actor: oidc.Actor{IP: h.clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)}, Endpoint: c.Path(), ClientID: oauthClientID(c)}
+	a := oidc.ClientAuth{Actor: oidc.Actor{IP: h.clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)}, Endpoint: c.Path(),
+		Authorization: c.Get(fiber.HeaderAuthorization), FormClientID: c.FormValue("client_id")}
 	if err := h.oidcSvc.ClientAuthLimited(ctx, a); errors.Is(err, oidc.ErrClientThrottled) {
 		c.Set(fiber.HeaderRetryAfter, "60")
 		c.Set(fiber.HeaderCacheControl, "no-store")
@@ -254,28 +253,4 @@ func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
 		return h.oidcSvc.ClientAuthFailed(ctx, a)
 	}
 	return nil
-}
-
-// oauthClientID is the client id a request authenticates as (HTTP Basic or the form), as events
-// record it: at most 100 bytes.
-func oauthClientID(c *fiber.Ctx) string {
-	clientID, _, ok := basicAuth(c)
-	if !ok {
-		clientID = c.FormValue("client_id")
-	}
-	return truncate(clientID, 100)
-}
-
-// basicAuth reads HTTP Basic credentials (form-urlencoded, as OAuth2 clients send them).
-func basicAuth(c *fiber.Ctx) (user, pass string, ok bool) {
-	v, found := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Basic ")
-	if !found {
-		return "", "", false
-	}
-	req := &http.Request{Header: http.Header{"Authorization": {"Basic " + v}}}
-	user, pass, ok = req.BasicAuth()
-	if u, err := url.QueryUnescape(user); err == nil {
-		user = u
-	}
-	return user, pass, ok
 }

@@ -7,6 +7,9 @@ package oidc
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
@@ -20,15 +23,38 @@ var (
 )
 
 // ClientAuth is a client authenticating at the token, introspection or revocation endpoint,
-// as the oauth2_client_auth_failed event records it.
+// as the oauth2_client_auth_failed event records it: the endpoint, and the request's
+// Authorization header and form client_id, which name the client.
 type ClientAuth struct {
 	Actor
-	Endpoint string
-	ClientID string
+	Endpoint      string
+	Authorization string
+	FormClientID  string
+}
+
+// ClientID is the client id a request authenticates as (HTTP Basic, else the form), as events
+// record it: at most 100 bytes.
+func (a ClientAuth) ClientID() string {
+	clientID, ok := a.FormClientID, false
+	if v, found := strings.CutPrefix(a.Authorization, "Basic "); found {
+		req := &http.Request{Header: http.Header{"Authorization": {"Basic " + v}}}
+		var user string
+		if user, _, ok = req.BasicAuth(); ok {
+			// form-urlencoded, as OAuth2 clients send it
+			if u, err := url.QueryUnescape(user); err == nil {
+				user = u
+			}
+			clientID = user
+		}
+	}
+	if len(clientID) > 100 {
+		clientID = clientID[:100]
+	}
+	return clientID
 }
 
 func (s *Service) clientAuthEvent(a ClientAuth, reason string) store.Event {
-	details := map[string]any{"endpoint": a.Endpoint, "client_id": a.ClientID}
+	details := map[string]any{"endpoint": a.Endpoint, "client_id": a.ClientID()}
 	if reason != "" {
 		details["reason"] = reason
 	}
