@@ -137,7 +137,7 @@ func (h *Handler) samlContinue(c *fiber.Ctx) error {
 // browser, or (through a cookie that startSignIn reads) the next one. The browser goes to the
 // sign-in's next step.
 func (h *Handler) continueAfterSignIn(c *fiber.Ctx, returnTo string) error {
-	si, u, err := h.currentSignIn(c)
+	si, _, err := h.currentSignIn(c)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		h.setCookie(c, returnCookie, returnTo, h.now().Add(saml.PendingTTL))
@@ -148,8 +148,7 @@ func (h *Handler) continueAfterSignIn(c *fiber.Ctx, returnTo string) error {
 	if err := h.signin.SetReturnTo(c.UserContext(), si, returnTo); err != nil {
 		return h.respond(c, signin.Result{}, err) // gone meanwhile: back to the start
 	}
-	si.ReturnTo = returnTo
-	return h.advance(c, si, u, "password")
+	return h.advance(c, "password")
 }
 
 // pendingReturnTo is where a sign-in starting now should end: the continuation of an SSO
