@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -142,17 +141,4 @@ func (h *Handler) rotateSigningKey(c *fiber.Ctx) error {
 		return err
 	}
 	return redirect(c, "/applications?notice=key_rotated")
-}
-
-// dashboardApps are the OIDC apps with a home URL, for the dashboard.
-func (h *Handler) dashboardApps(ctx context.Context) ([]views.DashboardApp, error) {
-	clients, err := h.oidcSvc.HomeApps(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var apps []views.DashboardApp
-	for _, cl := range clients {
-		apps = append(apps, views.DashboardApp{Name: cl.Name, URL: cl.HomeURL})
-	}
-	return apps, nil
 }
