@@ -9,11 +9,7 @@ import (
 
 // showAccountPassword is Account > Password.
 func (h *Handler) showAccountPassword(c *fiber.Ctx) error {
-	notice := ""
-	if c.Query("notice") == "changed" {
-		notice = "Your password was changed. Your other sessions were signed out."
-	}
-	return h.renderAccountPassword(c, fiber.StatusOK, notice)
+	return h.renderAccountPassword(c, fiber.StatusOK, views.AccountPasswordNotices.Notice(c.Query("notice")))
 }
 
 // renderAccountPassword renders the form with empty fields, so its meter shows the empty

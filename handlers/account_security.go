@@ -5,20 +5,11 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
-
-// securityNotices are the fixed messages Account > Security may show.
-var securityNotices = map[string]string{
-	"totp_removed":    "TOTP was removed. You will sign in with an email code again.",
-	"passkey_added":   "Your passkey was registered.",
-	"passkey_renamed": "The passkey was renamed.",
-	"passkey_deleted": "The passkey was deleted.",
-	"device_removed":  "The device was removed. It is trusted again once you sign in with it.",
-}
 
 // showAccountSecurity is Account > Security: the user's TOTP, backup codes, passkeys and devices.
 func (h *Handler) showAccountSecurity(c *fiber.Ctx) error {
@@ -30,7 +21,7 @@ func (h *Handler) renderSecurity(c *fiber.Ctx, status int, errMsg string) error 
 	if err != nil {
 		return err
 	}
-	p := views.SecurityPage{Notice: securityNotices[c.Query("notice")], Error: errMsg, TOTPOn: f.TOTPOn, BackupLeft: f.BackupLeft, Passkeys: f.Passkeys}
+	p := views.SecurityPage{Notice: views.SecurityNotices.Notice(c.Query("notice")), Error: errMsg, TOTPOn: f.TOTPOn, BackupLeft: f.BackupLeft, Passkeys: f.Passkeys}
 	if p.Devices, p.CurrentDevice, err = h.account.Devices(c.UserContext(), currentUser(c).ID, h.deviceToken(c)); err != nil {
 		return err
 	}
@@ -49,40 +40,38 @@ func (h *Handler) beginTOTPSetup(c *fiber.Ctx) error {
 }
 
 // renderTOTPSetup shows the QR code and key of the pending setup.
-func (h *Handler) renderTOTPSetup(c *fiber.Ctx, status int, u store.User, secret, action, errMsg string) error {
-	_, qr, err := auth.TOTPQRCode(auth.ProductName, u.Email, secret)
-	if err != nil {
-		return err
+func (h *Handler) renderTOTPSetup(c *fiber.Ctx, status int, t account.TOTPSetup, errMsg string) error {
+	return render(c, status, views.TOTPSetupPage(h.pageBase(c, "Set up TOTP", "account"), "/account/security/totp", t.QR, t.Secret, errMsg))
+}
+
+// pendingTOTP is the signed-in user's setup waiting for its first code; without one (ok false)
+// the browser goes back to Account > Security.
+func (h *Handler) pendingTOTP(c *fiber.Ctx) (t account.TOTPSetup, ok bool, err error) {
+	t, ok, err = h.account.PendingTOTP(c.UserContext(), *currentUser(c))
+	if err == nil && !ok {
+		err = redirect(c, "/account/security")
 	}
-	return render(c, status, views.TOTPSetupPage(h.pageBase(c, "Set up TOTP", "account"), action, qr, secret, errMsg))
+	return t, ok, err
 }
 
 // showTOTPSetup is the pending setup's page.
 func (h *Handler) showTOTPSetup(c *fiber.Ctx) error {
-	u := *currentUser(c)
-	secret, ok, err := h.account.PendingTOTP(c.UserContext(), u)
-	if err != nil {
+	t, ok, err := h.pendingTOTP(c)
+	if !ok || err != nil {
 		return err
 	}
-	if !ok {
-		return redirect(c, "/account/security")
-	}
-	return h.renderTOTPSetup(c, fiber.StatusOK, u, secret, "/account/security/totp", "")
+	return h.renderTOTPSetup(c, fiber.StatusOK, t, "")
 }
 
 // confirmTOTP turns the pending setup on with a first code from the app, and shows the backup
 // codes once.
 func (h *Handler) confirmTOTP(c *fiber.Ctx) error {
-	u := *currentUser(c)
-	secret, ok, err := h.account.PendingTOTP(c.UserContext(), u)
-	if err != nil {
+	t, ok, err := h.pendingTOTP(c)
+	if !ok || err != nil {
 		return err
 	}
-	if !ok {
-		return redirect(c, "/account/security")
-	}
-	codes, responded, err := h.enableTOTP(c, u, secret, false, func(status int, msg string) error {
-		return h.renderTOTPSetup(c, status, u, secret, "/account/security/totp", msg)
+	codes, responded, err := h.enableTOTP(c, *currentUser(c), t.Secret, false, func(status int, msg string) error {
+		return h.renderTOTPSetup(c, status, t, msg)
 	})
 	if responded || err != nil {
 		return err
@@ -135,12 +124,9 @@ func (h *Handler) beginPasskeyRegistration(c *fiber.Ctx) error {
 }
 
 func (h *Handler) beginRegistration(c *fiber.Ctx, u store.User) error {
-	if h.passkeysOff(c) {
-		return nil
-	}
 	creation, ch, err := h.account.BeginRegistration(c.UserContext(), u, c.Cookies(h.cookieName(webauthnCookie)))
 	if err != nil {
-		return err
+		return h.respondJSON(c, signin.Result{}, err) // passkeys off: 503 saying why
 	}
 	h.setCookie(c, webauthnCookie, ch.Token, ch.Expires)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -149,11 +135,7 @@ func (h *Handler) beginRegistration(c *fiber.Ctx, u store.User) error {
 
 // finishPasskeyRegistration checks the new credential and stores it with its name.
 func (h *Handler) finishPasskeyRegistration(c *fiber.Ctx) error {
-	if h.passkeysOff(c) {
-		return nil
-	}
-	u := *currentUser(c)
-	if ok, err := h.registerPasskey(c, u); !ok || err != nil {
+	if ok, err := h.registerPasskey(c, *currentUser(c)); !ok || err != nil {
 		return err // refused: registerPasskey answered with the reason
 	}
 	return c.JSON(fiber.Map{"redirect": "/account/security?notice=passkey_added"})

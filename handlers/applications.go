@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -10,14 +9,6 @@ import (
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
-
-// applicationNotices are the fixed messages the Applications pages may show (?notice= names one).
-var applicationNotices = map[string]string{
-	"created":     "The app is registered.",
-	"saved":       "The changes are saved.",
-	"deleted":     "The app was removed. Every token issued to it stopped working.",
-	"key_rotated": "A new signing key signs ID tokens from now on. The old one stays published until its tokens expire.",
-}
 
 // showApplications lists the OpenID Connect clients (admins); SAML has its own page.
 func (h *Handler) showApplications(c *fiber.Ctx) error {
@@ -33,7 +24,7 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 	l := views.ApplicationList{
 		Clients:      clients,
 		SAMLApps:     sps,
-		Notice:       applicationNotices[c.Query("notice")],
+		Notice:       views.ApplicationNotices.Notice(c.Query("notice")),
 		CanRotateKey: currentUser(c).Role == store.RoleSuperAdmin,
 	}
 	if h.oidc != nil {
@@ -90,7 +81,7 @@ func (h *Handler) createClient(c *fiber.Ctx) error {
 	if err != nil {
 		return h.clientError(c, err, f)
 	}
-	return h.showClientWith(c, cl, applicationNotices["created"], secret)
+	return h.showClientWith(c, cl, views.ApplicationNotices.Notice("created"), secret)
 }
 
 func (h *Handler) showClientWith(c *fiber.Ctx, cl store.OAuthClient, notice, secret string) error {
@@ -106,7 +97,7 @@ func (h *Handler) showClient(c *fiber.Ctx) error {
 	if err != nil {
 		return h.clientError(c, err, views.ClientForm{})
 	}
-	return h.showClientWith(c, cl, applicationNotices[c.Query("notice")], "")
+	return h.showClientWith(c, cl, views.ApplicationNotices.Notice(c.Query("notice")), "")
 }
 
 // updateClient saves the edit form. A client turned confidential gets a new secret, shown once;
@@ -119,7 +110,7 @@ func (h *Handler) updateClient(c *fiber.Ctx) error {
 		return h.clientError(c, err, f)
 	}
 	if secret != "" {
-		return h.showClientWith(c, cl, applicationNotices["saved"], secret)
+		return h.showClientWith(c, cl, views.ApplicationNotices.Notice("saved"), secret)
 	}
 	return redirect(c, "/applications/oidc/"+cl.ClientID+"?notice=saved")
 }
@@ -150,17 +141,4 @@ func (h *Handler) rotateSigningKey(c *fiber.Ctx) error {
 		return err
 	}
 	return redirect(c, "/applications?notice=key_rotated")
-}
-
-// dashboardApps are the OIDC apps with a home URL, for the dashboard.
-func (h *Handler) dashboardApps(ctx context.Context) ([]views.DashboardApp, error) {
-	clients, err := h.oidcSvc.HomeApps(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var apps []views.DashboardApp
-	for _, cl := range clients {
-		apps = append(apps, views.DashboardApp{Name: cl.Name, URL: cl.HomeURL})
-	}
-	return apps, nil
 }

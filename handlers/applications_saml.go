@@ -21,11 +21,6 @@ func spPath(id int64) string { return "/applications/saml/" + strconv.FormatInt(
 // samlIdPInfo is what an admin gives a service provider: our metadata URL, entity ID and SSO URL.
 func (h *Handler) samlIdPInfo() views.SAMLIdPInfo { return views.SAMLIdPInfo(h.saml.IdPInfo()) }
 
-// samlNotices are the fixed messages the list may show; the query names one.
-var samlNotices = map[string]string{
-	"deleted": "The service provider was removed.",
-}
-
 // showSAMLApps lists the registered service providers (admins).
 func (h *Handler) showSAMLApps(c *fiber.Ctx) error {
 	sps, err := h.saml.ServiceProviders(c.UserContext())
@@ -33,7 +28,7 @@ func (h *Handler) showSAMLApps(c *fiber.Ctx) error {
 		return err
 	}
 	return render(c, fiber.StatusOK, views.SAMLAppsPage(h.pageBase(c, "SAML applications", "applications"), views.SAMLAppList{
-		IdP: h.samlIdPInfo(), Apps: sps, Notice: samlNotices[c.Query("notice")],
+		IdP: h.samlIdPInfo(), Apps: sps, Notice: views.SAMLAppsNotices.Notice(c.Query("notice")),
 	}))
 }
 
@@ -90,12 +85,6 @@ func (h *Handler) createSAMLApp(c *fiber.Ctx) error {
 	return redirect(c, spPath(sp.ID)+"?notice=created")
 }
 
-// spNotices are the fixed messages a service provider's page may show.
-var spNotices = map[string]string{
-	"created": "The service provider is registered. Give it weftid's metadata URL (below) if it has not got it yet.",
-	"saved":   "Saved.",
-}
-
 // showSAMLApp is a service provider's page: what it is, and forms to rename it, replace its
 // metadata or remove it (admins).
 func (h *Handler) showSAMLApp(c *fiber.Ctx) error {
@@ -104,7 +93,7 @@ func (h *Handler) showSAMLApp(c *fiber.Ctx) error {
 		return err
 	}
 	return render(c, fiber.StatusOK, views.SAMLAppPage(h.pageBase(c, sp.Name, "applications"), views.SAMLAppDetail{
-		IdP: h.samlIdPInfo(), App: sp, Name: sp.Name, Notice: spNotices[c.Query("notice")],
+		IdP: h.samlIdPInfo(), App: sp, Name: sp.Name, Notice: views.SAMLAppNotices.Notice(c.Query("notice")),
 	}))
 }
 

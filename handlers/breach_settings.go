@@ -8,13 +8,7 @@ import (
 
 // breachStatus fills the breach check's part of Settings > Security > Passwords.
 func (h *Handler) breachStatus(c *fiber.Ctx) (views.BreachStatus, error) {
-	var s views.BreachStatus
-	switch c.Query("breach") {
-	case "requested":
-		s.Notice = "The breach check is running. Reload this page to follow it."
-	case "off":
-		s.Notice = "Breach checking is off: there is nothing to run."
-	}
+	s := views.BreachStatus{Notice: views.BreachNotices.Notice(c.Query("breach"))}
 	if !h.breach.Enabled() {
 		return s, nil
 	}
@@ -36,8 +30,8 @@ func (h *Handler) runBreachCheck(c *fiber.Ctx) error {
 	if !h.breach.Enabled() {
 		return redirect(c, "/settings/security/passwords?breach=off#breach-check")
 	}
-	req := h.event(c, "", nil, nil, nil) // the request's IP and user agent, as events record them
-	if err := h.breach.RunNow(ctx, breach.Actor{UserID: currentUser(c).ID, IP: req.IP, UserAgent: req.UserAgent}); err != nil {
+	o := h.requestOrigin(c)
+	if err := h.breach.RunNow(ctx, breach.Actor{UserID: currentUser(c).ID, IP: o.IP, UserAgent: o.UserAgent}); err != nil {
 		return err
 	}
 	return redirect(c, "/settings/security/passwords?breach=requested#breach-check")

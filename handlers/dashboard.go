@@ -8,8 +8,7 @@ import (
 
 // showDashboard is where a completed sign-in lands.
 func (h *Handler) showDashboard(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	apps, err := h.dashboardApps(ctx)
+	clients, err := h.oidcSvc.HomeApps(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -17,5 +16,5 @@ func (h *Handler) showDashboard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard"), apps, samlApps))
+	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard"), views.OIDCDashboardApps(clients), samlApps))
 }

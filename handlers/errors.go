@@ -27,8 +27,6 @@ const (
 	codeFailure      = "That code is incorrect or has expired. Check your latest email, or send a new code."
 	codeTooManyTries = "Too many wrong codes. Send a new code to try again."
 	otpFailure       = "That code is incorrect or was used already. Enter the current code from your authenticator app, or a backup code."
-	sendFailure      = "We could not send the code, try again."
-	resendLimited    = "You can ask for a new code 3 times in 5 minutes. Wait a few minutes, or use the latest code we sent."
 	passkeyFailure   = "That passkey could not sign you in."
 	expiredMessage   = "Your sign-in expired. Please start again."
 )
@@ -76,6 +74,7 @@ var answers = []answer{
 
 	{oidc.ErrClientNotFound, fiber.StatusNotFound, ""},
 	{oidc.ErrPublicClient, fiber.StatusBadRequest, ""},
+	{oidc.ErrTooManyRequests, fiber.StatusTooManyRequests, ""},
 
 	// The SAML service refuses a request in words (samlError shows them); a held request that
 	// is gone is 404, and a full table of held requests 503.
@@ -86,6 +85,7 @@ var answers = []answer{
 	{saml.ErrExpired, fiber.StatusNotFound, "The application's sign-in request expired or was used already. Go back to the application and sign in again."},
 	{saml.ErrNotFound, fiber.StatusNotFound, ""},
 	{saml.ErrFull, fiber.StatusServiceUnavailable, ""},
+	{saml.ErrTooManyRequests, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again."},
 	{auth.ErrBusy, fiber.StatusServiceUnavailable, ""},
 }
 

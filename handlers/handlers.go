@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/breach"
@@ -23,7 +23,6 @@ import (
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
-	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -64,17 +63,14 @@ type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
 	proxies auth.Proxies // reverse proxies whose X-Forwarded-For entries are believed
-	wa      *webauthn.WebAuthn
 	breach  *breach.Service
-	jobs    *jobs.Runner
 	baseCtx context.Context
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
 	oidcSvc *oidc.Service // the OIDC app registry and authorize flow
 	saml    *saml.Service // the SAML identity provider and service provider registry
-	limiter *throttle.Limiter
 	signin  *signin.Service
 	account *account.Service
-	audit   *audit.Service // the event chain's verification
+	audit   *audit.Service // the event log: its pages, export and chain
 }
 
 // New builds the fiber app with every route and middleware.
@@ -88,6 +84,8 @@ func New(cfg Config) *fiber.App {
 	if cfg.BaseContext == nil {
 		cfg.BaseContext = context.Background()
 	}
+	svc := services.New(services.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Mailer: cfg.Mailer, Hasher: cfg.Hasher, Keys: cfg.Keys,
+		Log: cfg.Log, Now: cfg.Now, HIBP: cfg.HIBP, Breach: cfg.Breach, Jobs: cfg.Jobs})
 	h := &Handler{
 		baseCtx: cfg.BaseContext,
 		base:    cfg.BaseURL,
@@ -96,15 +94,12 @@ func New(cfg Config) *fiber.App {
 		keys:    cfg.Keys,
 		log:     cfg.Log,
 		now:     cfg.Now,
-		breach:  cfg.Breach,
-		jobs:    cfg.Jobs,
-		limiter: throttle.New(cfg.Store, cfg.Now),
-	}
-	if h.jobs == nil {
-		h.jobs = jobs.New(context.Background(), cfg.Log)
-	}
-	if h.breach == nil {
-		h.breach = breach.New(breach.Config{Store: cfg.Store, Mailer: cfg.Mailer, Keys: cfg.Keys, Client: cfg.HIBP, Log: cfg.Log, Now: cfg.Now, BaseURL: cfg.BaseURL})
+		breach:  svc.Breach,
+		oidcSvc: svc.OIDC,
+		saml:    svc.SAML,
+		signin:  svc.SignIn,
+		account: svc.Account,
+		audit:   svc.Audit,
 	}
 	fc := fiber.Config{
 		AppName:               "weftid",
@@ -123,26 +118,10 @@ func New(cfg Config) *fiber.App {
 	for _, v := range invalid {
 		cfg.Log.Error("trusted proxy ignored: neither an IP nor a CIDR", "value", v)
 	}
-	wa, err := account.NewWebAuthn(h.origin(), cfg.BaseURL.Hostname())
-	if err != nil {
-		// WebAuthn needs a domain name (an IP address cannot be a relying party): everything
-		// else works, and the passkey endpoints say why they do not.
-		cfg.Log.Warn("passkeys are unavailable: --base-url must name the host by a domain name", "base_url", cfg.BaseURL.String(), "err", err)
-	} else {
-		h.wa = wa
-	}
-	h.account = account.New(account.Config{Store: cfg.Store, Hasher: cfg.Hasher, Keys: cfg.Keys, Limiter: h.limiter, Breach: h.breach,
-		Mailer: cfg.Mailer, Jobs: h.jobs, BaseURL: cfg.BaseURL, WebAuthn: h.wa, Log: cfg.Log, Now: cfg.Now})
-	// A forced reset's new password is the account service's to check, seal and store.
-	h.signin = signin.New(signin.Config{Store: cfg.Store, Limiter: h.limiter, Keys: cfg.Keys, Hasher: cfg.Hasher, Mailer: cfg.Mailer,
-		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: h.account})
-	h.audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
-	h.oidcSvc = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log})
+	var err error
 	if h.oidc, err = newOIDCProvider(h.oidcSvc, cfg.BaseURL); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
-	h.saml = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now})
-	h.warmSAML()
 	app := fiber.New(fc)
 	h.routes(app)
 	return app
@@ -232,11 +211,6 @@ func (h *Handler) requestOrigin(c *fiber.Ctx) store.Origin {
 	return store.Origin{IP: h.clientIP(c), UserAgent: truncate(c.Get(fiber.HeaderUserAgent), 512)}
 }
 
-// event builds an audit event for this request.
-func (h *Handler) event(c *fiber.Ctx, typ store.EventType, actor, subject *int64, details map[string]any) store.Event {
-	return h.requestOrigin(c).Event(h.now(), typ, actor, subject, details)
-}
-
 // clientIP is the address a request came from: behind trusted proxies, the address they say
 // they saw (auth.Proxies.ClientIP).
 func (h *Handler) clientIP(c *fiber.Ctx) string {
@@ -246,9 +220,6 @@ func (h *Handler) clientIP(c *fiber.Ctx) string {
 	}
 	return h.proxies.ClientIP(remote, c.Get(fiber.HeaderXForwardedFor))
 }
-
-// ptr returns a pointer to id, for the optional actor and subject of events.
-func ptr(id int64) *int64 { return &id }
 
 // healthz answers 200 when the database answers.
 func (h *Handler) healthz(c *fiber.Ctx) error {

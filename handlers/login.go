@@ -3,27 +3,9 @@ package handlers
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
-
-// loginNotices are the fixed messages /login may show; the query names one, never the text.
-var loginNotices = map[string]string{
-	"signed_out": "You have signed out.",
-	"expired":    "Your sign-in expired or was finished elsewhere. Please start again.",
-	"setup_done": "Your super admin account is ready. Sign in to continue.",
-	// reset_required: the session ended because an admin (or the breach check) requires a new password.
-	"reset_required": "You have been signed out: you must choose a new password. Sign in to set it.",
-	// password_reset: the self-service reset link set a new password.
-	"password_reset": "Your new password is set. Sign in with it.",
-}
-
-// maxPasswordInput bounds what a password check hashes, whatever was posted.
-const maxPasswordInput = signin.MaxPasswordInput
-
-// maxEmailLength is the longest e-mail address (RFC 5321's path limit).
-const maxEmailLength = signin.MaxEmailLength
 
 // home sends visitors to their dashboard or to sign in.
 func (h *Handler) home(c *fiber.Ctx) error {
@@ -41,7 +23,7 @@ func (h *Handler) showLogin(c *fiber.Ctx) error {
 	if step := h.pendingStep(c); step != "" {
 		return redirect(c, step) // leaving and coming back resumes enrollment or the new password
 	}
-	return render(c, fiber.StatusOK, views.LoginPage(h.pageBase(c, "Sign in", ""), views.LoginForm{Notice: loginNotices[c.Query("notice")]}))
+	return render(c, fiber.StatusOK, views.LoginPage(h.pageBase(c, "Sign in", ""), views.LoginForm{Notice: views.LoginNotices.Notice(c.Query("notice"))}))
 }
 
 // submitLogin is the password step (signin.Password), then the sign-in's next step.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/signin"
-	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
 
@@ -54,15 +53,11 @@ func (h *Handler) showEnrollTOTP(c *fiber.Ctx) error {
 	if !ok || err != nil {
 		return err
 	}
-	return h.renderEnrollTOTP(c, fiber.StatusOK, e.User, e.Secret, "")
+	return h.renderEnrollTOTP(c, fiber.StatusOK, e, "")
 }
 
-func (h *Handler) renderEnrollTOTP(c *fiber.Ctx, status int, u store.User, secret, errMsg string) error {
-	_, qr, err := auth.TOTPQRCode(auth.ProductName, u.Email, secret)
-	if err != nil {
-		return err
-	}
-	return h.renderEnroll(c, status, views.EnrollTOTPPath(h.pageBase(c, "", "").CSRF, qr, secret, errMsg))
+func (h *Handler) renderEnrollTOTP(c *fiber.Ctx, status int, e signin.Enrollment, errMsg string) error {
+	return h.renderEnroll(c, status, views.EnrollTOTPPath(h.pageBase(c, "", "").CSRF, e.QR, e.Secret, errMsg))
 }
 
 // confirmEnrollTOTP turns the sign-in's secret on with its first code, which enrolls the user
@@ -73,7 +68,7 @@ func (h *Handler) confirmEnrollTOTP(c *fiber.Ctx) error {
 		return err
 	}
 	codes, responded, err := h.enableTOTP(c, e.User, e.Secret, true, func(status int, msg string) error {
-		return h.renderEnrollTOTP(c, status, e.User, e.Secret, msg)
+		return h.renderEnrollTOTP(c, status, e, msg)
 	})
 	if responded || err != nil {
 		return err

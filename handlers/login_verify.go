@@ -11,23 +11,11 @@ import (
 	"github.com/weftid/weftid/views"
 )
 
+// renderVerify is the second-factor step's page, offering the methods this sign-in may use.
 func (h *Handler) renderVerify(c *fiber.Ctx, status int, u store.User, st auth.SignInState, errMsg, notice string) error {
 	f := views.VerifyForm{Email: u.Email, Error: errMsg, Notice: notice}
-	for _, m := range auth.SecondFactorMethods(st) {
-		switch m {
-		case auth.MethodEmail:
-			f.EmailCode = true
-		case auth.MethodTOTP:
-			f.TOTP = true
-		case auth.MethodPasskey:
-			f.Passkey = true
-		}
-	}
-	title := "Two-step verification"
-	if f.EmailCode {
-		title = "Check your email"
-	}
-	return render(c, status, views.LoginVerifyPage(h.pageBase(c, title, ""), f))
+	f.Offer(auth.SecondFactorMethods(st))
+	return render(c, status, views.LoginVerifyPage(h.pageBase(c, f.Title(), ""), f))
 }
 
 // atStep loads the sign-in in progress if it is at step. ok is false when the response was
@@ -50,16 +38,8 @@ func (h *Handler) showLoginVerify(c *fiber.Ctx) error {
 	if !ok || err != nil {
 		return err
 	}
-	errMsg, notice := "", ""
-	switch c.Query("sent") {
-	case "0":
-		errMsg = sendFailure
-	case "1":
-		notice = "We sent a new code."
-	case "limited":
-		errMsg = resendLimited
-	}
-	return h.renderVerify(c, fiber.StatusOK, r.User, r.State, errMsg, notice)
+	sent := c.Query("sent")
+	return h.renderVerify(c, fiber.StatusOK, r.User, r.State, views.VerifyErrors.Notice(sent), views.VerifyNotices.Notice(sent))
 }
 
 // submitLoginVerify checks a second-factor code (signin.VerifyCode): an e-mail code, TOTP or a
@@ -80,7 +60,7 @@ func (h *Handler) resendLoginCode(c *fiber.Ctx) error {
 	}
 	switch r.Mail {
 	case signin.MailLimited:
-		return h.renderVerify(c, fiber.StatusTooManyRequests, r.User, r.State, resendLimited, "")
+		return h.renderVerify(c, fiber.StatusTooManyRequests, r.User, r.State, views.VerifyErrors.Notice("limited"), "")
 	case signin.MailFailed:
 		return redirect(c, "/login/verify?sent=0")
 	case signin.MailSent:

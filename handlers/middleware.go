@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -71,13 +70,8 @@ func (h *Handler) setCookie(c *fiber.Ctx, name, value string, expires time.Time)
 	})
 }
 
-// clearCookie removes a cookie.
-func (h *Handler) clearCookie(c *fiber.Ctx, name string) {
-	c.Cookie(&fiber.Cookie{
-		Name: h.cookieName(name), Value: "", Path: "/", Expires: time.Unix(1, 0),
-		Secure: h.secure, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
-	})
-}
+// clearCookie removes a cookie: empty, and expired long ago.
+func (h *Handler) clearCookie(c *fiber.Ctx, name string) { h.setCookie(c, name, "", time.Unix(1, 0)) }
 
 const (
 	sessionCookie = "weftid_session"
@@ -124,7 +118,7 @@ func (h *Handler) csrf(c *fiber.Ctx) error {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
-	if origin := c.Get(fiber.HeaderOrigin); origin != "" && origin != h.origin() {
+	if origin := c.Get(fiber.HeaderOrigin); origin != "" && origin != auth.Origin(h.base) {
 		return fiber.NewError(fiber.StatusForbidden, "cross-origin request")
 	}
 	token := c.Get("X-CSRF-Token")
@@ -135,23 +129,6 @@ func (h *Handler) csrf(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusForbidden, "missing or wrong CSRF token")
 	}
 	return c.Next()
-}
-
-// origin is the scheme://host[:port] of the base URL as browsers send it in Origin: lower case,
-// without a default port.
-func (h *Handler) origin() string {
-	host := strings.ToLower(h.base.Hostname())
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	port := h.base.Port()
-	if (h.base.Scheme == "http" && port == "80") || (h.base.Scheme == "https" && port == "443") {
-		port = ""
-	}
-	if port != "" {
-		host += ":" + port
-	}
-	return strings.ToLower(h.base.Scheme) + "://" + host
 }
 
 // requireRole lets through a signed-in user of at least role; a signed-in user below it gets

@@ -3,9 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/oidc"
-	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -154,11 +151,7 @@ func (h *Handler) holdAuthRequest(c *fiber.Ctx, id string, r store.OIDCAuthReque
 	returnTo := oidcContinuePrefix + url.QueryEscape(id)
 	h.setCookie(c, returnCookie, returnTo, r.ExpiresAt)
 	// A sign-in already under way in this browser carries the request from now on.
-	var signin []byte
-	if token := c.Cookies(h.cookieName(signinCookie)); token != "" {
-		signin = h.keys.HashToken("signin", token)
-	}
-	if err := h.oidcSvc.HoldForSignIn(c.UserContext(), signin, returnTo); err != nil {
+	if err := h.oidcSvc.HoldForSignIn(c.UserContext(), c.Cookies(h.cookieName(signinCookie)), returnTo); err != nil {
 		return err
 	}
 	return redirect(c, "/login")
@@ -243,50 +236,21 @@ func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	}
 	ctx := c.UserContext()
-	ip := throttle.IPKey(h.clientIP(c))
-	limited, err := h.limiter.Limited(ctx, throttle.OAuthClientPerIP.For(ip))
-	if err != nil {
-		return err
-	}
-	if limited {
-		// Logged once per window, then summed up in one login_throttled event.
-		first := h.event(c, store.EventOAuth2ClientAuthFailed, nil, nil, map[string]any{"endpoint": c.Path(), "client_id": oauthClientID(c), "reason": "throttled"})
-		if err := h.limiter.Refused(ctx, throttle.OAuthClientPerIP.For(ip), first); err != nil {
-			return err
-		}
+	// Who authenticates, for the events: a client, never the session's user.
+	a := oidc.ClientAuth{Actor: oidc.Actor{IP: h.clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)}, Endpoint: c.Path(),
+		Authorization: c.Get(fiber.HeaderAuthorization), FormClientID: c.FormValue("client_id")}
+	if err := h.oidcSvc.ClientAuthLimited(ctx, a); errors.Is(err, oidc.ErrClientThrottled) {
 		c.Set(fiber.HeaderRetryAfter, "60")
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Status(fiber.StatusTooManyRequests).JSON(fiber.Map{"error": "invalid_client", "error_description": "too many failed client authentications; wait and try again"})
+	} else if err != nil {
+		return err
 	}
 	if err := h.oidc.handler(c); err != nil {
 		return err
 	}
 	if c.Response().StatusCode() == fiber.StatusUnauthorized {
-		return h.failedGuess(c, h.event(c, store.EventOAuth2ClientAuthFailed, nil, nil, map[string]any{"endpoint": c.Path(), "client_id": oauthClientID(c)}), throttle.OAuthClientPerIP.For(ip))
+		return h.oidcSvc.ClientAuthFailed(ctx, a)
 	}
 	return nil
-}
-
-// oauthClientID is the client id a request authenticates as (HTTP Basic or the form), as events
-// record it: at most 100 bytes.
-func oauthClientID(c *fiber.Ctx) string {
-	clientID, _, ok := basicAuth(c)
-	if !ok {
-		clientID = c.FormValue("client_id")
-	}
-	return truncate(clientID, 100)
-}
-
-// basicAuth reads HTTP Basic credentials (form-urlencoded, as OAuth2 clients send them).
-func basicAuth(c *fiber.Ctx) (user, pass string, ok bool) {
-	v, found := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Basic ")
-	if !found {
-		return "", "", false
-	}
-	req := &http.Request{Header: http.Header{"Authorization": {"Basic " + v}}}
-	user, pass, ok = req.BasicAuth()
-	if u, err := url.QueryUnescape(user); err == nil {
-		user = u
-	}
-	return user, pass, ok
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 
-	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
 
@@ -37,34 +37,25 @@ func (h *Handler) strengthLimits() []fiber.Handler {
 }
 
 // passwordStrength answers the live meter: the verdict of the one password rule for the person
-// the password is for. That is the invited user on an invitation's page, else the signed-in
-// user, else the user of the sign-in in progress, else (on the setup page) a super admin with
-// the posted address and name. The password is neither logged nor stored.
+// the password is for (account.PasswordStrength). The password is neither logged nor stored.
 func (h *Handler) passwordStrength(c *fiber.Ctx) error {
-	ctx := c.UserContext()
 	password := c.FormValue("password")
 	if password == "" {
 		password = c.FormValue("new_password")
 	}
-	policy, err := h.account.Policy(ctx)
+	check, err := h.account.PasswordStrength(c.UserContext(), account.StrengthAsk{
+		Password: password, Invite: c.FormValue("invite"), Reset: c.FormValue("reset"),
+		SetupToken: c.FormValue("token"), Email: c.FormValue("email"), Name: c.FormValue("name"),
+		SignedIn: currentUser(c),
+		SigningIn: func() (store.User, bool) {
+			_, u, err := h.currentSignIn(c)
+			return u, err == nil
+		},
+	})
 	if err != nil {
 		return err
 	}
-	var subject auth.PasswordSubject
-	// The invitation page posts its token: its password is for the invited user, even in a
-	// browser where someone else is signed in.
-	if u, err := h.account.InvitedUser(ctx, c.FormValue("invite")); err == nil {
-		subject = account.Subject(u)
-	} else if u, err := h.account.ResetLinkUser(ctx, c.FormValue("reset")); err == nil {
-		subject = account.Subject(u) // the reset link's page posts its token, as the invitation's does
-	} else if u := currentUser(c); u != nil {
-		subject = account.Subject(*u)
-	} else if _, u, err := h.currentSignIn(c); err == nil {
-		subject = account.Subject(u)
-	} else if ok, err := h.account.SetupTokenValid(ctx, c.FormValue("token")); err == nil && ok {
-		subject = auth.PasswordSubject{Email: c.FormValue("email"), Name: c.FormValue("name"), SuperAdmin: true}
-	}
-	return render(c, fiber.StatusOK, views.StrengthMeter(auth.CheckPassword(password, subject, policy)))
+	return render(c, fiber.StatusOK, views.StrengthMeter(check))
 }
 
 // showSettingsPasswords is Settings > Security > Passwords (super admins).
@@ -73,11 +64,8 @@ func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := views.PasswordSettingsForm{MinLength: s.MinimumPasswordLength, MinScore: s.MinimumStrengthScore}
-	switch c.Query("notice") {
-	case "saved":
-		f.Notice = "Saved. The new requirements apply to every password set from now on."
-	case "resets_required":
+	f := views.PasswordSettingsForm{MinLength: s.MinimumPasswordLength, MinScore: s.MinimumStrengthScore, Notice: views.PasswordSettingsNotices.Notice(c.Query("notice"))}
+	if c.Query("notice") == "resets_required" {
 		f.Notice = fmt.Sprintf("%d %s must choose a new password at their next sign-in.", formInt(c.Query("n")), views.Plural(int(formInt(c.Query("n"))), "user", "users"))
 	}
 	if f.Weaker, err = h.account.WeakerPasswords(c.UserContext(), s); err != nil {

@@ -20,7 +20,6 @@ package handlers
 // what lets a signed-in browser through without signing in again.
 
 import (
-	"context"
 	"errors"
 	"strings"
 
@@ -28,7 +27,6 @@ import (
 
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
-	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
@@ -40,20 +38,6 @@ const (
 	// moves it into the sign-in record's ReturnTo.
 	returnCookie = "weftid_return"
 )
-
-// warmSAML loads the SAML key in the background through h.jobs, when there is a runner: a new
-// key takes ~75 ms, which start-up need not wait for. Without one (or if it fails) the first
-// SAML request loads it.
-func (h *Handler) warmSAML() {
-	if h.jobs == nil {
-		return
-	}
-	h.jobs.Go("saml key", func(ctx context.Context) {
-		if err := h.saml.Warm(ctx); err != nil {
-			h.log.Error("SAML identity provider unavailable; the first SAML request tries again", "err", err)
-		}
-	})
-}
 
 // samlMetadata serves the identity provider's metadata.
 func (h *Handler) samlMetadata(c *fiber.Ctx) error {
@@ -87,14 +71,7 @@ func (h *Handler) samlSSO(c *fiber.Ctx) error {
 	if c.Method() == fiber.MethodPost {
 		in.Binding, in.SAMLRequest, in.RelayState = saml.BindingPost, c.FormValue("SAMLRequest"), c.FormValue("RelayState")
 	}
-	// An anonymous request is counted against its IP before anything of it is parsed or stored,
-	// malformed or not: the limit bounds the work and the rows one address can cause.
-	if ok, err := h.ssoRequestAllowed(c, throttle.SAMLHoldPerIP); err != nil {
-		return err
-	} else if !ok {
-		c.Set(fiber.HeaderRetryAfter, "60")
-		return h.samlRequestError(c, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again.")
-	}
+	in.SignedIn = currentUser(c) != nil // an anonymous request is counted against its IP
 	req, err := h.saml.ParseRequest(c.UserContext(), in)
 	if err != nil {
 		return h.samlError(c, err)
@@ -160,7 +137,7 @@ func (h *Handler) samlContinue(c *fiber.Ctx) error {
 // browser, or (through a cookie that startSignIn reads) the next one. The browser goes to the
 // sign-in's next step.
 func (h *Handler) continueAfterSignIn(c *fiber.Ctx, returnTo string) error {
-	si, u, err := h.currentSignIn(c)
+	si, _, err := h.currentSignIn(c)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		h.setCookie(c, returnCookie, returnTo, h.now().Add(saml.PendingTTL))
@@ -171,8 +148,7 @@ func (h *Handler) continueAfterSignIn(c *fiber.Ctx, returnTo string) error {
 	if err := h.signin.SetReturnTo(c.UserContext(), si, returnTo); err != nil {
 		return h.respond(c, signin.Result{}, err) // gone meanwhile: back to the start
 	}
-	si.ReturnTo = returnTo
-	return h.advance(c, si, u, "password")
+	return h.advance(c, "password")
 }
 
 // pendingReturnTo is where a sign-in starting now should end: the continuation of an SSO

@@ -21,10 +21,7 @@ func (h *Handler) showSettingsAuthentication(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := views.AuthPolicyForm{Strength: s.RequiredAuthStrength}
-	if c.Query("notice") == "saved" {
-		f.Notice = "Saved. The policy applies to every new sign-in; existing sessions are not interrupted."
-	}
+	f := views.AuthPolicyForm{Strength: s.RequiredAuthStrength, Notice: views.AuthenticationNotices.Notice(c.Query("notice"))}
 	return render(c, fiber.StatusOK, views.SettingsAuthenticationPage(h.pageBase(c, "Authentication", "settings"), f))
 }
 

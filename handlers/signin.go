@@ -7,7 +7,6 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/signin"
-	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -64,7 +63,7 @@ func (h *Handler) respond(c *fiber.Ctx, r signin.Result, err error) error {
 	case errors.Is(err, signin.ErrNoSignIn):
 		return signInExpired(c)
 	case errors.Is(err, signin.ErrNotAtStep):
-		return h.advance(c, r.SignIn, r.User, "")
+		return h.advance(c, "")
 	case err != nil:
 		return err
 	}
@@ -89,19 +88,15 @@ func (h *Handler) currentSignIn(c *fiber.Ctx) (store.SignIn, store.User, error) 
 	return h.signin.Current(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
 }
 
-// advance takes the browser's sign-in to its next step (or, when done, to where it was going).
-// The sign-in is read again: si and u name it for the caller.
-func (h *Handler) advance(c *fiber.Ctx, _ store.SignIn, _ store.User, method string) error {
+// advance takes the browser's sign-in to its next step (or, when done, to where it was going),
+// reading it again (signin.Advance).
+func (h *Handler) advance(c *fiber.Ctx, method string) error {
 	r, err := h.signin.Advance(c.UserContext(), h.client(c), method)
 	if errors.Is(err, signin.ErrNotAtStep) {
 		return err // never from Advance: no loop
 	}
 	return h.respond(c, r, err)
 }
-
-// pendingEnrollment reports whether this browser has a sign-in waiting at the enrollment step:
-// until it enrolls, every page sends it back there.
-func (h *Handler) pendingEnrollment(c *fiber.Ctx) bool { return h.pendingStep(c) == "/login/enroll" }
 
 // pendingStep is where a browser whose sign-in waits at a step it cannot leave goes back to:
 // Enhanced enrollment, or the new password of a forced reset ("" when there is none). Every page
@@ -112,15 +107,6 @@ func (h *Handler) pendingStep(c *fiber.Ctx) string {
 
 // signInExpired sends a browser without a live sign-in back to the start.
 func signInExpired(c *fiber.Ctx) error { return redirect(c, "/login?notice=expired") }
-
-// failedGuess counts a wrong guess against each check and logs its event, in one transaction
-// (throttle.FailedGuess). The OAuth2 client endpoints use it.
-func (h *Handler) failedGuess(c *fiber.Ctx, ev store.Event, checks ...throttle.Check) error {
-	return h.limiter.FailedGuess(c.UserContext(), ev, checks...)
-}
-
-// totpContext binds a sealed TOTP secret to its user, so it cannot be moved to another row.
-func totpContext(userID int64) string { return signin.TOTPContext(userID) }
 
 func truncate(s string, n int) string {
 	if len(s) > n {

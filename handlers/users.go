@@ -13,16 +13,6 @@ import (
 	"github.com/weftid/weftid/views"
 )
 
-// usersNotices and usersErrors are the fixed messages /users may show; the query names one.
-var (
-	usersNotices = map[string]string{
-		"invited": "The user was added. An email with a link to set their password is on its way.",
-	}
-	usersErrors = map[string]string{
-		"invite_failed": "The user was added, but the invitation email could not be sent. The server log says why.",
-	}
-)
-
 // showUsers lists the users that match the search (name or email, role, status), with their
 // factors. An htmx request from the search field gets only the table.
 func (h *Handler) showUsers(c *fiber.Ctx) error {
@@ -31,7 +21,7 @@ func (h *Handler) showUsers(c *fiber.Ctx) error {
 		return err
 	}
 	l := views.UserList{Q: r.Filter.Q, Role: r.Filter.Role, Status: r.Filter.Status, Users: r.Users, Capped: r.Capped,
-		Notice: usersNotices[c.Query("notice")], Error: usersErrors[c.Query("notice")]}
+		Notice: views.UsersNotices.Notice(c.Query("notice")), Error: views.UsersErrors.Notice(c.Query("notice"))}
 	return renderPart(c, fiber.StatusOK, views.UsersPage(h.pageBase(c, "Users", "users"), l), views.UserTable(l))
 }
 

@@ -8,23 +8,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/services/account"
-	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/views"
 )
-
-// userNotices are the fixed messages the user detail page may show; ?notice= names one and is
-// never shown itself.
-var userNotices = map[string]string{
-	"mfa_reset":             "Two-step verification was reset. The user was told by email.",
-	"mfa_reset_unmailed":    "Two-step verification was reset, but the email to the user could not be sent. Tell them yourself.",
-	"deactivated":           "The user was deactivated. They cannot sign in, and their sessions have ended.",
-	"reactivated":           "The user was reactivated. They can sign in again.",
-	"role_changed":          "The role was changed.",
-	"passkey_revoked":       "The passkey was revoked.",
-	"signed_out_everywhere": "The user was signed out everywhere: their sessions ended and their application tokens were revoked.",
-	"password_reset_forced": "A password reset is required. The user's sessions end at their next request, their " +
-		"OAuth2 tokens were revoked, and they must choose a new password at their next sign-in.",
-}
 
 // showUser opens a user's detail page on its first tab.
 func (h *Handler) showUser(c *fiber.Ctx) error {
@@ -55,7 +41,7 @@ func (h *Handler) showUserTab(c *fiber.Ctx, tab string) error {
 		Tab:       tab,
 		CanManage: account.MayManage(viewer, u),
 		Self:      viewer.ID == u.ID,
-		Notice:    userNotices[c.Query("notice")],
+		Notice:    views.UserNotices.Notice(c.Query("notice")),
 	}
 	switch tab {
 	case views.TabProfile:
@@ -67,11 +53,11 @@ func (h *Handler) showUserTab(c *fiber.Ctx, tab string) error {
 		d.TOTPOn, d.BackupLeft, d.Passkeys = f.TOTPOn, f.BackupLeft, f.Passkeys
 	case views.TabEvents:
 		before := formInt(c.Query("before"))
-		f := store.EventFilter{InvolvingUser: u.ID, BeforeID: max(before, 0)}
-		next := func(last int64) string { return fmt.Sprintf("/users/%d/events?before=%d", u.ID, last) }
-		if d.Events, err = h.eventPage(ctx, f, next); err != nil {
+		p, err := h.audit.Events(ctx, audit.Filter{UserID: u.ID, Before: before})
+		if err != nil {
 			return err
 		}
+		d.Events = eventList(p, func(last int64) string { return fmt.Sprintf("/users/%d/events?before=%d", u.ID, last) })
 		if before > 0 {
 			// "Load more": the rows take the place of the button.
 			return renderPart(c, fiber.StatusOK, h.userPage(c, d), views.EventRows(d.Events))

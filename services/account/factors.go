@@ -77,21 +77,34 @@ func (s *Service) BeginTOTP(ctx context.Context, u store.User) error {
 	return err
 }
 
-// PendingTOTP is the secret of u's setup waiting for its first code; ok is false when there is
-// none.
-func (s *Service) PendingTOTP(ctx context.Context, u store.User) (secret string, ok bool, err error) {
+// TOTPSetup is a TOTP secret waiting for its first code, as a setup page shows it: the secret to
+// type, and its QR code (a data: URI of the otpauth:// URL naming the user).
+type TOTPSetup struct {
+	Secret string
+	QR     string
+}
+
+// NewTOTPSetup is the setup of secret for u.
+func NewTOTPSetup(u store.User, secret string) (TOTPSetup, error) {
+	_, qr, err := auth.TOTPQRCode(auth.ProductName, u.Email, secret)
+	return TOTPSetup{Secret: secret, QR: qr}, err
+}
+
+// PendingTOTP is u's setup waiting for its first code; ok is false when there is none.
+func (s *Service) PendingTOTP(ctx context.Context, u store.User) (setup TOTPSetup, ok bool, err error) {
 	t, err := s.store.TOTPByUser(ctx, u.ID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && t.Confirmed()) {
-		return "", false, nil
+		return TOTPSetup{}, false, nil
 	}
 	if err != nil {
-		return "", false, err
+		return TOTPSetup{}, false, err
 	}
 	plain, err := s.keys.Open(t.SecretEnc, TOTPContext(u.ID))
 	if err != nil {
-		return "", false, err
+		return TOTPSetup{}, false, err
 	}
-	return string(plain), true, nil
+	setup, err = NewTOTPSetup(u, string(plain))
+	return setup, err == nil, err
 }
 
 // EnableTOTP checks a first code for secret (throttled like every code: ErrThrottled; a wrong

@@ -41,6 +41,44 @@ func (s *Service) EmptyForm(ctx context.Context, subject auth.PasswordSubject) (
 	return policy.MinLengthFor(subject), auth.CheckPassword("", subject, policy), nil
 }
 
+// StrengthAsk is what a page's live password meter posts, and who may be asking.
+type StrengthAsk struct {
+	Password string
+	// Invite and Reset are the tokens the invitation and reset link pages post; SetupToken,
+	// Email and Name are the setup page's.
+	Invite, Reset, SetupToken string
+	Email, Name               string
+	// SignedIn is the browser's signed-in user (nil: none); SigningIn finds the user of its
+	// sign-in in progress (ok false: none).
+	SignedIn  *store.User
+	SigningIn func() (u store.User, ok bool)
+}
+
+// PasswordStrength is the verdict of the one password rule on a.Password for the person it is
+// for: the invited user of an invitation's page (even in a browser where someone else is signed
+// in), the user of a reset link's page, else the signed-in user, else the user of the sign-in in
+// progress, else (on the setup page, with a valid link) a super admin with the posted address
+// and name. The password is neither logged nor stored.
+func (s *Service) PasswordStrength(ctx context.Context, a StrengthAsk) (auth.PasswordCheck, error) {
+	policy, err := s.Policy(ctx)
+	if err != nil {
+		return auth.PasswordCheck{}, err
+	}
+	var subject auth.PasswordSubject
+	if u, err := s.InvitedUser(ctx, a.Invite); err == nil {
+		subject = Subject(u)
+	} else if u, err := s.ResetLinkUser(ctx, a.Reset); err == nil {
+		subject = Subject(u)
+	} else if a.SignedIn != nil {
+		subject = Subject(*a.SignedIn)
+	} else if u, ok := a.SigningIn(); ok {
+		subject = Subject(u)
+	} else if ok, err := s.SetupTokenValid(ctx, a.SetupToken); err == nil && ok {
+		subject = auth.PasswordSubject{Email: a.Email, Name: a.Name, SuperAdmin: true}
+	}
+	return auth.CheckPassword(a.Password, subject, policy), nil
+}
+
 // Subject is an account as the password rule sees it.
 func Subject(u store.User) auth.PasswordSubject {
 	return auth.PasswordSubject{Email: u.Email, Name: u.Name, SuperAdmin: u.Role == store.RoleSuperAdmin}

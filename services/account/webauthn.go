@@ -2,8 +2,8 @@ package account
 
 // Passkeys as WebAuthn sees them: the relying party, a user with their credentials, the
 // challenge of a ceremony in progress (kept in the store, named by a token the browser holds)
-// and the registration ceremony. The sign-in's ceremony (services/signin's callers) uses the
-// same user and challenges.
+// and the registration ceremony. The sign-in's ceremony (services/signin) uses the same relying
+// party, user and challenges.
 
 import (
 	"bytes"
@@ -38,6 +38,10 @@ func NewWebAuthn(origin string, rpID string) (*webauthn.WebAuthn, error) {
 		AttestationPreference: protocol.PreferNoAttestation,
 	})
 }
+
+// WebAuthn is the relying party every passkey ceremony runs under: nil when passkeys are off
+// (the base URL names its host by an IP address), and then the ceremonies say ErrPasskeysOff.
+func (s *Service) WebAuthn() *webauthn.WebAuthn { return s.wa }
 
 // PasskeyUser is a user as go-webauthn sees them: their WebAuthn handle, their stored passkeys
 // and those passkeys' credentials.

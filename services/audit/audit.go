@@ -1,6 +1,8 @@
-// Package audit owns the integrity of the event log: it verifies the hash chain that links each
-// event to the one before (see store/eventchain) and records each verification, whose result the
-// Events page shows. The command line (weftid events verify) and a daily job run it.
+// Package audit owns reading the event log and its integrity: the pages of events (filtered,
+// with the people they name resolved to addresses) and the CSV export (events.go); and the hash
+// chain that links each event to the one before (see store/eventchain), whose verification it
+// records for the Events page to show. The command line (weftid events verify) and a daily job
+// run the verification.
 package audit
 
 import (

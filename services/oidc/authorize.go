@@ -135,13 +135,13 @@ func (s *Service) EndSession(ctx context.Context, session []byte, a Actor, reaso
 	})
 }
 
-// HoldForSignIn makes the sign-in under way whose id hashes to signin (nil: none yet) carry a
-// held authorize request on: when it finishes, the browser goes to returnTo.
-func (s *Service) HoldForSignIn(ctx context.Context, signin []byte, returnTo string) error {
-	if signin == nil {
+// HoldForSignIn makes the sign-in under way that the browser's sign-in token names ("": none
+// yet) carry a held authorize request on: when it finishes, the browser goes to returnTo.
+func (s *Service) HoldForSignIn(ctx context.Context, signin string, returnTo string) error {
+	if signin == "" {
 		return nil
 	}
-	if err := s.st.SetSignInReturnTo(ctx, signin, returnTo); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.st.SetSignInReturnTo(ctx, s.keys.HashToken("signin", signin), returnTo); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	return nil

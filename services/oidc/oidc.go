@@ -21,6 +21,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -30,15 +31,19 @@ type Config struct {
 	Keys  auth.Keys
 	Now   func() time.Time // time.Now when nil
 	Log   *slog.Logger     // slog.Default when nil
+	// Limiter throttles client authentications and anonymous authorize requests per IP (nil:
+	// neither is limited).
+	Limiter *throttle.Limiter
 }
 
 // Service holds the OIDC use cases. Its app registry works whatever the base URL; the provider
 // itself (NewProvider) needs an issuer it can serve.
 type Service struct {
-	st   *store.Store
-	keys auth.Keys
-	now  func() time.Time
-	log  *slog.Logger
+	st      *store.Store
+	keys    auth.Keys
+	now     func() time.Time
+	log     *slog.Logger
+	limiter *throttle.Limiter
 }
 
 // New makes the service.
@@ -49,7 +54,7 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log}
+	return &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, limiter: cfg.Limiter}
 }
 
 // Actor is who asks and from where, for the event log: the signed-in user (0 for nobody), the

@@ -25,25 +25,29 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
-// Config is what the service needs, passed in by handlers.New.
+// Config is what the service needs, passed in by services.New.
 type Config struct {
 	BaseURL *url.URL
 	Store   *store.Store
 	Keys    auth.Keys
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Limiter counts the requests of browsers without a session per IP (nil: not counted).
+	Limiter *throttle.Limiter
 }
 
 // Service is the identity provider and the service provider registry.
 type Service struct {
-	base  *url.URL
-	store *store.Store
-	keys  auth.Keys
-	log   *slog.Logger
-	now   func() time.Time
+	base    *url.URL
+	store   *store.Store
+	keys    auth.Keys
+	log     *slog.Logger
+	now     func() time.Time
+	limiter *throttle.Limiter
 
 	mu  sync.Mutex
 	idp *crewjam.IdentityProvider // nil until the key is loaded
@@ -58,7 +62,7 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Service{base: cfg.BaseURL, store: cfg.Store, keys: cfg.Keys, log: cfg.Log, now: cfg.Now}
+	return &Service{base: cfg.BaseURL, store: cfg.Store, keys: cfg.Keys, log: cfg.Log, now: cfg.Now, limiter: cfg.Limiter}
 }
 
 // Warm loads the signing key, making and storing it on the first start (~75 ms for a new RSA

@@ -19,6 +19,7 @@ import (
 	crewjam "github.com/crewjam/saml"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -53,6 +54,9 @@ var (
 	ErrExpired = errors.New("saml: the held request expired or was used already")
 	// ErrFull: as many requests are held as may be at once.
 	ErrFull = errors.New("saml: too many requests are held")
+	// ErrTooManyRequests: this address brought too many requests without a session
+	// (throttle.SAMLHoldPerIP).
+	ErrTooManyRequests = errors.New("saml: too many requests from this address")
 )
 
 // Binding is how an AuthnRequest came: in the query of a GET (HTTP-Redirect) or in a POST form
@@ -72,6 +76,9 @@ type Inbound struct {
 	SAMLRequest string
 	RelayState  string
 	IP          string
+	// SignedIn: the browser has a session. It is answered at once, and a flood from it has a
+	// name, so its requests are not counted against its IP.
+	SignedIn bool
 }
 
 // AuthnRequest is a request read and validated, to hold or to answer.
@@ -82,8 +89,22 @@ type AuthnRequest struct {
 }
 
 // ParseRequest reads and validates a request as it arrives: the issuer must be a registered
-// service provider and the ACS one of its own. Errors: ErrUnreadable, ErrUnknownSP, ErrACS.
+// service provider and the ACS one of its own. Errors: ErrTooManyRequests, ErrUnreadable,
+// ErrUnknownSP, ErrACS.
+//
+// A request without a session is counted against its IP (throttle.SAMLHoldPerIP) before
+// anything of it is parsed or stored, malformed or not: the limit bounds the work and the rows
+// (a held request stays up to half an hour) one address can cause.
 func (s *Service) ParseRequest(ctx context.Context, in Inbound) (*AuthnRequest, error) {
+	if s.limiter != nil && !in.SignedIn {
+		allowed, err := s.limiter.Take(ctx, throttle.SAMLHoldPerIP.For(throttle.IPKey(in.IP)))
+		if err != nil {
+			return nil, err
+		}
+		if !allowed {
+			return nil, ErrTooManyRequests
+		}
+	}
 	idp, err := s.provider(ctx)
 	if err != nil {
 		return nil, err

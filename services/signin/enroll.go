@@ -5,13 +5,15 @@ import (
 	"errors"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
 )
 
-// Enrollment is the TOTP secret a sign-in at the enrollment step is setting up, and its user.
+// Enrollment is the TOTP secret (with its QR code) a sign-in at the enrollment step is setting
+// up, and its user.
 type Enrollment struct {
-	User   store.User
-	Secret string
+	User store.User
+	account.TOTPSetup
 }
 
 // TOTPSecret is the TOTP secret the sign-in of c is enrolling: made and sealed on its first ask
@@ -19,6 +21,14 @@ type Enrollment struct {
 // it), so a reload shows the same QR code. Without create a sign-in that has none gets
 // ErrNoSecret. Errors: ErrNoSignIn, ErrNotAtStep, ErrNoSecret.
 func (s *Service) TOTPSecret(ctx context.Context, c Client, create bool) (Enrollment, error) {
+	e, err := s.totpSecret(ctx, c, create)
+	if err == nil {
+		e.TOTPSetup, err = account.NewTOTPSetup(e.User, e.Secret)
+	}
+	return e, err
+}
+
+func (s *Service) totpSecret(ctx context.Context, c Client, create bool) (Enrollment, error) {
 	r, err := s.at(ctx, c, auth.StepEnroll)
 	if err != nil {
 		return Enrollment{User: r.User}, err

@@ -1,0 +1,240 @@
+package audit
+
+// Reading the event log: a page of events with the people they name resolved to addresses, and
+// the whole filtered log as CSV, written batch by batch.
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weftid/weftid/store"
+)
+
+const (
+	// PerPage is how many events a page of the log (and each "Load more") shows.
+	PerPage = 50
+	// exportBatch is how many events the CSV export reads at a time; it writes each batch out
+	// before reading the next, so its memory does not grow with the log.
+	exportBatch = 500
+)
+
+// Filter is what the event log is narrowed to; the zero value keeps every event.
+type Filter struct {
+	// Type keeps the events of one type ("" any).
+	Type store.EventType
+	// User keeps the events an address's user did or that were done to them ("" anyone).
+	User string
+	// UserID does the same by id (0 anyone); it is used when User is "".
+	UserID int64
+	// From and To are days (UTC midnight), inclusive; zero leaves that end open.
+	From, To time.Time
+	// Before keeps the events older than this id (the next page), 0 none.
+	Before int64
+}
+
+// ErrUnknownUser is what Events and Export say when Filter.User names nobody: nothing matches.
+var ErrUnknownUser = errors.New("audit: no user has that email address")
+
+// Row is one event with the people it names: Actor and User are their addresses ("" for none,
+// "(deleted user)" for one that is gone); ActorFound and UserFound say whether they still exist.
+type Row struct {
+	Event                 store.Event
+	Actor, User           string
+	ActorFound, UserFound bool
+}
+
+// Page is one page of events, newest first. More is the id of its last event when there are
+// older ones (the next page's Filter.Before), 0 on the last page.
+type Page struct {
+	Rows []Row
+	More int64
+}
+
+// storeFilter resolves f's user and turns its days into the store's range.
+func (s *Service) storeFilter(ctx context.Context, f Filter) (store.EventFilter, error) {
+	sf := store.EventFilter{Type: f.Type, InvolvingUser: f.UserID, From: f.From, BeforeID: max(f.Before, 0)}
+	if !f.To.IsZero() {
+		sf.To = f.To.AddDate(0, 0, 1) // through the end of that day
+	}
+	if f.User != "" {
+		u, err := s.store.UserByEmail(ctx, f.User)
+		if errors.Is(err, store.ErrNotFound) {
+			return sf, ErrUnknownUser
+		}
+		if err != nil {
+			return sf, err
+		}
+		sf.InvolvingUser = u.ID // what they did and what was done to them, as on their Events tab
+	}
+	return sf, nil
+}
+
+// Events is one page (PerPage events) of the log f keeps. Errors: ErrUnknownUser.
+func (s *Service) Events(ctx context.Context, f Filter) (Page, error) {
+	sf, err := s.storeFilter(ctx, f)
+	if err != nil {
+		return Page{}, err
+	}
+	sf.Limit = PerPage + 1
+	events, err := s.store.ListEvents(ctx, sf)
+	if err != nil {
+		return Page{}, err
+	}
+	var p Page
+	if len(events) > PerPage {
+		events = events[:PerPage]
+		p.More = events[len(events)-1].ID
+	}
+	emails := s.newEmails()
+	for _, e := range events {
+		r := Row{Event: e}
+		if r.Actor, r.ActorFound, err = emails.email(ctx, e.ActorID); err != nil {
+			return Page{}, err
+		}
+		if r.User, r.UserFound, err = emails.email(ctx, e.UserID); err != nil {
+			return Page{}, err
+		}
+		p.Rows = append(p.Rows, r)
+	}
+	return p, nil
+}
+
+// emails resolves the user ids events name to addresses, asking the store once per id.
+type emails struct {
+	store *store.Store
+	known map[int64]string // "" for a user that no longer exists
+}
+
+func (s *Service) newEmails() *emails { return &emails{store: s.store, known: map[int64]string{}} }
+
+// email is the address of the user id names: "" for none, "(deleted user)" for one that is gone.
+// ok says whether the user exists.
+func (e *emails) email(ctx context.Context, id *int64) (addr string, ok bool, err error) {
+	if id == nil {
+		return "", false, nil
+	}
+	addr, seen := e.known[*id]
+	if !seen {
+		u, err := e.store.UserByID(ctx, *id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", false, err
+		}
+		addr = u.Email
+		e.known[*id] = addr
+	}
+	if addr == "" {
+		return "(deleted user)", false, nil
+	}
+	return addr, true, nil
+}
+
+// Export is a CSV export of the log a filter keeps, whose first batch is read (so a database
+// error is still an error page, not a cut file).
+type Export struct {
+	s      *Service
+	filter store.EventFilter
+	first  []store.Event
+}
+
+// Export reads the first batch of the CSV export of the log f keeps (f.Before is ignored: the
+// export starts at the newest event). A Filter.User that names nobody exports no event.
+func (s *Service) Export(ctx context.Context, f Filter) (*Export, error) {
+	f.Before = 0
+	sf, err := s.storeFilter(ctx, f)
+	if errors.Is(err, ErrUnknownUser) {
+		return &Export{s: s}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sf.Limit = exportBatch
+	first, err := s.store.ListEvents(ctx, sf)
+	if err != nil {
+		return nil, err
+	}
+	return &Export{s: s, filter: sf, first: first}, nil
+}
+
+// csvHeader names the export's columns.
+var csvHeader = []string{"id", "time", "type", "actor_email", "user_email", "ip", "user_agent", "details"}
+
+// WriteTo writes the header, then batch after batch of events, newest first, flushing each to w
+// before the next is read: an export of the whole log needs no more memory than one batch.
+func (x *Export) WriteTo(ctx context.Context, w *bufio.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	emails := x.s.newEmails()
+	f, batch := x.filter, x.first
+	for {
+		for _, e := range batch {
+			record, err := csvRecord(ctx, emails, e)
+			if err != nil {
+				return err
+			}
+			if err := cw.Write(record); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("send: %w", err) // the client went away
+		}
+		if len(batch) < f.Limit || len(batch) == 0 {
+			return nil
+		}
+		f.BeforeID = batch[len(batch)-1].ID
+		var err error
+		if batch, err = x.s.store.ListEvents(ctx, f); err != nil {
+			return err
+		}
+	}
+}
+
+// csvRecord is one event's row of the export.
+func csvRecord(ctx context.Context, emails *emails, e store.Event) ([]string, error) {
+	actor, _, err := emails.email(ctx, e.ActorID)
+	if err != nil {
+		return nil, err
+	}
+	subject, _, err := emails.email(ctx, e.UserID)
+	if err != nil {
+		return nil, err
+	}
+	details := []byte("{}")
+	if len(e.Details) > 0 {
+		if details, err = json.Marshal(e.Details); err != nil {
+			return nil, err
+		}
+	}
+	return []string{
+		strconv.FormatInt(e.ID, 10),
+		e.At.UTC().Format(time.RFC3339),
+		csvCell(string(e.Type)),
+		csvCell(actor),
+		csvCell(subject),
+		csvCell(e.IP),
+		csvCell(e.UserAgent),
+		csvCell(string(details)),
+	}, nil
+}
+
+// csvCell keeps a spreadsheet from reading a cell as a formula: a value that starts with = + - @
+// (or a tab or carriage return, which some spreadsheets skip) gets a leading single quote.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
