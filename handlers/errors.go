@@ -14,23 +14,6 @@ import (
 	"github.com/weftid/weftid/views"
 )
 
-// genericFailure is the one message for every failed password step: it never says whether the
-// address exists, the password was wrong, or the account is inactive.
-const genericFailure = "Incorrect email or password, or the account cannot sign in."
-
-// throttledMessage answers a throttled guess. Limits are counted per address whether or not it
-// has an account, so this says nothing about which addresses exist.
-const throttledMessage = "Too many attempts. Wait a few minutes and try again."
-
-// Messages of the sign-in pages.
-const (
-	codeFailure      = "That code is incorrect or has expired. Check your latest email, or send a new code."
-	codeTooManyTries = "Too many wrong codes. Send a new code to try again."
-	otpFailure       = "That code is incorrect or was used already. Enter the current code from your authenticator app, or a backup code."
-	passkeyFailure   = "That passkey could not sign you in."
-	expiredMessage   = "Your sign-in expired. Please start again."
-)
-
 // answer is how the handlers answer one sentinel error of a service: its status, and the words
 // a page that shows its form again (or a passkey call) says ("" where no form shows it: the
 // error page says what the status means).
@@ -44,18 +27,22 @@ type answer struct {
 // returns such an error and handleError answers with its status; a form shows its message.
 var answers = []answer{
 	{signin.ErrIncomplete, fiber.StatusUnprocessableEntity, "Enter your email and password."},
-	{signin.ErrFailed, fiber.StatusUnauthorized, genericFailure},
-	{signin.ErrThrottled, fiber.StatusTooManyRequests, throttledMessage},
+	// The one message for every failed password step: it never says whether the address
+	// exists, the password was wrong, or the account is inactive.
+	{signin.ErrFailed, fiber.StatusUnauthorized, "Incorrect email or password, or the account cannot sign in."},
+	// Limits are counted per address whether or not it has an account, so this says nothing
+	// about which addresses exist.
+	{signin.ErrThrottled, fiber.StatusTooManyRequests, "Too many attempts. Wait a few minutes and try again."},
 	{signin.ErrTooManyCeremonies, fiber.StatusTooManyRequests, "Too many passkey sign-ins started from this address. Wait a few minutes and try again."},
-	{signin.ErrWrongCode, fiber.StatusUnauthorized, codeFailure},
-	{signin.ErrWrongOTP, fiber.StatusUnauthorized, otpFailure},
-	{signin.ErrTooManyTries, fiber.StatusUnauthorized, codeTooManyTries},
-	{signin.ErrPasskeyFailed, fiber.StatusUnauthorized, passkeyFailure},
+	{signin.ErrWrongCode, fiber.StatusUnauthorized, "That code is incorrect or has expired. Check your latest email, or send a new code."},
+	{signin.ErrWrongOTP, fiber.StatusUnauthorized, "That code is incorrect or was used already. Enter the current code from your authenticator app, or a backup code."},
+	{signin.ErrTooManyTries, fiber.StatusUnauthorized, "Too many wrong codes. Send a new code to try again."},
+	{signin.ErrPasskeyFailed, fiber.StatusUnauthorized, "That passkey could not sign you in."},
 	{signin.ErrNoPasskey, fiber.StatusBadRequest, "You have no passkey yet."},
-	{signin.ErrNoSignIn, fiber.StatusBadRequest, expiredMessage},
+	{signin.ErrNoSignIn, fiber.StatusBadRequest, "Your sign-in expired. Please start again."},
 	{signin.ErrInvalidPassword, fiber.StatusUnprocessableEntity, ""},
 
-	{account.ErrThrottled, fiber.StatusTooManyRequests, throttledMessage},
+	{account.ErrThrottled, fiber.StatusTooManyRequests, "Too many attempts. Wait a few minutes and try again."},
 	{account.ErrForbidden, fiber.StatusForbidden, ""},
 	{account.ErrNotFound, fiber.StatusNotFound, ""},
 	{account.ErrInvalidSetupLink, fiber.StatusNotFound, ""},
@@ -70,7 +57,7 @@ var answers = []answer{
 	{account.ErrPasskeyExists, fiber.StatusConflict, "This passkey is registered already."},
 	{account.ErrChallengeGone, fiber.StatusBadRequest, "The request expired. Please try again."},
 	{account.ErrPasskeyRefused, fiber.StatusBadRequest, "The passkey could not be registered. Please try again."},
-	{account.ErrPasskeysOff, fiber.StatusServiceUnavailable, errNoPasskeys},
+	{account.ErrPasskeysOff, fiber.StatusServiceUnavailable, "Passkeys are not available on this server: its address must be a domain name, not an IP address."},
 
 	{oidc.ErrClientNotFound, fiber.StatusNotFound, ""},
 	{oidc.ErrPublicClient, fiber.StatusBadRequest, ""},
@@ -87,6 +74,12 @@ var answers = []answer{
 	{saml.ErrFull, fiber.StatusServiceUnavailable, ""},
 	{saml.ErrTooManyRequests, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again."},
 	{auth.ErrBusy, fiber.StatusServiceUnavailable, ""},
+}
+
+// messageFor is the words of err's answer ("" when it has none).
+func messageFor(err error) string {
+	a, _ := answerFor(err)
+	return a.msg
 }
 
 // answerFor is the answer to err, if it is one of the sentinels in answers.

@@ -84,7 +84,7 @@ func (h *Handler) confirmEnrollTOTP(c *fiber.Ctx) error {
 func (h *Handler) beginEnrollPasskey(c *fiber.Ctx) error {
 	r, err := h.signin.Load(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
 	if err != nil || r.Next != auth.StepEnroll {
-		return jsonError(c, fiber.StatusBadRequest, expiredMessage)
+		return jsonError(c, fiber.StatusBadRequest, messageFor(signin.ErrNoSignIn))
 	}
 	return h.beginRegistration(c, r.User)
 }
@@ -97,7 +97,7 @@ func (h *Handler) finishEnrollPasskey(c *fiber.Ctx) error {
 	}
 	r, err := h.signin.Load(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
 	if err != nil || r.Next != auth.StepEnroll {
-		return jsonError(c, fiber.StatusBadRequest, expiredMessage)
+		return jsonError(c, fiber.StatusBadRequest, messageFor(signin.ErrNoSignIn))
 	}
 	if ok, err := h.registerPasskey(c, r.User); !ok || err != nil {
 		return err

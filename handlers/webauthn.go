@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"github.com/weftid/weftid/services/account"
 )
 
 // webauthnCookie carries the token of the ceremony in progress; the challenge itself stays in
@@ -15,15 +16,12 @@ func (h *Handler) challengeToken(c *fiber.Ctx) string {
 	return token
 }
 
-// errNoPasskeys is the answer of every passkey endpoint when WebAuthn is off.
-const errNoPasskeys = "Passkeys are not available on this server: its address must be a domain name, not an IP address."
-
 // passkeysOff answers a passkey endpoint when WebAuthn could not be configured.
 func (h *Handler) passkeysOff(c *fiber.Ctx) bool {
 	if h.account.WebAuthn() != nil {
 		return false
 	}
-	_ = jsonError(c, fiber.StatusServiceUnavailable, errNoPasskeys)
+	_ = jsonError(c, fiber.StatusServiceUnavailable, messageFor(account.ErrPasskeysOff))
 	return true
 }
 
