@@ -103,6 +103,7 @@ func TestEventLogLoadMoreAndCSV(t *testing.T) {
 		More   string   `json:"more"`
 		Export string   `json:"export"`
 		Marker bool     `json:"marker"`
+		Ready  bool     `json:"ready"`
 	}
 	readLog := chromedp.Evaluate[log](`({
 		search: location.search,
@@ -111,6 +112,7 @@ func TestEventLogLoadMoreAndCSV(t *testing.T) {
 		more: document.querySelector(` + jsString(admEventsMore) + `)?.getAttribute("href") ?? "",
 		export: document.querySelector(` + jsString(admEventExport) + `)?.getAttribute("href") ?? "",
 		marker: window.__noReload === 1,
+		ready: document.readyState === "complete",
 	})`)
 	checkOrder := func(when string, l log) {
 		t.Helper()
@@ -152,7 +154,10 @@ func TestEventLogLoadMoreAndCSV(t *testing.T) {
 		fill(admEventUser, email),
 		chromedp.Click(chromedp.CSS(admEventFilter)),
 	)
-	l = pollUntil(t, ctx, "wait for the filtered log", navTimeout, readLog, func(l log) bool { return !l.Marker && strings.Contains(l.Search, "type=") })
+	l = pollUntil(t, ctx, "wait for the filtered log", navTimeout, readLog, func(l log) bool {
+		// The new page, parsed to its end: a read while it loads sees only its first rows.
+		return !l.Marker && strings.Contains(l.Search, "type=") && l.Ready
+	})
 	wantQuery := "type=user_role_changed&user=" + strings.ReplaceAll(email, "@", "%40")
 	if l.Export != "/events.csv?"+wantQuery {
 		t.Errorf("Export CSV links to %q, want /events.csv?%s", l.Export, wantQuery)
