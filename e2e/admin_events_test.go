@@ -108,7 +108,7 @@ func TestEventLogLoadMoreAndCSV(t *testing.T) {
 	readLog := chromedp.Evaluate[log](`({
 		search: location.search,
 		ids: Array.from(document.querySelectorAll(` + jsString(admEventRows) + `), tr => +tr.id.slice(6)),
-		types: Array.from(document.querySelectorAll(` + jsString(admEventRows) + `), tr => tr.cells[1].innerText.trim()),
+		types: Array.from(document.querySelectorAll(` + jsString(admEventRows) + `), tr => tr.cells[1].querySelector("data")?.value ?? ""),
 		more: document.querySelector(` + jsString(admEventsMore) + `)?.getAttribute("href") ?? "",
 		export: document.querySelector(` + jsString(admEventExport) + `)?.getAttribute("href") ?? "",
 		marker: window.__noReload === 1,
@@ -145,6 +145,9 @@ func TestEventLogLoadMoreAndCSV(t *testing.T) {
 	checkOrder("after Load more", l)
 	if n := read(t, ctx, "count the Load more rows", chromedp.Evaluate[int](`document.querySelectorAll("#events-more").length`)); n > 1 {
 		t.Errorf("after Load more there are %d Load more rows", n)
+	}
+	if n := read(t, ctx, "count the times in UTC", chromedp.Evaluate[int](`document.querySelectorAll("time[data-local]").length`)); n > 0 {
+		t.Errorf("after Load more %d times are not in local time", n)
 	}
 	lap("Load more")
 

@@ -31,15 +31,20 @@ type eventQuery struct {
 }
 
 // parseEventQuery reads the filters of /events and /events.csv: type (one of store.EventTypes), user
-// (an exact address: the events about that user), from and to (days, inclusive, UTC) and
-// before (an event id, for the next page). A value that cannot be used is left out and said so.
+// (an address, or part of a name or address: the events of the users it names, see audit.Filter),
+// from and to (days, inclusive, UTC) and before (an event id, for the next page). A value that
+// cannot be used is left out and said so.
 func parseEventQuery(c *fiber.Ctx) eventQuery {
 	q := eventQuery{form: views.EventsFilter{Types: store.EventTypes}}
 	if typ := store.EventType(c.Query("type")); slices.Contains(store.EventTypes, typ) {
 		q.filter.Type, q.form.Type = typ, typ
 	}
-	if email := store.NormalizeEmail(c.Query("user")); email != "" && len(email) <= 320 {
-		q.filter.User, q.form.User = email, email
+	user := strings.TrimSpace(c.Query("user"))
+	if strings.Contains(user, "@") {
+		user = store.NormalizeEmail(user)
+	}
+	if user != "" && len(user) <= 320 {
+		q.filter.User, q.form.User = user, user
 	}
 	day := func(name string) (time.Time, bool) {
 		v := strings.TrimSpace(c.Query(name))
@@ -69,9 +74,14 @@ func parseEventQuery(c *fiber.Ctx) eventQuery {
 func (h *Handler) showEvents(c *fiber.Ctx) error {
 	q := parseEventQuery(c)
 	p, err := h.audit.Events(c.UserContext(), q.filter)
-	if errors.Is(err, audit.ErrUnknownUser) {
+	switch {
+	case errors.Is(err, audit.ErrUnknownUser) && strings.Contains(q.form.User, "@"):
 		q.problems = append([]string{"No user has that email address."}, q.problems...)
-	} else if err != nil {
+	case errors.Is(err, audit.ErrUnknownUser):
+		q.problems = append([]string{"No user's name or email address contains that."}, q.problems...)
+	case errors.Is(err, audit.ErrTooManyUsers):
+		q.problems = append([]string{fmt.Sprintf("More than %d users match: type more of the name or address.", audit.MaxFilterUsers)}, q.problems...)
+	case err != nil:
 		return err
 	}
 	q.form.Error = strings.Join(slices.Compact(q.problems), " ")

@@ -312,7 +312,7 @@ func TestUserEventsTab(t *testing.T) {
 	if len(rows) != 50 {
 		t.Fatalf("first page: %d rows, want 50", len(rows))
 	}
-	bodyHas(t, "Events tab", r.Body, "mfa_reset_by_admin", "bob@example.com", `{&#34;n&#34;:59}`)
+	bodyHas(t, "Events tab", r.Body, "mfa_reset_by_admin", "bob@example.com", `<dt>N</dt><dd>59</dd>`)
 	bodyLacks(t, "Events tab", r.Body, "203.0.113.99")
 	last := rows[len(rows)-1][1]
 	more := userURL(ann.ID, "events?before="+last)
@@ -328,11 +328,11 @@ func TestUserEventsTab(t *testing.T) {
 	if n := len(rowID.FindAllString(f.Body, -1)); n != 11 {
 		t.Errorf("second page: %d rows, want 11", n)
 	}
-	bodyHas(t, "Load more fragment", f.Body, `{&#34;n&#34;:0}`)
+	bodyHas(t, "Load more fragment", f.Body, `<dt>N</dt><dd>0</dd>`)
 
 	// Without JavaScript the same link opens the Events tab at the next page.
 	p := admin.get(more)
-	bodyHas(t, "next page", p.Body, "<html", `<div id="user-tab-panel">`, `{&#34;n&#34;:0}`)
+	bodyHas(t, "next page", p.Body, "<html", `<div id="user-tab-panel">`, `<dt>N</dt><dd>0</dd>`)
 	if got := activeTab(t, p.Body); got != "Events" {
 		t.Errorf("current tab on the next page: %q", got)
 	}

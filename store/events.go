@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/weftid/weftid/store/eventchain"
@@ -73,6 +74,9 @@ type EventFilter struct {
 	UserID int64
 	// InvolvingUser keeps the events this user did or that are about them (actor or subject).
 	InvolvingUser int64
+	// InvolvingUsers keeps the events any of these users did or that are about them; nil is no
+	// such condition, an empty non-nil slice matches nothing.
+	InvolvingUsers []int64
 	// From keeps events at or after it; To keeps events before it (a day range is
 	// [midnight, next midnight)). Zero leaves that end open.
 	From, To time.Time
@@ -104,6 +108,18 @@ func (q q) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
 	if f.InvolvingUser != 0 {
 		query += ` AND (user_id = ? OR actor_id = ?)`
 		args = append(args, f.InvolvingUser, f.InvolvingUser)
+	}
+	if f.InvolvingUsers != nil {
+		in := "NULL" // IN (NULL) matches nothing
+		if len(f.InvolvingUsers) > 0 {
+			in = "?" + strings.Repeat(",?", len(f.InvolvingUsers)-1)
+		}
+		query += ` AND (user_id IN (` + in + `) OR actor_id IN (` + in + `))`
+		for range 2 {
+			for _, id := range f.InvolvingUsers {
+				args = append(args, id)
+			}
+		}
 	}
 	if !f.From.IsZero() {
 		query += ` AND at >= ?`

@@ -29,7 +29,9 @@ const (
 type Filter struct {
 	// Type keeps the events of one type ("" any).
 	Type store.EventType
-	// User keeps the events an address's user did or that were done to them ("" anyone).
+	// User keeps the events that users did or that were done to them ("" anyone): the user with
+	// exactly this address when there is one, else every user whose name or address contains it,
+	// ignoring case (as the Users page's search).
 	User string
 	// UserID does the same by id (0 anyone); it is used when User is "".
 	UserID int64
@@ -39,8 +41,16 @@ type Filter struct {
 	Before int64
 }
 
-// ErrUnknownUser is what Events and Export say when Filter.User names nobody: nothing matches.
-var ErrUnknownUser = errors.New("audit: no user has that email address")
+// MaxFilterUsers is how many users a Filter.User text may match.
+const MaxFilterUsers = 500
+
+var (
+	// ErrUnknownUser is what Events and Export say when Filter.User matches nobody: nothing
+	// matches.
+	ErrUnknownUser = errors.New("audit: no user matches")
+	// ErrTooManyUsers is what Events says when Filter.User matches more than MaxFilterUsers.
+	ErrTooManyUsers = errors.New("audit: too many users match")
+)
 
 // Row is one event with the people it names: Actor and User are their addresses ("" for none,
 // "(deleted user)" for one that is gone); ActorFound and UserFound say whether they still exist.
@@ -64,19 +74,47 @@ func (s *Service) storeFilter(ctx context.Context, f Filter) (store.EventFilter,
 		sf.To = f.To.AddDate(0, 0, 1) // through the end of that day
 	}
 	if f.User != "" {
-		u, err := s.store.UserByEmail(ctx, f.User)
-		if errors.Is(err, store.ErrNotFound) {
-			return sf, ErrUnknownUser
-		}
+		// What they did and what was done to them, as on their Events tab.
+		ids, err := s.matchUsers(ctx, f.User)
 		if err != nil {
 			return sf, err
 		}
-		sf.InvolvingUser = u.ID // what they did and what was done to them, as on their Events tab
+		sf.InvolvingUsers = ids
 	}
 	return sf, nil
 }
 
-// Events is one page (PerPage events) of the log f keeps. Errors: ErrUnknownUser.
+// matchUsers are the ids of the users a Filter.User text names: the one with exactly that address,
+// or else those whose name or address contains it. Errors: ErrUnknownUser, ErrTooManyUsers.
+func (s *Service) matchUsers(ctx context.Context, text string) ([]int64, error) {
+	if strings.Contains(text, "@") {
+		u, err := s.store.UserByEmail(ctx, store.NormalizeEmail(text))
+		if err == nil {
+			return []int64{u.ID}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	found, err := s.store.SearchUsers(ctx, store.UserFilter{Q: text, Limit: MaxFilterUsers + 1})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(found) == 0:
+		return nil, ErrUnknownUser
+	case len(found) > MaxFilterUsers:
+		return nil, ErrTooManyUsers
+	}
+	ids := make([]int64, len(found))
+	for i, u := range found {
+		ids[i] = u.ID
+	}
+	return ids, nil
+}
+
+// Events is one page (PerPage events) of the log f keeps. Errors: ErrUnknownUser,
+// ErrTooManyUsers.
 func (s *Service) Events(ctx context.Context, f Filter) (Page, error) {
 	sf, err := s.storeFilter(ctx, f)
 	if err != nil {
@@ -144,11 +182,12 @@ type Export struct {
 }
 
 // Export reads the first batch of the CSV export of the log f keeps (f.Before is ignored: the
-// export starts at the newest event). A Filter.User that names nobody exports no event.
+// export starts at the newest event). A Filter.User that matches nobody, or too many users,
+// exports no event (as the page lists none).
 func (s *Service) Export(ctx context.Context, f Filter) (*Export, error) {
 	f.Before = 0
 	sf, err := s.storeFilter(ctx, f)
-	if errors.Is(err, ErrUnknownUser) {
+	if errors.Is(err, ErrUnknownUser) || errors.Is(err, ErrTooManyUsers) {
 		return &Export{s: s}, nil
 	}
 	if err != nil {
