@@ -9,7 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/weftid/weftid/auth"
-	"github.com/weftid/weftid/mail/mailtest"
 )
 
 // codeFormats are codes as people type or paste them: the browser must let the ones the server
@@ -47,24 +46,7 @@ func TestCodeTypedWithADashOrSpace(t *testing.T) {
 	srv.addUser(t, email, "Grace Hopper", "user", password)
 	ctx := newBrowser(t)
 
-	do(t, ctx, "sign in with the password",
-		chromedp.Navigate(srv.url("/login")),
-		fill(loginEmail, email),
-		fill(loginPassword, password),
-		chromedp.Click(chromedp.CSS(loginSubmit)),
-		waitPath("/login/verify"),
-		chromedp.WaitVisible(chromedp.CSS(codeInput)),
-	)
-	mailCtx, cancel := context.WithTimeout(ctx, stepTimeout)
-	defer cancel()
-	msg, err := srv.mail.WaitFor(mailCtx, email)
-	if err != nil {
-		t.Fatalf("wait for the sign-in code mail: %v", err)
-	}
-	code := mailtest.FindCode(msg.Text)
-	if code == "" {
-		t.Fatalf("no 6-digit code in the mail's text:\n%s", msg.Text)
-	}
+	code := passwordThenCode(t, ctx, srv, email, password)
 	checkCodeField(t, ctx, "/login/verify", codeInput)
 	do(t, ctx, "submit the code typed with a dash",
 		fill(codeInput, code[:3]+"-"+code[3:]),
