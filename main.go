@@ -5,6 +5,7 @@
 //	weftid backup FILE              write a consistent copy of the database while it runs
 //	weftid events verify            check the event log's hash chain (exit 1 naming the first bad event)
 //	weftid version                  print the version
+//	weftid help                     list the commands and flags (also -h, --help)
 package main
 
 import (
@@ -79,7 +80,21 @@ func (cfg *config) keyFile() string {
 	return filepath.Join(filepath.Dir(cfg.db), "weftid.key")
 }
 
+// run runs one command. Asking for help (weftid help, -h, --help, or -h after a command) prints
+// it to stdout and is not an error.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		usage(stdout)
+		return nil
+	}
+	err := command(ctx, args, stdin, stdout, log)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+func command(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -103,7 +118,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, 
 		fmt.Fprintln(stdout, "weftid", buildVersion())
 		return nil
 	}
-	return fmt.Errorf("unknown command %q: use serve, user add, backup, events verify or version", cmd)
+	return fmt.Errorf("unknown command %q: use serve, user add, backup, events verify or version (weftid help says more)", cmd)
 }
 
 func buildVersion() string {
@@ -116,10 +131,10 @@ func buildVersion() string {
 	return "dev"
 }
 
-func parse(name string, args []string) (*flag.FlagSet, *config, error) {
+func parse(name string, args []string, stdout io.Writer) (*flag.FlagSet, *config, error) {
 	fs := flag.NewFlagSet("weftid "+name, flag.ContinueOnError)
 	cfg := flags(fs)
-	return fs, cfg, fs.Parse(args)
+	return fs, cfg, parseFlags(fs, args, stdout)
 }
 
 func openStore(ctx context.Context, cfg *config) (*store.Store, auth.Keys, error) {
@@ -136,7 +151,7 @@ func openStore(ctx context.Context, cfg *config) (*store.Store, auth.Keys, error
 }
 
 func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
-	_, cfg, err := parse("serve", args)
+	_, cfg, err := parse("serve", args, stdout)
 	if err != nil {
 		return err
 	}
@@ -238,10 +253,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("weftid user add", flag.ContinueOnError)
 	cfg := flags(fs)
-	email := fs.String("email", "", "email address")
-	name := fs.String("name", "", "full name")
-	role := fs.String("role", "user", "super_admin, admin or user")
-	if err := fs.Parse(args); err != nil {
+	email, name, role := userFlags(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
@@ -283,7 +296,7 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 }
 
 func backup(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, cfg, err := parse("backup", args)
+	fs, cfg, err := parse("backup", args, stdout)
 	if err != nil {
 		return err
 	}
@@ -316,7 +329,7 @@ func openAsIs(ctx context.Context, cfg *config) (*store.Store, error) {
 // migrate, and it works while the server runs. A broken chain is an error naming the first bad
 // event, so the command exits 1.
 func eventsVerify(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, cfg, err := parse("events verify", args)
+	fs, cfg, err := parse("events verify", args, stdout)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-//go:embed app.css localtime.js passkey.js saml-post.js vendor/htmx.min.js vendor/pico.min.css
+//go:embed app.css copy.js localtime.js passkey.js saml-post.js vendor/htmx.min.js vendor/pico.min.css
 var files embed.FS
 
 // File is one embedded asset.

@@ -1,5 +1,5 @@
-// passkey.js: the one script weftid needs, for WebAuthn (passkeys have no form equivalent) and
-// the copy button of backup codes. No inline script anywhere: the CSP forbids it.
+// passkey.js: the script for WebAuthn (passkeys have no form equivalent). Copy buttons are
+// copy.js's. No inline script anywhere: the CSP forbids it.
 (function () {
   "use strict";
 
@@ -110,8 +110,8 @@
     });
   }
 
-  // Show what works here: passkey parts when the browser has WebAuthn, copy buttons when it has
-  // a clipboard. Run on load and on every part htmx swaps in (the enrollment paths).
+  // Show the passkey parts when the browser has WebAuthn. Run on load and on every part htmx
+  // swaps in (the enrollment paths).
   function within(root, selector) {
     var found = Array.prototype.slice.call(root.querySelectorAll(selector));
     if (root.matches && root.matches(selector)) found.push(root);
@@ -124,9 +124,6 @@
         el.hidden = false;
       });
     }
-    if (navigator.clipboard) {
-      within(root, "[data-copy]").forEach(function (el) { el.hidden = false; });
-    }
   }
 
   // One listener each on the document, so parts swapped in later work without binding again.
@@ -134,14 +131,6 @@
     var start = ev.target.closest("[data-passkey-start]");
     if (start && supported()) {
       signIn(start.closest('[data-passkey="signin"]'), start);
-      return;
-    }
-    var copy = ev.target.closest("[data-copy]");
-    if (copy && navigator.clipboard) {
-      var target = document.getElementById(copy.getAttribute("data-copy"));
-      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
-        copy.textContent = "Copied";
-      });
     }
   });
   document.addEventListener("submit", function (ev) {

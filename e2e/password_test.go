@@ -195,6 +195,18 @@ func pwSignIn(t *testing.T, ctx context.Context, srv *server, email, password st
 // waits for the page at path (and for each of then) that the sign-in leads to.
 func signInWithCode(t *testing.T, ctx context.Context, srv *server, email, password, path string, then ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
+	code := passwordThenCode(t, ctx, srv, email, password)
+	do(t, ctx, "submit the sign-in code", append([]chromedp.Action[chromedp.Void]{
+		fill(codeInput, code),
+		chromedp.Click(chromedp.CSS(codeSubmit)),
+		waitPath(path),
+	}, then...)...)
+}
+
+// passwordThenCode signs in with email and password, waits for the code page and returns the
+// code from the mail that was sent.
+func passwordThenCode(t *testing.T, ctx context.Context, srv *server, email, password string) string {
+	t.Helper()
 	do(t, ctx, "sign in as "+email,
 		chromedp.Navigate(srv.url("/login")),
 		fill(loginEmail, email),
@@ -213,11 +225,7 @@ func signInWithCode(t *testing.T, ctx context.Context, srv *server, email, passw
 	if code == "" {
 		t.Fatalf("no 6-digit code in the mail's text:\n%s", msg.Text)
 	}
-	do(t, ctx, "submit the sign-in code", append([]chromedp.Action[chromedp.Void]{
-		fill(codeInput, code),
-		chromedp.Click(chromedp.CSS(codeSubmit)),
-		waitPath(path),
-	}, then...)...)
+	return code
 }
 
 // openAccountPassword opens Account > Password and waits for its form.

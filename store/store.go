@@ -60,7 +60,9 @@ func init() {
 }
 
 // Open opens (creating if needed) the SQLite file at path in WAL mode with foreign keys and a
-// busy timeout, and applies every embedded migration that has not run yet.
+// busy timeout, and applies every embedded migration that has not run yet. A new file is made
+// readable by its owner only (0600), and so are its -wal and -shm files, which SQLite creates
+// with the database file's permissions.
 func Open(ctx context.Context, path string) (*Store, error) { return open(ctx, path, true) }
 
 // OpenAsIs opens the SQLite file at path as Open does but applies no migration: for a backup,
@@ -68,6 +70,9 @@ func Open(ctx context.Context, path string) (*Store, error) { return open(ctx, p
 func OpenAsIs(ctx context.Context, path string) (*Store, error) { return open(ctx, path, false) }
 
 func open(ctx context.Context, path string, migrate bool) (*Store, error) {
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + url.Values{
 		"_journal_mode": {"WAL"},
 		"_foreign_keys": {"on"},
@@ -95,6 +100,20 @@ func open(ctx context.Context, path string, migrate bool) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// createPrivate creates the database file empty with mode 0600 when it does not exist yet, so
+// that SQLite, which would create it 0644 (less the umask), finds it and keeps its mode. An
+// existing file is left as it is.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func (s *Store) provider() (*goose.Provider, error) {
