@@ -27,6 +27,8 @@ func TestCheckPasswordEntropyFloor(t *testing.T) {
 		{"10 random lowercase letters: Strong, 47 bits", "xkqvbzmwtp", p8, true, []string{entropy}},
 		{"9 lowercase letters and a digit: Strong, 46 bits", "qzvxkwjm4", p8, true, []string{entropy}},
 		{"10 random digits: Strong, 33 bits", "8372916450", p8, true, []string{entropy}},
+		{"14 random digits under the default 14: Very strong, 47 bits", "83174926501837", auth.PasswordPolicy{MinLength: 14, MinScore: 3}, true, []string{entropy}},
+		{"16 random digits: 53 bits", "8317492650183746", auth.PasswordPolicy{MinLength: 14, MinScore: 3}, true, nil},
 		{"9 characters of four kinds: Strong, 58 bits", "kR7#vQ2!m", p8, true, nil},
 		{"11 random lowercase letters: Very strong, 52 bits", "zqxjkvbwpfy", p8, true, nil},
 		{"a passphrase", "correct horse battery staple 42", auth.PasswordPolicy{MinLength: 14, MinScore: 4}, true, nil},
