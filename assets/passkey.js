@@ -66,21 +66,86 @@
     return window.PublicKeyCredential && navigator.credentials;
   }
 
+  // The request options of a sign-in, as the begin endpoint sends them, made binary.
+  function requestOptions(opts) {
+    var pk = opts.publicKey;
+    pk.challenge = b64urlToBuf(pk.challenge);
+    (pk.allowCredentials || []).forEach(function (c) { c.id = b64urlToBuf(c.id); });
+    return pk;
+  }
+
+  function finishSignIn(csrf, cred) {
+    return post("/login/passkey/finish", csrf, credentialJSON(cred)).then(function (res) {
+      window.location.assign(res.redirect || "/dashboard");
+    });
+  }
+
+  // Passkey autofill on /login: a conditional-mediation request, which the browser answers when
+  // the user picks a passkey among the email field's suggestions. It starts when the user opens
+  // those suggestions (presses or taps into the field, or presses the down arrow in it), not
+  // when the page loads: the server counts passkey begins per address (60 in 15 minutes), and
+  // every view of /login from an office behind one address would spend one. One request at a
+  // time, and none while the button's is under way (the server keeps one challenge per
+  // browser: a new begin replaces the previous one); only the user starts another.
+  var autofillRequest = null; // { abort: AbortController, begun: the begin's promise }
+  var buttonBusy = false;
+
+  function startAutofill() {
+    var root = document.querySelector('[data-passkey="signin"]');
+    if (autofillRequest || buttonBusy || !root || !supported() || !window.PublicKeyCredential.isConditionalMediationAvailable) return;
+    var csrf = root.getAttribute("data-csrf"), abort = new AbortController();
+    var done = function () { if (autofillRequest && autofillRequest.abort === abort) autofillRequest = null; };
+    var begun = window.PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
+      if (!available || abort.signal.aborted) return null;
+      return post(root.getAttribute("data-begin") || "/login/passkey/begin", csrf);
+    });
+    autofillRequest = { abort: abort, begun: begun };
+    begun.then(function (opts) {
+      if (!opts || abort.signal.aborted) return null;
+      return navigator.credentials.get({ mediation: "conditional", publicKey: requestOptions(opts), signal: abort.signal });
+    }).then(function (cred) {
+      if (cred && !abort.signal.aborted) return finishSignIn(csrf, cred);
+    }).catch(function (err) {
+      // Aborted: the button took over. Otherwise a passkey was picked and refused, or the
+      // begin failed (too many requests): say so; the button is still there.
+      if (!abort.signal.aborted && !(err && err.name === "AbortError")) showError(root, err);
+    }).then(done, done);
+  }
+
+  function autofillField(target) {
+    return target && target.matches && target.matches('input[autocomplete~="webauthn"]') ? target : null;
+  }
+
+  document.addEventListener("pointerdown", function (ev) {
+    var input = autofillField(ev.target);
+    if (input) startAutofill();
+  });
+  document.addEventListener("keydown", function (ev) {
+    var input = autofillField(ev.target);
+    if (input && ev.key === "ArrowDown") startAutofill();
+  });
+
   // Sign in with a passkey: on /login it finds the account by itself (a discoverable
-  // credential); on /login/verify it is the second factor of the sign-in in progress.
+  // credential); on /login/verify it is the second factor of the sign-in in progress. A pending
+  // autofill request is aborted first, and its begin waited for, so the button's challenge is
+  // the one the server keeps.
   function signIn(root, button) {
     var csrf = root.getAttribute("data-csrf");
     button.setAttribute("aria-busy", "true");
-    post(root.getAttribute("data-begin") || "/login/passkey/begin", csrf).then(function (opts) {
-      var pk = opts.publicKey;
-      pk.challenge = b64urlToBuf(pk.challenge);
-      (pk.allowCredentials || []).forEach(function (c) { c.id = b64urlToBuf(c.id); });
-      return navigator.credentials.get({ publicKey: pk });
+    buttonBusy = true;
+    var pending = Promise.resolve();
+    if (autofillRequest) {
+      autofillRequest.abort.abort();
+      pending = autofillRequest.begun.catch(function () {});
+    }
+    pending.then(function () {
+      return post(root.getAttribute("data-begin") || "/login/passkey/begin", csrf);
+    }).then(function (opts) {
+      return navigator.credentials.get({ publicKey: requestOptions(opts) });
     }).then(function (cred) {
-      return post("/login/passkey/finish", csrf, credentialJSON(cred));
-    }).then(function (res) {
-      window.location.assign(res.redirect || "/dashboard");
+      return finishSignIn(csrf, cred);
     }).catch(function (err) {
+      buttonBusy = false;
       button.removeAttribute("aria-busy");
       showError(root, err);
     });

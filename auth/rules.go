@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	passwordvalidator "github.com/wagslane/go-password-validator"
+
 	"github.com/weftid/weftid/auth/strength"
 )
 
@@ -32,6 +34,12 @@ type PasswordPolicy struct {
 	MinLength int // 8, 10, 12, 14, 16, 18 or 20
 	MinScore  int // 3 (Strong) or 4 (Very strong)
 }
+
+// MinPasswordEntropyBits is the entropy floor of every password, as go-password-validator
+// estimates it from the kinds of characters used and the length (with repeats and runs such as
+// "aaa" or "1234" counted short). zxcvbn's score judges patterns; this floor catches what it
+// lets through because it is short: a random-looking 8 or 9 characters of one or two kinds.
+const MinPasswordEntropyBits = 50
 
 // PasswordLengthOptions are the minimum lengths a super admin may choose; 14 is recommended.
 var PasswordLengthOptions = []int{8, 10, 12, 14, 16, 18, 20}
@@ -155,9 +163,11 @@ func isSeparator(r rune) bool {
 // CheckPassword is the one password rule: every place that sets a password calls it, and the
 // live strength meter shows its answer. A password must have at least the policy's length (14
 // for super admins whatever the setting), at most MaxPasswordLength characters (so nobody can
-// make us hash megabytes), and a zxcvbn score of at least the policy's, with the subject's
-// address and name and the product's name counted as dictionary words. Length counts
-// characters (Unicode code points), not bytes.
+// make us hash megabytes), a zxcvbn score of at least the policy's, with the subject's
+// address and name and the product's name counted as dictionary words, and at least
+// MinPasswordEntropyBits of entropy. Length counts characters (Unicode code points), not bytes.
+// The entropy floor is listed once the score is reached: it only binds on short passwords
+// that zxcvbn finds no pattern in, and under a refused score it would only repeat the refusal.
 func CheckPassword(password string, s PasswordSubject, p PasswordPolicy) PasswordCheck {
 	n := utf8.RuneCountInString(password)
 	least := p.MinLengthFor(s)
@@ -172,6 +182,12 @@ func CheckPassword(password string, s PasswordSubject, p PasswordPolicy) Passwor
 	check.Requirements = []Requirement{
 		{Text: fmt.Sprintf("At least %d characters", least), Met: n >= least},
 		{Text: fmt.Sprintf("Strength at least %s", ScoreLabels[minScore]), Met: !check.Empty && r.Score >= minScore},
+	}
+	if !check.Empty && r.Score >= minScore {
+		check.Requirements = append(check.Requirements, Requirement{
+			Text: fmt.Sprintf("At least %d bits of entropy", MinPasswordEntropyBits),
+			Met:  passwordvalidator.GetEntropy(scored) >= MinPasswordEntropyBits,
+		})
 	}
 	if n > MaxPasswordLength {
 		check.Requirements = append(check.Requirements, Requirement{Text: fmt.Sprintf("At most %d characters", MaxPasswordLength), Met: false})

@@ -12,12 +12,13 @@ import (
 )
 
 // renderEnroll renders a path of the enrollment page: alone for htmx, inside the page otherwise.
-func (h *Handler) renderEnroll(c *fiber.Ctx, status int, path templ.Component) error {
-	page := views.EnrollPage(h.pageBase(c, "Set up two-step verification", ""), path)
+// chosen is the path's views.EnrollChoice, which the options mark.
+func (h *Handler) renderEnroll(c *fiber.Ctx, status int, chosen string, path templ.Component) error {
+	page := views.EnrollPage(h.pageBase(c, "Set up two-step verification", ""), chosen, path)
 	if path == nil {
 		return render(c, status, page)
 	}
-	return renderPart(c, status, page, path)
+	return renderPart(c, status, page, views.EnrollPart(chosen, path))
 }
 
 // showEnroll is the enrollment step of a sign-in under Enhanced: "Register a passkey" and
@@ -27,11 +28,10 @@ func (h *Handler) showEnroll(c *fiber.Ctx) error {
 	if !ok || err != nil {
 		return err
 	}
-	var path templ.Component
-	if c.Query("path") == "passkey" {
-		path = views.EnrollPasskeyPath(h.pageBase(c, "", "").CSRF)
+	if c.Query("path") == views.EnrollChoicePasskey {
+		return h.renderEnroll(c, fiber.StatusOK, views.EnrollChoicePasskey, views.EnrollPasskeyPath(h.pageBase(c, "", "").CSRF))
 	}
-	return h.renderEnroll(c, fiber.StatusOK, path)
+	return h.renderEnroll(c, fiber.StatusOK, "", nil)
 }
 
 // enrollSecret is the TOTP secret this sign-in is enrolling (signin.TOTPSecret). ok is false when
@@ -57,7 +57,7 @@ func (h *Handler) showEnrollTOTP(c *fiber.Ctx) error {
 }
 
 func (h *Handler) renderEnrollTOTP(c *fiber.Ctx, status int, e signin.Enrollment, errMsg string) error {
-	return h.renderEnroll(c, status, views.EnrollTOTPPath(h.pageBase(c, "", "").CSRF, e.QR, e.Secret, errMsg))
+	return h.renderEnroll(c, status, views.EnrollChoiceTOTP, views.EnrollTOTPPath(h.pageBase(c, "", "").CSRF, e.QR, e.Secret, errMsg))
 }
 
 // confirmEnrollTOTP turns the sign-in's secret on with its first code, which enrolls the user
