@@ -28,7 +28,7 @@ func policyConfirm() chromedp.Action[chromedp.Void] {
 		if _, err := chromedp.WaitVisible(chromedp.CSS(noticeSel+`, `+previewConfirm))(ctx, tab); err != nil {
 			return err
 		}
-		shown, err := jsTruthy(`document.querySelector(` + jsString(previewConfirm) + `)`)(ctx, tab)
+		shown, err := jsTruthy(`document.querySelector(`+jsString(previewConfirm)+`)`)(ctx, tab)
 		if err != nil {
 			return err
 		}
