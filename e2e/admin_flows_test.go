@@ -102,6 +102,24 @@ func TestEnhancedPreviewInBrowser(t *testing.T) {
 	if on := read(t, ctx, "read Enhanced", jsTruthy(`document.querySelector(`+jsString(authPolicyEnhanced)+`).checked`)); !on {
 		t.Error("after confirming, Enhanced is not checked")
 	}
+
+	// Raising the password rule: first how many passwords it leaves weaker (the three users'
+	// were set under 14 characters), then Confirm.
+	do(t, ctx, "Passwords: 16 characters, Save",
+		chromedp.Navigate(srv.url("/settings/security/passwords")),
+		waitPath("/settings/security/passwords"),
+		chromedp.SetValue(chromedp.CSS(`select[name=minimum_password_length]`), "16"),
+		chromedp.Click(chromedp.CSS(`form[action="/settings/security/passwords"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(previewConfirm)),
+	)
+	if got := read(t, ctx, "read the count", textOfAll(`#policy-preview-count`)); !strings.Contains(got, "3 passwords are weaker than the new rule") {
+		t.Errorf("password preview %q, want 3 weaker passwords", got)
+	}
+	shoot(t, ctx, "settings-passwords-preview")
+	do(t, ctx, "confirm the rule", removeNotices(), policyConfirm())
+	if got := read(t, ctx, "read the weaker count", textOfAll(`#weaker-passwords p`)); !strings.Contains(got, "3 users have a password set under a weaker rule") {
+		t.Errorf("after saving, the page says %q", got)
+	}
 }
 
 // shoot saves full-page screenshots of the page at 390 and 1280 px wide in
