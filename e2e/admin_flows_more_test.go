@@ -27,6 +27,7 @@ func TestFirstRunChecklistInBrowser(t *testing.T) {
 	if got := read(t, ctx, "read the checklist", checklistState()); got != want {
 		t.Errorf("fresh checklist %q, want %q", got, want)
 	}
+	auditHere(t, ctx, "the dashboard with the checklist")
 	shoot(t, ctx, "dashboard-checklist")
 
 	srv.addUser(t, "ann@example.com", "Ann Smith", "user", enrollPassword)
@@ -82,6 +83,7 @@ func TestDangerConfirmationInBrowser(t *testing.T) {
 	if bg != "rgb(198, 40, 40)" {
 		t.Errorf("the confirming button's background is %s, want the danger red rgb(198, 40, 40)", bg)
 	}
+	auditHere(t, ctx, "the open reset confirmation")
 	shoot(t, ctx, "user-danger-confirm")
 
 	bob := admOpenUser(t, ctx, "bob@example.com")

@@ -81,6 +81,7 @@ func TestEnhancedPreviewInBrowser(t *testing.T) {
 			t.Errorf("preview lists %q, missing %q", users, want)
 		}
 	}
+	auditHere(t, ctx, "the Enhanced preview")
 	shoot(t, ctx, "settings-auth-preview")
 
 	// Cancel: back to the form, Baseline still checked, no notice.
@@ -115,10 +116,22 @@ func TestEnhancedPreviewInBrowser(t *testing.T) {
 	if got := read(t, ctx, "read the count", textOfAll(`#policy-preview-count`)); !strings.Contains(got, "3 passwords are weaker than the new rule") {
 		t.Errorf("password preview %q, want 3 weaker passwords", got)
 	}
+	auditHere(t, ctx, "the password rule's preview")
 	shoot(t, ctx, "settings-passwords-preview")
 	do(t, ctx, "confirm the rule", removeNotices(), policyConfirm())
 	if got := read(t, ctx, "read the weaker count", textOfAll(`#weaker-passwords p`)); !strings.Contains(got, "3 users have a password set under a weaker rule") {
 		t.Errorf("after saving, the page says %q", got)
+	}
+}
+
+// auditHere runs the accessibility test's audit (a11yAudit) on the page as it is now, for a
+// state that test does not reach (a preview, an open confirmation, the checklist).
+func auditHere(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	r := read(t, ctx, "audit "+what, chromedp.Evaluate[a11yReport](a11yAudit))
+	if len(r.Unlabeled) > 0 || len(r.Nameless) > 0 || len(r.H1s) != 1 || r.Mains != 1 || r.Scroll > r.Inner+1 {
+		t.Errorf("%s: unlabelled fields %q, nameless controls %q, h1s %q, mains %d, scrollWidth %d > %d",
+			what, r.Unlabeled, r.Nameless, r.H1s, r.Mains, r.Scroll, r.Inner)
 	}
 }
 
