@@ -36,9 +36,12 @@ func admScreenshots(t *testing.T, ctx context.Context, srv *server, email string
 		)
 		admShot(t, ctx, s.file, s.w, s.h, nil)
 	}
-	// The Danger tab with the reset's confirmation open, at 375 px.
+	// The Danger tab with a confirmation open, at 375 px: Sign out everywhere's, since this user
+	// has no TOTP or backup codes and so is offered no reset (TestDangerConfirmationInBrowser
+	// opens the reset's).
+	const signOutBox = `#sign-out-everywhere`
 	admShot(t, ctx, "/tmp/weftid-users-danger-confirm-375.png", 375, 740, func() {
-		do(t, ctx, "open the confirmation", chromedp.Click(chromedp.CSS(admResetOpen)), chromedp.WaitVisible(chromedp.CSS(admResetYes)))
+		do(t, ctx, "open the confirmation", chromedp.Click(chromedp.CSS(signOutBox+` details > summary`)), chromedp.WaitVisible(chromedp.CSS(signOutBox+` form button[type=submit]`)))
 	})
 }
 

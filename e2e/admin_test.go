@@ -133,7 +133,7 @@ func admSetEnhanced(t *testing.T, ctx context.Context, srv *server, email string
 		removeNotices(),
 		chromedp.Click(chromedp.CSS(admPolicyEnhanced)),
 		chromedp.Click(chromedp.CSS(admPolicySave)),
-		chromedp.WaitVisible(chromedp.CSS(noticeSel)),
+		policyConfirm(), // the preview of who meets enrollment, then the notice
 	)
 	if on := read(t, ctx, "read the Enhanced radio", jsTruthy(`document.querySelector(`+jsString(admPolicyEnhanced)+`).checked`)); !on {
 		t.Fatal("after saving, Enhanced is not checked")

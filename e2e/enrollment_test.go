@@ -53,7 +53,7 @@ func setEnhanced(t *testing.T, ctx context.Context, srv *server, email string) {
 		removeNotices(),
 		chromedp.Click(chromedp.CSS(authPolicyEnhanced)),
 		chromedp.Click(chromedp.CSS(authPolicySave)),
-		chromedp.WaitVisible(chromedp.CSS(noticeSel)),
+		policyConfirm(), // the preview of who meets enrollment, then the notice
 	)
 	if got := read(t, ctx, "read the notice", textOfAll(noticeSel)); !strings.Contains(got, "Saved.") {
 		t.Errorf("after saving: notice %q", got)

@@ -6,9 +6,11 @@ import (
 	"github.com/weftid/weftid/views"
 )
 
-// showDashboard is where a completed sign-in lands.
+// showDashboard is where a completed sign-in lands; a super admin also sees the first-run
+// checklist (account.FirstRunChecklist) until they dismiss it.
 func (h *Handler) showDashboard(c *fiber.Ctx) error {
-	clients, err := h.oidcSvc.HomeApps(c.UserContext())
+	ctx := c.UserContext()
+	clients, err := h.oidcSvc.HomeApps(ctx)
 	if err != nil {
 		return err
 	}
@@ -16,5 +18,21 @@ func (h *Handler) showDashboard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard"), views.OIDCDashboardApps(clients), samlApps))
+	var checklist *views.FirstRunChecklist
+	cl, show, err := h.account.FirstRunChecklist(ctx, *currentUser(c))
+	if err != nil {
+		return err
+	}
+	if show {
+		checklist = &views.FirstRunChecklist{SecondFactor: cl.SecondFactor, MailConfigured: cl.MailConfigured, OtherUsers: cl.OtherUsers, Apps: cl.Apps}
+	}
+	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard"), views.OIDCDashboardApps(clients), samlApps, checklist))
+}
+
+// dismissChecklist hides the first-run checklist from the super admin's dashboard for good.
+func (h *Handler) dismissChecklist(c *fiber.Ctx) error {
+	if err := h.account.DismissChecklist(c.UserContext(), *currentUser(c)); err != nil {
+		return err
+	}
+	return redirect(c, "/dashboard")
 }

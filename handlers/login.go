@@ -23,7 +23,7 @@ func (h *Handler) showLogin(c *fiber.Ctx) error {
 	if step := h.pendingStep(c); step != "" {
 		return redirect(c, step) // leaving and coming back resumes enrollment or the new password
 	}
-	return render(c, fiber.StatusOK, views.LoginPage(h.pageBase(c, "Sign in", ""), views.LoginForm{Notice: views.LoginNotices.Notice(c.Query("notice"))}))
+	return render(c, fiber.StatusOK, views.LoginPage(h.pageBase(c, "Sign in", ""), views.LoginForm{Notice: views.LoginNotices.Notice(c.Query("notice")), Email: h.setupEmail(c)}))
 }
 
 // submitLogin is the password step (signin.Password), then the sign-in's next step.

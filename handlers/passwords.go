@@ -78,10 +78,25 @@ func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
 }
 
 // savePasswordPolicy stores the minimum length and score and logs password_policy_updated with
-// the old and new values (account.SavePasswordPolicy).
+// the old and new values (account.SavePasswordPolicy). From the page's form (review=yes), a
+// stricter rule that some passwords would not meet first shows how many, with a Confirm button
+// that posts again with confirm=yes.
 func (h *Handler) savePasswordPolicy(c *fiber.Ctx) error {
 	length := int(formInt(c.FormValue("minimum_password_length")))
 	score := int(formInt(c.FormValue("minimum_strength_score")))
+	if c.FormValue("review") == "yes" && c.FormValue("confirm") != "yes" {
+		n, err := h.account.PasswordPolicyPreview(c.UserContext(), length, score)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			f := views.PasswordSettingsForm{MinLength: length, MinScore: score, Preview: &views.PasswordPolicyPreview{MinLength: length, MinScore: score, Weaker: n}}
+			if f.Breach, err = h.breachStatus(c); err != nil {
+				return err
+			}
+			return render(c, fiber.StatusOK, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
+		}
+	}
 	err := h.account.SavePasswordPolicy(c.UserContext(), *currentUser(c), length, score, h.requestOrigin(c))
 	if problems, ok := refusedForm(err); ok {
 		f := views.PasswordSettingsForm{MinLength: length, MinScore: score, Error: problems[0]}

@@ -72,6 +72,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/password/strength", append(h.strengthLimits(), h.passwordStrength)...)
 
 	app.Get("/dashboard", user, h.showDashboard)
+	app.Post("/dashboard/checklist/dismiss", superAdmin, h.dismissChecklist)
 	app.Get("/oauth2/continue", user, h.oidcContinue)
 	app.Get("/account/security", user, h.showAccountSecurity)
 	app.Post("/account/security/totp/setup", user, h.beginTOTPSetup)

@@ -26,9 +26,22 @@ func (h *Handler) showSettingsAuthentication(c *fiber.Ctx) error {
 }
 
 // saveAuthPolicy saves the required authentication strength and logs
-// tenant_auth_policy_updated with the old and new values (account.SaveAuthPolicy).
+// tenant_auth_policy_updated with the old and new values (account.SaveAuthPolicy). From the
+// page's form (review=yes), switching to Enhanced while some active users have neither TOTP nor
+// a passkey first shows who will meet enrollment, with a Confirm button that posts again with
+// confirm=yes.
 func (h *Handler) saveAuthPolicy(c *fiber.Ctx) error {
 	strength := c.FormValue("required_auth_strength")
+	if c.FormValue("review") == "yes" && c.FormValue("confirm") != "yes" {
+		users, total, err := h.account.EnrollmentPreview(c.UserContext(), strength)
+		if err != nil {
+			return err
+		}
+		if total > 0 {
+			f := views.AuthPolicyForm{Strength: strength, Preview: &views.AuthPolicyPreview{Users: users, Total: total}}
+			return render(c, fiber.StatusOK, views.SettingsAuthenticationPage(h.pageBase(c, "Authentication", "settings"), f))
+		}
+	}
 	err := h.account.SaveAuthPolicy(c.UserContext(), *currentUser(c), strength, h.requestOrigin(c))
 	if problems, ok := refusedForm(err); ok {
 		f := views.AuthPolicyForm{Strength: strength, Error: problems[0]}

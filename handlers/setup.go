@@ -3,11 +3,14 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
 
@@ -54,5 +57,24 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("setup: %w", err) // throttled, a link that does not work (answers)
 	}
+	// /login fills the address in: the first sign-in follows at once.
+	h.setCookie(c, setupEmailCookie, url.QueryEscape(store.NormalizeEmail(in.Email)), h.now().Add(10*time.Minute))
 	return redirect(c, "/login?notice=setup_done")
+}
+
+// setupEmailCookie carries the first super admin's address from setup to the sign-in page.
+const setupEmailCookie = "weftid_setup_email"
+
+// setupEmail is the address setup left for /login to fill in ("" when none), used up once read.
+func (h *Handler) setupEmail(c *fiber.Ctx) string {
+	raw := c.Cookies(h.cookieName(setupEmailCookie))
+	if raw == "" {
+		return ""
+	}
+	h.clearCookie(c, setupEmailCookie)
+	email, err := url.QueryUnescape(raw)
+	if err != nil {
+		return ""
+	}
+	return store.NormalizeEmail(email)
 }

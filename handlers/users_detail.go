@@ -44,8 +44,10 @@ func (h *Handler) showUserTab(c *fiber.Ctx, tab string) error {
 		Notice:    views.UserNotices.Notice(c.Query("notice")),
 	}
 	switch tab {
-	case views.TabProfile:
-		d.Roles = account.RolesFor(viewer, u)
+	case views.TabProfile, views.TabDanger:
+		if tab == views.TabProfile {
+			d.Roles = account.RolesFor(viewer, u)
+		}
 		f, err := h.account.Factors(ctx, u.ID)
 		if err != nil {
 			return err

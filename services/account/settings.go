@@ -68,3 +68,52 @@ func (s *Service) SaveAuthPolicy(ctx context.Context, actor store.User, strength
 		}))
 	})
 }
+
+// maxPreviewUsers bounds the names a policy preview lists. The count covers the first 1000
+// active users (store.SearchUsers' ceiling).
+const maxPreviewUsers = 100
+
+// EnrollmentPreview is what saving strength would do before it is saved: the active users
+// with neither TOTP nor a passkey, who meet enrollment at their next sign-in (at most
+// maxPreviewUsers of them listed), and how many there are. Nobody when strength is not
+// Enhanced or Enhanced is already in force.
+func (s *Service) EnrollmentPreview(ctx context.Context, strength string) (users []store.User, total int, err error) {
+	if strength != "enhanced" {
+		return nil, 0, nil
+	}
+	st, err := s.store.Settings(ctx)
+	if err != nil || st.RequiredAuthStrength == "enhanced" {
+		return nil, 0, err
+	}
+	all, err := s.store.SearchUsers(ctx, store.UserFilter{Status: store.StatusActive, Limit: 1000})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, u := range all {
+		if !u.EmailOnly() {
+			continue
+		}
+		if total++; len(users) < maxPreviewUsers {
+			users = append(users, u.User)
+		}
+	}
+	return users, total, nil
+}
+
+// PasswordPolicyPreview counts, before it is saved, the passwords that would be weaker than
+// the rule length/score where that rule is stricter than the one in force (0 otherwise, and for
+// values outside the options, which SavePasswordPolicy refuses).
+func (s *Service) PasswordPolicyPreview(ctx context.Context, length, score int) (int, error) {
+	if !slices.Contains(auth.PasswordLengthOptions, length) || !slices.Contains(auth.StrengthScoreOptions, score) {
+		return 0, nil
+	}
+	st, err := s.store.Settings(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if length <= st.MinimumPasswordLength && score <= st.MinimumStrengthScore {
+		return 0, nil // not stricter: no password becomes weaker
+	}
+	st.MinimumPasswordLength, st.MinimumStrengthScore = length, score
+	return s.WeakerPasswords(ctx, st)
+}
