@@ -98,19 +98,13 @@ func (c *a11yChecker) layout(ctx context.Context, vp a11yViewport, p a11yPage) {
 	}
 }
 
-// layFileName turns a path such as /users/3/profile into users-3-profile.
+// layFileName turns a path such as /users/3/profile into users_3_profile.
 func layFileName(path string) string {
 	path = strings.Trim(strings.SplitN(path, "?", 2)[0], "/")
 	if path == "" {
 		return "root"
 	}
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			return r
-		}
-		return '-'
-	}, path)
+	return fileName(path)
 }
 
 // layBadPage has a button wider than its column and a field pushed out of its box, next to
