@@ -96,7 +96,7 @@ func UsersPage(b Base, l UserList) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, " <p><a href=\"/users/new\" role=\"button\">Add a user</a></p><form method=\"get\" action=\"/users\" aria-label=\"Search users\"><div class=\"grid\"><div><label for=\"q\">Name or email</label> <input id=\"q\" type=\"search\" name=\"q\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, " <p><a href=\"/users/new\" role=\"button\">Add a user</a></p><form method=\"get\" action=\"/users\" aria-label=\"Search users\" class=\"list-filters\"><div class=\"grid\"><div><label for=\"q\">Name or email</label> <input id=\"q\" type=\"search\" name=\"q\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
