@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -73,5 +74,21 @@ func TestMainMenuFoldsOnAPhone(t *testing.T) {
 	do(t, ctx, "sign out from the Menu",
 		chromedp.Click(chromedp.CSS(`nav details[open] form[action="/logout"] button`)),
 		waitPath("/login"),
+	)
+}
+
+// clickMainNav clicks the main navigation's link to href: in the Menu, opened first, when the
+// screen is narrow enough to fold the links in it.
+func clickMainNav(t *testing.T, ctx context.Context, href string) {
+	t.Helper()
+	folded := read(t, ctx, "is the main navigation folded?", chromedp.Evaluate[bool](
+		`getComputedStyle(document.querySelector("nav[aria-label=Main] ul.nav-menu")).display !== "none"`))
+	if !folded {
+		do(t, ctx, "click "+href+" in the navigation", chromedp.Click(chromedp.CSS(`nav[aria-label=Main] li.nav-wide > a[href="`+href+`"]`)))
+		return
+	}
+	do(t, ctx, "click "+href+" in the Menu",
+		chromedp.Click(chromedp.CSS(`nav[aria-label=Main] .nav-menu summary`)),
+		chromedp.Click(chromedp.CSS(`nav[aria-label=Main] .nav-menu details[open] a[href="`+href+`"]`)),
 	)
 }
