@@ -20,6 +20,7 @@ type a11yPage struct {
 	keyboard bool // also check the keyboard, at the phone's width
 	// reach, when set, brings the browser to the page instead of a navigation to path.
 	reach func(t *testing.T, ctx context.Context)
+	as    string // who is signed in, for the screenshot's name ("": nobody)
 }
 
 // a11yChecker visits pages and collects what fails, to report it all at the end.
@@ -93,6 +94,7 @@ func (c *a11yChecker) visit(ctx context.Context, vp a11yViewport, p a11yPage) {
 			c.fail(vp, p.path, `the meter region #new_password-meter has aria-live=%q, want "polite"`, r.MeterLive)
 		}
 	}
+	c.layout(ctx, vp, p)
 	t.Logf("%-7s %-36s h1=%q fields=%d buttons/links=%d scrollWidth=%d", vp.name, p.path, r.H1s, r.Fields, r.Actions, r.Scroll)
 	if p.keyboard && vp.w < 600 {
 		c.keyboard(ctx, vp, p)

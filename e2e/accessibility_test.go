@@ -20,6 +20,7 @@ type a11yViewport struct {
 	name  string
 	w, h  int64
 	scale float64
+	shots bool // save a screenshot of every page (layout_check_test.go)
 }
 
 // The phone is emulated with a device scale of 2 but without Chromium's "mobile" mode: in that
@@ -27,7 +28,8 @@ type a11yViewport struct {
 // sideways scroll this test looks for would hide itself.
 var a11yViewports = []a11yViewport{
 	{name: "375px", w: 375, h: 740, scale: 2},
-	{name: "1280px", w: 1280, h: 900, scale: 1},
+	{name: "390px", w: 390, h: 844, scale: 2, shots: true},
+	{name: "1280px", w: 1280, h: 900, scale: 1, shots: true},
 }
 
 // a11yTabLimit is how many presses of Tab may pass before the first control of <main> has focus.
@@ -234,9 +236,10 @@ const a11yFocusRead = `(() => {
 	};
 })()`
 
-// TestEveryPageAtPhoneWidthAndLabelled visits every page a super admin can open, and the
-// signed-out pages, at 375 px and at 1280 px, and checks the team standard on each: nothing
-// scrolls sideways, form fields have labels, buttons and links have names, one h1 and a <main>,
+// TestEveryPageAtPhoneWidthAndLabelled visits every page a super admin can open, the pages of
+// an admin and of a user, and the signed-out pages (each sign-in step), at 375, 390 and 1280 px,
+// and checks the team standard on each: nothing scrolls sideways, no control sticks out of its
+// box (and a screenshot is saved, at 390 and 1280 px: layout_check_test.go), form fields have labels, buttons and links have names, one h1 and a <main>,
 // the keyboard reaches <main> (at 375 px, on a few pages), and the strength meter is a polite
 // live region. It collects every failure and reports them all at the end.
 func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
@@ -256,6 +259,9 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 
 	ctx := newBrowser(t)
 	a11ySelfCheck(t, ctx)
+	laySelfCheck(t, ctx)
+	// The set-up below clicks the main navigation, which is folded in a Menu on a phone.
+	(&a11yChecker{t: t}).viewport(ctx, a11yViewports[len(a11yViewports)-1])
 
 	// The user turns TOTP on and registers a passkey in a browser of their own, so that their
 	// profile shows both (with Revoke) and their sign-in asks for TOTP.
@@ -315,14 +321,39 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/saml/continue/unknown", status: 404},
 		{path: "/nope", status: 404},
 	}
+	// An admin and a user see fewer pages, and other things on them.
+	adminTab := admTab(t, ctx, "admin")
+	pwSignIn(t, adminTab, srv, adminEmail, password)
+	asAdmin := []a11yPage{
+		{path: "/dashboard"},
+		{path: "/users"},
+		{path: fmt.Sprintf("/users/%d/profile", userID)},
+		{path: fmt.Sprintf("/users/%d/danger", userID)},
+		{path: "/events"},
+		{path: "/applications"},
+		{path: "/account/security"},
+	}
+	asUser := []a11yPage{
+		{path: "/dashboard"},
+		{path: "/account/security"},
+		{path: "/account/password"},
+		{path: "/users", status: 403},
+	}
 	c := &a11yChecker{t: t, srv: srv}
 	for _, vp := range a11yViewports {
-		c.viewport(ctx, vp)
-		for _, p := range signedIn {
-			if p.status == 0 {
-				p.status = 200
+		for _, role := range []struct {
+			as    string
+			tab   context.Context
+			pages []a11yPage
+		}{{"super_admin", ctx, signedIn}, {"admin", adminTab, asAdmin}, {"user", userTab, asUser}} {
+			c.viewport(role.tab, vp)
+			for _, p := range role.pages {
+				if p.status == 0 {
+					p.status = 200
+				}
+				p.as = role.as
+				c.visit(role.tab, vp, p)
 			}
-			c.visit(ctx, vp, p)
 		}
 		lap("signed-in pages at " + vp.name)
 	}

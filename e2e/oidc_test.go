@@ -151,9 +151,9 @@ func (rp *relyingParty) introspect(issuer, token string) bool {
 // the client id and the secret the page shows once.
 func registerOIDCApp(t *testing.T, ctx context.Context, srv *server, name, redirectURI string) (string, string) {
 	t.Helper()
+	do(t, ctx, "open the dashboard", chromedp.Navigate(srv.url("/dashboard")))
+	clickMainNav(t, ctx, "/applications")
 	do(t, ctx, "open Applications",
-		chromedp.Navigate(srv.url("/dashboard")),
-		chromedp.Click(chromedp.CSS(`nav[aria-label=Main] a[href="/applications"]`)),
 		waitPath("/applications"),
 		chromedp.Click(chromedp.CSS(`a[href="/applications/oidc/new"]`)),
 		waitPath("/applications/oidc/new"),

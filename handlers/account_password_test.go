@@ -98,6 +98,25 @@ func TestAccountPasswordChange(t *testing.T) {
 		refused(t, changePassword(c, "not my password", good, good), []string{msgWrongCurrent})
 		checkEvent(t, e.lastEvent("password_change_failed"), "password_change_failed", u.ID, "wrong_current_password")
 	})
+	t.Run("wrong current password keeps the new ones", func(t *testing.T) {
+		typed := "not my password 93"
+		r := changePassword(c, typed, good, good+"x")
+		refused(t, r, []string{msgWrongCurrent})
+		for _, want := range []string{`name="new_password" value="` + good + `"`, `name="confirm_password" value="` + good + `x"`} {
+			if !strings.Contains(r.Body, want) {
+				t.Errorf("the page after a wrong current password lacks %s", want)
+			}
+		}
+		if strings.Contains(r.Body, typed) {
+			t.Error("the page sends the typed current password back")
+		}
+	})
+	t.Run("refused new password is not sent back", func(t *testing.T) {
+		r := changePassword(c, testPassword, good, good+"!")
+		if strings.Contains(r.Body, good) {
+			t.Error("the page sends a refused new password back")
+		}
+	})
 	t.Run("empty current password", func(t *testing.T) {
 		refused(t, changePassword(c, "", good, good), []string{msgWrongCurrent})
 	})

@@ -52,7 +52,7 @@ func TestAccountSecurityPage(t *testing.T) {
 	e.addPasskey(u.ID, 8, "Phone")
 	r = c.get("/account/security")
 	for _, want := range []string{
-		"Work &lt;laptop&gt;", "Phone", e.clock.Now().Format("2 Jan 2006"), "6 May 2030", "<td>never</td>",
+		"Work &lt;laptop&gt;", "Phone", e.clock.Now().Format("2 Jan 2006"), "6 May 2030", `<td data-label="Last used">never</td>`,
 		fmt.Sprintf(`action="/account/passkeys/%d/rename"`, p.ID), fmt.Sprintf(`action="/account/passkeys/%d/delete"`, p.ID),
 	} {
 		if !strings.Contains(r.Body, want) {

@@ -65,6 +65,9 @@ type AccountPasswordForm struct {
 	Errors []string
 	Notice string
 	Check  auth.PasswordCheck
+	// NewPassword and ConfirmPassword fill the two new-password fields again after a change
+	// refused only for a wrong current password; the current password is never sent back.
+	NewPassword, ConfirmPassword string
 }
 
 // ErrorList shows every problem with a form.
@@ -102,7 +105,7 @@ func ErrorList(errs []string) templ.Component {
 				var templ_7745c5c3_Var3 string
 				templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(e)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/account.templ`, Line: 33, Col: 12}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/account.templ`, Line: 36, Col: 12}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 				if templ_7745c5c3_Err != nil {
@@ -192,11 +195,24 @@ func AccountPasswordPage(b Base, f AccountPasswordForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = PasswordInput("new_password", "new_password", "New password", f.Check, "").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = passwordField("new_password", "new_password", "New password", f.Check, "", f.NewPassword).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<label for=\"confirm_password\">Confirm new password</label> <input id=\"confirm_password\" type=\"password\" name=\"confirm_password\" autocomplete=\"new-password\" required maxlength=\"1024\"> <button type=\"submit\">Change password</button></form><p class=\"muted\">Changing your password signs you out everywhere else.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<label for=\"confirm_password\">Confirm new password</label> <input id=\"confirm_password\" type=\"password\" name=\"confirm_password\" value=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var6 string
+			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(f.ConfirmPassword)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/account.templ`, Line: 59, Col: 97}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\" autocomplete=\"new-password\" required maxlength=\"1024\"> <button type=\"submit\">Change password</button></form><p class=\"muted\">Changing your password signs you out everywhere else.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
