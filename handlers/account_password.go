@@ -11,17 +11,19 @@ import (
 
 // showAccountPassword is Account > Password.
 func (h *Handler) showAccountPassword(c *fiber.Ctx) error {
-	return h.renderAccountPassword(c, fiber.StatusOK, views.AccountPasswordNotices.Notice(c.Query("notice")))
+	return h.renderAccountPassword(c, fiber.StatusOK, views.AccountPasswordNotices.Notice(c.Query("notice")), nil, "", "")
 }
 
-// renderAccountPassword renders the form with empty fields, so its meter shows the empty
-// verdict; the alert lists errs, what was wrong with a refused password in the meter's words.
-func (h *Handler) renderAccountPassword(c *fiber.Ctx, status int, notice string, errs ...string) error {
-	_, check, err := h.account.EmptyForm(c.UserContext(), account.Subject(*currentUser(c)))
+// renderAccountPassword renders the form; the alert lists errs, what was wrong in the meter's
+// words. next and confirm fill the new-password fields again (only after a wrong current
+// password: they were not judged yet, and the current one is never sent back), and the meter
+// shows its verdict on next ("" for the empty verdict).
+func (h *Handler) renderAccountPassword(c *fiber.Ctx, status int, notice string, errs []string, next, confirm string) error {
+	check, err := h.account.PasswordStrength(c.UserContext(), account.StrengthAsk{Password: next, SignedIn: currentUser(c)})
 	if err != nil {
 		return err
 	}
-	f := views.AccountPasswordForm{Notice: notice, Errors: errs, Check: check}
+	f := views.AccountPasswordForm{Notice: notice, Errors: errs, Check: check, NewPassword: next, ConfirmPassword: confirm}
 	return render(c, status, views.AccountPasswordPage(h.pageBase(c, "Password", "account"), f))
 }
 
@@ -29,30 +31,16 @@ func (h *Handler) renderAccountPassword(c *fiber.Ctx, status int, notice string,
 // against the one password rule; on success the other sessions of the user end and this one stays.
 func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 	keep, _ := c.Locals(localSession).([]byte)
-	err := h.account.ChangePassword(c.UserContext(), *currentUser(c), c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm_password"), keep, h.requestOrigin(c))
-	if errors.Is(err, account.ErrWrongPassword) {
-		return h.renderWrongCurrentPassword(c, err)
-	}
+	next, confirm := c.FormValue("new_password"), c.FormValue("confirm_password")
+	err := h.account.ChangePassword(c.UserContext(), *currentUser(c), c.FormValue("current_password"), next, confirm, keep, h.requestOrigin(c))
 	if status, msgs, ok := formProblems(err); ok {
-		return h.renderAccountPassword(c, status, "", msgs...) // throttled, or the new password refused
+		if !errors.Is(err, account.ErrWrongPassword) {
+			next, confirm = "", "" // throttled, or the new password refused: typed afresh
+		}
+		return h.renderAccountPassword(c, status, "", msgs, next, confirm)
 	}
 	if err != nil {
 		return err
 	}
 	return redirect(c, "/account/password?notice=changed")
-}
-
-// renderWrongCurrentPassword answers a change refused only because the current password was
-// wrong: the new password and its confirmation, not judged yet, are filled in again with the
-// meter's verdict on them, so that only the current password (never sent back) is typed again.
-func (h *Handler) renderWrongCurrentPassword(c *fiber.Ctx, err error) error {
-	status, msgs, _ := formProblems(err)
-	u := currentUser(c)
-	next := c.FormValue("new_password")
-	check, cerr := h.account.PasswordStrength(c.UserContext(), account.StrengthAsk{Password: next, SignedIn: u})
-	if cerr != nil {
-		return cerr
-	}
-	f := views.AccountPasswordForm{Errors: msgs, Check: check, NewPassword: next, ConfirmPassword: c.FormValue("confirm_password")}
-	return render(c, status, views.AccountPasswordPage(h.pageBase(c, "Password", "account"), f))
 }

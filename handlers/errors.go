@@ -125,17 +125,6 @@ func formProblems(err error) (status int, msgs []string, ok bool) {
 	return 0, nil, false
 }
 
-// errorTitles are the friendly words for each status the error page shows.
-var errorTitles = map[int][2]string{
-	fiber.StatusBadRequest:            {"Bad request", "The request could not be understood."},
-	fiber.StatusForbidden:             {"Not allowed", "You do not have access to this page."},
-	fiber.StatusNotFound:              {"Page not found", "There is nothing at this address."},
-	fiber.StatusMethodNotAllowed:      {"Not allowed", "This address does not accept that kind of request."},
-	fiber.StatusRequestEntityTooLarge: {"Too large", "The request was too large."},
-	fiber.StatusTooManyRequests:       {"Slow down", "Too many requests. Wait a minute and try again."},
-	fiber.StatusServiceUnavailable:    {"Busy", "The server is busy. Try again in a few seconds."},
-}
-
 // handleError renders every error as a friendly page with its status: a fiber error's, or the
 // one answers gives a service's sentinel; a change to a user the rules refuse (account.Refusal)
 // says why, with the way back to the user. Internal errors are logged, never shown.
@@ -153,15 +142,7 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	if status == fiber.StatusServiceUnavailable {
 		c.Set(fiber.HeaderRetryAfter, "5")
 	}
-	text, ok := errorTitles[status]
-	if !ok {
-		if status < 500 {
-			text = [2]string{"Something is not right", "The request could not be completed."}
-		} else {
-			status = fiber.StatusInternalServerError
-			text = [2]string{"Something went wrong", "An unexpected error occurred. It has been logged; please try again."}
-		}
-	}
+	status, title, text := views.ErrorWords(status)
 	if status >= 500 && status != fiber.StatusServiceUnavailable {
 		h.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}
@@ -172,7 +153,7 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	}
 	// The page renders even when the request's context ran out or was cancelled.
 	c.SetUserContext(context.WithoutCancel(c.UserContext()))
-	return render(c, status, views.ErrorPage(h.pageBase(c, text[0], ""), status, text[1]))
+	return render(c, status, views.ErrorPage(h.pageBase(c, title, ""), status, text))
 }
 
 // forbidden is the 403 for a signed-in user below the needed role.

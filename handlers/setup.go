@@ -8,7 +8,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -29,13 +28,8 @@ func (h *Handler) showSetup(c *fiber.Ctx) error {
 
 // setupForm fills the setup page, its meter showing the empty verdict of a new or refused form.
 func (h *Handler) setupForm(ctx context.Context, token, name, email string, problems []string) views.SetupForm {
-	policy, err := h.account.Policy(ctx)
-	if err != nil {
-		policy = auth.PasswordPolicy{}
-	}
-	subject := account.SetupSubject(email, name)
-	return views.SetupForm{Token: token, Name: name, Email: email, Errors: problems,
-		MinLen: policy.MinLengthFor(subject), Check: auth.CheckPassword("", subject, policy)}
+	minLen, check, _ := h.account.EmptyForm(ctx, account.SetupSubject(email, name)) // an unreadable policy shows the zero rule
+	return views.SetupForm{Token: token, Name: name, Email: email, Errors: problems, MinLen: minLen, Check: check}
 }
 
 // submitSetup creates the first super admin and uses up the link, in one transaction
