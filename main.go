@@ -204,8 +204,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	app := handlers.New(handlers.Config{
 		BaseContext: requests,
 		BaseURL:     base, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: log,
-		TrustedProxies: proxies, Version: buildVersion(),
-		HIBP: hibp, Breach: breaches, Jobs: runner,
+		TrustedProxies: proxies,
+		HIBP:           hibp, Breach: breaches, Jobs: runner,
 	})
 
 	link, err := account.CreateSetupLink(ctx, st, keys, cfg.baseURL, time.Now())

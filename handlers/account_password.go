@@ -19,7 +19,7 @@ func (h *Handler) showAccountPassword(c *fiber.Ctx) error {
 // password: they were not judged yet, and the current one is never sent back), and the meter
 // shows its verdict on next ("" for the empty verdict).
 func (h *Handler) renderAccountPassword(c *fiber.Ctx, status int, notice string, errs []string, next, confirm string) error {
-	check, err := h.account.PasswordStrength(c.UserContext(), account.StrengthAsk{Password: next, SignedIn: currentUser(c)})
+	check, err := h.Account.PasswordStrength(c.UserContext(), account.StrengthAsk{Password: next, SignedIn: currentUser(c)})
 	if err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (h *Handler) renderAccountPassword(c *fiber.Ctx, status int, notice string,
 func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
 	keep, _ := c.Locals(localSession).([]byte)
 	next, confirm := c.FormValue("new_password"), c.FormValue("confirm_password")
-	err := h.account.ChangePassword(c.UserContext(), *currentUser(c), c.FormValue("current_password"), next, confirm, keep, h.requestOrigin(c))
+	err := h.Account.ChangePassword(c.UserContext(), *currentUser(c), c.FormValue("current_password"), next, confirm, keep, h.requestOrigin(c))
 	if status, msgs, ok := formProblems(err); ok {
 		if !errors.Is(err, account.ErrWrongPassword) {
 			next, confirm = "", "" // throttled, or the new password refused: typed afresh

@@ -17,12 +17,12 @@ func (h *Handler) showAccountSecurity(c *fiber.Ctx) error {
 }
 
 func (h *Handler) renderSecurity(c *fiber.Ctx, status int, errMsg string) error {
-	f, err := h.account.Factors(c.UserContext(), currentUser(c).ID)
+	f, err := h.Account.Factors(c.UserContext(), currentUser(c).ID)
 	if err != nil {
 		return err
 	}
 	p := views.SecurityPage{Notice: views.SecurityNotices.Notice(c.Query("notice")), Error: errMsg, TOTPOn: f.TOTPOn, BackupLeft: f.BackupLeft, Passkeys: f.Passkeys}
-	if p.Devices, p.CurrentDevice, err = h.account.Devices(c.UserContext(), currentUser(c).ID, h.deviceToken(c)); err != nil {
+	if p.Devices, p.CurrentDevice, err = h.Account.Devices(c.UserContext(), currentUser(c).ID, h.deviceToken(c)); err != nil {
 		return err
 	}
 	return render(c, status, views.AccountSecurityPage(h.pageBase(c, "Security", "account"), p))
@@ -30,7 +30,7 @@ func (h *Handler) renderSecurity(c *fiber.Ctx, status int, errMsg string) error 
 
 // beginTOTPSetup makes a new secret, sealed, waiting for its first code.
 func (h *Handler) beginTOTPSetup(c *fiber.Ctx) error {
-	if err := h.account.BeginTOTP(c.UserContext(), *currentUser(c)); err != nil {
+	if err := h.Account.BeginTOTP(c.UserContext(), *currentUser(c)); err != nil {
 		if errors.Is(err, account.ErrTOTPOn) {
 			return redirect(c, "/account/security") // already on
 		}
@@ -47,7 +47,7 @@ func (h *Handler) renderTOTPSetup(c *fiber.Ctx, status int, t account.TOTPSetup,
 // pendingTOTP is the signed-in user's setup waiting for its first code; without one (ok false)
 // the browser goes back to Account > Security.
 func (h *Handler) pendingTOTP(c *fiber.Ctx) (t account.TOTPSetup, ok bool, err error) {
-	t, ok, err = h.account.PendingTOTP(c.UserContext(), *currentUser(c))
+	t, ok, err = h.Account.PendingTOTP(c.UserContext(), *currentUser(c))
 	if err == nil && !ok {
 		err = redirect(c, "/account/security")
 	}
@@ -83,7 +83,7 @@ func (h *Handler) confirmTOTP(c *fiber.Ctx) error {
 // (account.EnableTOTP, which throttles, counts and logs) and returns the backup codes. again
 // renders the setup again with a message (a wrong code, or throttled); then responded is true.
 func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrolling bool, again func(status int, msg string) error) (codes []string, responded bool, err error) {
-	codes, err = h.account.EnableTOTP(c.UserContext(), u, secret, c.FormValue("code"), enrolling, h.requestOrigin(c))
+	codes, err = h.Account.EnableTOTP(c.UserContext(), u, secret, c.FormValue("code"), enrolling, h.requestOrigin(c))
 	if status, msgs, ok := formProblems(err); ok {
 		return nil, true, again(status, msgs[0]) // throttled, a wrong code, or TOTP on meanwhile
 	}
@@ -92,7 +92,7 @@ func (h *Handler) enableTOTP(c *fiber.Ctx, u store.User, secret string, enrollin
 
 // regenerateBackupCodes replaces the user's backup codes and shows the new set once.
 func (h *Handler) regenerateBackupCodes(c *fiber.Ctx) error {
-	codes, err := h.account.RegenerateBackupCodes(c.UserContext(), *currentUser(c), h.requestOrigin(c))
+	codes, err := h.Account.RegenerateBackupCodes(c.UserContext(), *currentUser(c), h.requestOrigin(c))
 	if status, msgs, ok := formProblems(err); ok {
 		return h.renderSecurity(c, status, msgs[0]) // TOTP is off
 	}
@@ -105,7 +105,7 @@ func (h *Handler) regenerateBackupCodes(c *fiber.Ctx) error {
 // removeTOTP turns TOTP off after the user proves themselves again with their password or a
 // current code (each guess throttled and counted: account.RemoveTOTP).
 func (h *Handler) removeTOTP(c *fiber.Ctx) error {
-	err := h.account.RemoveTOTP(c.UserContext(), *currentUser(c), c.FormValue("password"), c.FormValue("code"), h.requestOrigin(c))
+	err := h.Account.RemoveTOTP(c.UserContext(), *currentUser(c), c.FormValue("password"), c.FormValue("code"), h.requestOrigin(c))
 	status, msgs, refused := formProblems(err)
 	switch {
 	case errors.Is(err, account.ErrNoTOTP):
@@ -124,7 +124,7 @@ func (h *Handler) beginPasskeyRegistration(c *fiber.Ctx) error {
 }
 
 func (h *Handler) beginRegistration(c *fiber.Ctx, u store.User) error {
-	creation, ch, err := h.account.BeginRegistration(c.UserContext(), u, c.Cookies(h.cookieName(webauthnCookie)))
+	creation, ch, err := h.Account.BeginRegistration(c.UserContext(), u, c.Cookies(h.cookieName(webauthnCookie)))
 	if err != nil {
 		return h.respondJSON(c, signin.Result{}, err) // passkeys off: 503 saying why
 	}
@@ -145,7 +145,7 @@ func (h *Handler) finishPasskeyRegistration(c *fiber.Ctx) error {
 // browser's answer and stores the passkey), answering with a JSON error itself when the answer
 // is refused (ok false).
 func (h *Handler) registerPasskey(c *fiber.Ctx, u store.User) (ok bool, err error) {
-	err = h.account.FinishRegistration(c.UserContext(), u, h.challengeToken(c), c.Body(), c.Query("name"), h.requestOrigin(c))
+	err = h.Account.FinishRegistration(c.UserContext(), u, h.challengeToken(c), c.Body(), c.Query("name"), h.requestOrigin(c))
 	if a, found := answerFor(err); found && a.msg != "" {
 		return false, jsonError(c, a.status, a.msg)
 	}
@@ -154,7 +154,7 @@ func (h *Handler) registerPasskey(c *fiber.Ctx, u store.User) (ok bool, err erro
 
 // renamePasskey renames one of the signed-in user's passkeys.
 func (h *Handler) renamePasskey(c *fiber.Ctx) error {
-	if err := h.account.RenamePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), c.FormValue("name"), h.requestOrigin(c)); err != nil {
+	if err := h.Account.RenamePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), c.FormValue("name"), h.requestOrigin(c)); err != nil {
 		return err
 	}
 	return redirect(c, "/account/security?notice=passkey_renamed")
@@ -162,7 +162,7 @@ func (h *Handler) renamePasskey(c *fiber.Ctx) error {
 
 // deletePasskey deletes one of the signed-in user's passkeys.
 func (h *Handler) deletePasskey(c *fiber.Ctx) error {
-	if err := h.account.DeletePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), h.requestOrigin(c)); err != nil {
+	if err := h.Account.DeletePasskey(c.UserContext(), *currentUser(c), formInt(c.Params("id")), h.requestOrigin(c)); err != nil {
 		return err
 	}
 	return redirect(c, "/account/security?notice=passkey_deleted")

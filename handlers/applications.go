@@ -13,11 +13,11 @@ import (
 // showApplications lists the OpenID Connect clients (admins); SAML has its own page.
 func (h *Handler) showApplications(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	clients, err := h.oidcSvc.Clients(ctx)
+	clients, err := h.OIDC.Clients(ctx)
 	if err != nil {
 		return err
 	}
-	sps, err := h.saml.ServiceProviders(ctx)
+	sps, err := h.SAML.ServiceProviders(ctx)
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 	}
 	if h.oidc != nil {
 		l.Issuer = h.oidc.Issuer()
-		k, err := h.oidcSvc.ActiveSigningKey(ctx)
+		k, err := h.OIDC.ActiveSigningKey(ctx)
 		if err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func (h *Handler) clientError(c *fiber.Ctx, err error, f views.ClientForm) error
 // createClient registers a client; a confidential one gets its secret, shown once.
 func (h *Handler) createClient(c *fiber.Ctx) error {
 	in, f := clientForm(c)
-	cl, secret, err := h.oidcSvc.CreateClient(c.UserContext(), in, h.oidcActor(c))
+	cl, secret, err := h.OIDC.CreateClient(c.UserContext(), in, h.oidcActor(c))
 	if err != nil {
 		return h.clientError(c, err, f)
 	}
@@ -93,7 +93,7 @@ func (h *Handler) showClientWith(c *fiber.Ctx, cl store.OAuthClient, notice, sec
 
 // showClient is a client's page.
 func (h *Handler) showClient(c *fiber.Ctx) error {
-	cl, err := h.oidcSvc.Client(c.UserContext(), c.Params("id"))
+	cl, err := h.OIDC.Client(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return h.clientError(c, err, views.ClientForm{})
 	}
@@ -105,7 +105,7 @@ func (h *Handler) showClient(c *fiber.Ctx) error {
 func (h *Handler) updateClient(c *fiber.Ctx) error {
 	in, f := clientForm(c)
 	f.ClientID = c.Params("id")
-	cl, secret, err := h.oidcSvc.UpdateClient(c.UserContext(), f.ClientID, in, h.oidcActor(c))
+	cl, secret, err := h.OIDC.UpdateClient(c.UserContext(), f.ClientID, in, h.oidcActor(c))
 	if err != nil {
 		return h.clientError(c, err, f)
 	}
@@ -117,7 +117,7 @@ func (h *Handler) updateClient(c *fiber.Ctx) error {
 
 // regenerateClientSecret replaces a confidential client's secret; the new one is shown once.
 func (h *Handler) regenerateClientSecret(c *fiber.Ctx) error {
-	cl, secret, err := h.oidcSvc.RegenerateSecret(c.UserContext(), c.Params("id"), h.oidcActor(c))
+	cl, secret, err := h.OIDC.RegenerateSecret(c.UserContext(), c.Params("id"), h.oidcActor(c))
 	if err != nil {
 		return h.clientError(c, err, views.ClientForm{})
 	}
@@ -126,7 +126,7 @@ func (h *Handler) regenerateClientSecret(c *fiber.Ctx) error {
 
 // deleteClient removes a client and every token issued to it.
 func (h *Handler) deleteClient(c *fiber.Ctx) error {
-	if err := h.oidcSvc.DeleteClient(c.UserContext(), c.Params("id"), h.oidcActor(c)); err != nil {
+	if err := h.OIDC.DeleteClient(c.UserContext(), c.Params("id"), h.oidcActor(c)); err != nil {
 		return h.clientError(c, err, views.ClientForm{})
 	}
 	return redirect(c, "/applications?notice=deleted")
@@ -137,7 +137,7 @@ func (h *Handler) rotateSigningKey(c *fiber.Ctx) error {
 	if h.oidc == nil {
 		return fiber.ErrNotFound
 	}
-	if err := h.oidcSvc.RotateSigningKey(c.UserContext(), h.oidcActor(c)); err != nil {
+	if err := h.OIDC.RotateSigningKey(c.UserContext(), h.oidcActor(c)); err != nil {
 		return err
 	}
 	return redirect(c, "/applications?notice=key_rotated")

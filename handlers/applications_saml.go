@@ -19,11 +19,11 @@ import (
 func spPath(id int64) string { return "/applications/saml/" + strconv.FormatInt(id, 10) }
 
 // samlIdPInfo is what an admin gives a service provider: our metadata URL, entity ID and SSO URL.
-func (h *Handler) samlIdPInfo() views.SAMLIdPInfo { return views.SAMLIdPInfo(h.saml.IdPInfo()) }
+func (h *Handler) samlIdPInfo() views.SAMLIdPInfo { return views.SAMLIdPInfo(h.SAML.IdPInfo()) }
 
 // showSAMLApps lists the registered service providers (admins).
 func (h *Handler) showSAMLApps(c *fiber.Ctx) error {
-	sps, err := h.saml.ServiceProviders(c.UserContext())
+	sps, err := h.SAML.ServiceProviders(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (h *Handler) showNewSAMLApp(c *fiber.Ctx) error {
 
 // pathSAMLApp is the service provider the path's :id names; 404 when there is none.
 func (h *Handler) pathSAMLApp(c *fiber.Ctx) (store.SAMLServiceProvider, error) {
-	return h.saml.ServiceProvider(c.UserContext(), formInt(c.Params("id")))
+	return h.SAML.ServiceProvider(c.UserContext(), formInt(c.Params("id")))
 }
 
 // spInput is the service provider form: the name, and the metadata as a chosen file (if one
@@ -74,7 +74,7 @@ func (h *Handler) createSAMLApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sp, err := h.saml.CreateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), in)
+	sp, err := h.SAML.CreateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), in)
 	if problems, ok := refusedForm(err); ok {
 		f := views.SAMLAppForm{IdP: h.samlIdPInfo(), Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
 		return render(c, fiber.StatusUnprocessableEntity, views.NewSAMLAppPage(h.pageBase(c, "Register a SAML application", "applications"), f))
@@ -107,7 +107,7 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = h.saml.UpdateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), sp, in)
+	err = h.SAML.UpdateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), sp, in)
 	if problems, ok := refusedForm(err); ok {
 		d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
 		return render(c, fiber.StatusUnprocessableEntity, views.SAMLAppPage(h.pageBase(c, sp.Name, "applications"), d))
@@ -120,7 +120,7 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 
 // deleteSAMLApp removes a service provider and the requests held for it (admins).
 func (h *Handler) deleteSAMLApp(c *fiber.Ctx) error {
-	if err := h.saml.DeleteServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), formInt(c.Params("id"))); err != nil {
+	if err := h.SAML.DeleteServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), formInt(c.Params("id"))); err != nil {
 		return err
 	}
 	return redirect(c, "/applications/saml?notice=deleted")
@@ -128,7 +128,7 @@ func (h *Handler) deleteSAMLApp(c *fiber.Ctx) error {
 
 // dashboardSAMLApps lists the service providers the dashboard offers to open.
 func (h *Handler) dashboardSAMLApps(c *fiber.Ctx) ([]views.SAMLDashboardApp, error) {
-	apps, err := h.saml.DashboardApps(c.UserContext())
+	apps, err := h.SAML.DashboardApps(c.UserContext())
 	if err != nil {
 		return nil, err
 	}

@@ -9,14 +9,14 @@ import (
 // breachStatus fills the breach check's part of Settings > Security > Passwords.
 func (h *Handler) breachStatus(c *fiber.Ctx) (views.BreachStatus, error) {
 	s := views.BreachStatus{Notice: views.BreachNotices.Notice(c.Query("breach"))}
-	if !h.breach.Enabled() {
+	if !h.Breach.Enabled() {
 		return s, nil
 	}
-	j, err := h.breach.Status(c.UserContext())
+	j, err := h.Breach.Status(c.UserContext())
 	if err != nil {
 		return s, err
 	}
-	s.Service = h.breach.String()
+	s.Service = h.Breach.String()
 	s.Running, s.UsersChecked, s.Hits, s.LastError = j.Running, j.UsersChecked, j.Hits, j.LastError
 	s.LastFinished, s.LastUsersChecked, s.LastHits = j.LastFinishedAt, j.LastUsersChecked, j.LastHits
 	s.NextRun = j.NextRunAt
@@ -27,11 +27,11 @@ func (h *Handler) breachStatus(c *fiber.Ctx) (views.BreachStatus, error) {
 // stopped by an error resumes), and password_breach_check_requested is logged.
 func (h *Handler) runBreachCheck(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	if !h.breach.Enabled() {
+	if !h.Breach.Enabled() {
 		return redirect(c, "/settings/security/passwords?breach=off#breach-check")
 	}
 	o := h.requestOrigin(c)
-	if err := h.breach.RunNow(ctx, breach.Actor{UserID: currentUser(c).ID, IP: o.IP, UserAgent: o.UserAgent}); err != nil {
+	if err := h.Breach.RunNow(ctx, breach.Actor{UserID: currentUser(c).ID, IP: o.IP, UserAgent: o.UserAgent}); err != nil {
 		return err
 	}
 	return redirect(c, "/settings/security/passwords?breach=requested#breach-check")

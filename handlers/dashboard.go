@@ -10,7 +10,7 @@ import (
 // checklist (account.FirstRunChecklist) until they dismiss it.
 func (h *Handler) showDashboard(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	clients, err := h.oidcSvc.HomeApps(ctx)
+	clients, err := h.OIDC.HomeApps(ctx)
 	if err != nil {
 		return err
 	}
@@ -19,7 +19,7 @@ func (h *Handler) showDashboard(c *fiber.Ctx) error {
 		return err
 	}
 	var checklist *views.FirstRunChecklist
-	cl, show, err := h.account.FirstRunChecklist(ctx, *currentUser(c))
+	cl, show, err := h.Account.FirstRunChecklist(ctx, *currentUser(c))
 	if err != nil {
 		return err
 	}
@@ -31,7 +31,7 @@ func (h *Handler) showDashboard(c *fiber.Ctx) error {
 
 // dismissChecklist hides the first-run checklist from the super admin's dashboard for good.
 func (h *Handler) dismissChecklist(c *fiber.Ctx) error {
-	if err := h.account.DismissChecklist(c.UserContext(), *currentUser(c)); err != nil {
+	if err := h.Account.DismissChecklist(c.UserContext(), *currentUser(c)); err != nil {
 		return err
 	}
 	return redirect(c, "/dashboard")

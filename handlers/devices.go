@@ -17,7 +17,7 @@ func (h *Handler) deviceToken(c *fiber.Ctx) string { return c.Cookies(h.cookieNa
 
 // removeDevice forgets one of the signed-in user's devices (Account > Security).
 func (h *Handler) removeDevice(c *fiber.Ctx) error {
-	err := h.account.RemoveDevice(c.UserContext(), *currentUser(c), formInt(c.Params("id")), h.requestOrigin(c))
+	err := h.Account.RemoveDevice(c.UserContext(), *currentUser(c), formInt(c.Params("id")), h.requestOrigin(c))
 	if errors.Is(err, account.ErrNotFound) {
 		return fiber.ErrNotFound
 	}

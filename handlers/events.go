@@ -73,7 +73,7 @@ func parseEventQuery(c *fiber.Ctx) eventQuery {
 // for the next page with before=; htmx gets only its rows.
 func (h *Handler) showEvents(c *fiber.Ctx) error {
 	q := parseEventQuery(c)
-	p, err := h.audit.Events(c.UserContext(), q.filter)
+	p, err := h.Audit.Events(c.UserContext(), q.filter)
 	switch {
 	case errors.Is(err, audit.ErrUnknownUser) && strings.Contains(q.form.User, "@"):
 		q.problems = append([]string{"No user has that email address."}, q.problems...)
@@ -97,7 +97,7 @@ func (h *Handler) showEvents(c *fiber.Ctx) error {
 // verifyEvents is "Verify now" (admins): the event chain is verified at once and the Events page
 // shows the result.
 func (h *Handler) verifyEvents(c *fiber.Ctx) error {
-	if _, err := h.audit.Verify(c.UserContext()); err != nil {
+	if _, err := h.Audit.Verify(c.UserContext()); err != nil {
 		return err
 	}
 	return redirect(c, "/events#chain-status")
@@ -105,7 +105,7 @@ func (h *Handler) verifyEvents(c *fiber.Ctx) error {
 
 // chainStatus is the last verification of the event chain, for the page.
 func (h *Handler) chainStatus(ctx context.Context) (views.ChainStatus, error) {
-	r, ok, err := h.audit.Last(ctx)
+	r, ok, err := h.Audit.Last(ctx)
 	if err != nil || !ok {
 		return views.ChainStatus{}, err
 	}
@@ -139,7 +139,7 @@ func eventList(p audit.Page, next func(last int64) string) views.EventList {
 // exportEvents writes every event the filters match as CSV (admins), newest first. It streams
 // (audit.Export): each batch is read, written and sent before the next is read.
 func (h *Handler) exportEvents(c *fiber.Ctx) error {
-	x, err := h.audit.Export(c.UserContext(), parseEventQuery(c).filter)
+	x, err := h.Audit.Export(c.UserContext(), parseEventQuery(c).filter)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func (h *Handler) forcePasswordReset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = h.account.ForcePasswordReset(c.UserContext(), *currentUser(c), u.ID, h.requestOrigin(c))
+	err = h.Account.ForcePasswordReset(c.UserContext(), *currentUser(c), u.ID, h.requestOrigin(c))
 	if errors.Is(err, account.ErrNoPassword) {
 		return render(c, fiber.StatusConflict, views.UserActionRefusedPage(h.pageBase(c, "Force Password Reset", "users"), u.ID,
 			views.DisplayName(u)+" has no password yet, so there is nothing to reset."))
@@ -33,7 +33,7 @@ func (h *Handler) forcePasswordReset(c *fiber.Ctx) error {
 // whose password was set under a weaker rule than the current one is flagged
 // (account.RequireResetForWeaker).
 func (h *Handler) requireResetForWeaker(c *fiber.Ctx) error {
-	n, err := h.account.RequireResetForWeaker(c.UserContext(), *currentUser(c), h.requestOrigin(c))
+	n, err := h.Account.RequireResetForWeaker(c.UserContext(), *currentUser(c), h.requestOrigin(c))
 	if err != nil {
 		return err
 	}

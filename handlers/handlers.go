@@ -14,35 +14,24 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
-	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/services"
 	"github.com/weftid/weftid/services/account"
-	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
-	"github.com/weftid/weftid/services/oidc"
-	"github.com/weftid/weftid/services/saml"
-	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
-
-// Mailer sends one message (retrying as it sees fit) or says why it could not.
-type Mailer interface {
-	Send(ctx context.Context, msg mail.Message) error
-}
 
 // Config is everything the HTTP layer needs, passed in by main.
 type Config struct {
 	BaseURL        *url.URL
 	Store          *store.Store
-	Mailer         Mailer
+	Mailer         account.Mailer // nil: no mail is sent
 	Hasher         *auth.Hasher
 	Keys           auth.Keys
 	Log            *slog.Logger
 	Now            func() time.Time
 	TrustedProxies []string
-	Version        string
 	// HIBP checks passwords against breaches (nil: off). Breach is the breach service whose
 	// weekly re-check main runs; nil makes one on HIBP that only the pages use.
 	HIBP   *breach.Client
@@ -63,14 +52,11 @@ type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
 	proxies auth.Proxies // reverse proxies whose X-Forwarded-For entries are believed
-	breach  *breach.Service
 	baseCtx context.Context
 	oidc    *oidcProvider // nil when the base URL cannot be an OpenID Connect issuer
-	oidcSvc *oidc.Service // the OIDC app registry and authorize flow
-	saml    *saml.Service // the SAML identity provider and service provider registry
-	signin  *signin.Service
-	account *account.Service
-	audit   *audit.Service // the event log: its pages, export and chain
+	// The use cases: Account, SignIn, Breach, Audit, OIDC (the app registry and authorize
+	// flow) and SAML (the identity provider and service provider registry).
+	*services.Services
 }
 
 // New builds the fiber app with every route and middleware.
@@ -87,19 +73,14 @@ func New(cfg Config) *fiber.App {
 	svc := services.New(services.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Mailer: cfg.Mailer, Hasher: cfg.Hasher, Keys: cfg.Keys,
 		Log: cfg.Log, Now: cfg.Now, HIBP: cfg.HIBP, Breach: cfg.Breach, Jobs: cfg.Jobs})
 	h := &Handler{
-		baseCtx: cfg.BaseContext,
-		base:    cfg.BaseURL,
-		secure:  cfg.BaseURL.Scheme == "https",
-		store:   cfg.Store,
-		keys:    cfg.Keys,
-		log:     cfg.Log,
-		now:     cfg.Now,
-		breach:  svc.Breach,
-		oidcSvc: svc.OIDC,
-		saml:    svc.SAML,
-		signin:  svc.SignIn,
-		account: svc.Account,
-		audit:   svc.Audit,
+		baseCtx:  cfg.BaseContext,
+		base:     cfg.BaseURL,
+		secure:   cfg.BaseURL.Scheme == "https",
+		store:    cfg.Store,
+		keys:     cfg.Keys,
+		log:      cfg.Log,
+		now:      cfg.Now,
+		Services: svc,
 	}
 	fc := fiber.Config{
 		AppName:               "weftid",
@@ -119,7 +100,7 @@ func New(cfg Config) *fiber.App {
 		cfg.Log.Error("trusted proxy ignored: neither an IP nor a CIDR", "value", v)
 	}
 	var err error
-	if h.oidc, err = newOIDCProvider(h.oidcSvc, cfg.BaseURL); err != nil {
+	if h.oidc, err = newOIDCProvider(h.OIDC, cfg.BaseURL); err != nil {
 		cfg.Log.Warn("OpenID Connect is unavailable", "base_url", cfg.BaseURL.String(), "err", err)
 	}
 	app := fiber.New(fc)

@@ -177,7 +177,6 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		// app.Test connects from 0.0.0.0; trusting it lets each test client have its own
 		// address in X-Forwarded-For, so per-IP throttles can be told apart.
 		TrustedProxies: []string{"0.0.0.0"},
-		Version:        "test",
 		HIBP:           o.hibp,
 		Jobs:           runner,
 	})

@@ -29,7 +29,7 @@ func (h *Handler) showLogin(c *fiber.Ctx) error {
 // submitLogin is the password step (signin.Password), then the sign-in's next step.
 func (h *Handler) submitLogin(c *fiber.Ctx) error {
 	email := c.FormValue("email")
-	r, err := h.signin.Password(c.UserContext(), h.client(c), email, c.FormValue("password"))
+	r, err := h.SignIn.Password(c.UserContext(), h.client(c), email, c.FormValue("password"))
 	if status, msgs, ok := formProblems(err); ok {
 		form := views.LoginForm{Email: store.NormalizeEmail(email), Error: msgs[0]}
 		return render(c, status, views.LoginPage(h.pageBase(c, "Sign in", ""), form))
@@ -41,7 +41,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 // during enrollment), on the server and not only in the cookies.
 func (h *Handler) logout(c *fiber.Ctx) error {
 	idHash, _ := c.Locals(localSession).([]byte)
-	if err := h.signin.Logout(c.UserContext(), h.client(c), currentUser(c), idHash); err != nil {
+	if err := h.SignIn.Logout(c.UserContext(), h.client(c), currentUser(c), idHash); err != nil {
 		return err
 	}
 	h.clearCookie(c, sessionCookie)

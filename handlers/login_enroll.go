@@ -37,7 +37,7 @@ func (h *Handler) showEnroll(c *fiber.Ctx) error {
 // enrollSecret is the TOTP secret this sign-in is enrolling (signin.TOTPSecret). ok is false when
 // the response was written: no sign-in, another step, or (without create) no secret yet.
 func (h *Handler) enrollSecret(c *fiber.Ctx, create bool) (e signin.Enrollment, ok bool, err error) {
-	e, err = h.signin.TOTPSecret(c.UserContext(), h.client(c), create)
+	e, err = h.SignIn.TOTPSecret(c.UserContext(), h.client(c), create)
 	if errors.Is(err, signin.ErrNoSecret) {
 		return e, false, redirect(c, "/login/enroll/totp")
 	}
@@ -73,7 +73,7 @@ func (h *Handler) confirmEnrollTOTP(c *fiber.Ctx) error {
 	if responded || err != nil {
 		return err
 	}
-	r, err := h.signin.Enrolled(c.UserContext(), h.client(c), "totp")
+	r, err := h.SignIn.Enrolled(c.UserContext(), h.client(c), "totp")
 	if err != nil {
 		return h.respond(c, r, err)
 	}
@@ -82,7 +82,7 @@ func (h *Handler) confirmEnrollTOTP(c *fiber.Ctx) error {
 
 // beginEnrollPasskey starts registering a passkey for the user of the sign-in.
 func (h *Handler) beginEnrollPasskey(c *fiber.Ctx) error {
-	r, err := h.signin.Load(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
+	r, err := h.SignIn.Load(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
 	if err != nil || r.Next != auth.StepEnroll {
 		return jsonError(c, fiber.StatusBadRequest, messageFor(signin.ErrNoSignIn))
 	}
@@ -95,13 +95,13 @@ func (h *Handler) finishEnrollPasskey(c *fiber.Ctx) error {
 	if h.passkeysOff(c) {
 		return nil
 	}
-	r, err := h.signin.Load(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
+	r, err := h.SignIn.Load(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
 	if err != nil || r.Next != auth.StepEnroll {
 		return jsonError(c, fiber.StatusBadRequest, messageFor(signin.ErrNoSignIn))
 	}
 	if ok, err := h.registerPasskey(c, r.User); !ok || err != nil {
 		return err
 	}
-	r, err = h.signin.Enrolled(c.UserContext(), h.client(c), "passkey")
+	r, err = h.SignIn.Enrolled(c.UserContext(), h.client(c), "passkey")
 	return h.respondJSON(c, r, err)
 }

@@ -10,7 +10,7 @@ import (
 // sign-in in progress when asked for it (?for=second_factor, from /login/verify), otherwise a
 // whole sign-in with a discoverable credential.
 func (h *Handler) beginPasskeyLogin(c *fiber.Ctx) error {
-	assertion, ch, err := h.signin.BeginPasskey(c.UserContext(), h.client(c), c.Query("for") == "second_factor", c.Cookies(h.cookieName(webauthnCookie)))
+	assertion, ch, err := h.SignIn.BeginPasskey(c.UserContext(), h.client(c), c.Query("for") == "second_factor", c.Cookies(h.cookieName(webauthnCookie)))
 	if err != nil {
 		return h.respondJSON(c, signin.Result{}, err)
 	}
@@ -22,6 +22,6 @@ func (h *Handler) beginPasskeyLogin(c *fiber.Ctx) error {
 // finishPasskeyLogin hands the browser's assertion to signin.FinishPasskey, which checks it,
 // refuses a cloned authenticator and takes the sign-in on.
 func (h *Handler) finishPasskeyLogin(c *fiber.Ctx) error {
-	r, err := h.signin.FinishPasskey(c.UserContext(), h.client(c), h.challengeToken(c), c.Body())
+	r, err := h.SignIn.FinishPasskey(c.UserContext(), h.client(c), h.challengeToken(c), c.Body())
 	return h.respondJSON(c, r, err)
 }

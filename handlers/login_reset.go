@@ -15,7 +15,7 @@ import (
 // newPasswordForm is the form that sets u's new password (with the reset link's token, or
 // without one at a forced reset) under the rule in force, new or with what was refused.
 func (h *Handler) newPasswordForm(c *fiber.Ctx, u store.User, token string, errs []string) (views.NewPasswordForm, error) {
-	minLen, check, err := h.account.EmptyForm(c.UserContext(), account.Subject(u))
+	minLen, check, err := h.Account.EmptyForm(c.UserContext(), account.Subject(u))
 	return views.NewPasswordForm{Email: u.Email, Token: token, Errors: errs, MinLen: minLen, Check: check}, err
 }
 
@@ -40,7 +40,7 @@ func (h *Handler) showResetPassword(c *fiber.Ctx) error {
 // submitResetPassword takes the flagged user's new password (signin.ChooseNewPassword) and goes
 // on to the second factor; the password is stored when the sign-in finishes.
 func (h *Handler) submitResetPassword(c *fiber.Ctx) error {
-	r, err := h.signin.ChooseNewPassword(c.UserContext(), h.client(c), c.FormValue("new_password"), c.FormValue("confirm_password"))
+	r, err := h.SignIn.ChooseNewPassword(c.UserContext(), h.client(c), c.FormValue("new_password"), c.FormValue("confirm_password"))
 	if errors.Is(err, signin.ErrInvalidPassword) {
 		return h.renderResetRequired(c, fiber.StatusUnprocessableEntity, r.User, r.Problems)
 	}

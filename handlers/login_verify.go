@@ -21,7 +21,7 @@ func (h *Handler) renderVerify(c *fiber.Ctx, status int, u store.User, st auth.S
 // atStep loads the sign-in in progress if it is at step. ok is false when the response was
 // already written: no sign-in (back to /login), or it is at another step (taken there).
 func (h *Handler) atStep(c *fiber.Ctx, step auth.Step) (r signin.Result, ok bool, err error) {
-	r, err = h.signin.Load(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
+	r, err = h.SignIn.Load(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
 	if err == nil && r.Next != step {
 		err = signin.ErrNotAtStep
 	}
@@ -45,7 +45,7 @@ func (h *Handler) showLoginVerify(c *fiber.Ctx) error {
 // submitLoginVerify checks a second-factor code (signin.VerifyCode): an e-mail code, TOTP or a
 // backup code, whichever the form's method names.
 func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
-	r, err := h.signin.VerifyCode(c.UserContext(), h.client(c), auth.Method(c.FormValue("method")), c.FormValue("code"))
+	r, err := h.SignIn.VerifyCode(c.UserContext(), h.client(c), auth.Method(c.FormValue("method")), c.FormValue("code"))
 	if status, msgs, ok := formProblems(err); ok && !errors.Is(err, signin.ErrNoSignIn) {
 		return h.renderVerify(c, status, r.User, r.State, msgs[0], "")
 	}
@@ -54,7 +54,7 @@ func (h *Handler) submitLoginVerify(c *fiber.Ctx) error {
 
 // resendLoginCode mails a new code: at most 3 times in 5 minutes (throttle.CodeMails).
 func (h *Handler) resendLoginCode(c *fiber.Ctx) error {
-	r, err := h.signin.ResendCode(c.UserContext(), h.client(c))
+	r, err := h.SignIn.ResendCode(c.UserContext(), h.client(c))
 	if err != nil {
 		return h.respond(c, r, err)
 	}

@@ -87,7 +87,7 @@ func (h *Handler) loadSession(c *fiber.Ctx) error {
 	if token == "" {
 		return c.Next()
 	}
-	u, idHash, err := h.signin.Session(c.UserContext(), token)
+	u, idHash, err := h.SignIn.Session(c.UserContext(), token)
 	switch {
 	case errors.Is(err, signin.ErrResetRequired):
 		c.Locals(localResetEnded, true)

@@ -44,12 +44,41 @@ const oidcContinuePrefix = "/oauth2/continue?id="
 
 const localOIDCBrowser = "weftid.oidc_browser"
 
-// oidcEndpoint hands the request to op (discovery, JWKS, userinfo, the callback after the guard).
-func (h *Handler) oidcEndpoint(c *fiber.Ctx) error {
+// oidcOn answers 404 on the OpenID Connect routes when the base URL cannot be an issuer; every
+// OIDC route passes it first.
+func (h *Handler) oidcOn(c *fiber.Ctx) error {
 	if h.oidc == nil {
 		return fiber.ErrNotFound
 	}
+	return c.Next()
+}
+
+// oidcEndpoint hands the request to op (discovery, JWKS, userinfo, the callback after the guard).
+func (h *Handler) oidcEndpoint(c *fiber.Ctx) error {
 	return h.oidc.handler(c)
+}
+
+// oidcAuthorize is op's authorize endpoint behind the per-IP limit of requests without a
+// session (oidc.AuthorizeAllowed).
+func (h *Handler) oidcAuthorize(c *fiber.Ctx) error {
+	if err := h.OIDC.AuthorizeAllowed(c.UserContext(), h.oidcActor(c)); err != nil {
+		return err
+	}
+	return h.oidc.handler(c)
+}
+
+// oidcEndSession is op's RP-initiated logout. When op accepted an id_token_hint naming the
+// user signed in in this browser, their weftid session ends too.
+func (h *Handler) oidcEndSession(c *fiber.Ctx) error {
+	var ended int64
+	c.Context().SetUserValue(endSessionHook{}, func(uid int64) { ended = uid })
+	if err := h.oidc.handler(c); err != nil {
+		return err
+	}
+	if u := currentUser(c); u != nil && ended == u.ID {
+		return h.endSessionFor(c, u, "rp_logout")
+	}
+	return nil
 }
 
 // oidcBrowser is this browser as services/oidc sees it; it gets an OIDC cookie if it has none.
@@ -61,7 +90,7 @@ func (h *Handler) oidcBrowser(c *fiber.Ctx) oidc.Browser {
 			token = auth.NewToken()
 			h.setCookie(c, oidcBrowserCookie, token, time.Time{})
 		}
-		b = h.oidcSvc.BrowserHash(token)
+		b = h.OIDC.BrowserHash(token)
 		c.Locals(localOIDCBrowser, b)
 	}
 	return h.oidcSession(c, b)
@@ -106,12 +135,9 @@ func (h *Handler) oidcFlowError(c *fiber.Ctx, err error) error {
 // in the sign-in, and only a sign-in that passes every step of auth.NextStep reaches
 // /oauth2/continue.
 func (h *Handler) oidcLogin(c *fiber.Ctx) error {
-	if h.oidc == nil {
-		return fiber.ErrNotFound
-	}
 	ctx := c.UserContext()
 	id := c.Query("id")
-	r, next, err := h.oidcSvc.Begin(ctx, id, h.oidcBrowser(c))
+	r, next, err := h.OIDC.Begin(ctx, id, h.oidcBrowser(c))
 	if err != nil {
 		return h.oidcFlowError(c, err)
 	}
@@ -123,7 +149,7 @@ func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 	case oidc.NextConfirmReauth:
 		// A GET must not end the session (any site could sign people out with a link), so the
 		// user confirms with a form, which carries the CSRF token.
-		return render(c, fiber.StatusOK, views.OIDCReauthPage(h.pageBase(c, "Sign in again", ""), h.oidcSvc.AppName(ctx, r.ClientID), id))
+		return render(c, fiber.StatusOK, views.OIDCReauthPage(h.pageBase(c, "Sign in again", ""), h.OIDC.AppName(ctx, r.ClientID), id))
 	}
 	return h.holdAuthRequest(c, id, r)
 }
@@ -131,11 +157,8 @@ func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 // oidcReauth is the confirmation of a fresh sign-in the RP asked for (prompt=login, max_age):
 // this browser's session ends and the request waits for the new sign-in.
 func (h *Handler) oidcReauth(c *fiber.Ctx) error {
-	if h.oidc == nil {
-		return fiber.ErrNotFound
-	}
 	id := c.FormValue("id")
-	r, err := h.oidcSvc.Reauth(c.UserContext(), id, h.oidcBrowser(c), h.oidcActor(c))
+	r, err := h.OIDC.Reauth(c.UserContext(), id, h.oidcBrowser(c), h.oidcActor(c))
 	if err != nil {
 		return h.oidcFlowError(c, err)
 	}
@@ -151,7 +174,7 @@ func (h *Handler) holdAuthRequest(c *fiber.Ctx, id string, r store.OIDCAuthReque
 	returnTo := oidcContinuePrefix + url.QueryEscape(id)
 	h.setCookie(c, returnCookie, returnTo, r.ExpiresAt)
 	// A sign-in already under way in this browser carries the request from now on.
-	if err := h.oidcSvc.HoldForSignIn(c.UserContext(), c.Cookies(h.cookieName(signinCookie)), returnTo); err != nil {
+	if err := h.OIDC.HoldForSignIn(c.UserContext(), c.Cookies(h.cookieName(signinCookie)), returnTo); err != nil {
 		return err
 	}
 	return redirect(c, "/login")
@@ -162,7 +185,7 @@ func (h *Handler) endSessionFor(c *fiber.Ctx, u *store.User, reason string) erro
 	idHash, _ := c.Locals(localSession).([]byte)
 	a := h.oidcActor(c)
 	a.UserID = u.ID
-	if err := h.oidcSvc.EndSession(c.UserContext(), idHash, a, reason); err != nil {
+	if err := h.OIDC.EndSession(c.UserContext(), idHash, a, reason); err != nil {
 		return err
 	}
 	h.sessionEnded(c)
@@ -180,11 +203,8 @@ func (h *Handler) sessionEnded(c *fiber.Ctx) {
 // its session (requireRole lets only a complete session in). It completes the request for this
 // user, session and browser and takes the browser to op's callback.
 func (h *Handler) oidcContinue(c *fiber.Ctx) error {
-	if h.oidc == nil {
-		return fiber.ErrNotFound
-	}
 	h.clearCookie(c, returnCookie)
-	r, err := h.oidcSvc.AuthRequest(c.UserContext(), c.Query("id"))
+	r, err := h.OIDC.AuthRequest(c.UserContext(), c.Query("id"))
 	if err != nil {
 		return h.oidcFlowError(c, err)
 	}
@@ -197,7 +217,7 @@ func (h *Handler) oidcContinue(c *fiber.Ctx) error {
 // so a redirect chain from the sign-in form to the RP's origin would be blocked.
 func (h *Handler) completeAuthRequest(c *fiber.Ctx, r store.OIDCAuthRequest, interstitial bool) error {
 	ctx := c.UserContext()
-	name, err := h.oidcSvc.Complete(ctx, r, h.oidcBrowser(c), h.oidcActor(c))
+	name, err := h.OIDC.Complete(ctx, r, h.oidcBrowser(c), h.oidcActor(c))
 	if err != nil {
 		return h.oidcFlowError(c, err)
 	}
@@ -212,14 +232,11 @@ func (h *Handler) completeAuthRequest(c *fiber.Ctx, r store.OIDCAuthRequest, int
 // oidcCallbackGuard lets to op's callback only the browser and session that completed the
 // request; op itself checks only Done().
 func (h *Handler) oidcCallbackGuard(c *fiber.Ctx) error {
-	if h.oidc == nil {
-		return fiber.ErrNotFound
-	}
 	var hash []byte // no cookie, no browser: the guard sets none
 	if token := c.Cookies(h.cookieName(oidcBrowserCookie)); token != "" {
-		hash = h.oidcSvc.BrowserHash(token)
+		hash = h.OIDC.BrowserHash(token)
 	}
-	ok, err := h.oidcSvc.CallbackAllowed(c.UserContext(), c.Query("id"), h.oidcSession(c, hash))
+	ok, err := h.OIDC.CallbackAllowed(c.UserContext(), c.Query("id"), h.oidcSession(c, hash))
 	if err != nil {
 		return err
 	}
@@ -232,14 +249,11 @@ func (h *Handler) oidcCallbackGuard(c *fiber.Ctx) error {
 // oidcClientEndpoint is oidcEndpoint for the endpoints where clients authenticate. Failed client
 // authentications (a wrong client secret) are guesses: counted per IP address, and throttled.
 func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
-	if h.oidc == nil {
-		return fiber.ErrNotFound
-	}
 	ctx := c.UserContext()
 	// Who authenticates, for the events: a client, never the session's user.
 	a := oidc.ClientAuth{Actor: oidc.Actor{IP: h.clientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)}, Endpoint: c.Path(),
 		Authorization: c.Get(fiber.HeaderAuthorization), FormClientID: c.FormValue("client_id")}
-	if err := h.oidcSvc.ClientAuthLimited(ctx, a); errors.Is(err, oidc.ErrClientThrottled) {
+	if err := h.OIDC.ClientAuthLimited(ctx, a); errors.Is(err, oidc.ErrClientThrottled) {
 		c.Set(fiber.HeaderRetryAfter, "60")
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Status(fiber.StatusTooManyRequests).JSON(fiber.Map{"error": "invalid_client", "error_description": "too many failed client authentications; wait and try again"})
@@ -250,7 +264,7 @@ func (h *Handler) oidcClientEndpoint(c *fiber.Ctx) error {
 		return err
 	}
 	if c.Response().StatusCode() == fiber.StatusUnauthorized {
-		return h.oidcSvc.ClientAuthFailed(ctx, a)
+		return h.OIDC.ClientAuthFailed(ctx, a)
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func (h *Handler) requestPasswordReset(c *fiber.Ctx) error {
 	page := func(status int, notice, errMsg string) error {
 		return render(c, status, views.ForgotPasswordPage(h.pageBase(c, "Forgot password", ""), email, notice, errMsg))
 	}
-	err := h.account.RequestReset(c.UserContext(), email, h.requestOrigin(c))
+	err := h.Account.RequestReset(c.UserContext(), email, h.requestOrigin(c))
 	if status, msgs, ok := formProblems(err); ok {
 		return page(status, "", msgs[0]) // throttled, or not an address
 	}
@@ -57,7 +57,7 @@ func (h *Handler) renderResetLink(c *fiber.Ctx, status int, token string, u stor
 // showPasswordReset is the reset link's page.
 func (h *Handler) showPasswordReset(c *fiber.Ctx) error {
 	token := c.Params("token")
-	u, err := h.account.OpenResetLink(c.UserContext(), token, h.clientIP(c))
+	u, err := h.Account.OpenResetLink(c.UserContext(), token, h.clientIP(c))
 	if err != nil {
 		return h.resetLinkError(c, err)
 	}
@@ -74,7 +74,7 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 		signedIn = cur.ID
 	}
 	session, _ := c.Locals(localSession).([]byte)
-	r, err := h.account.ResetWithLink(c.UserContext(), token, c.FormValue("new_password"), c.FormValue("confirm_password"), signedIn, session, h.requestOrigin(c))
+	r, err := h.Account.ResetWithLink(c.UserContext(), token, c.FormValue("new_password"), c.FormValue("confirm_password"), signedIn, session, h.requestOrigin(c))
 	problems, refused := refusedForm(err)
 	switch {
 	case refused:

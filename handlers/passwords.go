@@ -43,7 +43,7 @@ func (h *Handler) passwordStrength(c *fiber.Ctx) error {
 	if password == "" {
 		password = c.FormValue("new_password")
 	}
-	check, err := h.account.PasswordStrength(c.UserContext(), account.StrengthAsk{
+	check, err := h.Account.PasswordStrength(c.UserContext(), account.StrengthAsk{
 		Password: password, Invite: c.FormValue("invite"), Reset: c.FormValue("reset"),
 		SetupToken: c.FormValue("token"), Email: c.FormValue("email"), Name: c.FormValue("name"),
 		SignedIn: currentUser(c),
@@ -60,7 +60,7 @@ func (h *Handler) passwordStrength(c *fiber.Ctx) error {
 
 // showSettingsPasswords is Settings > Security > Passwords (super admins).
 func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
-	s, err := h.account.Settings(c.UserContext())
+	s, err := h.Account.Settings(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -68,13 +68,19 @@ func (h *Handler) showSettingsPasswords(c *fiber.Ctx) error {
 	if c.Query("notice") == "resets_required" {
 		f.Notice = fmt.Sprintf("%d %s must choose a new password at their next sign-in.", formInt(c.Query("n")), views.Plural(int(formInt(c.Query("n"))), "user", "users"))
 	}
-	if f.Weaker, err = h.account.WeakerPasswords(c.UserContext(), s); err != nil {
+	if f.Weaker, err = h.Account.WeakerPasswords(c.UserContext(), s); err != nil {
 		return err
 	}
+	return h.renderPasswordSettings(c, fiber.StatusOK, f)
+}
+
+// renderPasswordSettings renders Settings > Security > Passwords with the breach check's status.
+func (h *Handler) renderPasswordSettings(c *fiber.Ctx, status int, f views.PasswordSettingsForm) error {
+	var err error
 	if f.Breach, err = h.breachStatus(c); err != nil {
 		return err
 	}
-	return render(c, fiber.StatusOK, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
+	return render(c, status, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
 }
 
 // savePasswordPolicy stores the minimum length and score and logs password_policy_updated with
@@ -85,23 +91,18 @@ func (h *Handler) savePasswordPolicy(c *fiber.Ctx) error {
 	length := int(formInt(c.FormValue("minimum_password_length")))
 	score := int(formInt(c.FormValue("minimum_strength_score")))
 	if c.FormValue("review") == "yes" && c.FormValue("confirm") != "yes" {
-		n, err := h.account.PasswordPolicyPreview(c.UserContext(), length, score)
+		n, err := h.Account.PasswordPolicyPreview(c.UserContext(), length, score)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
-			f := views.PasswordSettingsForm{MinLength: length, MinScore: score, Preview: &views.PasswordPolicyPreview{MinLength: length, MinScore: score, Weaker: n}}
-			if f.Breach, err = h.breachStatus(c); err != nil {
-				return err
-			}
-			return render(c, fiber.StatusOK, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
+			preview := &views.PasswordPolicyPreview{MinLength: length, MinScore: score, Weaker: n}
+			return h.renderPasswordSettings(c, fiber.StatusOK, views.PasswordSettingsForm{MinLength: length, MinScore: score, Preview: preview})
 		}
 	}
-	err := h.account.SavePasswordPolicy(c.UserContext(), *currentUser(c), length, score, h.requestOrigin(c))
+	err := h.Account.SavePasswordPolicy(c.UserContext(), *currentUser(c), length, score, h.requestOrigin(c))
 	if problems, ok := refusedForm(err); ok {
-		f := views.PasswordSettingsForm{MinLength: length, MinScore: score, Error: problems[0]}
-		f.Breach, _ = h.breachStatus(c)
-		return render(c, fiber.StatusUnprocessableEntity, views.SettingsPasswordsPage(h.pageBase(c, "Passwords", "settings"), f))
+		return h.renderPasswordSettings(c, fiber.StatusUnprocessableEntity, views.PasswordSettingsForm{MinLength: length, MinScore: score, Error: problems[0]})
 	}
 	if err != nil {
 		return err

@@ -17,13 +17,13 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/assets/*", serveAsset)
 	app.Get("/healthz", h.healthz)
 	// OpenID Connect, machine to machine: no session, no CSRF (clients authenticate themselves).
-	app.Get("/.well-known/openid-configuration", h.oidcEndpoint)
-	app.Get("/oauth2/keys", h.oidcEndpoint)
-	app.Post("/oauth2/token", h.oidcClientEndpoint)
-	app.Post("/oauth2/revoke", h.oidcClientEndpoint)
-	app.Post("/oauth2/introspect", h.oidcClientEndpoint)
-	app.Get("/oauth2/userinfo", h.oidcEndpoint)
-	app.Post("/oauth2/userinfo", h.oidcEndpoint)
+	app.Get("/.well-known/openid-configuration", h.oidcOn, h.oidcEndpoint)
+	app.Get("/oauth2/keys", h.oidcOn, h.oidcEndpoint)
+	app.Post("/oauth2/token", h.oidcOn, h.oidcClientEndpoint)
+	app.Post("/oauth2/revoke", h.oidcOn, h.oidcClientEndpoint)
+	app.Post("/oauth2/introspect", h.oidcOn, h.oidcClientEndpoint)
+	app.Get("/oauth2/userinfo", h.oidcOn, h.oidcEndpoint)
+	app.Post("/oauth2/userinfo", h.oidcOn, h.oidcEndpoint)
 	app.Get("/saml/metadata", h.samlMetadata)
 	// The SP's page posts the AuthnRequest (HTTP-POST binding) from its own site: no CSRF token,
 	// and nothing changes but a held request (see saml.go).
@@ -57,11 +57,11 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/password/reset/:token", h.submitPasswordReset)
 	app.Post("/logout", h.logout)
 	// OpenID Connect in the browser: the request waits for a complete sign-in.
-	app.Get("/oauth2/authorize", h.oidcAuthorize)
-	app.Get("/oauth2/login", h.oidcLogin)
-	app.Post("/oauth2/login", h.oidcReauth)
-	app.Get("/oauth2/authorize/callback", h.oidcCallbackGuard, h.oidcEndpoint)
-	app.Get("/oauth2/end_session", h.oidcEndSession)
+	app.Get("/oauth2/authorize", h.oidcOn, h.oidcAuthorize)
+	app.Get("/oauth2/login", h.oidcOn, h.oidcLogin)
+	app.Post("/oauth2/login", h.oidcOn, h.oidcReauth)
+	app.Get("/oauth2/authorize/callback", h.oidcOn, h.oidcCallbackGuard, h.oidcEndpoint)
+	app.Get("/oauth2/end_session", h.oidcOn, h.oidcEndSession)
 	app.Get("/saml/sso", h.samlSSO)
 	app.Get("/saml/continue/:id", h.samlContinue)
 
@@ -73,7 +73,7 @@ func (h *Handler) routes(app *fiber.App) {
 
 	app.Get("/dashboard", user, h.showDashboard)
 	app.Post("/dashboard/checklist/dismiss", superAdmin, h.dismissChecklist)
-	app.Get("/oauth2/continue", user, h.oidcContinue)
+	app.Get("/oauth2/continue", user, h.oidcOn, h.oidcContinue)
 	app.Get("/account/security", user, h.showAccountSecurity)
 	app.Post("/account/security/totp/setup", user, h.beginTOTPSetup)
 	app.Get("/account/security/totp", user, h.showTOTPSetup)

@@ -41,7 +41,7 @@ const (
 
 // samlMetadata serves the identity provider's metadata.
 func (h *Handler) samlMetadata(c *fiber.Ctx) error {
-	md, err := h.saml.Metadata(c.UserContext())
+	md, err := h.SAML.Metadata(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (h *Handler) samlSSO(c *fiber.Ctx) error {
 		in.Binding, in.SAMLRequest, in.RelayState = saml.BindingPost, c.FormValue("SAMLRequest"), c.FormValue("RelayState")
 	}
 	in.SignedIn = currentUser(c) != nil // an anonymous request is counted against its IP
-	req, err := h.saml.ParseRequest(c.UserContext(), in)
+	req, err := h.SAML.ParseRequest(c.UserContext(), in)
 	if err != nil {
 		return h.samlError(c, err)
 	}
@@ -93,7 +93,7 @@ func (h *Handler) answerSAML(c *fiber.Ctx, req *saml.AuthnRequest) error {
 		return h.holdSAMLRequest(c, req)
 	}
 	idHash, _ := c.Locals(localSession).([]byte)
-	post, err := h.saml.Issue(c.UserContext(), req, saml.SignedIn{User: *u, SessionIDHash: idHash}, h.requestOrigin(c))
+	post, err := h.SAML.Issue(c.UserContext(), req, saml.SignedIn{User: *u, SessionIDHash: idHash}, h.requestOrigin(c))
 	if err != nil {
 		return h.samlError(c, err)
 	}
@@ -108,7 +108,7 @@ func (h *Handler) answerSAML(c *fiber.Ctx, req *saml.AuthnRequest) error {
 // holdSAMLRequest keeps the request (samlSSO counted it against the per-IP limit on stored SSO
 // requests) and sends the browser to its continuation.
 func (h *Handler) holdSAMLRequest(c *fiber.Ctx, req *saml.AuthnRequest) error {
-	id, err := h.saml.Hold(c.UserContext(), req)
+	id, err := h.SAML.Hold(c.UserContext(), req)
 	if err != nil {
 		return h.samlError(c, err)
 	}
@@ -121,12 +121,12 @@ func (h *Handler) holdSAMLRequest(c *fiber.Ctx, req *saml.AuthnRequest) error {
 func (h *Handler) samlContinue(c *fiber.Ctx) error {
 	id := c.Params("id")
 	if currentUser(c) == nil {
-		if err := h.saml.Held(c.UserContext(), id); err != nil {
+		if err := h.SAML.Held(c.UserContext(), id); err != nil {
 			return h.samlError(c, err)
 		}
 		return h.continueAfterSignIn(c, samlContinuePath+id)
 	}
-	req, err := h.saml.TakeHeld(c.UserContext(), id, h.clientIP(c))
+	req, err := h.SAML.TakeHeld(c.UserContext(), id, h.clientIP(c))
 	if err != nil {
 		return h.samlError(c, err)
 	}
@@ -145,7 +145,7 @@ func (h *Handler) continueAfterSignIn(c *fiber.Ctx, returnTo string) error {
 	case err != nil:
 		return err
 	}
-	if err := h.signin.SetReturnTo(c.UserContext(), si, returnTo); err != nil {
+	if err := h.SignIn.SetReturnTo(c.UserContext(), si, returnTo); err != nil {
 		return h.respond(c, signin.Result{}, err) // gone meanwhile: back to the start
 	}
 	return h.advance(c, "password")
@@ -167,7 +167,7 @@ func (h *Handler) pendingReturnTo(c *fiber.Ctx) string {
 	if !ok {
 		return "" // only SSO continuations travel this way
 	}
-	if err := h.saml.Held(c.UserContext(), id); err != nil {
+	if err := h.SAML.Held(c.UserContext(), id); err != nil {
 		return "" // expired, used or dropped: the sign-in goes to the dashboard
 	}
 	return v
@@ -177,7 +177,7 @@ func (h *Handler) pendingReturnTo(c *fiber.Ctx) string {
 // with the CSRF token, so no other site (and no link prefetcher) can send assertions in the
 // user's name.
 func (h *Handler) samlIdPInitiated(c *fiber.Ctx) error {
-	req, err := h.saml.IdPInitiated(c.UserContext(), formInt(c.Params("id")), h.clientIP(c))
+	req, err := h.SAML.IdPInitiated(c.UserContext(), formInt(c.Params("id")), h.clientIP(c))
 	if err != nil {
 		return err
 	}

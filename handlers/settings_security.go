@@ -8,7 +8,7 @@ import (
 
 // showSettingsSecurity shows the tenant's security settings (super admins).
 func (h *Handler) showSettingsSecurity(c *fiber.Ctx) error {
-	s, err := h.account.Settings(c.UserContext())
+	s, err := h.Account.Settings(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -17,7 +17,7 @@ func (h *Handler) showSettingsSecurity(c *fiber.Ctx) error {
 
 // showSettingsAuthentication is Settings > Security > Authentication (super admins).
 func (h *Handler) showSettingsAuthentication(c *fiber.Ctx) error {
-	s, err := h.account.Settings(c.UserContext())
+	s, err := h.Account.Settings(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (h *Handler) showSettingsAuthentication(c *fiber.Ctx) error {
 func (h *Handler) saveAuthPolicy(c *fiber.Ctx) error {
 	strength := c.FormValue("required_auth_strength")
 	if c.FormValue("review") == "yes" && c.FormValue("confirm") != "yes" {
-		users, total, err := h.account.EnrollmentPreview(c.UserContext(), strength)
+		users, total, err := h.Account.EnrollmentPreview(c.UserContext(), strength)
 		if err != nil {
 			return err
 		}
@@ -42,7 +42,7 @@ func (h *Handler) saveAuthPolicy(c *fiber.Ctx) error {
 			return render(c, fiber.StatusOK, views.SettingsAuthenticationPage(h.pageBase(c, "Authentication", "settings"), f))
 		}
 	}
-	err := h.account.SaveAuthPolicy(c.UserContext(), *currentUser(c), strength, h.requestOrigin(c))
+	err := h.Account.SaveAuthPolicy(c.UserContext(), *currentUser(c), strength, h.requestOrigin(c))
 	if problems, ok := refusedForm(err); ok {
 		f := views.AuthPolicyForm{Strength: strength, Error: problems[0]}
 		return render(c, fiber.StatusUnprocessableEntity, views.SettingsAuthenticationPage(h.pageBase(c, "Authentication", "settings"), f))

@@ -16,7 +16,7 @@ import (
 // showSetup renders the first super admin's form for a valid setup link.
 func (h *Handler) showSetup(c *fiber.Ctx) error {
 	token := c.Query("token")
-	ok, err := h.account.SetupTokenValid(c.UserContext(), token)
+	ok, err := h.Account.SetupTokenValid(c.UserContext(), token)
 	if err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func (h *Handler) showSetup(c *fiber.Ctx) error {
 
 // setupForm fills the setup page, its meter showing the empty verdict of a new or refused form.
 func (h *Handler) setupForm(ctx context.Context, token, name, email string, problems []string) views.SetupForm {
-	minLen, check, _ := h.account.EmptyForm(ctx, account.SetupSubject(email, name)) // an unreadable policy shows the zero rule
+	minLen, check, _ := h.Account.EmptyForm(ctx, account.SetupSubject(email, name)) // an unreadable policy shows the zero rule
 	return views.SetupForm{Token: token, Name: name, Email: email, Errors: problems, MinLen: minLen, Check: check}
 }
 
@@ -42,7 +42,7 @@ func (h *Handler) submitSetup(c *fiber.Ctx) error {
 		Password: c.FormValue("new_password"),
 		Confirm:  c.FormValue("confirm_password"),
 	}
-	_, err := h.account.CreateFirstSuperAdmin(c.UserContext(), in, h.requestOrigin(c))
+	_, err := h.Account.CreateFirstSuperAdmin(c.UserContext(), in, h.requestOrigin(c))
 	if problems, ok := refusedForm(err); ok {
 		subject := account.SetupSubject(in.Email, in.Name)
 		form := h.setupForm(c.UserContext(), in.Token, subject.Name, subject.Email, problems)
@@ -62,13 +62,9 @@ const setupEmailCookie = "weftid_setup_email"
 // setupEmail is the address setup left for /login to fill in ("" when none), used up once read.
 func (h *Handler) setupEmail(c *fiber.Ctx) string {
 	raw := c.Cookies(h.cookieName(setupEmailCookie))
-	if raw == "" {
-		return ""
+	if raw != "" {
+		h.clearCookie(c, setupEmailCookie)
 	}
-	h.clearCookie(c, setupEmailCookie)
-	email, err := url.QueryUnescape(raw)
-	if err != nil {
-		return ""
-	}
+	email, _ := url.QueryUnescape(raw) // "" when malformed
 	return store.NormalizeEmail(email)
 }

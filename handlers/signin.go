@@ -85,13 +85,13 @@ func (h *Handler) respondJSON(c *fiber.Ctx, r signin.Result, err error) error {
 // currentSignIn finds the sign-in in progress for this browser and its user, or an error
 // matching store.ErrNotFound (no cookie, expired, or the user can no longer sign in).
 func (h *Handler) currentSignIn(c *fiber.Ctx) (store.SignIn, store.User, error) {
-	return h.signin.Current(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
+	return h.SignIn.Current(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
 }
 
 // advance takes the browser's sign-in to its next step (or, when done, to where it was going),
 // reading it again (signin.Advance).
 func (h *Handler) advance(c *fiber.Ctx, method string) error {
-	r, err := h.signin.Advance(c.UserContext(), h.client(c), method)
+	r, err := h.SignIn.Advance(c.UserContext(), h.client(c), method)
 	if errors.Is(err, signin.ErrNotAtStep) {
 		return err // never from Advance: no loop
 	}
@@ -102,7 +102,7 @@ func (h *Handler) advance(c *fiber.Ctx, method string) error {
 // Enhanced enrollment, or the new password of a forced reset ("" when there is none). Every page
 // that needs a session sends it there, and so does /login ("Cancel and sign out" ends it).
 func (h *Handler) pendingStep(c *fiber.Ctx) string {
-	return stepPaths[h.signin.Pending(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))]
+	return stepPaths[h.SignIn.Pending(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))]
 }
 
 // signInExpired sends a browser without a live sign-in back to the start.

@@ -16,7 +16,7 @@ import (
 // showUsers lists the users that match the search (name or email, role, status), with their
 // factors. An htmx request from the search field gets only the table.
 func (h *Handler) showUsers(c *fiber.Ctx) error {
-	r, err := h.account.SearchUsers(c.UserContext(), store.UserFilter{Q: c.Query("q"), Role: store.Role(c.Query("role")), Status: store.Status(c.Query("status"))})
+	r, err := h.Account.SearchUsers(c.UserContext(), store.UserFilter{Q: c.Query("q"), Role: store.Role(c.Query("role")), Status: store.Status(c.Query("status"))})
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (h *Handler) createUser(c *fiber.Ctx) error {
 		Role:  store.Role(c.FormValue("role")),
 		Roles: account.GrantableRoles(actor),
 	}
-	created, err := h.account.CreateUser(c.UserContext(), account.NewUser{Email: f.Email, Name: f.Name, Role: f.Role, By: &actor}, h.requestOrigin(c))
+	created, err := h.Account.CreateUser(c.UserContext(), account.NewUser{Email: f.Email, Name: f.Name, Role: f.Role, By: &actor}, h.requestOrigin(c))
 	problems, refused := refusedForm(err)
 	switch {
 	case refused:
@@ -64,7 +64,7 @@ func (h *Handler) inviteLinkInvalid(c *fiber.Ctx) error {
 
 // renderInvite renders the invitation page, its meter showing the empty verdict for this user.
 func (h *Handler) renderInvite(c *fiber.Ctx, status int, token string, u store.User, problems []string) error {
-	minLen, check, err := h.account.EmptyForm(c.UserContext(), account.Subject(u))
+	minLen, check, err := h.Account.EmptyForm(c.UserContext(), account.Subject(u))
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (h *Handler) renderInvite(c *fiber.Ctx, status int, token string, u store.U
 // showInvite is the invitation link's page: set your password.
 func (h *Handler) showInvite(c *fiber.Ctx) error {
 	token := c.Params("token")
-	u, err := h.account.InvitedUser(c.UserContext(), token)
+	u, err := h.Account.InvitedUser(c.UserContext(), token)
 	if errors.Is(err, account.ErrInvalidLink) {
 		return h.inviteLinkInvalid(c)
 	}
@@ -89,7 +89,7 @@ func (h *Handler) showInvite(c *fiber.Ctx) error {
 // (account.AcceptInvitation). Posting links that do not work is throttled per IP.
 func (h *Handler) acceptInvite(c *fiber.Ctx) error {
 	token := c.Params("token")
-	u, err := h.account.AcceptInvitation(c.UserContext(), token, c.FormValue("new_password"), c.FormValue("confirm_password"), h.requestOrigin(c))
+	u, err := h.Account.AcceptInvitation(c.UserContext(), token, c.FormValue("new_password"), c.FormValue("confirm_password"), h.requestOrigin(c))
 	problems, refused := refusedForm(err)
 	switch {
 	case errors.Is(err, account.ErrInvalidLink):
@@ -117,7 +117,7 @@ func (h *Handler) targetUser(c *fiber.Ctx) (store.User, error) {
 	if err != nil {
 		return store.User{}, err
 	}
-	return h.account.User(c.UserContext(), id)
+	return h.Account.User(c.UserContext(), id)
 }
 
 // changeUserRole changes a user's role (admins; super admin only for super admins). Nobody can
@@ -132,7 +132,7 @@ func (h *Handler) changeUserRole(c *fiber.Ctx) error {
 	if !role.Valid() {
 		return fiber.NewError(fiber.StatusBadRequest, "unknown role")
 	}
-	if err := h.account.ChangeRole(c.UserContext(), actor, target.ID, role, h.requestOrigin(c)); err != nil {
+	if err := h.Account.ChangeRole(c.UserContext(), actor, target.ID, role, h.requestOrigin(c)); err != nil {
 		return err
 	}
 	if target.ID == actor.ID && role.Rank() < store.RoleAdmin.Rank() {
@@ -158,7 +158,7 @@ func (h *Handler) setStatus(c *fiber.Ctx, status store.Status, notice string) er
 	if err != nil {
 		return err
 	}
-	if err := h.account.SetStatus(c.UserContext(), *currentUser(c), id, status, h.requestOrigin(c)); err != nil {
+	if err := h.Account.SetStatus(c.UserContext(), *currentUser(c), id, status, h.requestOrigin(c)); err != nil {
 		return err
 	}
 	return redirect(c, fmt.Sprintf("/users/%d/danger?notice=%s", id, notice))

@@ -48,14 +48,14 @@ func (h *Handler) showUserTab(c *fiber.Ctx, tab string) error {
 		if tab == views.TabProfile {
 			d.Roles = account.RolesFor(viewer, u)
 		}
-		f, err := h.account.Factors(ctx, u.ID)
+		f, err := h.Account.Factors(ctx, u.ID)
 		if err != nil {
 			return err
 		}
 		d.TOTPOn, d.BackupLeft, d.Passkeys = f.TOTPOn, f.BackupLeft, f.Passkeys
 	case views.TabEvents:
 		before := formInt(c.Query("before"))
-		p, err := h.audit.Events(ctx, audit.Filter{UserID: u.ID, Before: before})
+		p, err := h.Audit.Events(ctx, audit.Filter{UserID: u.ID, Before: before})
 		if err != nil {
 			return err
 		}
@@ -84,7 +84,7 @@ func (h *Handler) resetUserMFA(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	mailed, err := h.account.ResetMFA(c.UserContext(), *currentUser(c), id, h.requestOrigin(c))
+	mailed, err := h.Account.ResetMFA(c.UserContext(), *currentUser(c), id, h.requestOrigin(c))
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (h *Handler) revokeUserPasskey(c *fiber.Ctx) error {
 	if err != nil {
 		return fiber.ErrNotFound
 	}
-	if err := h.account.RevokePasskey(c.UserContext(), *currentUser(c), id, cred, h.requestOrigin(c)); err != nil {
+	if err := h.Account.RevokePasskey(c.UserContext(), *currentUser(c), id, cred, h.requestOrigin(c)); err != nil {
 		return err
 	}
 	return redirect(c, fmt.Sprintf("/users/%d/profile?notice=passkey_revoked", id))

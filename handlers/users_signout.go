@@ -14,7 +14,7 @@ func (h *Handler) signOutEverywhere(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.account.SignOutEverywhere(c.UserContext(), *currentUser(c), id, h.requestOrigin(c)); err != nil {
+	if err := h.Account.SignOutEverywhere(c.UserContext(), *currentUser(c), id, h.requestOrigin(c)); err != nil {
 		return err
 	}
 	return redirect(c, fmt.Sprintf("/users/%d/danger?notice=signed_out_everywhere", id))

@@ -18,7 +18,7 @@ func (h *Handler) challengeToken(c *fiber.Ctx) string {
 
 // passkeysOff answers a passkey endpoint when WebAuthn could not be configured.
 func (h *Handler) passkeysOff(c *fiber.Ctx) bool {
-	if h.account.WebAuthn() != nil {
+	if h.Account.WebAuthn() != nil {
 		return false
 	}
 	_ = jsonError(c, fiber.StatusServiceUnavailable, messageFor(account.ErrPasskeysOff))
