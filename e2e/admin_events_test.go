@@ -149,9 +149,10 @@ func TestEventLogLoadMoreAndCSV(t *testing.T) {
 	if n := read(t, ctx, "count the Load more rows", chromedp.Evaluate[int](`document.querySelectorAll("#events-more").length`)); n > 1 {
 		t.Errorf("after Load more there are %d Load more rows", n)
 	}
-	if n := read(t, ctx, "count the times in UTC", chromedp.Evaluate[int](`document.querySelectorAll("time[data-local]").length`)); n > 0 {
-		t.Errorf("after Load more %d times are not in local time", n)
-	}
+	// The script localises the new rows once htmx has swapped them in (htmx:load), just after
+	// they appear: wait for it, and fail if some never are.
+	pollUntil(t, ctx, "after Load more, wait for every time in local time", navTimeout,
+		chromedp.Evaluate[int](`document.querySelectorAll("time[data-local]").length`), func(n int) bool { return n == 0 })
 	lap("Load more")
 
 	// Filter by type and user: the URL, Load more and the export keep both.
