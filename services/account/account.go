@@ -151,14 +151,3 @@ func (s *Service) send(ctx context.Context, msg mail.Message) error {
 	}
 	return s.mailer.Send(ctx, msg)
 }
-
-// throttled reports whether a guess is refused by any of the checks. The first refusal in a
-// window is logged as first (with reason "throttled"); later ones only count towards the
-// login_throttled summary (throttle.Limiter.Refused), so a flood cannot fill the log.
-func (s *Service) throttled(ctx context.Context, first store.Event, checks ...throttle.Check) (bool, error) {
-	hit, limited, err := s.limiter.LimitedBy(ctx, checks...)
-	if err != nil || !limited {
-		return false, err
-	}
-	return true, s.limiter.Refused(ctx, hit, first)
-}

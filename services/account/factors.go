@@ -116,7 +116,7 @@ func (s *Service) EnableTOTP(ctx context.Context, u store.User, secret, code str
 	perUser := throttle.CodePerUser.For(throttle.UserKey(u.ID))
 	perIP := throttle.CodePerIP.For(throttle.IPKey(origin.IP))
 	defer s.limiter.Lock(throttle.UserKey(u.ID))()
-	limited, err := s.throttled(ctx, origin.Event(s.now(), store.EventMFATOTPSetupFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "throttled"}), perUser, perIP)
+	limited, err := s.limiter.Refuse(ctx, origin.Event(s.now(), store.EventMFATOTPSetupFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "throttled"}), perUser, perIP)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, u store.User, password, code s
 	account := throttle.PasswordPerAccount.For(throttle.EmailKey(u.Email))
 	perIP := throttle.PasswordPerIP.For(throttle.IPKey(origin.IP))
 	defer s.limiter.Lock(throttle.EmailKey(u.Email))() // check, verify and count each guess before the next
-	limited, err := s.throttled(ctx, origin.Event(s.now(), store.EventMFATOTPRemoveFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "throttled"}), account, perIP)
+	limited, err := s.limiter.Refuse(ctx, origin.Event(s.now(), store.EventMFATOTPRemoveFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "throttled"}), account, perIP)
 	if err != nil {
 		return err
 	}

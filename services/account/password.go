@@ -228,7 +228,7 @@ func (s *Service) ChangePassword(ctx context.Context, u store.User, current, nex
 	account := throttle.PasswordPerAccount.For(throttle.EmailKey(u.Email))
 	perIP := throttle.PasswordPerIP.For(throttle.IPKey(origin.IP))
 	defer s.limiter.Lock(throttle.EmailKey(u.Email))() // check, verify and count each guess before the next
-	limited, err := s.throttled(ctx, origin.Event(s.now(), store.EventPasswordChangeFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "throttled"}), account, perIP)
+	limited, err := s.limiter.Refuse(ctx, origin.Event(s.now(), store.EventPasswordChangeFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "throttled"}), account, perIP)
 	if err != nil {
 		return err
 	}

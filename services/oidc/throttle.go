@@ -68,12 +68,8 @@ func (s *Service) ClientAuthLimited(ctx context.Context, a ClientAuth) error {
 	if s.limiter == nil {
 		return nil
 	}
-	check := throttle.OAuthClientPerIP.For(throttle.IPKey(a.IP))
-	limited, err := s.limiter.Limited(ctx, check)
+	limited, err := s.limiter.Refuse(ctx, s.clientAuthEvent(a, "throttled"), throttle.OAuthClientPerIP.For(throttle.IPKey(a.IP)))
 	if err != nil || !limited {
-		return err
-	}
-	if err := s.limiter.Refused(ctx, check, s.clientAuthEvent(a, "throttled")); err != nil {
 		return err
 	}
 	return ErrClientThrottled

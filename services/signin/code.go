@@ -124,14 +124,11 @@ func (s *Service) VerifyCode(ctx context.Context, c Client, method auth.Method, 
 		return r, err
 	}
 	perUser, perIP := throttle.CodePerUser.For(userKey), throttle.CodePerIP.For(throttle.IPKey(c.IP))
-	hit, limited, err := s.limiter.LimitedBy(ctx, perUser, perIP)
+	limited, err := s.limiter.Refuse(ctx, s.failed(c.Origin, u.ID, map[string]any{"step": stepName(method), "reason": "throttled"}), perUser, perIP)
 	if err != nil {
 		return r, err
 	}
 	if limited {
-		if err := s.limiter.Refused(ctx, hit, s.failed(c.Origin, u.ID, map[string]any{"step": stepName(method), "reason": "throttled"})); err != nil {
-			return r, err
-		}
 		return r, ErrThrottled
 	}
 

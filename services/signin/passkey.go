@@ -148,12 +148,8 @@ func (s *Service) passkeyBegin(ctx context.Context, c Client, secondFactor bool)
 // checked: ErrThrottled when its IP has failed too many passkey sign-ins. The refusal is
 // logged once per window and summed up (throttle.Limiter.Refused).
 func (s *Service) PasskeyLimited(ctx context.Context, o store.Origin) error {
-	check := throttle.PasskeyPerIP.For(throttle.IPKey(o.IP))
-	limited, err := s.limiter.Limited(ctx, check)
+	limited, err := s.limiter.Refuse(ctx, s.failed(o, 0, map[string]any{"step": "passkey", "reason": "throttled"}), throttle.PasskeyPerIP.For(throttle.IPKey(o.IP)))
 	if err != nil || !limited {
-		return err
-	}
-	if err := s.limiter.Refused(ctx, check, s.failed(o, 0, map[string]any{"step": "passkey", "reason": "throttled"})); err != nil {
 		return err
 	}
 	return ErrThrottled

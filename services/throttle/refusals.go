@@ -31,6 +31,17 @@ func (l *Limiter) Refused(ctx context.Context, c Check, first store.Event) error
 	})
 }
 
+// Refuse reports whether any of the checks has reached its limit and, when one has, records the
+// refusal with Refused (first is the event its window's first refusal writes). It is the guard
+// before a guess or a request that a limit may refuse.
+func (l *Limiter) Refuse(ctx context.Context, first store.Event, checks ...Check) (bool, error) {
+	hit, limited, err := l.LimitedBy(ctx, checks...)
+	if err != nil || !limited {
+		return false, err
+	}
+	return true, l.Refused(ctx, hit, first)
+}
+
 // Summarize logs one login_throttled event for each rule, key and window that closed at or before
 // now with more refusals than its first (which Refused logged on its own), and forgets the
 // counts of every closed window, in one transaction. Its details: count (the refusals after the
