@@ -9,6 +9,7 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/oidc"
+	"github.com/weftid/weftid/services/proxy"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/views"
@@ -73,6 +74,11 @@ var answers = []answer{
 	{saml.ErrNotFound, fiber.StatusNotFound, ""},
 	{saml.ErrFull, fiber.StatusServiceUnavailable, ""},
 	{saml.ErrTooManyRequests, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again."},
+	{proxy.ErrNotFound, fiber.StatusNotFound, ""},
+	// A continuation to a proxied app that is not one (a link someone made up, or an app
+	// removed meanwhile), and a user who may not open the app.
+	{proxy.ErrBadTarget, fiber.StatusBadRequest, "This sign-in link is not for an application weftid protects."},
+	{proxy.ErrDenied, fiber.StatusForbidden, "You are not among the people who may open this application. If you need it, ask an administrator."},
 	{auth.ErrBusy, fiber.StatusServiceUnavailable, ""},
 }
 
@@ -101,7 +107,10 @@ func refusedForm(err error) ([]string, bool) {
 	var ap account.Problems
 	var sp saml.Problems
 	var fe oidc.FormError
+	var pp proxy.Problems
 	switch {
+	case errors.As(err, &pp):
+		return pp, true
 	case errors.As(err, &ap):
 		return ap, true
 	case errors.As(err, &sp):

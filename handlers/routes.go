@@ -28,8 +28,15 @@ func (h *Handler) routes(app *fiber.App) {
 	// The SP's page posts the AuthnRequest (HTTP-POST binding) from its own site: no CSRF token,
 	// and nothing changes but a held request (see saml.go).
 	app.Post("/saml/sso", h.loadSession, h.samlSSO)
+	// Forward authentication: the reverse proxy of a protected app asks about each request (any
+	// method: nginx's auth_request keeps the original one). What it answers depends only on the
+	// X-Forwarded-* headers and weftid's cookies for the app's host (see forward_auth.go).
+	app.All("/forward-auth", h.forwardAuth)
+	app.All("/auth-request", h.authRequest)
 
 	app.Use(h.loadSession, h.csrf)
+	// A sign-in that continues to a proxied app lets its forms lead there.
+	app.Use("/login", h.proxyFormAction)
 
 	app.Get("/", h.home)
 	app.Get("/setup", h.showSetup)
@@ -64,6 +71,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/oauth2/end_session", h.oidcOn, h.oidcEndSession)
 	app.Get("/saml/sso", h.samlSSO)
 	app.Get("/saml/continue/:id", h.samlContinue)
+	app.Get("/proxy/continue", h.proxyContinue)
 
 	user := h.requireRole(store.RoleUser)
 	admin := h.requireRole(store.RoleAdmin)
@@ -120,6 +128,11 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/applications/oidc/:id", admin, h.updateClient)
 	app.Post("/applications/oidc/:id/delete", admin, h.deleteClient)
 	app.Post("/applications/oidc/:id/secret", admin, h.regenerateClientSecret)
+	app.Get("/applications/proxy/new", admin, h.showNewProxyApp)
+	app.Post("/applications/proxy", admin, h.createProxyApp)
+	app.Get("/applications/proxy/:id<int>", admin, h.showProxyApp)
+	app.Post("/applications/proxy/:id<int>", admin, h.updateProxyApp)
+	app.Post("/applications/proxy/:id<int>/delete", admin, h.deleteProxyApp)
 
 	app.Get("/settings/security", superAdmin, h.showSettingsSecurity)
 	app.Get("/settings/security/authentication", superAdmin, h.showSettingsAuthentication)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/weftid/weftid/services/proxy"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/store"
@@ -160,8 +161,8 @@ func (h *Handler) pendingReturnTo(c *fiber.Ctx) string {
 		return ""
 	}
 	h.clearCookie(c, returnCookie)
-	if strings.HasPrefix(v, oidcContinuePrefix) {
-		return v // /oauth2/continue checks the request itself
+	if strings.HasPrefix(v, oidcContinuePrefix) || strings.HasPrefix(v, proxy.ContinuePath+"?") {
+		return v // /oauth2/continue and /proxy/continue check the request themselves
 	}
 	id, ok := strings.CutPrefix(v, samlContinuePath)
 	if !ok {

@@ -18,6 +18,7 @@ import (
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/oidc"
+	"github.com/weftid/weftid/services/proxy"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/services/throttle"
@@ -54,6 +55,8 @@ type Services struct {
 	Audit    *audit.Service
 	OIDC     *oidc.Service
 	SAML     *saml.Service
+	// Proxy is forward authentication: the proxied apps and the checks their proxies ask for.
+	Proxy *proxy.Service
 }
 
 // New builds the services. What cannot work at this base URL (passkeys) is logged and left off.
@@ -86,6 +89,7 @@ func New(cfg Config) *Services {
 		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account})
 	s.Audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter})
+	s.Proxy = proxy.New(proxy.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Limiter: s.Limiter, SignIns: s.SignIn, Log: cfg.Log, Now: cfg.Now})
 	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter})
 	// A new SAML key takes ~75 ms, which start-up need not wait for; if this fails the first
 	// SAML request loads it.

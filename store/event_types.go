@@ -6,6 +6,7 @@ type EventType string
 
 // The event types weftid writes.
 const (
+	EventAppAccessDenied               EventType = "app_access_denied"
 	EventDeviceRemoved                 EventType = "device_removed"
 	EventEmailCodeSent                 EventType = "email_code_sent"
 	EventLoginFailed                   EventType = "login_failed"
@@ -40,6 +41,10 @@ const (
 	EventPasswordResetForced           EventType = "password_reset_forced"
 	EventPasswordResetRequested        EventType = "password_reset_requested"
 	EventPasswordSelfResetCompleted    EventType = "password_self_reset_completed"
+	EventProxyAppCreated               EventType = "proxy_app_created"
+	EventProxyAppDeleted               EventType = "proxy_app_deleted"
+	EventProxyAppUpdated               EventType = "proxy_app_updated"
+	EventProxySessionCreated           EventType = "proxy_session_created"
 	EventSAMLAssertionIssued           EventType = "saml_assertion_issued"
 	EventSAMLSPCreated                 EventType = "saml_sp_created"
 	EventSAMLSPDeleted                 EventType = "saml_sp_deleted"
@@ -59,6 +64,7 @@ const (
 // EventTypes is every type weftid writes, in alphabetical order: the event log's type filter
 // offers exactly these.
 var EventTypes = []EventType{
+	EventAppAccessDenied,
 	EventDeviceRemoved,
 	EventEmailCodeSent,
 	EventLoginFailed,
@@ -93,6 +99,10 @@ var EventTypes = []EventType{
 	EventPasswordResetForced,
 	EventPasswordResetRequested,
 	EventPasswordSelfResetCompleted,
+	EventProxyAppCreated,
+	EventProxyAppDeleted,
+	EventProxyAppUpdated,
+	EventProxySessionCreated,
 	EventSAMLAssertionIssued,
 	EventSAMLSPCreated,
 	EventSAMLSPDeleted,

@@ -70,6 +70,7 @@ func (q q) DeleteSession(ctx context.Context, idHash []byte) error {
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
+	q.sessionsChanged()
 	return nil
 }
 
@@ -80,6 +81,7 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep []byte) (i
 	if err != nil {
 		return 0, fmt.Errorf("store: delete user sessions: %w", err)
 	}
+	q.sessionsChanged()
 	return res.RowsAffected()
 }
 
@@ -95,6 +97,8 @@ func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM invitations WHERE expires_at <= ?1`,
 		`DELETE FROM password_resets WHERE expires_at <= ?1`,
 		`DELETE FROM devices WHERE expires_at <= ?1`,
+		`DELETE FROM proxy_codes WHERE expires_at <= ?1`,
+		`DELETE FROM proxy_sessions WHERE expires_at <= ?1`,
 		`DELETE FROM signin_attempts WHERE at <= ?1 - 86400`,
 	} {
 		if _, err := q.db.ExecContext(ctx, stmt, unix(now)); err != nil {

@@ -30,14 +30,19 @@ type dbtx interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// q carries every query; Store runs them on the pool, Tx inside one transaction.
-type q struct{ db dbtx }
+// q carries every query; Store runs them on the pool, Tx inside one transaction. watch hears
+// of writes that end sessions (watch.go).
+type q struct {
+	db    dbtx
+	watch watcher
+}
 
 // Store is the database. Its query methods each run on their own; use InTx to group writes.
 type Store struct {
 	q
-	sqlDB *sql.DB
-	path  string
+	sqlDB   *sql.DB
+	path    string
+	watches *watches
 }
 
 // Tx is one transaction: the same query methods as Store, committed together.
@@ -91,7 +96,8 @@ func open(ctx context.Context, path string, migrate bool) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{q: q{db: db}, sqlDB: db, path: path}
+	w := &watches{}
+	s := &Store{q: q{db: db, watch: w}, sqlDB: db, path: path, watches: w}
 	if !migrate {
 		return s, nil
 	}
@@ -180,12 +186,16 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(&Tx{q: q{db: sqlTx}}); err != nil {
+	pending := &txWatch{}
+	if err := fn(&Tx{q: q{db: sqlTx, watch: pending}}); err != nil {
 		sqlTx.Rollback()
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if pending.changed {
+		s.watches.sessionsChanged()
 	}
 	return nil
 }

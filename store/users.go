@@ -205,6 +205,7 @@ func (q q) RequirePasswordReset(ctx context.Context, userID int64, now time.Time
 	if err != nil {
 		return fmt.Errorf("store: require password reset: %w", err)
 	}
+	q.sessionsChanged()
 	return mustAffect(res)
 }
 
@@ -338,6 +339,7 @@ func (q q) SetUserStatus(ctx context.Context, userID int64, status Status, now t
 	if err != nil {
 		return fmt.Errorf("store: set user status: %w", err)
 	}
+	q.sessionsChanged()
 	return mustAffect(res)
 }
 

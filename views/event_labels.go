@@ -81,6 +81,11 @@ var eventGroups = []struct {
 		store.EventSAMLSPCreated:                 "SAML app added",
 		store.EventSAMLSPUpdated:                 "SAML app changed",
 		store.EventSAMLSPDeleted:                 "SAML app deleted",
+		store.EventProxySessionCreated:           "App sign-in (forward auth)",
+		store.EventProxyAppCreated:               "Proxied app added",
+		store.EventProxyAppUpdated:               "Proxied app changed",
+		store.EventProxyAppDeleted:               "Proxied app deleted",
+		store.EventAppAccessDenied:               "App access denied",
 	}},
 }
 

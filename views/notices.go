@@ -59,10 +59,12 @@ var notices = map[Notices]map[string]string{
 		"device_removed":  "The device was removed. It is trusted again once you sign in with it.",
 	},
 	ApplicationNotices: {
-		"created":     "The app is registered.",
-		"saved":       "The changes are saved.",
-		"deleted":     "The app was removed. Every token issued to it stopped working.",
-		"key_rotated": "A new signing key signs ID tokens from now on. The old one stays published until its tokens expire.",
+		"created":       "The app is registered.",
+		"saved":         "The changes are saved.",
+		"deleted":       "The app was removed. Every token issued to it stopped working.",
+		"key_rotated":   "A new signing key signs ID tokens from now on. The old one stays published until its tokens expire.",
+		"proxy_created": "The proxied app is registered. Point its proxy at weftid (below) if it is not yet.",
+		"proxy_deleted": "The proxied app was removed. Its proxy refuses every request to it now.",
 	},
 	SAMLAppsNotices: {
 		"deleted": "The service provider was removed.",

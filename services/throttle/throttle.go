@@ -45,6 +45,8 @@ const (
 	// PasskeyBeginPerIP counts the passkey ceremonies an anonymous browser makes the server
 	// store (each challenge lives 5 minutes); a person signing in needs a handful.
 	PasskeyBeginPerIP
+	// ProxyCodePerIP counts the forward-auth callback codes (services/proxy) that did not work.
+	ProxyCodePerIP
 )
 
 // counting says which stored attempts a rule counts.
@@ -86,6 +88,7 @@ var table = [...]limit{
 	OIDCAuthorizePerIP:      {"oidc_authorize_per_ip", "oidc_authorize", 200, 15 * time.Minute, every},
 	SAMLHoldPerIP:           {"saml_hold_per_ip", "saml_hold", 200, 15 * time.Minute, every},
 	PasskeyBeginPerIP:       {"passkey_begin_per_ip", "passkey_begin", 60, 15 * time.Minute, every},
+	ProxyCodePerIP:          {"proxy_code_per_ip", "proxy_code", 30, 15 * time.Minute, failures},
 }
 
 // Max is how many attempts the rule allows in its window.

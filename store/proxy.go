@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ProxyApp is an application without single sign-on that a reverse proxy protects with forward
+// authentication: every request to Host (with PathPrefix, "" for the whole host) is checked.
+type ProxyApp struct {
+	ID         int64
+	Name       string
+	Host       string
+	PathPrefix string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+const proxyAppColumns = `id, name, host, path_prefix, created_at, updated_at`
+
+func scanProxyApp(row interface{ Scan(...any) error }) (ProxyApp, error) {
+	var a ProxyApp
+	var created, updated int64
+	err := row.Scan(&a.ID, &a.Name, &a.Host, &a.PathPrefix, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ProxyApp{}, ErrNotFound
+	}
+	if err != nil {
+		return ProxyApp{}, fmt.Errorf("store: scan proxy app: %w", err)
+	}
+	a.CreatedAt, a.UpdatedAt = fromUnix(created), fromUnix(updated)
+	return a, nil
+}
+
+// ProxyApps lists the proxied applications by name.
+func (q q) ProxyApps(ctx context.Context) ([]ProxyApp, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+proxyAppColumns+` FROM proxy_apps ORDER BY lower(name), id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: proxy apps: %w", err)
+	}
+	defer rows.Close()
+	var out []ProxyApp
+	for rows.Next() {
+		a, err := scanProxyApp(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: proxy apps: %w", err)
+	}
+	return out, nil
+}
+
+// ProxyApp is the proxied application id, or ErrNotFound.
+func (q q) ProxyApp(ctx context.Context, id int64) (ProxyApp, error) {
+	return scanProxyApp(q.db.QueryRowContext(ctx, `SELECT `+proxyAppColumns+` FROM proxy_apps WHERE id = ?`, id))
+}
+
+// CreateProxyApp stores a new proxied application and returns it with its id; ErrConflict when
+// another has the same host and path prefix.
+func (q q) CreateProxyApp(ctx context.Context, a ProxyApp) (ProxyApp, error) {
+	err := q.db.QueryRowContext(ctx, `
+		INSERT INTO proxy_apps (name, host, path_prefix, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		a.Name, a.Host, a.PathPrefix, unix(a.CreatedAt), unix(a.CreatedAt)).Scan(&a.ID)
+	if uniqueViolation(err) {
+		return ProxyApp{}, ErrConflict
+	}
+	if err != nil {
+		return ProxyApp{}, fmt.Errorf("store: create proxy app: %w", err)
+	}
+	a.UpdatedAt = a.CreatedAt
+	return a, nil
+}
+
+// UpdateProxyApp saves a proxied application's name, host and prefix; ErrNotFound when it is
+// gone, ErrConflict when another has the new host and prefix.
+func (q q) UpdateProxyApp(ctx context.Context, a ProxyApp) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE proxy_apps SET name = ?, host = ?, path_prefix = ?, updated_at = ? WHERE id = ?`,
+		a.Name, a.Host, a.PathPrefix, unix(a.UpdatedAt), a.ID)
+	if uniqueViolation(err) {
+		return ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("store: update proxy app: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// DeleteProxyApp removes a proxied application; ErrNotFound when there is none.
+func (q q) DeleteProxyApp(ctx context.Context, id int64) error {
+	res, err := q.db.ExecContext(ctx, `DELETE FROM proxy_apps WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete proxy app: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// ProxyCode is a single-use code that carries a finished sign-in to an app's host: CodeHash is
+// the keyed hash of the code, Binding the keyed hash of the browser's value on that host.
+type ProxyCode struct {
+	CodeHash    []byte
+	SessionHash []byte
+	Host        string
+	Binding     []byte
+	ReturnURL   string
+	ExpiresAt   time.Time
+}
+
+// CreateProxyCode stores a code.
+func (q q) CreateProxyCode(ctx context.Context, c ProxyCode) error {
+	_, err := q.db.ExecContext(ctx, `
+		INSERT INTO proxy_codes (code_hash, session_hash, host, binding, return_url, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.CodeHash, c.SessionHash, c.Host, c.Binding, c.ReturnURL, unix(c.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("store: create proxy code: %w", err)
+	}
+	return nil
+}
+
+// TakeProxyCode deletes the code with that hash and returns it, expired or not (the caller
+// decides), so it works at most once; ErrNotFound when there is none.
+func (q q) TakeProxyCode(ctx context.Context, codeHash []byte) (ProxyCode, error) {
+	c := ProxyCode{CodeHash: codeHash}
+	var expires int64
+	err := q.db.QueryRowContext(ctx, `
+		DELETE FROM proxy_codes WHERE code_hash = ? RETURNING session_hash, host, binding, return_url, expires_at`, codeHash).
+		Scan(&c.SessionHash, &c.Host, &c.Binding, &c.ReturnURL, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ProxyCode{}, ErrNotFound
+	}
+	if err != nil {
+		return ProxyCode{}, fmt.Errorf("store: take proxy code: %w", err)
+	}
+	c.ExpiresAt = fromUnix(expires)
+	return c, nil
+}
+
+// ProxySession is a browser signed in to an app's host, under the weftid session SessionHash.
+// IDHash is the keyed hash of its cookie's value.
+type ProxySession struct {
+	IDHash      []byte
+	SessionHash []byte
+	Host        string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// CreateProxySession stores a proxy session in place of any other of the same weftid session
+// and host (a browser keeps one cookie per host).
+func (q q) CreateProxySession(ctx context.Context, p ProxySession) error {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM proxy_sessions WHERE session_hash = ? AND host = ?`, p.SessionHash, p.Host); err != nil {
+		return fmt.Errorf("store: create proxy session: %w", err)
+	}
+	_, err := q.db.ExecContext(ctx, `
+		INSERT INTO proxy_sessions (id_hash, session_hash, host, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		p.IDHash, p.SessionHash, p.Host, unix(p.CreatedAt), unix(p.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("store: create proxy session: %w", err)
+	}
+	return nil
+}
+
+// ProxySessionUser is the forward-auth check's one lookup: the live proxy session with that
+// hash and its user, through the weftid session it belongs to. ExpiresAt is the earlier of the
+// two sessions' ends. ErrNotFound when there is none or either has expired at now.
+func (q q) ProxySessionUser(ctx context.Context, idHash []byte, now time.Time) (ProxySession, User, error) {
+	row := q.db.QueryRowContext(ctx, `
+		SELECT p.session_hash, p.host, p.created_at, p.expires_at, s.expires_at,
+		       u.id, u.email, u.name, u.role, u.status, u.password_hash, u.password_reset_required, u.password_min_length, u.password_min_score, u.breach_prefix <> '', u.created_at, u.updated_at
+		FROM proxy_sessions p
+		JOIN sessions s ON s.id_hash = p.session_hash
+		JOIN users u ON u.id = s.user_id
+		WHERE p.id_hash = ? AND p.expires_at > ? AND s.expires_at > ?`, idHash, unix(now), unix(now))
+	p := ProxySession{IDHash: idHash}
+	var created, expires, sessionExpires int64
+	u, err := scanUser(scanPrefix{row: row, dst: []any{&p.SessionHash, &p.Host, &created, &expires, &sessionExpires}})
+	if err != nil {
+		return ProxySession{}, User{}, err
+	}
+	p.CreatedAt, p.ExpiresAt = fromUnix(created), fromUnix(min(expires, sessionExpires))
+	return p, u, nil
+}
+
+// DeleteProxySession deletes the proxy session with that hash and returns it; ErrNotFound when
+// there is none.
+func (q q) DeleteProxySession(ctx context.Context, idHash []byte) (ProxySession, error) {
+	p := ProxySession{IDHash: idHash}
+	var created, expires int64
+	err := q.db.QueryRowContext(ctx, `DELETE FROM proxy_sessions WHERE id_hash = ? RETURNING session_hash, host, created_at, expires_at`, idHash).
+		Scan(&p.SessionHash, &p.Host, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ProxySession{}, ErrNotFound
+	}
+	if err != nil {
+		return ProxySession{}, fmt.Errorf("store: delete proxy session: %w", err)
+	}
+	p.CreatedAt, p.ExpiresAt = fromUnix(created), fromUnix(expires)
+	return p, nil
+}
+
+// SessionUserID is the user of the weftid session with that hash, live or not; ErrNotFound when
+// there is none.
+func (q q) SessionUserID(ctx context.Context, idHash []byte) (int64, error) {
+	var id int64
+	err := q.db.QueryRowContext(ctx, `SELECT user_id FROM sessions WHERE id_hash = ?`, idHash).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: session user: %w", err)
+	}
+	return id, nil
+}
+
+// DeleteOrphanProxySessions ends the proxy sessions of host when no proxied app is on it any more.
+func (q q) DeleteOrphanProxySessions(ctx context.Context, host string) error {
+	_, err := q.db.ExecContext(ctx, `
+		DELETE FROM proxy_sessions WHERE host = ? AND NOT EXISTS (SELECT 1 FROM proxy_apps WHERE host = ?)`, host, host)
+	if err != nil {
+		return fmt.Errorf("store: delete orphan proxy sessions: %w", err)
+	}
+	return nil
+}
