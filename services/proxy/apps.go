@@ -289,11 +289,16 @@ func (s *Service) table(ctx context.Context) (*appTable, error) {
 	for _, a := range apps {
 		t.byHost[a.Host] = append(t.byHost[a.Host], a)
 	}
+	t.sortPrefixes()
+	s.apps.Store(t)
+	return t, nil
+}
+
+// sortPrefixes puts each host's longest prefix first.
+func (t *appTable) sortPrefixes() {
 	for _, list := range t.byHost {
 		sort.Slice(list, func(i, j int) bool { return len(list[i].PathPrefix) > len(list[j].PathPrefix) })
 	}
-	s.apps.Store(t)
-	return t, nil
 }
 
 // match is the app of host (normalized) whose prefix is the longest that p (a clean path) is

@@ -144,7 +144,11 @@ func (p Problems) Error() string { return strings.Join(p, " ") }
 // ptr is the address of a copy of id, for events.
 func ptr(id int64) *int64 { return &id }
 
-// hash is the keyed hash of a value the browser holds for one purpose.
+// hash is the keyed hash of a value the browser holds for one purpose ("session", "code",
+// "binding").
 func (s *Service) hash(purpose, token string) []byte {
 	return s.keys.HashToken("proxy_"+purpose, token)
 }
+
+// SessionIDHash is the keyed hash under which the proxy session of a cookie's value is stored.
+func SessionIDHash(keys auth.Keys, token string) []byte { return keys.HashToken("proxy_session", token) }
