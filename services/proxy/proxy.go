@@ -151,4 +151,6 @@ func (s *Service) hash(purpose, token string) []byte {
 }
 
 // SessionIDHash is the keyed hash under which the proxy session of a cookie's value is stored.
-func SessionIDHash(keys auth.Keys, token string) []byte { return keys.HashToken("proxy_session", token) }
+func SessionIDHash(keys auth.Keys, token string) []byte {
+	return keys.HashToken("proxy_session", token)
+}
