@@ -12,6 +12,7 @@ package handlers
 // they answer is only what the same request through the proxy would get.
 
 import (
+	"net/url"
 	"strings"
 	"time"
 
@@ -22,7 +23,9 @@ import (
 )
 
 // The cookies weftid sets on an app's host (host-only; __Host- prefixed under https): the
-// proxy session, and the binding of a sign-in to the browser that set out on it.
+// proxy session, and the binding of a sign-in to the browser that set out on it. Browsers share
+// cookies among the ports of a host, so on a host with a port the names end with it: two apps
+// at wiki.example.com:8443 and :9443 keep a session each.
 const (
 	proxySessionCookie = "weftid_proxy"
 	proxyBindingCookie = "weftid_proxy_binding"
@@ -36,8 +39,11 @@ func (h *Handler) proxyPageCSP() string {
 // origin is weftid's own origin.
 func (h *Handler) origin() string { return h.base.Scheme + "://" + h.base.Host }
 
-// proxyCookie names a cookie on an app's host.
-func proxyCookie(name string, secure bool) string {
+// proxyCookie names a cookie on an app's host (X-Forwarded-Host: host, with its port if any).
+func proxyCookie(name string, secure bool, host string) string {
+	if u, err := url.Parse("//" + host); err == nil && u.Port() != "" {
+		name += "_" + u.Port()
+	}
 	if secure {
 		return "__Host-" + name
 	}
@@ -46,12 +52,12 @@ func proxyCookie(name string, secure bool) string {
 
 // proxyRequest reads the request the proxy describes.
 func (h *Handler) proxyRequest(c *fiber.Ctx, authRequest bool) proxy.Request {
-	proto := c.Get("X-Forwarded-Proto")
+	proto, host := c.Get("X-Forwarded-Proto"), c.Get("X-Forwarded-Host")
 	secure := strings.EqualFold(proto, "https") || (proto == "" && h.secure)
 	return proxy.Request{
-		Method: c.Get("X-Forwarded-Method"), Proto: proto, Host: c.Get("X-Forwarded-Host"), URI: c.Get("X-Forwarded-Uri"),
-		Session:     c.Cookies(proxyCookie(proxySessionCookie, secure)),
-		Binding:     c.Cookies(proxyCookie(proxyBindingCookie, secure)),
+		Method: c.Get("X-Forwarded-Method"), Proto: proto, Host: host, URI: c.Get("X-Forwarded-Uri"),
+		Session:     c.Cookies(proxyCookie(proxySessionCookie, secure, host)),
+		Binding:     c.Cookies(proxyCookie(proxyBindingCookie, secure, host)),
 		AuthRequest: authRequest,
 		Origin:      h.requestOrigin(c),
 	}
@@ -87,13 +93,13 @@ func (h *Handler) answerProxy(c *fiber.Ctx, r proxy.Request, a proxy.Answer) err
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Response().Header.Del(fiber.HeaderStrictTransportSecurity)
 	if a.Binding != "" {
-		h.setProxyCookie(c, proxyBindingCookie, a.Secure, &proxy.Cookie{Value: a.Binding})
+		h.setProxyCookie(c, proxyBindingCookie, a, &proxy.Cookie{Value: a.Binding})
 	}
 	if a.ClearSession && a.Session == nil {
-		h.setProxyCookie(c, proxySessionCookie, a.Secure, nil)
+		h.setProxyCookie(c, proxySessionCookie, a, nil)
 	}
 	if a.Session != nil {
-		h.setProxyCookie(c, proxySessionCookie, a.Secure, a.Session)
+		h.setProxyCookie(c, proxySessionCookie, a, a.Session)
 	}
 	switch {
 	case a.Outcome == proxy.Allow:
@@ -134,8 +140,8 @@ var proxyRefusals = map[proxy.Outcome]views.ProxyRefusal{
 
 // setProxyCookie sets (or, with nil, removes) a cookie on the app's host: host-only, HttpOnly,
 // SameSite=Lax, Secure under https.
-func (h *Handler) setProxyCookie(c *fiber.Ctx, name string, secure bool, v *proxy.Cookie) {
-	ck := &fiber.Cookie{Name: proxyCookie(name, secure), Path: "/", Secure: secure, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode}
+func (h *Handler) setProxyCookie(c *fiber.Ctx, name string, a proxy.Answer, v *proxy.Cookie) {
+	ck := &fiber.Cookie{Name: proxyCookie(name, a.Secure, a.Host), Path: "/", Secure: a.Secure, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode}
 	if v == nil {
 		ck.Expires = time.Unix(1, 0)
 	} else {

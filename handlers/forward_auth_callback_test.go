@@ -15,7 +15,7 @@ import (
 func (a *appSide) codeFor(uri string) string {
 	a.t.Helper()
 	a.mu.Lock()
-	delete(a.jar, "weftid_proxy")
+	delete(a.jar, a.cookieName("weftid_proxy"))
 	a.mu.Unlock()
 	return a.callbackOf(a.b.get(a.toSignIn(a.check(uri), http.MethodGet, uri)))
 }
@@ -24,7 +24,7 @@ func (a *appSide) codeFor(uri string) string {
 func expectProxyCodeRefused(t *testing.T, e *env, r *response, problem string) {
 	t.Helper()
 	expectProxyPage(t, r, http.StatusForbidden, "This sign-in link does not work")
-	if r.cookie("weftid_proxy") != nil && r.cookie("weftid_proxy").Value != "" {
+	if c := r.cookie("weftid_proxy"); c != nil && c.Value != "" {
 		t.Errorf("a refused callback set a session: %v", r.Cookies)
 	}
 	ev := e.lastEvent("login_failed")

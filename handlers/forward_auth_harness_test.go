@@ -50,6 +50,17 @@ func (a *appSide) check(uri string) *response {
 	return a.ask("/forward-auth", http.MethodGet, uri, nil)
 }
 
+// cookieName is the name of a weftid cookie on the app's host: with the host's port, if any.
+func (a *appSide) cookieName(name string) string {
+	if _, port, ok := strings.Cut(a.host, ":"); ok {
+		name += "_" + port
+	}
+	if a.proto == "https" {
+		name = "__Host-" + name
+	}
+	return name
+}
+
 // appURL is the address of uri on the app's host.
 func (a *appSide) appURL(uri string) string { return a.proto + "://" + a.host + uri }
 

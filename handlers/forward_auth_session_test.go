@@ -34,7 +34,7 @@ func expectSignedOutOfApp(t *testing.T, a *appSide, uri, why string) {
 	if r.Status != http.StatusFound || r.Header.Get("Remote-User") != "" {
 		t.Fatalf("%s: got %s, want a redirect to sign in", why, r)
 	}
-	if c := r.cookie("weftid_proxy"); c == nil || c.Value != "" {
+	if c := r.cookie(a.cookieName("weftid_proxy")); c == nil || c.Value != "" {
 		t.Errorf("%s: the dead session cookie stays: %v", why, r.Cookies)
 	}
 	expectStatus(t, a.ask("/auth-request", http.MethodGet, uri, nil), http.StatusUnauthorized)

@@ -64,7 +64,10 @@ func TestForwardAuthSignInByRedirects(t *testing.T) {
 		t.Errorf("user_signed_in events: %s", eventSummary(e.eventsOf("user_signed_in")))
 	}
 	// The wiki's cookie does not open the chat: a host's session is for its host alone.
-	chat.setCookie("weftid_proxy", session)
+	if chat.cookieValue("weftid_proxy_8443") == "" || chat.cookieValue("weftid_proxy_8443") == session {
+		t.Fatalf("the chat's session cookie (named with its port): %q", chat.cookieValue("weftid_proxy_8443"))
+	}
+	chat.setCookie("weftid_proxy_8443", session)
 	chat.toSignIn(chat.check("/chat/room"), http.MethodGet, "/chat/room")
 }
 
