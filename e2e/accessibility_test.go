@@ -294,6 +294,8 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 	registerSAMLApp(t, ctx, srv, "Team wiki", startSAMLSP(t, srv))
 	samlAppPath := currentPath(t, ctx)
 	lap("a SAML service provider registered")
+	faRegister(t, ctx, srv, "Team docs", "docs.example.com")
+	proxyAppPath := currentPath(t, ctx)
 
 	signedIn := []a11yPage{
 		{path: "/dashboard"},
@@ -318,6 +320,8 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/applications/saml"},
 		{path: "/applications/saml/new"},
 		{path: samlAppPath},
+		{path: "/applications/proxy/new"},
+		{path: proxyAppPath},
 		{path: "/saml/continue/unknown", status: 404},
 		{path: "/nope", status: 404},
 	}
