@@ -5,6 +5,7 @@ package e2e
 // addresses changed), each on a *.localhost host that Chromium resolves to loopback.
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"net"
@@ -126,9 +127,8 @@ func startCaddy(t *testing.T, srv *server, name, app string) proxied {
 	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(caddyBin, "run", "--config", file, "--adapter", "caddyfile")
-	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir)
-	runProxy(t, "caddy", cmd, p, conf)
+	runProxy(t, "caddy", p, conf, []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "XDG_DATA_HOME=" + dir},
+		caddyBin, "run", "--config", file, "--adapter", "caddyfile")
 	return p
 }
 
@@ -167,8 +167,7 @@ http {
 	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(nginxBin, "-p", dir, "-c", file, "-e", filepath.Join(dir, "error.log"))
-	runProxy(t, "nginx", cmd, p, conf)
+	runProxy(t, "nginx", p, conf, nil, nginxBin, "-p", dir, "-c", file, "-e", filepath.Join(dir, "error.log"))
 	t.Cleanup(func() {
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
@@ -178,36 +177,40 @@ http {
 	return p
 }
 
-// runProxy starts cmd, waits until p answers HTTP, and kills it when the test ends; its output
-// and configuration are logged if the test fails.
-func runProxy(t *testing.T, name string, cmd *exec.Cmd, p proxied, conf string) {
+// runProxy runs the proxy name (args: its binary and arguments, env: added to this process's
+// environment), waits until p answers HTTP, and kills it when the test ends; its output and
+// configuration are logged if the test fails.
+func runProxy(t *testing.T, name string, p proxied, conf string, env []string, args ...string) {
 	t.Helper()
+	ctx, kill := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	out := new(syncBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
+		kill()
 		t.Fatalf("start %s: %v", name, err)
 	}
 	exited := make(chan struct{})
-	var waitErr error
 	go func() {
-		waitErr = cmd.Wait()
+		_ = cmd.Wait()
 		close(exited)
 	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+		kill()
 		<-exited
 		if t.Failed() {
 			t.Logf("%s configuration:\n%s\n%s output:\n%s", name, conf, name, out)
 		}
 	})
-	client := &http.Client{Timeout: time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	deadline := time.Now().Add(healthTimeout)
-	for {
+	client := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(healthTimeout); ; time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-exited:
-			t.Fatalf("%s exited at start: %v\n%s\nconfiguration:\n%s", name, waitErr, out, conf)
+			t.Fatalf("%s stopped at start (%v):\n%s\nconfiguration:\n%s", name, cmd.ProcessState, out, conf)
 		default:
 		}
+		// Any answer will do: weftid refuses a host nobody registered yet.
 		resp, err := client.Get("http://" + p.addr + "/.weftid/ready")
 		if err == nil {
 			resp.Body.Close()
@@ -216,7 +219,6 @@ func runProxy(t *testing.T, name string, cmd *exec.Cmd, p proxied, conf string) 
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not answer on %s within %v: %v\n%s", name, p.addr, healthTimeout, err, out)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
