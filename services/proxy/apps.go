@@ -311,6 +311,3 @@ func (t *appTable) match(host, p string) (store.ProxyApp, bool) {
 	}
 	return store.ProxyApp{}, false
 }
-
-// hasHost reports whether any app is on host.
-func (t *appTable) hasHost(host string) bool { return len(t.byHost[host]) > 0 }

@@ -35,7 +35,6 @@ type cache struct {
 // app.
 type entry struct {
 	identity Identity
-	userID   int64
 	host     string
 	allowed  bool
 	ends     time.Time // the proxy session's end

@@ -226,7 +226,7 @@ func (s *Service) lookup(ctx context.Context, r Request, host string, app store.
 	if err != nil {
 		return entry{}, false, err
 	}
-	e = entry{identity: Identity{Email: u.Email, Name: u.Name}, userID: u.ID, host: p.Host, ends: p.ExpiresAt, loaded: now}
+	e = entry{identity: Identity{Email: u.Email, Name: u.Name}, host: p.Host, ends: p.ExpiresAt, loaded: now}
 	if e.allowed, e.identity.Groups, err = s.mayOpen(ctx, app, u.ID); err != nil {
 		return entry{}, false, err
 	}
