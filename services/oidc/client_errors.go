@@ -77,7 +77,8 @@ func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 func (r *recorder) WriteHeader(status int)      { r.status = status }
 
-// flush sends the answer; an OAuth error without a description gets one.
+// flush sends the answer. An OAuth error without a description gets one; an error op wrote as
+// plain text (introspection's failed client authentication) becomes a JSON OAuth error.
 func (r *recorder) flush(w http.ResponseWriter) {
 	for k, v := range r.header {
 		w.Header()[k] = v
@@ -85,22 +86,36 @@ func (r *recorder) flush(w http.ResponseWriter) {
 	body := r.body.Bytes()
 	if r.status >= 400 {
 		var e map[string]any
-		if json.Unmarshal(body, &e) == nil {
-			code, _ := e["error"].(string)
-			if desc, _ := e["error_description"].(string); code != "" && desc == "" {
-				desc = descriptions[code]
-				if desc == "" {
-					desc = "the request was refused"
-				}
-				e["error_description"] = desc
-				body, _ = json.Marshal(e)
-				w.Header().Del("Content-Length")
-			}
+		if json.Unmarshal(body, &e) != nil || e["error"] == nil {
+			e = map[string]any{"error": errorForStatus(r.status)}
 		}
+		code, _ := e["error"].(string)
+		if desc, _ := e["error_description"].(string); desc == "" {
+			desc = descriptions[code]
+			if desc == "" {
+				desc = "the request was refused"
+			}
+			e["error_description"] = desc
+		}
+		body, _ = json.Marshal(e)
+		w.Header().Del("Content-Length")
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
 		if r.status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="weftid", charset="UTF-8"`)
 		}
 	}
 	w.WriteHeader(r.status)
 	_, _ = w.Write(body)
+}
+
+// errorForStatus is the OAuth error of an answer op wrote without one.
+func errorForStatus(status int) string {
+	switch {
+	case status == http.StatusUnauthorized:
+		return "invalid_client"
+	case status >= 500:
+		return "server_error"
+	}
+	return "invalid_request"
 }

@@ -16,7 +16,7 @@ var scopesSupported = []string{zoidc.ScopeOpenID, zoidc.ScopeProfile, zoidc.Scop
 // claimsSupported are the claims weftid's ID tokens, userinfo and introspection carry (a test
 // compares them with what they do carry).
 var claimsSupported = []string{
-	"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "c_hash",
+	"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "client_id", "at_hash", "c_hash",
 	"name", "preferred_username", "email", "email_verified",
 }
 

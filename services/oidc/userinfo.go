@@ -53,8 +53,8 @@ const (
 // sent more than one way.
 func (p *Provider) Userinfo(ctx context.Context, req UserinfoRequest) (UserinfoAnswer, error) {
 	var tokens []string
-	if scheme, token, ok := strings.Cut(req.Authorization, " "); ok && strings.EqualFold(scheme, "Bearer") {
-		tokens = append(tokens, strings.TrimSpace(token))
+	if scheme, token, _ := strings.Cut(strings.TrimSpace(req.Authorization), " "); strings.EqualFold(scheme, "Bearer") {
+		tokens = append(tokens, strings.TrimSpace(token)) // "" is a malformed token: invalid_token
 	}
 	for _, t := range []string{req.FormToken, req.QueryToken} {
 		if t != "" {
