@@ -95,6 +95,7 @@ func (q q) CreateSAMLServiceProvider(ctx context.Context, sp SAMLServiceProvider
 	}
 	sp.ID, err = res.LastInsertId()
 	sp.UpdatedAt = sp.CreatedAt
+	sp.RequiredAuthStrength = "tenant" // the column's default: SetSAMLSPRequiredStrength changes it
 	return sp, err
 }
 
