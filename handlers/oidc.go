@@ -67,23 +67,18 @@ func (h *Handler) oidcAuthorize(c *fiber.Ctx) error {
 	}
 	params, err := url.ParseQuery(string(c.Request().URI().QueryString()))
 	if err != nil {
-		return h.authorizeRefused(c, oidc.ErrAuthorizeUnreadable)
+		err = oidc.ErrAuthorizeUnreadable
+	} else {
+		var to string
+		if to, err = h.oidc.Authorize(ctx, params); err == nil {
+			return c.Redirect(to, fiber.StatusFound)
+		}
 	}
-	to, err := h.oidc.Authorize(ctx, params)
-	var refused oidc.AuthorizeError
-	if errors.As(err, &refused) {
-		return h.authorizeRefused(c, refused)
+	if a, ok := answerFor(err); ok && a.msg != "" {
+		// The error cannot go back to the application: weftid's page says it in words.
+		return render(c, a.status, views.ErrorPage(h.pageBase(c, "Cannot sign in to the application", ""), a.status, a.msg))
 	}
-	if err != nil {
-		return err
-	}
-	return c.Redirect(to, fiber.StatusFound)
-}
-
-// authorizeRefused is weftid's page for an authorize request whose error cannot go back to the
-// application.
-func (h *Handler) authorizeRefused(c *fiber.Ctx, why oidc.AuthorizeError) error {
-	return render(c, fiber.StatusBadRequest, views.ErrorPage(h.pageBase(c, "Cannot sign in to the application", ""), fiber.StatusBadRequest, string(why)))
+	return err
 }
 
 // oidcBrowser is this browser as services/oidc sees it; it gets an OIDC cookie if it has none.

@@ -62,7 +62,7 @@ func (h *Handler) oidcEndSession(c *fiber.Ctx) error {
 	}
 	p := out.Page
 	return render(c, fiber.StatusOK, views.OIDCLogoutPage(h.pageBase(c, "Sign out", ""), views.OIDCLogout{
-		AppName: p.AppName, SignedIn: p.SignedIn, Problem: p.Problem,
+		AppName: p.AppName, SignedIn: p.SignedIn, Problem: messageFor(p.Problem),
 		ClientID: p.Confirm.ClientID, PostLogoutRedirectURI: p.Confirm.PostLogoutRedirectURI, State: p.Confirm.State,
 	}))
 }

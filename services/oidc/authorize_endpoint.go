@@ -15,29 +15,23 @@ import (
 	"github.com/weftid/weftid/store"
 )
 
-// AuthorizeError is an authorize request whose error cannot go back to the application: the
-// client is unknown, or the redirect URI is missing or not one the client registered (RFC 6749
-// section 4.1.2.1 forbids sending the browser there). The browser gets weftid's page, which says
-// why in these words.
-type AuthorizeError string
-
-func (e AuthorizeError) Error() string { return string(e) }
-
-// The authorize requests weftid answers with its own page.
-const (
-	ErrAuthorizeUnreadable  AuthorizeError = "The application's sign-in request could not be read. Go back to the application and try again."
-	ErrAuthorizeNoClient    AuthorizeError = "The application's sign-in request does not say which application it is (client_id is missing)."
-	ErrAuthorizeUnknown     AuthorizeError = "This application is not registered with weftid. Ask an administrator to register it under Applications."
-	ErrAuthorizeNoRedirect  AuthorizeError = "The application's sign-in request does not say where to answer (redirect_uri is missing)."
-	ErrAuthorizeBadRedirect AuthorizeError = "The application asked to be answered at an address it has not registered (redirect_uri). An administrator can add it to the app's redirect URIs under Applications."
+// The authorize requests whose error cannot go back to the application: the client is unknown,
+// or the redirect URI is missing or not one the client registered (RFC 6749 section 4.1.2.1
+// forbids sending the browser there). The browser gets weftid's page instead.
+var (
+	ErrAuthorizeUnreadable  = errors.New("oidc: the authorize request could not be read")
+	ErrAuthorizeNoClient    = errors.New("oidc: the authorize request has no client_id")
+	ErrAuthorizeUnknown     = errors.New("oidc: the authorize request's client is not registered")
+	ErrAuthorizeNoRedirect  = errors.New("oidc: the authorize request has no redirect_uri")
+	ErrAuthorizeBadRedirect = errors.New("oidc: the authorize request's redirect_uri is not registered")
 )
 
 // Authorize is the authorization endpoint (RFC 6749 section 4.1.1, OpenID Connect Core 3.1.2.1)
 // for the request's parameters. It returns where the browser goes: the login URL where the
 // stored request waits for its sign-in, or an error response at the client's registered redirect
 // URI (with error_description, state and iss). Only response_type=code, response_mode=query and
-// PKCE with S256 are accepted, as discovery says. An AuthorizeError when the error cannot go to
-// the application.
+// PKCE with S256 are accepted, as discovery says. The ErrAuthorize errors when the error cannot
+// go to the application.
 func (p *Provider) Authorize(ctx context.Context, params url.Values) (string, error) {
 	ctx = p.ctx(ctx)
 	req := new(zoidc.AuthRequest)

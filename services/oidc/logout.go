@@ -38,9 +38,9 @@ type Logout struct {
 type LogoutPage struct {
 	AppName  string // the application that asked ("" when it is not known)
 	SignedIn bool   // a user is signed in in this browser: there is a session to end
-	// Problem says, in words for the user, why weftid will not return to the application
-	// ("" when it will, or the application gave no address).
-	Problem string
+	// Problem says why weftid will not return to the application (nil when it will, or the
+	// application gave no address): one of the ErrLogout errors.
+	Problem error
 	// Confirm are the form's fields: the client, the validated post-logout redirect URI ("" when
 	// there is none) and the state.
 	Confirm LogoutRequest
@@ -49,15 +49,17 @@ type LogoutPage struct {
 	FormAction string
 }
 
-// The reasons weftid does not return to the application.
-const (
-	msgBadHint       = "The application's sign-out request could not be verified, so weftid will not return to it."
-	msgClientHint    = "The application's sign-out request names two different applications, so weftid will not return to it."
-	msgUnknownApp    = "The application that asked to sign you out is not registered with weftid."
-	msgNoApp         = "The application did not say which application it is, so weftid cannot check where it asked to return to."
-	msgUnregistered  = "The application asked to return to an address it has not registered for sign-out (post_logout_redirect_uri), so weftid will not send you there."
-	loggedOutLanding = "/login?notice=signed_out"
+// The reasons weftid does not return to the application after a logout.
+var (
+	ErrLogoutBadHint      = errors.New("oidc: the id_token_hint does not verify")
+	ErrLogoutClientHint   = errors.New("oidc: client_id is not the id_token_hint's")
+	ErrLogoutUnknownApp   = errors.New("oidc: the logout's client is not registered")
+	ErrLogoutNoApp        = errors.New("oidc: the logout names no client to check its post_logout_redirect_uri against")
+	ErrLogoutUnregistered = errors.New("oidc: the post_logout_redirect_uri is not registered")
 )
+
+// loggedOutLanding is where a logout goes without a redirect URI to return to.
+const loggedOutLanding = "/login?notice=signed_out"
 
 // EndSession is the end_session endpoint for the browser b. A valid id_token_hint of this
 // browser's user (or of anyone, when nobody is signed in here) ends at once: the session, the
@@ -68,15 +70,16 @@ const (
 // (or not checkable) is never followed: the page says so and still offers to sign out.
 func (p *Provider) EndSession(ctx context.Context, req LogoutRequest, b Browser, a Actor) (Logout, error) {
 	ctx = p.ctx(ctx)
-	clientID, problem := req.ClientID, ""
+	clientID := req.ClientID
+	var problem error
 	var hintUser int64
 	if req.IDTokenHint != "" {
 		claims, err := op.VerifyIDTokenHint[*zoidc.IDTokenClaims](ctx, req.IDTokenHint, p.provider.IDTokenHintVerifier(ctx))
 		switch {
 		case err != nil && !errors.As(err, &op.IDTokenHintExpiredError{}):
-			problem = msgBadHint
+			problem = ErrLogoutBadHint
 		case clientID != "" && clientID != claims.GetAuthorizedParty():
-			problem = msgClientHint
+			problem = ErrLogoutClientHint
 		default:
 			clientID = claims.GetAuthorizedParty()
 			hintUser, _ = strconv.ParseInt(claims.GetSubject(), 10, 64)
@@ -86,16 +89,16 @@ func (p *Provider) EndSession(ctx context.Context, req LogoutRequest, b Browser,
 	if err != nil {
 		return Logout{}, err
 	}
-	if problem == "" {
+	if problem == nil {
 		problem = whyNot
 	}
-	if problem != "" {
+	if problem != nil {
 		redirect = "" // never followed, not even after the user confirms
 	}
 	page := LogoutPage{AppName: cl.Name, SignedIn: b.UserID != 0, Problem: problem, FormAction: Origin(redirect),
 		Confirm: LogoutRequest{ClientID: cl.ClientID, PostLogoutRedirectURI: redirect, State: req.State}}
 	switch {
-	case problem != "":
+	case problem != nil:
 		return Logout{Page: page}, nil
 	case hintUser != 0 && (b.UserID == 0 || b.UserID == hintUser):
 		// The application's word is enough: the hint names this browser's user, or nobody is
@@ -127,26 +130,26 @@ func (p *Provider) ConfirmLogout(ctx context.Context, req LogoutRequest, b Brows
 }
 
 // logoutTarget is the client clientID ("": none) and the post-logout redirect URI uri when it is
-// registered for that client; otherwise whyNot says why it is not followed.
-func (p *Provider) logoutTarget(ctx context.Context, clientID, uri string) (cl store.OAuthClient, redirect, whyNot string, err error) {
+// registered for that client; otherwise whyNot (an ErrLogout error) says why it is not followed.
+func (p *Provider) logoutTarget(ctx context.Context, clientID, uri string) (cl store.OAuthClient, redirect string, whyNot, err error) {
 	if clientID != "" {
 		cl, err = p.svc.st.OAuthClientByID(ctx, clientID)
 		if errors.Is(err, store.ErrNotFound) {
-			return store.OAuthClient{}, "", msgUnknownApp, nil
+			return store.OAuthClient{}, "", ErrLogoutUnknownApp, nil
 		}
 		if err != nil {
-			return cl, "", "", err
+			return cl, "", nil, err
 		}
 	}
 	switch {
 	case uri == "":
-		return cl, "", "", nil
+		return cl, "", nil, nil
 	case cl.ClientID == "":
-		return cl, "", msgNoApp, nil
+		return cl, "", ErrLogoutNoApp, nil
 	case op.ValidateEndSessionPostLogoutRedirectURI(uri, client{cl}) != nil:
-		return cl, "", msgUnregistered, nil
+		return cl, "", ErrLogoutUnregistered, nil
 	}
-	return cl, uri, "", nil
+	return cl, uri, nil, nil
 }
 
 // afterLogout is where a finished logout goes: the validated redirect URI with state, or the
