@@ -129,7 +129,7 @@ func (h *Handler) oidcFlowError(c *fiber.Ctx, err error) error {
 	return err
 }
 
-// oidcLogin is the client's LoginURL: op stored the authorize request and sent the browser here.
+// oidcLogin is the client's LoginURL: Authorize stored the request and sent the browser here.
 // The request is bound to this browser. A complete session answers it at once (unless the RP
 // asked for prompt=login or max_age says the session is too old); otherwise the request is held
 // in the sign-in, and only a sign-in that passes every step of auth.NextStep reaches
