@@ -193,16 +193,3 @@ func (h *Handler) proxyContinueError(c *fiber.Ctx, err error) error {
 	_, title, _ := views.ErrorWords(a.status)
 	return render(c, a.status, views.ErrorPage(h.pageBase(c, title, ""), a.status, a.msg))
 }
-
-// proxyFormAction lets the forms of a sign-in that continues to a proxied app lead there: their
-// CSP form-action lists that app's origin (services/proxy.FormActionOrigin), and only on the
-// pages of that sign-in.
-func (h *Handler) proxyFormAction(c *fiber.Ctx) error {
-	signIn, back := c.Cookies(h.cookieName(signinCookie)), c.Cookies(h.cookieName(returnCookie))
-	if signIn != "" || strings.HasPrefix(back, proxy.ContinuePath) {
-		if o := h.Proxy.FormActionOrigin(c.UserContext(), signIn, back); o != "" {
-			c.Set(fiber.HeaderContentSecurityPolicy, strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action 'self' "+o, 1))
-		}
-	}
-	return c.Next()
-}
