@@ -128,7 +128,7 @@ func (h *Handler) deleteSAMLApp(c *fiber.Ctx) error {
 
 // dashboardSAMLApps lists the service providers the dashboard offers to open.
 func (h *Handler) dashboardSAMLApps(c *fiber.Ctx) ([]views.SAMLDashboardApp, error) {
-	apps, err := h.SAML.DashboardApps(c.UserContext())
+	apps, err := h.SAML.DashboardApps(c.UserContext(), currentUser(c).ID)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/breach"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/saml"
@@ -54,6 +55,8 @@ type Services struct {
 	Audit    *audit.Service
 	OIDC     *oidc.Service
 	SAML     *saml.Service
+	// Groups owns groups and who may sign in to each application (OIDC and SAML ask it).
+	Groups *groups.Service
 }
 
 // New builds the services. What cannot work at this base URL (passkeys) is logged and left off.
@@ -85,8 +88,9 @@ func New(cfg Config) *Services {
 	s.SignIn = signin.New(signin.Config{Store: cfg.Store, Limiter: s.Limiter, Keys: cfg.Keys, Hasher: cfg.Hasher, Mailer: cfg.Mailer,
 		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account})
 	s.Audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
-	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter})
-	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter})
+	s.Groups = groups.New(groups.Config{Store: cfg.Store, Log: cfg.Log, Now: cfg.Now})
+	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter, Access: s.Groups})
+	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter, Access: s.Groups})
 	// A new SAML key takes ~75 ms, which start-up need not wait for; if this fails the first
 	// SAML request loads it.
 	s.Jobs.Go("saml key", func(ctx context.Context) {

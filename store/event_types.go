@@ -6,8 +6,14 @@ type EventType string
 
 // The event types weftid writes.
 const (
+	EventAppAccessDenied               EventType = "app_access_denied"
 	EventDeviceRemoved                 EventType = "device_removed"
 	EventEmailCodeSent                 EventType = "email_code_sent"
+	EventGroupCreated                  EventType = "group_created"
+	EventGroupDeleted                  EventType = "group_deleted"
+	EventGroupMemberAdded              EventType = "group_member_added"
+	EventGroupMemberRemoved            EventType = "group_member_removed"
+	EventGroupUpdated                  EventType = "group_updated"
 	EventLoginFailed                   EventType = "login_failed"
 	EventLoginThrottled                EventType = "login_throttled"
 	EventMFABackupCodesRegenerated     EventType = "mfa_backup_codes_regenerated"
@@ -59,8 +65,14 @@ const (
 // EventTypes is every type weftid writes, in alphabetical order: the event log's type filter
 // offers exactly these.
 var EventTypes = []EventType{
+	EventAppAccessDenied,
 	EventDeviceRemoved,
 	EventEmailCodeSent,
+	EventGroupCreated,
+	EventGroupDeleted,
+	EventGroupMemberAdded,
+	EventGroupMemberRemoved,
+	EventGroupUpdated,
 	EventLoginFailed,
 	EventLoginThrottled,
 	EventMFABackupCodesRegenerated,

@@ -81,6 +81,14 @@ var eventGroups = []struct {
 		store.EventSAMLSPCreated:                 "SAML app added",
 		store.EventSAMLSPUpdated:                 "SAML app changed",
 		store.EventSAMLSPDeleted:                 "SAML app deleted",
+		store.EventAppAccessDenied:               "App sign-in refused (not in its groups)",
+	}},
+	{"Groups", map[store.EventType]string{
+		store.EventGroupCreated:       "Group created",
+		store.EventGroupUpdated:       "Group changed",
+		store.EventGroupDeleted:       "Group deleted",
+		store.EventGroupMemberAdded:   "Added to a group",
+		store.EventGroupMemberRemoved: "Removed from a group",
 	}},
 }
 

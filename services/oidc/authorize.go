@@ -150,7 +150,8 @@ func (s *Service) HoldForSignIn(ctx context.Context, signin string, returnTo str
 // Complete marks the request done by b's user, bound to b's session and browser, and logs
 // oauth2_authorized; op's callback then issues the code. It returns the app's name for the page
 // that moves on. ErrNoSession: the session ended; ErrRequestGone: the request is gone, or needs
-// a sign-in newer than the session (prompt=login, max_age).
+// a sign-in newer than the session (prompt=login, max_age); a *groups.Denied: the user may not
+// sign in to the client (its access, checked at every authorization).
 func (s *Service) Complete(ctx context.Context, r store.OIDCAuthRequest, b Browser, a Actor) (string, error) {
 	now := s.now()
 	sess, _, err := s.st.SessionUser(ctx, b.Session, now)
@@ -169,6 +170,9 @@ func (s *Service) Complete(ctx context.Context, r store.OIDCAuthRequest, b Brows
 	name := s.AppName(ctx, r.ClientID)
 	uid := b.UserID
 	a.UserID = uid
+	if err := s.admit(ctx, r, name, a); err != nil {
+		return "", err // a *groups.Denied: not in the client's groups, no code
+	}
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CompleteOIDCAuthRequest(ctx, r.ID, b.Hash, b.Session, uid, sess.CreatedAt, nil, now); err != nil {
 			return err

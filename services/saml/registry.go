@@ -19,6 +19,7 @@ import (
 	crewjam "github.com/crewjam/saml"
 	xrv "github.com/mattermost/xml-roundtrip-validator"
 
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/store"
 )
 
@@ -56,6 +57,7 @@ func (m MetadataInput) given() bool {
 type SPInput struct {
 	Name     string
 	Metadata MetadataInput
+	Access   groups.Setting // who may sign in ("Who may sign in")
 }
 
 // spMetadata is a service provider's metadata, parsed and checked.
@@ -242,9 +244,12 @@ func (s *Service) CreateServiceProvider(ctx context.Context, adminID int64, from
 		if err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPCreated, ptr(adminID), nil, map[string]any{
-			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL,
-		}))
+		if _, err := in.Access.Save(ctx, tx, groups.SAMLApp(sp.ID), s.now()); err != nil {
+			return err
+		}
+		d := map[string]any{"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL}
+		in.Access.AddDetails(d)
+		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPCreated, ptr(adminID), nil, d))
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return store.SAMLServiceProvider{}, Problems{msgEntityTaken}
@@ -271,14 +276,20 @@ func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from
 		updated.EntityID, updated.Metadata, updated.ACSURL = md.entity.EntityID, md.xml, md.acs
 		changed = append(changed, "metadata")
 	}
-	if len(changed) == 0 {
-		return nil
-	}
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if access, err := in.Access.Save(ctx, tx, groups.SAMLApp(sp.ID), updated.UpdatedAt); err != nil {
+			return err
+		} else if access {
+			changed = append(changed, "access")
+		}
+		if len(changed) == 0 {
+			return nil
+		}
 		if err := tx.UpdateSAMLServiceProvider(ctx, updated); err != nil {
 			return err
 		}
 		details := map[string]any{"sp_id": sp.ID, "entity_id": updated.EntityID, "name": updated.Name, "changed": changed}
+		in.Access.AddDetails(details)
 		if updated.EntityID != sp.EntityID {
 			details["previous_entity_id"] = sp.EntityID
 		}
@@ -304,6 +315,9 @@ func (s *Service) DeleteServiceProvider(ctx context.Context, adminID int64, from
 		if err := tx.DeleteSAMLServiceProvider(ctx, sp.ID); err != nil {
 			return err
 		}
+		if err := groups.Forget(ctx, tx, groups.SAMLApp(sp.ID)); err != nil {
+			return err
+		}
 		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPDeleted, ptr(adminID), nil, map[string]any{
 			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name,
 		}))
@@ -321,9 +335,13 @@ type App struct {
 	Host string
 }
 
-// DashboardApps lists the service providers the dashboard offers to open.
-func (s *Service) DashboardApps(ctx context.Context) ([]App, error) {
+// DashboardApps lists the service providers user userID may sign in to, which their dashboard
+// offers to open.
+func (s *Service) DashboardApps(ctx context.Context, userID int64) ([]App, error) {
 	sps, err := s.store.SAMLServiceProviders(ctx)
+	if err == nil {
+		sps, err = s.opens(ctx, userID, sps)
+	}
 	if err != nil {
 		return nil, err
 	}

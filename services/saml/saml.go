@@ -25,6 +25,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
@@ -38,6 +39,8 @@ type Config struct {
 	Now     func() time.Time
 	// Limiter counts the requests of browsers without a session per IP (nil: not counted).
 	Limiter *throttle.Limiter
+	// Access says who may sign in to each service provider (nil: every user, to every one).
+	Access *groups.Service
 }
 
 // Service is the identity provider and the service provider registry.
@@ -48,6 +51,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	limiter *throttle.Limiter
+	access  *groups.Service
 
 	mu  sync.Mutex
 	idp *crewjam.IdentityProvider // nil until the key is loaded
@@ -62,7 +66,7 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Service{base: cfg.BaseURL, store: cfg.Store, keys: cfg.Keys, log: cfg.Log, now: cfg.Now, limiter: cfg.Limiter}
+	return &Service{base: cfg.BaseURL, store: cfg.Store, keys: cfg.Keys, log: cfg.Log, now: cfg.Now, limiter: cfg.Limiter, access: cfg.Access}
 }
 
 // Warm loads the signing key, making and storing it on the first start (~75 ms for a new RSA

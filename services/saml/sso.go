@@ -285,11 +285,19 @@ type Post struct {
 }
 
 // Issue answers req for a complete session: it makes the signed assertion and response and
-// records saml_assertion_issued. ErrBinding when the SP wants its answer other than by HTTP-POST.
+// records saml_assertion_issued. ErrBinding when the SP wants its answer other than by HTTP-POST;
+// a *groups.Denied when the user may not sign in to it (its access, checked at every assertion).
 func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, from store.Origin) (Post, error) {
 	r := req.req
 	if r.ACSEndpoint == nil || r.ACSEndpoint.Binding != crewjam.HTTPPostBinding {
 		return Post{}, ErrBinding
+	}
+	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
+	if err != nil {
+		return Post{}, err
+	}
+	if err := s.admit(ctx, sp, who, from); err != nil {
+		return Post{}, err
 	}
 	session, err := s.session(ctx, who)
 	if err != nil {
@@ -306,10 +314,6 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 	if err != nil {
 		return Post{}, fmt.Errorf("saml: ACS %q: %w", form.URL, err)
 	}
-	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
-	if err != nil {
-		return Post{}, err
-	}
 	u := who.User
 	err = s.store.AddEvent(ctx, from.Event(s.now(), store.EventSAMLAssertionIssued, ptr(u.ID), ptr(u.ID), map[string]any{
 		"sp_id": sp.ID, "entity_id": sp.EntityID, "acs": form.URL, "initiated": req.initiated,
@@ -322,7 +326,7 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 }
 
 // session builds crewjam's session for the signed-in user: NameID their email address, and the
-// attributes email, name and role.
+// attributes email, name and role, and groups (one value per group) when they are in any.
 func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, error) {
 	sess, _, err := s.store.SessionUser(ctx, who.SessionIDHash, s.now())
 	if err != nil {
@@ -335,18 +339,20 @@ func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, 
 			Values: []crewjam.AttributeValue{{Type: "xs:string", Value: value}}}
 	}
 	u := who.User
+	attrs := []crewjam.Attribute{attr("email", u.Email), attr("name", u.Name), attr("role", string(u.Role))}
+	if g, ok, err := s.groupsAttribute(ctx, u.ID); err != nil {
+		return nil, err
+	} else if ok {
+		attrs = append(attrs, g)
+	}
 	return &crewjam.Session{
-		ID:           index,
-		CreateTime:   sess.CreatedAt,
-		ExpireTime:   sess.ExpiresAt,
-		Index:        index,
-		NameID:       u.Email,
-		NameIDFormat: nameIDFormat,
-		CustomAttributes: []crewjam.Attribute{
-			attr("email", u.Email),
-			attr("name", u.Name),
-			attr("role", string(u.Role)),
-		},
+		ID:               index,
+		CreateTime:       sess.CreatedAt,
+		ExpireTime:       sess.ExpiresAt,
+		Index:            index,
+		NameID:           u.Email,
+		NameIDFormat:     nameIDFormat,
+		CustomAttributes: attrs,
 	}, nil
 }
 
