@@ -43,6 +43,9 @@ func (h *Handler) clientPage(c *fiber.Ctx, status int, f views.ClientForm) error
 	if f.ClientID != "" {
 		title = f.Name
 	}
+	if err := h.fillAccess(c, oidcApp(f.ClientID), &f.Access); err != nil {
+		return err
+	}
 	return render(c, status, views.ClientPage(h.pageBase(c, title, "applications"), f))
 }
 
@@ -61,7 +64,8 @@ func clientForm(c *fiber.Ctx) (oidc.ClientInput, views.ClientForm) {
 		Service:      c.FormValue("service") == "1",
 		HomeURL:      strings.TrimSpace(c.FormValue("home_url")),
 	}
-	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Service: f.Service, HomeURL: f.HomeURL}, f
+	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Service: f.Service, HomeURL: f.HomeURL,
+		Access: accessSetting(c)}, f
 }
 
 // clientError answers the registry's errors: the form again with what is wrong (422); the

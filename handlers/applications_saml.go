@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -34,7 +35,11 @@ func (h *Handler) showSAMLApps(c *fiber.Ctx) error {
 
 // showNewSAMLApp is the registration form.
 func (h *Handler) showNewSAMLApp(c *fiber.Ctx) error {
-	return render(c, fiber.StatusOK, views.NewSAMLAppPage(h.pageBase(c, "Register a SAML application", "applications"), views.SAMLAppForm{IdP: h.samlIdPInfo()}))
+	f := views.SAMLAppForm{IdP: h.samlIdPInfo()}
+	if err := h.fillAccess(c, store.AppRef{Kind: store.AppSAML}, &f.Access); err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.NewSAMLAppPage(h.pageBase(c, "Register a SAML application", "applications"), f))
 }
 
 // pathSAMLApp is the service provider the path's :id names; 404 when there is none.
@@ -45,7 +50,7 @@ func (h *Handler) pathSAMLApp(c *fiber.Ctx) (store.SAMLServiceProvider, error) {
 // spInput is the service provider form: the name, and the metadata as a chosen file (if one
 // was) or as pasted text.
 func spInput(c *fiber.Ctx) (saml.SPInput, error) {
-	in := saml.SPInput{Name: c.FormValue("name")}
+	in := saml.SPInput{Name: c.FormValue("name"), Access: accessSetting(c)}
 	if fh, err := c.FormFile("metadata_file"); err == nil && fh.Size > 0 {
 		f, err := fh.Open()
 		if err != nil {
@@ -77,6 +82,9 @@ func (h *Handler) createSAMLApp(c *fiber.Ctx) error {
 	sp, err := h.SAML.CreateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), in)
 	if problems, ok := refusedForm(err); ok {
 		f := views.SAMLAppForm{IdP: h.samlIdPInfo(), Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
+		if err := h.fillAccess(c, store.AppRef{Kind: store.AppSAML}, &f.Access); err != nil {
+			return err
+		}
 		return render(c, fiber.StatusUnprocessableEntity, views.NewSAMLAppPage(h.pageBase(c, "Register a SAML application", "applications"), f))
 	}
 	if err != nil {
@@ -92,9 +100,11 @@ func (h *Handler) showSAMLApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return render(c, fiber.StatusOK, views.SAMLAppPage(h.pageBase(c, sp.Name, "applications"), views.SAMLAppDetail{
-		IdP: h.samlIdPInfo(), App: sp, Name: sp.Name, Notice: views.SAMLAppNotices.Notice(c.Query("notice")),
-	}))
+	d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: sp.Name, Notice: views.SAMLAppNotices.Notice(c.Query("notice"))}
+	if err := h.fillAccess(c, groups.SAMLApp(sp.ID), &d.Access); err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.SAMLAppPage(h.pageBase(c, sp.Name, "applications"), d))
 }
 
 // updateSAMLApp saves a new name and, if given, new metadata (admins).
@@ -110,6 +120,9 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 	err = h.SAML.UpdateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), sp, in)
 	if problems, ok := refusedForm(err); ok {
 		d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
+		if err := h.fillAccess(c, groups.SAMLApp(sp.ID), &d.Access); err != nil {
+			return err
+		}
 		return render(c, fiber.StatusUnprocessableEntity, views.SAMLAppPage(h.pageBase(c, sp.Name, "applications"), d))
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
@@ -59,6 +60,8 @@ var answers = []answer{
 	{account.ErrPasskeyRefused, fiber.StatusBadRequest, "The passkey could not be registered. Please try again."},
 	{account.ErrPasskeysOff, fiber.StatusServiceUnavailable, "Passkeys are not available on this server: its address must be a domain name, not an IP address."},
 
+	{groups.ErrNotFound, fiber.StatusNotFound, ""},
+
 	{oidc.ErrClientNotFound, fiber.StatusNotFound, ""},
 	{oidc.ErrPublicClient, fiber.StatusBadRequest, ""},
 	{oidc.ErrTooManyRequests, fiber.StatusTooManyRequests, ""},
@@ -96,14 +99,17 @@ func answerFor(err error) (answer, bool) {
 }
 
 // refusedForm is what is wrong with a form the services refused as a whole (account.Problems,
-// saml.Problems, oidc.FormError): the page shows the form again with them, as 422.
+// groups.Problems, saml.Problems, oidc.FormError): the page shows the form again with them, as 422.
 func refusedForm(err error) ([]string, bool) {
 	var ap account.Problems
 	var sp saml.Problems
 	var fe oidc.FormError
+	var gp groups.Problems
 	switch {
 	case errors.As(err, &ap):
 		return ap, true
+	case errors.As(err, &gp):
+		return gp, true
 	case errors.As(err, &sp):
 		return sp, true
 	case errors.As(err, &fe):
@@ -132,6 +138,10 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	status := fiber.StatusInternalServerError
 	var fe *fiber.Error
 	var refusal account.Refusal
+	var denied *groups.Denied
+	if errors.As(err, &denied) {
+		return h.accessDenied(c, denied) // an application refused this user: no code, no assertion
+	}
 	if errors.As(err, &fe) {
 		status = fe.Code
 	} else if a, ok := answerFor(err); ok {

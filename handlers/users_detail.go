@@ -53,6 +53,10 @@ func (h *Handler) showUserTab(c *fiber.Ctx, tab string) error {
 			return err
 		}
 		d.TOTPOn, d.BackupLeft, d.Passkeys = f.TOTPOn, f.BackupLeft, f.Passkeys
+	case views.TabGroups, views.TabApps:
+		if err := h.userAccessTab(ctx, &d); err != nil {
+			return err
+		}
 	case views.TabEvents:
 		before := formInt(c.Query("before"))
 		p, err := h.Audit.Events(ctx, audit.Filter{UserID: u.ID, Before: before})

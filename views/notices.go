@@ -22,6 +22,8 @@ const (
 	BreachNotices                          // the breach check's part of the Passwords page (?breach=)
 	VerifyNotices                          // the second-factor step (?sent=)
 	VerifyErrors                           // the second-factor step (?sent=), shown as an error
+	GroupsNotices                          // the list of groups
+	GroupNotices                           // a group's page
 )
 
 var notices = map[Notices]map[string]string{
@@ -47,6 +49,8 @@ var notices = map[Notices]map[string]string{
 		"reactivated":           "The user was reactivated. They can sign in again.",
 		"role_changed":          "The role was changed.",
 		"passkey_revoked":       "The passkey was revoked.",
+		"group_added":           "The user was added to the group.",
+		"group_removed":         "The user was removed from the group. Their next sign-in to an application that only this group opened to them is refused.",
 		"signed_out_everywhere": "The user was signed out everywhere: their sessions ended and their application tokens were revoked.",
 		"password_reset_forced": "A password reset is required. The user's sessions end at their next request, their " +
 			"OAuth2 tokens were revoked, and they must choose a new password at their next sign-in.",
@@ -90,6 +94,15 @@ var notices = map[Notices]map[string]string{
 	VerifyErrors: {
 		"0":       "We could not send the code, try again.",
 		"limited": "You can ask for a new code 3 times in 5 minutes. Wait a few minutes, or use the latest code we sent.",
+	},
+	GroupsNotices: {
+		"deleted": "The group was deleted. Its members left it, and it was taken off every application's list.",
+	},
+	GroupNotices: {
+		"created":        "The group was created. Add its members below.",
+		"saved":          "Saved.",
+		"member_added":   "The user was added to the group.",
+		"member_removed": "The user was removed from the group. Their next sign-in to an application that only this group opened to them is refused.",
 	},
 }
 
