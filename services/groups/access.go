@@ -212,15 +212,24 @@ func (o Opens) May(app store.AppRef) (bool, Reason) {
 	return allowed(a, o.mine)
 }
 
-// Keep returns the items of kind the user may open; id names an item's application.
-func Keep[T any](o Opens, kind store.AppKind, items []T, id func(T) string) []T {
+// Openable returns the items (applications of kind, each named by id) that user userID may
+// sign in to: a list such as the dashboard's. With no service (s nil) there are no rules, and
+// every item is kept.
+func Openable[T any](ctx context.Context, s *Service, userID int64, kind store.AppKind, items []T, id func(T) string) ([]T, error) {
+	if s == nil {
+		return items, nil
+	}
+	o, err := s.OpensFor(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
 	var out []T
 	for _, it := range items {
 		if ok, _ := o.May(store.AppRef{Kind: kind, ID: id(it)}); ok {
 			out = append(out, it)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // restrictedTo lists the applications whose access lists name group groupID.

@@ -261,9 +261,9 @@ func TestAdmit(t *testing.T) {
 	if ok, why := o.May(other); !ok || !why.Everyone {
 		t.Errorf("Opens.May(an unrestricted app) = %v, %+v; want everyone", ok, why)
 	}
-	kept := groups.Keep(o, store.AppSAML, []string{"7", "8"}, func(id string) string { return id })
-	if !reflect.DeepEqual(kept, []string{"7", "8"}) {
-		t.Errorf("Keep = %q, want both", kept)
+	kept, err := groups.Openable(ctx, s, ann.ID, store.AppSAML, []string{"7", "8"}, func(id string) string { return id })
+	if err != nil || !reflect.DeepEqual(kept, []string{"7", "8"}) {
+		t.Errorf("Openable = %q, %v; want both", kept, err)
 	}
 
 	// Both groups deleted: the app lets nobody in.
@@ -278,9 +278,11 @@ func TestAdmit(t *testing.T) {
 	if err := s.Admit(ctx, admin.ID, wiki, from); !errors.Is(err, groups.ErrAccessDenied) {
 		t.Errorf("Admit to an app whose groups are all gone: %v, want ErrAccessDenied", err)
 	}
-	o, _ = s.OpensFor(ctx, ann.ID)
-	if kept := groups.Keep(o, store.AppSAML, []string{"7", "8"}, func(id string) string { return id }); !reflect.DeepEqual(kept, []string{"8"}) {
-		t.Errorf("Keep after the groups were deleted = %q, want [8]", kept)
+	if kept, err := groups.Openable(ctx, s, ann.ID, store.AppSAML, []string{"7", "8"}, func(id string) string { return id }); err != nil || !reflect.DeepEqual(kept, []string{"8"}) {
+		t.Errorf("Openable after the groups were deleted = %q, %v; want [8]", kept, err)
+	}
+	if kept, err := groups.Openable(ctx, nil, ann.ID, store.AppSAML, []string{"7"}, func(id string) string { return id }); err != nil || len(kept) != 1 {
+		t.Errorf("Openable without a service = %q, %v; want all", kept, err)
 	}
 }
 

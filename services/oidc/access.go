@@ -48,18 +48,6 @@ func (s *Service) admit(ctx context.Context, r store.OIDCAuthRequest, name strin
 	return err
 }
 
-// opens keeps the clients user userID may sign in to.
-func (s *Service) opens(ctx context.Context, userID int64, clients []store.OAuthClient) ([]store.OAuthClient, error) {
-	if s.access == nil {
-		return clients, nil
-	}
-	o, err := s.access.OpensFor(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	return groups.Keep(o, store.AppOIDC, clients, func(c store.OAuthClient) string { return c.ClientID }), nil
-}
-
 // saveAccess stores who may sign in to client clientID, on the transaction of its create or
 // update, and puts it into that change's event details d.
 func saveAccess(ctx context.Context, tx *store.Tx, clientID string, access groups.Setting, d map[string]any, now time.Time) error {

@@ -248,7 +248,7 @@ func (s *Service) DeleteClient(ctx context.Context, id string, a Actor) error {
 func (s *Service) HomeApps(ctx context.Context, userID int64) ([]store.OAuthClient, error) {
 	clients, err := s.st.ListOAuthClients(ctx)
 	if err == nil {
-		clients, err = s.opens(ctx, userID, clients)
+		clients, err = groups.Openable(ctx, s.access, userID, store.AppOIDC, clients, func(c store.OAuthClient) string { return c.ClientID })
 	}
 	if err != nil {
 		return nil, err

@@ -21,18 +21,6 @@ func (s *Service) admit(ctx context.Context, sp store.SAMLServiceProvider, who S
 	return s.access.Admit(ctx, who.User.ID, groups.App{AppRef: groups.SAMLApp(sp.ID), Name: sp.Name}, from)
 }
 
-// opens keeps the service providers user userID may sign in to.
-func (s *Service) opens(ctx context.Context, userID int64, sps []store.SAMLServiceProvider) ([]store.SAMLServiceProvider, error) {
-	if s.access == nil {
-		return sps, nil
-	}
-	o, err := s.access.OpensFor(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	return groups.Keep(o, store.AppSAML, sps, func(sp store.SAMLServiceProvider) string { return groups.SAMLApp(sp.ID).ID }), nil
-}
-
 // groupsAttribute is the multi-valued groups attribute: the names of the user's groups, one
 // value each. ok is false when they are in none (the attribute is left out).
 func (s *Service) groupsAttribute(ctx context.Context, userID int64) (a crewjam.Attribute, ok bool, err error) {

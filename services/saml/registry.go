@@ -340,7 +340,7 @@ type App struct {
 func (s *Service) DashboardApps(ctx context.Context, userID int64) ([]App, error) {
 	sps, err := s.store.SAMLServiceProviders(ctx)
 	if err == nil {
-		sps, err = s.opens(ctx, userID, sps)
+		sps, err = groups.Openable(ctx, s.access, userID, store.AppSAML, sps, func(sp store.SAMLServiceProvider) string { return groups.SAMLApp(sp.ID).ID })
 	}
 	if err != nil {
 		return nil, err
