@@ -291,9 +291,16 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 	lap("the super admin signed in")
 	oidcClientID, _ := registerOIDCApp(t, ctx, srv, "Wiki", "https://wiki.example.com/cb")
 	// A SAML service provider, so that Applications > SAML lists one and the dashboard offers it.
-	registerSAMLApp(t, ctx, srv, "Team wiki", startSAMLSP(t, srv))
+	teamWiki := startSAMLSP(t, srv)
+	registerSAMLApp(t, ctx, srv, "Team wiki", teamWiki)
 	samlAppPath := currentPath(t, ctx)
 	lap("a SAML service provider registered")
+	// A group with the super admin in it, which alone may open Team wiki: the group pages, and
+	// the page that refuses the user.
+	groupPath := grpCreate(t, ctx, srv, "Finance", "Pays people")
+	grpAddMember(t, ctx, srv, groupPath, superEmail)
+	grpRestrict(t, ctx, srv, samlAppPath, "Finance")
+	lap("a group that alone may open Team wiki")
 
 	signedIn := []a11yPage{
 		{path: "/dashboard"},
@@ -305,6 +312,13 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: fmt.Sprintf("/users/%d/profile", userID)},
 		{path: fmt.Sprintf("/users/%d/danger", userID), keyboard: true},
 		{path: fmt.Sprintf("/users/%d/events", userID)},
+		{path: fmt.Sprintf("/users/%d/groups", userID)},
+		{path: fmt.Sprintf("/users/%d/apps", userID)},
+		{path: fmt.Sprintf("/users/%d/groups", superID)},
+		{path: fmt.Sprintf("/users/%d/apps", superID)},
+		{path: "/groups"},
+		{path: "/groups/new"},
+		{path: groupPath},
 		{path: fmt.Sprintf("/users/%d/profile", superID)},
 		{path: fmt.Sprintf("/users/%d/danger", superID)},
 		{path: fmt.Sprintf("/users/%d/events", superID)},
@@ -332,12 +346,19 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/events"},
 		{path: "/applications"},
 		{path: "/account/security"},
+		{path: "/groups"},
+		{path: groupPath},
 	}
 	asUser := []a11yPage{
 		{path: "/dashboard"},
 		{path: "/account/security"},
 		{path: "/account/password"},
 		{path: "/users", status: 403},
+		{path: "/groups", status: 403},
+		// Team wiki lets in only Finance: opening it shows weftid's no-access page.
+		{path: "/saml/sso", reach: func(t *testing.T, ctx context.Context) {
+			do(t, ctx, "open Team wiki", chromedp.Navigate(teamWiki.root+"/app"), chromedp.WaitVisible(chromedp.CSS(grpDenied)))
+		}},
 	}
 	c := &a11yChecker{t: t, srv: srv}
 	for _, vp := range a11yViewports {
