@@ -14,23 +14,28 @@ import (
 
 // admit is the access check of Issue, at every assertion (SP- and IdP-initiated): a user outside
 // the service provider's groups gets a *groups.Denied and no assertion.
-func (s *Service) admit(ctx context.Context, sp store.SAMLServiceProvider, who SignedIn, from store.Origin) error {
+func (s *Service) admit(ctx context.Context, r *crewjam.IdpAuthnRequest, who SignedIn, from store.Origin) error {
 	if s.access == nil {
 		return nil
+	}
+	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
+	if err != nil {
+		return err
 	}
 	return s.access.Admit(ctx, who.User.ID, groups.App{AppRef: groups.SAMLApp(sp.ID), Name: sp.Name}, from)
 }
 
-// groupsAttribute is the multi-valued groups attribute: the names of the user's groups, one
-// value each. ok is false when they are in none (the attribute is left out).
-func (s *Service) groupsAttribute(ctx context.Context, userID int64) (a crewjam.Attribute, ok bool, err error) {
+// addGroups adds the multi-valued groups attribute to the session: the names of the user's
+// groups, one value each; none when they are in no group.
+func (s *Service) addGroups(ctx context.Context, cs *crewjam.Session, userID int64) error {
 	names, err := s.store.GroupNamesOfUser(ctx, userID)
 	if err != nil || len(names) == 0 {
-		return a, false, err
+		return err
 	}
-	a = crewjam.Attribute{FriendlyName: "groups", Name: "groups", NameFormat: attrFormat}
+	a := crewjam.Attribute{FriendlyName: "groups", Name: "groups", NameFormat: attrFormat}
 	for _, n := range names {
 		a.Values = append(a.Values, crewjam.AttributeValue{Type: "xs:string", Value: n})
 	}
-	return a, true, nil
+	cs.CustomAttributes = append(cs.CustomAttributes, a)
+	return nil
 }

@@ -292,11 +292,7 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 	if r.ACSEndpoint == nil || r.ACSEndpoint.Binding != crewjam.HTTPPostBinding {
 		return Post{}, ErrBinding
 	}
-	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
-	if err != nil {
-		return Post{}, err
-	}
-	if err := s.admit(ctx, sp, who, from); err != nil {
+	if err := s.admit(ctx, r, who, from); err != nil {
 		return Post{}, err
 	}
 	session, err := s.session(ctx, who)
@@ -313,6 +309,10 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 	origin, err := originOf(form.URL)
 	if err != nil {
 		return Post{}, fmt.Errorf("saml: ACS %q: %w", form.URL, err)
+	}
+	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
+	if err != nil {
+		return Post{}, err
 	}
 	u := who.User
 	err = s.store.AddEvent(ctx, from.Event(s.now(), store.EventSAMLAssertionIssued, ptr(u.ID), ptr(u.ID), map[string]any{
@@ -339,21 +339,23 @@ func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, 
 			Values: []crewjam.AttributeValue{{Type: "xs:string", Value: value}}}
 	}
 	u := who.User
-	attrs := []crewjam.Attribute{attr("email", u.Email), attr("name", u.Name), attr("role", string(u.Role))}
-	if g, ok, err := s.groupsAttribute(ctx, u.ID); err != nil {
-		return nil, err
-	} else if ok {
-		attrs = append(attrs, g)
+	cs := &crewjam.Session{
+		ID:           index,
+		CreateTime:   sess.CreatedAt,
+		ExpireTime:   sess.ExpiresAt,
+		Index:        index,
+		NameID:       u.Email,
+		NameIDFormat: nameIDFormat,
+		CustomAttributes: []crewjam.Attribute{
+			attr("email", u.Email),
+			attr("name", u.Name),
+			attr("role", string(u.Role)),
+		},
 	}
-	return &crewjam.Session{
-		ID:               index,
-		CreateTime:       sess.CreatedAt,
-		ExpireTime:       sess.ExpiresAt,
-		Index:            index,
-		NameID:           u.Email,
-		NameIDFormat:     nameIDFormat,
-		CustomAttributes: attrs,
-	}, nil
+	if err := s.addGroups(ctx, cs, u.ID); err != nil {
+		return nil, err
+	}
+	return cs, nil
 }
 
 // serviceProviders finds registered service providers by entity ID for crewjam.
