@@ -98,7 +98,9 @@ func (q q) SetAppAccess(ctx context.Context, a AppAccess, now time.Time) error {
 	for _, id := range a.GroupIDs {
 		// INSERT ... SELECT inserts nothing for a group that is gone, which the count tells.
 		res, err := q.db.ExecContext(ctx, `
-			INSERT INTO app_access_groups (app_kind, app_id, group_id) SELECT ?, ?, id FROM user_groups WHERE id = ?
+			INSERT INTO app_access_groups (app_kind, app_id, group_id)
+			SELECT a.app_kind, a.app_id, g.id FROM app_access a, user_groups g
+			WHERE a.app_kind = ? AND a.app_id = ? AND g.id = ?
 			ON CONFLICT (app_kind, app_id, group_id) DO NOTHING`, a.App.Kind, a.App.ID, id)
 		if err != nil {
 			return fmt.Errorf("store: set app access: %w", err)
