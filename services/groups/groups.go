@@ -5,8 +5,14 @@
 // sign in (the default) or only the members of some groups (Setting, saved by the application's
 // own service in its transaction with Setting.Save). The sign-in to an application asks Admit,
 // at every sign-in: a user outside the application's groups gets a *Denied error and an
-// app_access_denied event, and the application gets nothing. The dashboard (Opens), a user's
+// app_access_denied event, and the application gets nothing. The dashboard (Openable), a user's
 // Apps tab (UserApps) and a group's page read the same rules.
+//
+// A new kind of application (proxied apps) uses the same pieces: store.AppProxy names it
+// (store.AppRef{Kind: store.AppProxy, ID: its id as text}); its create and update call
+// Setting.Save on their transaction, its delete calls Forget; each request it lets through
+// asks Admit (or AllowedFor, which writes nothing); its list goes through Openable; apps lists
+// it for the Apps tab and the group page.
 //
 // Each exported method is one use case; what writes more than one row does it in one
 // transaction, with its event.
