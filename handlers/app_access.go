@@ -57,7 +57,7 @@ func oidcApp(clientID string) store.AppRef { return store.AppRef{Kind: store.App
 // application at once.
 func (h *Handler) accessDenied(c *fiber.Ctx, d *groups.Denied) error {
 	if d.Redirect && d.ReturnURL != "" {
-		return c.Redirect(d.ReturnURL, fiber.StatusFound)
+		return c.Redirect(d.ReturnURL, fiber.StatusSeeOther)
 	}
 	return render(c, fiber.StatusForbidden, views.AccessDeniedPage(h.pageBase(c, "No access to "+d.App.Name, ""),
 		views.AccessDenied{App: d.App.Name, Admins: d.Admins, ReturnURL: d.ReturnURL}))

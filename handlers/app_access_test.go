@@ -65,8 +65,8 @@ func rpError(t *testing.T, loc string, f flow) url.Values {
 	}
 	u, _ := url.Parse(loc)
 	q := u.Query()
-	if q.Get("error") != "access_denied" || q.Get("state") != f.state || q.Get("error_description") == "" || q.Has("code") {
-		t.Errorf("RP answer %v: want error=access_denied, the state, a description, no code", q)
+	if q.Get("error") != "access_denied" || q.Get("state") != f.state || q.Get("error_description") == "" || q.Get("iss") != baseURL || q.Has("code") {
+		t.Errorf("RP answer %v: want error=access_denied, the state, a description, iss %s, no code", q, baseURL)
 	}
 	return q
 }
@@ -105,8 +105,8 @@ func TestOIDCAppRestrictedToGroups(t *testing.T) {
 
 	// prompt=none may show no page: the RP is told at once.
 	f, r = p.authorize(b, oauth2.SetAuthURLParam("prompt", "none"))
-	if r.Status != http.StatusFound {
-		t.Fatalf("prompt=none refused: %s, want 302 to the RP", r)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("prompt=none refused: %s, want 303 to the RP", r)
 	}
 	rpError(t, r.Location, f)
 	e.expectAccessDenied(2, bob, "oidc", app.ClientID, "Wiki")

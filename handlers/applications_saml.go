@@ -50,7 +50,7 @@ func (h *Handler) pathSAMLApp(c *fiber.Ctx) (store.SAMLServiceProvider, error) {
 // spInput is the service provider form: the name, and the metadata as a chosen file (if one
 // was) or as pasted text.
 func spInput(c *fiber.Ctx) (saml.SPInput, error) {
-	in := saml.SPInput{Name: c.FormValue("name"), Access: accessSetting(c)}
+	in := saml.SPInput{Name: c.FormValue("name"), RequiredAuthStrength: c.FormValue("required_auth_strength"), Access: accessSetting(c)}
 	if fh, err := c.FormFile("metadata_file"); err == nil && fh.Size > 0 {
 		f, err := fh.Open()
 		if err != nil {
@@ -81,7 +81,7 @@ func (h *Handler) createSAMLApp(c *fiber.Ctx) error {
 	}
 	sp, err := h.SAML.CreateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), in)
 	if problems, ok := refusedForm(err); ok {
-		f := views.SAMLAppForm{IdP: h.samlIdPInfo(), Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
+		f := views.SAMLAppForm{IdP: h.samlIdPInfo(), Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems, Strength: in.RequiredAuthStrength}
 		if err := h.fillAccess(c, store.AppRef{Kind: store.AppSAML}, &f.Access); err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ func (h *Handler) showSAMLApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: sp.Name, Notice: views.SAMLAppNotices.Notice(c.Query("notice"))}
+	d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: sp.Name, Notice: views.SAMLAppNotices.Notice(c.Query("notice")), Strength: sp.RequiredAuthStrength}
 	if err := h.fillAccess(c, groups.SAMLApp(sp.ID), &d.Access); err != nil {
 		return err
 	}
@@ -119,7 +119,8 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 	}
 	err = h.SAML.UpdateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), sp, in)
 	if problems, ok := refusedForm(err); ok {
-		d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
+		d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems,
+			Strength: in.RequiredAuthStrength}
 		if err := h.fillAccess(c, groups.SAMLApp(sp.ID), &d.Access); err != nil {
 			return err
 		}

@@ -5,12 +5,10 @@ package oidc
 import (
 	"context"
 	"errors"
-	"net/url"
 	"slices"
 	"time"
 
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/store"
@@ -20,21 +18,17 @@ import (
 // at userinfo.
 const ScopeGroups = "groups"
 
-// What discovery advertises: op's defaults and the groups scope and claim.
-var (
-	supportedScopes = append(slices.Clone(op.DefaultSupportedScopes), ScopeGroups)
-	supportedClaims = append(slices.Clone(op.DefaultSupportedClaims), ScopeGroups)
-)
-
-// deniedDescription is the error_description of access_denied: the application may show it.
-const deniedDescription = "The user may not sign in to this application: they are not in a group it lets in. An administrator of weftid can add them."
+// DeniedDescription is the error_description of access_denied at the redirect URI: the
+// application may show it.
+const DeniedDescription = "The user may not sign in to this application: they are not in a group it lets in. An administrator of weftid can add them."
 
 // clientApp names client clientID for the access check.
 func clientApp(clientID string) store.AppRef { return store.AppRef{Kind: store.AppOIDC, ID: clientID} }
 
 // admit is the access check of Complete, at every authorization: a user outside the client's
-// groups gets a *groups.Denied whose ReturnURL answers the RP's redirect URI with
-// error=access_denied (at once, without a page, for prompt=none).
+// groups gets a *groups.Denied, with Redirect set for prompt=none (no page may be shown). The
+// handler sets its ReturnURL: the request's redirect URI with error=access_denied,
+// DeniedDescription, the state and iss (Provider.ErrorRedirect).
 func (s *Service) admit(ctx context.Context, r store.OIDCAuthRequest, name string, a Actor) error {
 	if s.access == nil {
 		return nil
@@ -42,7 +36,6 @@ func (s *Service) admit(ctx context.Context, r store.OIDCAuthRequest, name strin
 	err := s.access.Admit(ctx, a.UserID, groups.App{AppRef: clientApp(r.ClientID), Name: name}, store.Origin{IP: a.IP, UserAgent: a.UserAgent})
 	var d *groups.Denied
 	if errors.As(err, &d) {
-		d.ReturnURL = ErrorRedirect(r, "access_denied") + "&" + url.Values{"error_description": {deniedDescription}}.Encode()
 		d.Redirect = slices.Contains(r.Prompt, zoidc.PromptNone)
 	}
 	return err

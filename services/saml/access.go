@@ -14,13 +14,9 @@ import (
 
 // admit is the access check of Issue, at every assertion (SP- and IdP-initiated): a user outside
 // the service provider's groups gets a *groups.Denied and no assertion.
-func (s *Service) admit(ctx context.Context, r *crewjam.IdpAuthnRequest, who SignedIn, from store.Origin) error {
+func (s *Service) admit(ctx context.Context, sp store.SAMLServiceProvider, who SignedIn, from store.Origin) error {
 	if s.access == nil {
 		return nil
-	}
-	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
-	if err != nil {
-		return err
 	}
 	return s.access.Admit(ctx, who.User.ID, groups.App{AppRef: groups.SAMLApp(sp.ID), Name: sp.Name}, from)
 }
