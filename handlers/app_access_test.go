@@ -283,3 +283,25 @@ func TestDeletedAppForgetsItsAccess(t *testing.T) {
 	u, c := e.signedIn("grace@example.com", "Grace Hopper", store.RoleUser)
 	checkAssertion(t, sp.acs(postPage(t, c.post(fmt.Sprintf("/saml/idp/%d", id), nil)), nil), u)
 }
+
+// TestAccessRefusedBeforeStepUp: an app that requires Enhanced and lets in only Ops refuses a
+// user outside Ops at once, without asking them to step up first; once in Ops, the same
+// session is sent through the step-up.
+func TestAccessRefusedBeforeStepUp(t *testing.T) {
+	e := newEnv(t) // Baseline
+	admin := e.adminClient()
+	ops := createGroup(t, admin, "Ops")
+	form := enhancedApp()
+	form.Set("access", "groups")
+	form.Add("groups", fmt.Sprint(ops))
+	p := e.newRP(registerApp(t, admin, form))
+	u, b := e.signedIn("lee@example.com", "Lee", store.RoleUser)
+
+	f, r := p.authorize(b)
+	rpError(t, expectDenied(t, r, "Payroll"), f)
+	if n := len(e.eventsOf("app_access_denied")); n != 1 {
+		t.Errorf("%d app_access_denied events, want 1", n)
+	}
+	expectRedirect(t, admin.post(groupURL(ops, "members"), url.Values{"email": {u.Email}}), groupURL(ops, "")+"?notice=member_added")
+	stepUpTo(t, p, b, "/login/enroll")
+}

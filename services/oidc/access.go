@@ -41,6 +41,15 @@ func (s *Service) admit(ctx context.Context, r store.OIDCAuthRequest, name strin
 	return err
 }
 
+// mayOpen says whether user userID may sign in to client clientID (nothing is logged).
+func (s *Service) mayOpen(ctx context.Context, clientID string, userID int64) (bool, error) {
+	if s.access == nil {
+		return true, nil
+	}
+	ok, _, err := s.access.AllowedFor(ctx, userID, store.AppOIDC, clientID)
+	return ok, err
+}
+
 // saveAccess stores who may sign in to client clientID, on the transaction of its create or
 // update, and puts it into that change's event details d.
 func saveAccess(ctx context.Context, tx *store.Tx, clientID string, access groups.Setting, d map[string]any, now time.Time) error {

@@ -108,6 +108,12 @@ func (s *Service) Begin(ctx context.Context, id string, b Browser) (store.OIDCAu
 			stepUp = enhanced && !auth.Factors(sess.Factors).Strong()
 		}
 	}
+	if stepUp {
+		// A user the client refuses is told so (Complete), not asked to step up first.
+		if stepUp, err = s.mayOpen(ctx, r.ClientID, b.UserID); err != nil {
+			return r, 0, err
+		}
+	}
 	switch {
 	case b.UserID != 0 && !freshLogin && stepUp && slices.Contains(r.Prompt, zoidc.PromptNone):
 		return r, NextLoginRequired, nil
