@@ -274,6 +274,8 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 
 	// The super admin signs in with the password and the code sent by mail.
 	pwSignIn(t, ctx, srv, superEmail, password)
+	// An invited user, whose Profile tab shows the invitation and "Send a new invitation".
+	lifInvite(t, ctx, srv, "Cleo New", "cleo@example.com")
 	ids := a11yUserIDs(t, ctx, srv)
 	userID, superID := ids[userEmail], ids[superEmail]
 	if userID == 0 || superID == 0 || ids[adminEmail] == 0 {
@@ -308,6 +310,17 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: fmt.Sprintf("/users/%d/profile", superID)},
 		{path: fmt.Sprintf("/users/%d/danger", superID)},
 		{path: fmt.Sprintf("/users/%d/events", superID)},
+		{path: fmt.Sprintf("/users/%d/profile", ids["cleo@example.com"])},
+		// The new invitation link, shown once after "Send a new invitation" (a POST's answer).
+		{path: fmt.Sprintf("/users/%d/resend-invitation", ids["cleo@example.com"]), reach: func(t *testing.T, ctx context.Context) {
+			do(t, ctx, "send Cleo a new invitation",
+				chromedp.Navigate(srv.url(fmt.Sprintf("/users/%d/profile", ids["cleo@example.com"]))),
+				chromedp.Click(chromedp.CSS(lifResend)),
+				chromedp.WaitVisible(chromedp.CSS(`#invite-link`)),
+			)
+		}},
+		{path: "/account/profile"},
+		{path: "/settings/security/idle-users"},
 		{path: "/events"},
 		{path: "/settings/security"},
 		{path: "/settings/security/authentication"},
@@ -335,6 +348,7 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 	}
 	asUser := []a11yPage{
 		{path: "/dashboard"},
+		{path: "/account/profile", keyboard: true},
 		{path: "/account/security"},
 		{path: "/account/password"},
 		{path: "/users", status: 403},
