@@ -257,7 +257,9 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 	srv.addUser(t, userEmail, "Alan Turing", "user", password)
 	lap("server started, 3 users added")
 
-	ctx := newBrowser(t)
+	// It visits about a hundred page states, each audited and most photographed: more than
+	// testTimeout on a busy machine.
+	ctx := newBrowserFor(t, 4*time.Minute)
 	a11ySelfCheck(t, ctx)
 	laySelfCheck(t, ctx)
 	// The set-up below clicks the main navigation, which is folded in a Menu on a phone.

@@ -236,23 +236,7 @@ func (q q) ListUsers(ctx context.Context) ([]User, error) {
 
 // queryUsers runs a query of userColumns and scans every user it returns; what names it in errors.
 func (q q) queryUsers(ctx context.Context, what, query string, args ...any) ([]User, error) {
-	rows, err := q.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
-	}
-	defer rows.Close()
-	var users []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
-	}
-	return users, nil
+	return queryAll(ctx, q.db, what, scanUser, query, args...)
 }
 
 // mustAffect turns "no row changed" into ErrNotFound.

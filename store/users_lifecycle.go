@@ -120,23 +120,7 @@ func (q q) SearchDeletedUsers(ctx context.Context, text string, exact bool, limi
 			WHERE lower(email) LIKE ? ESCAPE '\' OR lower(name) LIKE ? ESCAPE '\' ORDER BY deleted_at DESC, id DESC LIMIT ?`
 		args = []any{pattern, pattern, limit}
 	}
-	rows, err := q.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: search deleted users: %w", err)
-	}
-	defer rows.Close()
-	var out []DeletedUser
-	for rows.Next() {
-		d, err := scanDeletedUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: search deleted users: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q.db, "search deleted users", scanDeletedUser, query, args...)
 }
 
 // IdleUsers lists the active users with no sign-in, creation or change of status after cutoff

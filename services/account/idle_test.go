@@ -17,7 +17,7 @@ const day = 24 * time.Hour
 
 // idleJob is the job over l's database and clock, as main runs it (a restart makes a new one).
 func (l *life) idleJob() *account.IdleJob {
-	return account.NewIdleJob(account.IdleConfig{Store: l.store, Now: l.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return account.NewIdleJob(account.IdleConfig{Store: l.store, Now: l.now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 // step runs one look of a new job and returns how many it deactivated.
@@ -48,7 +48,7 @@ func (l *life) active() []string {
 // signIn records a sign-in of u now.
 func (l *life) signIn(u store.User) {
 	l.t.Helper()
-	if err := l.store.RecordSignIn(context.Background(), u.ID, l.clock.Now()); err != nil {
+	if err := l.store.RecordSignIn(context.Background(), u.ID, l.now()); err != nil {
 		l.t.Fatal(err)
 	}
 }
@@ -69,9 +69,9 @@ func TestIdleDeactivation(t *testing.T) {
 	l.signIn(sleeper)
 	l.session(sleeper, "sleeper")
 
-	l.clock.Advance(20 * day)
+	l.advance(20 * day)
 	l.signIn(root)
-	l.clock.Advance(20 * day) // day 40: root signed in 20 days ago, the others 40 days ago or never
+	l.advance(20 * day) // day 40: root signed in 20 days ago, the others 40 days ago or never
 	l.signIn(busy)
 	invited, err := l.svc.CreateUser(ctx, account.NewUser{Email: "invited@example.com", Name: "Invited", Role: store.RoleUser, By: &admin}, origin)
 	if err != nil {
@@ -127,24 +127,24 @@ func TestIdleDeactivation(t *testing.T) {
 		t.Errorf("%d token revocations, want one per deactivated user", len(r))
 	}
 	job, _ := l.store.IdleJob(ctx)
-	if !job.LastRunAt.Equal(l.clock.Now()) || job.LastDeactivated != 3 || !job.NextRunAt.Equal(l.clock.Now().Add(day)) {
+	if !job.LastRunAt.Equal(l.now()) || job.LastDeactivated != 3 || !job.NextRunAt.Equal(l.now().Add(day)) {
 		t.Errorf("schedule after the run: %+v", job)
 	}
 
 	// Within the day, a restarted job does not run again.
-	l.clock.Advance(23 * time.Hour)
+	l.advance(23 * time.Hour)
 	if n := l.step(); n != 0 {
 		t.Errorf("a run within the day deactivated %d", n)
 	}
 	// Day 55: an admin reactivates the sleeper, whose 30 days start again.
-	l.clock.Advance(15*day - 23*time.Hour)
+	l.advance(15*day - 23*time.Hour)
 	if err := l.svc.SetStatus(ctx, root, sleeper.ID, store.StatusActive, origin); err != nil {
 		t.Fatal(err)
 	}
 	// Day 71: busy (last sign-in day 40) and the invited user (added day 40, invitation expired
 	// on day 47) are idle; root (day 20) is too, but is the last active super admin and stays;
 	// the sleeper was reactivated 16 days ago.
-	l.clock.Advance(16 * day)
+	l.advance(16 * day)
 	if n := l.step(); n != 2 {
 		t.Errorf("the run on day 71 deactivated %d users, want 2 (busy and the invited user)", n)
 	}
@@ -156,7 +156,7 @@ func TestIdleDeactivation(t *testing.T) {
 	if err := l.svc.SaveIdleDeactivation(ctx, root, 0, origin); err != nil {
 		t.Fatal(err)
 	}
-	l.clock.Advance(60 * day)
+	l.advance(60 * day)
 	if n := l.step(); n != 0 {
 		t.Errorf("the job deactivated %d users after it was turned off", n)
 	}
@@ -169,7 +169,7 @@ func TestIdleRunSavesNothingOnFailure(t *testing.T) {
 	l := newLife(t)
 	root := l.user("root@example.com", "Root", store.RoleSuperAdmin, "h")
 	l.user("idle@example.com", "Idle", store.RoleUser, "h")
-	l.clock.Advance(31 * day)
+	l.advance(31 * day)
 	l.signIn(root)
 	if err := l.svc.SaveIdleDeactivation(ctx, root, 30, origin); err != nil {
 		t.Fatal(err)

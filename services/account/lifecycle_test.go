@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,36 +19,21 @@ import (
 	"github.com/weftid/weftid/store"
 )
 
-// clock is a time the tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // life is the account service over a real SQLite file, a real mailer talking to an in-process
-// SMTP server, a job runner for the mail sent after a commit, and a clock.
+// SMTP server, a job runner for the mail sent after a commit, and a clock the tests move by hand
+// (only the test's own goroutine reads it: the mail sent in the background is built before).
 type life struct {
 	t     *testing.T
 	svc   *account.Service
 	store *store.Store
-	path  string
 	mail  *mailtest.Server
 	jobs  *jobs.Runner
-	clock *clock
-	keys  auth.Keys
+	at    time.Time
 }
+
+// now is the clock's time; advance moves it on.
+func (l *life) now() time.Time          { return l.at }
+func (l *life) advance(d time.Duration) { l.at = l.at.Add(d) }
 
 var origin = store.Origin{IP: "192.0.2.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"}
 
@@ -74,16 +58,16 @@ func newLife(t *testing.T) *life {
 	}
 	runner := jobs.New(ctx, log)
 	t.Cleanup(func() { runner.Stop(context.Background()) })
-	clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	keys := auth.NewKeys(make([]byte, 32))
-	svc := account.New(account.Config{Store: st, Hasher: hasher, Keys: keys, Mailer: mailer, Jobs: runner, Log: log, Now: clk.Now})
-	return &life{t: t, svc: svc, store: st, path: path, mail: srv, jobs: runner, clock: clk, keys: keys}
+	l := &life{t: t, store: st, mail: srv, jobs: runner, at: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	l.svc = account.New(account.Config{Store: st, Hasher: hasher, Keys: keys, Mailer: mailer, Jobs: runner, Log: log, Now: l.now})
+	return l
 }
 
 // user stores an active user with a password (hash "" for an invited user).
 func (l *life) user(email, name string, role store.Role, hash string) store.User {
 	l.t.Helper()
-	u, err := l.store.CreateUser(context.Background(), store.User{Email: email, Name: name, Role: role, PasswordHash: hash}, l.clock.Now())
+	u, err := l.store.CreateUser(context.Background(), store.User{Email: email, Name: name, Role: role, PasswordHash: hash}, l.now())
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -120,7 +104,7 @@ func (l *life) mailsTo(addr string) []mailtest.Received {
 // session gives u a session and a sign-in in progress.
 func (l *life) session(u store.User, id string) {
 	l.t.Helper()
-	ctx, now := context.Background(), l.clock.Now()
+	ctx, now := context.Background(), l.now()
 	if err := l.store.CreateSession(ctx, store.Session{IDHash: []byte("s" + id), UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 		l.t.Fatal(err)
 	}
@@ -147,7 +131,7 @@ func TestUpdateProfile(t *testing.T) {
 	ada := l.user("ada@example.com", "Ada", store.RoleUser, "h")
 	l.user("taken@example.com", "Taken", store.RoleUser, "h")
 	l.session(ada, "ada")
-	if err := l.store.CreatePasswordReset(ctx, []byte("reset"), ada.ID, l.clock.Now(), l.clock.Now().Add(time.Hour)); err != nil {
+	if err := l.store.CreatePasswordReset(ctx, []byte("reset"), ada.ID, l.now(), l.now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -327,7 +311,7 @@ func TestDeleteUser(t *testing.T) {
 		t.Errorf("oauth2_user_tokens_revoked: %+v", r)
 	}
 	// Their events stay and name them by the address they had.
-	a := audit.New(audit.Config{Store: l.store, Now: l.clock.Now})
+	a := audit.New(audit.Config{Store: l.store, Now: l.now})
 	page, err := a.Events(ctx, audit.Filter{User: "gone@example.com"})
 	if err != nil || len(page.Rows) != 3 { // user_updated by them, the revocation and user_deleted
 		t.Fatalf("events of the deleted user's address: %d, %v; want 3", len(page.Rows), err)
@@ -343,7 +327,7 @@ func TestDeleteUser(t *testing.T) {
 
 	// The last active super admin stays, even for a super admin whose own account was
 	// deactivated while they were at it.
-	if err := l.store.SetUserStatus(ctx, super.ID, store.StatusInactive, l.clock.Now()); err != nil {
+	if err := l.store.SetUserStatus(ctx, super.ID, store.StatusInactive, l.now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.svc.DeleteUser(ctx, super, other.ID, other.Email, origin); !errors.Is(err, account.ErrLastSuperAdminDelete) {
@@ -364,9 +348,9 @@ func TestResendInvitation(t *testing.T) {
 	u := created.User
 	first := token(t, l.mailsTo(u.Email)[0].Text)
 
-	l.clock.Advance(time.Hour)
+	l.advance(time.Hour)
 	r, err := l.svc.ResendInvitation(ctx, admin, u.ID, origin)
-	if err != nil || !r.Mailed || !strings.Contains(r.Link, "/invite/") || !r.Expires.Equal(l.clock.Now().Add(account.InviteTTL)) {
+	if err != nil || !r.Mailed || !strings.Contains(r.Link, "/invite/") || !r.Expires.Equal(l.now().Add(account.InviteTTL)) {
 		t.Fatalf("ResendInvitation = %+v, %v", r, err)
 	}
 	second := token(t, r.Link)
@@ -384,7 +368,7 @@ func TestResendInvitation(t *testing.T) {
 		t.Errorf("%d mails; the second does not carry the new link", len(mails))
 	}
 	inv, err := l.svc.InvitationOf(ctx, u)
-	if err != nil || !inv.Live || !inv.Sent.Equal(l.clock.Now()) || !inv.Expires.Equal(r.Expires) {
+	if err != nil || !inv.Live || !inv.Sent.Equal(l.now()) || !inv.Expires.Equal(r.Expires) {
 		t.Errorf("InvitationOf = %+v, %v", inv, err)
 	}
 	if ev := l.events(store.EventUserInvitationResent); len(ev) != 1 || *ev[0].ActorID != admin.ID || *ev[0].UserID != u.ID {
@@ -400,7 +384,7 @@ func TestResendInvitation(t *testing.T) {
 	if _, err := l.svc.ResendInvitation(ctx, super, u.ID, origin); !errors.Is(err, account.ErrResendLimited) {
 		t.Errorf("6th resend in an hour: %v, want ErrResendLimited", err)
 	}
-	l.clock.Advance(time.Hour)
+	l.advance(time.Hour)
 	if _, err := l.svc.ResendInvitation(ctx, admin, u.ID, origin); err != nil {
 		t.Errorf("a resend an hour later: %v", err)
 	}

@@ -14,7 +14,7 @@ func TestNoticeMails(t *testing.T) {
 	l := newLife(t)
 	ada := l.user("ada@example.com", "Ada", store.RoleUser, "h")
 	admin := l.user("admin@example.com", "Grace", store.RoleAdmin, "h")
-	at := l.clock.Now()
+	at := l.now()
 	kinds := []struct {
 		kind    account.NoticeKind
 		by      *store.User
