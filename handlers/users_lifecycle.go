@@ -22,9 +22,7 @@ func (h *Handler) fillLifecycle(c *fiber.Ctx, d *views.UserDetail) error {
 		return err
 	}
 	d.Life.InvitePending, d.Life.InviteLive = inv.Pending, inv.Live
-	if d.Life.NewLink == "" {
-		d.Life.InviteSent, d.Life.InviteExpires = inv.Sent, inv.Expires
-	}
+	d.Life.InviteSent, d.Life.InviteExpires = inv.Sent, inv.Expires
 	return nil
 }
 
@@ -69,8 +67,7 @@ func (h *Handler) resendInvitation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	life := views.UserLifecycle{NewLink: r.Link, NewLinkMailed: r.Mailed, InviteExpires: r.Expires}
-	return h.renderUserTab(c, fiber.StatusOK, views.TabProfile, life)
+	return h.renderUserTab(c, fiber.StatusOK, views.TabProfile, views.UserLifecycle{NewLink: r.Link, NewLinkMailed: r.Mailed})
 }
 
 // deleteUser deletes a user for good (super admins, account.DeleteUser): a typed address that is

@@ -124,6 +124,9 @@ func TestResendInvitationAndCopyLink(t *testing.T) {
 	}
 	link := html.UnescapeString(m[1])
 	bodyHas(t, "after sending again", r.Body, "A new invitation was sent to new@example.com. The previous link no longer works.", `data-copy="invite-link"`)
+	resent := e.clock.Now()
+	bodyHas(t, "after sending again", pageText(r.Body), "Their invitation was sent "+resent.Format("2 Jan 2006 15:04 UTC")+
+		" and works until "+resent.Add(7*24*time.Hour).Format("2 Jan 2006 15:04 UTC"))
 	if got := mailLink(t, e.waitSubject("new@example.com", inviteSubject).Text, "/invite/"); got != link {
 		t.Errorf("the mail carries %q, the page %q", got, link)
 	}
