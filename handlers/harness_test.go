@@ -307,7 +307,8 @@ func typesOf(evs []store.Event) []string {
 	return out
 }
 
-// waitMail returns the next message to addr that no earlier waitMail returned.
+// waitMail returns the next message to addr that no earlier waitMail returned (nor waitSubject
+// passed over).
 func (e *env) waitMail(addr string) mailtest.Received {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
