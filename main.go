@@ -233,6 +233,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	})
 	// The weekly breach re-check: its schedule is in the database, so restarts do not disturb it.
 	runner.Go("breach check", breaches.Run)
+	// Idle-user deactivation (off unless Settings > Security > Idle users turns it on): its
+	// schedule is in the database too.
+	runner.Go("idle users", account.NewIdleJob(account.IdleConfig{Store: st, Log: log}).Run)
 	// The event chain is verified at start and daily; the Events page shows the last result.
 	runner.Every("event chain check", 24*time.Hour, audit.New(audit.Config{Store: st, Log: log}).Run)
 

@@ -257,7 +257,9 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 	srv.addUser(t, userEmail, "Alan Turing", "user", password)
 	lap("server started, 3 users added")
 
-	ctx := newBrowser(t)
+	// It visits about a hundred page states, each audited and most photographed: more than
+	// testTimeout on a busy machine.
+	ctx := newBrowserFor(t, 4*time.Minute)
 	a11ySelfCheck(t, ctx)
 	laySelfCheck(t, ctx)
 	// The set-up below clicks the main navigation, which is folded in a Menu on a phone.
@@ -274,6 +276,8 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 
 	// The super admin signs in with the password and the code sent by mail.
 	pwSignIn(t, ctx, srv, superEmail, password)
+	// An invited user, whose Profile tab shows the invitation and "Send a new invitation".
+	lifInvite(t, ctx, srv, "Cleo New", "cleo@example.com")
 	ids := a11yUserIDs(t, ctx, srv)
 	userID, superID := ids[userEmail], ids[superEmail]
 	if userID == 0 || superID == 0 || ids[adminEmail] == 0 {
@@ -322,6 +326,17 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: fmt.Sprintf("/users/%d/profile", superID)},
 		{path: fmt.Sprintf("/users/%d/danger", superID)},
 		{path: fmt.Sprintf("/users/%d/events", superID)},
+		{path: fmt.Sprintf("/users/%d/profile", ids["cleo@example.com"])},
+		// The new invitation link, shown once after "Send a new invitation" (a POST's answer).
+		{path: fmt.Sprintf("/users/%d/resend-invitation", ids["cleo@example.com"]), reach: func(t *testing.T, ctx context.Context) {
+			do(t, ctx, "send Cleo a new invitation",
+				chromedp.Navigate(srv.url(fmt.Sprintf("/users/%d/profile", ids["cleo@example.com"]))),
+				chromedp.Click(chromedp.CSS(lifResend)),
+				chromedp.WaitVisible(chromedp.CSS(`#invite-link`)),
+			)
+		}},
+		{path: "/account/profile"},
+		{path: "/settings/security/idle-users"},
 		{path: "/events"},
 		{path: "/settings/security"},
 		{path: "/settings/security/authentication"},
@@ -354,6 +369,7 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 	}
 	asUser := []a11yPage{
 		{path: "/dashboard"},
+		{path: "/account/profile", keyboard: true},
 		{path: "/account/security"},
 		{path: "/account/password"},
 		{path: "/users", status: 403},

@@ -199,12 +199,16 @@ func checkSPState(t *testing.T, got spState, email, name, role string) {
 	}
 }
 
-// codeFromMail waits for the next sign-in code mailed to email.
+// codeSubject is the subject of the mail with a sign-in code.
+const codeSubject = "Your weftid sign-in code"
+
+// codeFromMail waits for the next sign-in code mailed to email, past the notices (a new
+// browser's sign-in, a factor added) that weftid mails in the background before it.
 func codeFromMail(t *testing.T, ctx context.Context, srv *server, email string) string {
 	t.Helper()
 	mailCtx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	msg, err := srv.mail.WaitFor(mailCtx, email)
+	msg, err := srv.mail.WaitForSubject(mailCtx, email, codeSubject)
 	if err != nil {
 		t.Fatalf("wait for the sign-in code mail: %v", err)
 	}

@@ -58,6 +58,7 @@ var answers = []answer{
 	{account.ErrPasskeyExists, fiber.StatusConflict, "This passkey is registered already."},
 	{account.ErrChallengeGone, fiber.StatusBadRequest, "The request expired. Please try again."},
 	{account.ErrPasskeyRefused, fiber.StatusBadRequest, "The passkey could not be registered. Please try again."},
+	{account.ErrResendLimited, fiber.StatusTooManyRequests, ""},
 	{account.ErrPasskeysOff, fiber.StatusServiceUnavailable, "Passkeys are not available on this server: its address must be a domain name, not an IP address."},
 
 	{groups.ErrNotFound, fiber.StatusNotFound, ""},

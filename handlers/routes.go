@@ -89,6 +89,8 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/account/passkeys/finish", user, h.finishPasskeyRegistration)
 	app.Post("/account/passkeys/:id/rename", user, h.renamePasskey)
 	app.Post("/account/passkeys/:id/delete", user, h.deletePasskey)
+	app.Get("/account/profile", user, h.showAccountProfile)
+	app.Post("/account/profile", user, h.saveAccountProfile)
 	app.Get("/account/password", user, h.showAccountPassword)
 	app.Post("/account/password", user, h.changeAccountPassword)
 
@@ -117,6 +119,9 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/groups/:id<int>/members", admin, h.addGroupMember)
 	app.Post("/groups/:id<int>/members/:user<int>/remove", admin, h.removeGroupMember)
 	app.Post("/groups/:id<int>/delete", admin, h.deleteGroup)
+	app.Post("/users/:id<int>/profile", admin, h.updateUserProfile)
+	app.Post("/users/:id<int>/resend-invitation", admin, h.resendInvitation)
+	app.Post("/users/:id<int>/delete", superAdmin, h.deleteUser)
 	app.Post("/saml/idp/:id<int>", user, h.samlIdPInitiated)
 	app.Get("/applications/saml", admin, h.showSAMLApps)
 	app.Get("/applications/saml/new", admin, h.showNewSAMLApp)
@@ -143,6 +148,8 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/settings/security/passwords", superAdmin, h.savePasswordPolicy)
 	app.Post("/settings/security/passwords/require-reset", superAdmin, h.requireResetForWeaker)
 	app.Post("/settings/security/passwords/breach-check", superAdmin, h.runBreachCheck)
+	app.Get("/settings/security/idle-users", superAdmin, h.showSettingsIdle)
+	app.Post("/settings/security/idle-users", superAdmin, h.saveIdle)
 
 	app.Use(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

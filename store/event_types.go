@@ -14,6 +14,7 @@ const (
 	EventGroupMemberAdded              EventType = "group_member_added"
 	EventGroupMemberRemoved            EventType = "group_member_removed"
 	EventGroupUpdated                  EventType = "group_updated"
+	EventIdleDeactivationPolicyUpdated EventType = "idle_deactivation_policy_updated"
 	EventLoginFailed                   EventType = "login_failed"
 	EventLoginThrottled                EventType = "login_throttled"
 	EventMFABackupCodesRegenerated     EventType = "mfa_backup_codes_regenerated"
@@ -53,13 +54,16 @@ const (
 	EventTenantAuthPolicyUpdated       EventType = "tenant_auth_policy_updated"
 	EventUserCreated                   EventType = "user_created"
 	EventUserDeactivated               EventType = "user_deactivated"
+	EventUserDeleted                   EventType = "user_deleted"
 	EventUserEnhancedAuthEnrolled      EventType = "user_enhanced_auth_enrolled"
 	EventUserInvitationAccepted        EventType = "user_invitation_accepted"
+	EventUserInvitationResent          EventType = "user_invitation_resent"
 	EventUserReactivated               EventType = "user_reactivated"
 	EventUserRoleChanged               EventType = "user_role_changed"
 	EventUserSignedIn                  EventType = "user_signed_in"
 	EventUserSignedOut                 EventType = "user_signed_out"
 	EventUserSignedOutEverywhere       EventType = "user_signed_out_everywhere"
+	EventUserUpdated                   EventType = "user_updated"
 )
 
 // EventTypes is every type weftid writes, in alphabetical order: the event log's type filter
@@ -73,6 +77,7 @@ var EventTypes = []EventType{
 	EventGroupMemberAdded,
 	EventGroupMemberRemoved,
 	EventGroupUpdated,
+	EventIdleDeactivationPolicyUpdated,
 	EventLoginFailed,
 	EventLoginThrottled,
 	EventMFABackupCodesRegenerated,
@@ -112,11 +117,14 @@ var EventTypes = []EventType{
 	EventTenantAuthPolicyUpdated,
 	EventUserCreated,
 	EventUserDeactivated,
+	EventUserDeleted,
 	EventUserEnhancedAuthEnrolled,
 	EventUserInvitationAccepted,
+	EventUserInvitationResent,
 	EventUserReactivated,
 	EventUserRoleChanged,
 	EventUserSignedIn,
 	EventUserSignedOut,
 	EventUserSignedOutEverywhere,
+	EventUserUpdated,
 }

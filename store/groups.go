@@ -43,34 +43,13 @@ func scanGroup(row interface{ Scan(...any) error }) (Group, error) {
 	return g, nil
 }
 
-// queryAll runs query and scans every row with scan; what names the query in its errors.
-func queryAll[T any](ctx context.Context, q q, what string, scan func(interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
-	}
-	return out, nil
-}
-
 func (q q) groups(ctx context.Context, what, query string, args ...any) ([]Group, error) {
-	return queryAll(ctx, q, what, scanGroup, query, args...)
+	return queryAll(ctx, q.db, what, scanGroup, query, args...)
 }
 
 // users runs a query of userColumns and returns its users.
 func (q q) users(ctx context.Context, what, query string, args ...any) ([]User, error) {
-	return queryAll(ctx, q, what, scanUser, query, args...)
+	return queryAll(ctx, q.db, what, scanUser, query, args...)
 }
 
 // CreateGroup stores a new group (its CreatedAt is also its UpdatedAt) and returns it with its
@@ -135,7 +114,7 @@ func (q q) GroupsOfUser(ctx context.Context, userID int64) ([]Group, error) {
 // GroupNamesOfUser returns the names of a user's groups, by name: what the groups claim and
 // SAML attribute carry.
 func (q q) GroupNamesOfUser(ctx context.Context, userID int64) ([]string, error) {
-	names, err := queryAll(ctx, q, "group names of user", func(row interface{ Scan(...any) error }) (n string, err error) {
+	names, err := queryAll(ctx, q.db, "group names of user", func(row interface{ Scan(...any) error }) (n string, err error) {
 		return n, row.Scan(&n)
 	}, `SELECT g.name FROM user_groups g JOIN user_group_members m ON m.group_id = g.id
 		WHERE m.user_id = ? ORDER BY g.name_key, g.id`, userID)

@@ -36,8 +36,7 @@ func (q q) CreateSession(ctx context.Context, s Session) error {
 // is none or it expired at now.
 func (q q) SessionUser(ctx context.Context, idHash []byte, now time.Time) (Session, User, error) {
 	row := q.db.QueryRowContext(ctx, `
-		SELECT s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.factors,
-		       u.id, u.email, u.name, u.role, u.status, u.password_hash, u.password_reset_required, u.password_min_length, u.password_min_score, u.breach_prefix <> '', u.created_at, u.updated_at
+		SELECT s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.factors, `+prefixed("u.", userColumns)+`
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.id_hash = ? AND s.expires_at > ?`, idHash, unix(now))
 	var s Session

@@ -24,6 +24,8 @@ const (
 	VerifyErrors                           // the second-factor step (?sent=), shown as an error
 	GroupsNotices                          // the list of groups
 	GroupNotices                           // a group's page
+	AccountProfileNotices                  // Account > Profile
+	IdleNotices                            // Settings > Security > Idle users
 )
 
 var notices = map[Notices]map[string]string{
@@ -38,6 +40,7 @@ var notices = map[Notices]map[string]string{
 	},
 	UsersNotices: {
 		"invited": "The user was added. An email with a link to set their password is on its way.",
+		"deleted": "The user was deleted. The event log keeps what they did, under their address.",
 	},
 	UsersErrors: {
 		"invite_failed": "The user was added, but the invitation email could not be sent. The server log says why.",
@@ -52,6 +55,10 @@ var notices = map[Notices]map[string]string{
 		"group_added":           "The user was added to the group.",
 		"group_removed":         "The user was removed from the group. Their next sign-in to an application that only this group opened to them is refused.",
 		"signed_out_everywhere": "The user was signed out everywhere: their sessions ended and their application tokens were revoked.",
+		"profile_saved":         "The name and email address are saved.",
+		"email_changed":         "Saved. The new email address is in use: the user was signed out everywhere, and both the old and the new address were told by email.",
+		"email_changed_invited": "Saved. Their invitation link went to the old address and no longer works: send a new invitation below. " +
+			"Both the old and the new address were told by email.",
 		"password_reset_forced": "A password reset is required. The user's sessions end at their next request, their " +
 			"OAuth2 tokens were revoked, and they must choose a new password at their next sign-in.",
 	},
@@ -90,6 +97,12 @@ var notices = map[Notices]map[string]string{
 	},
 	VerifyNotices: {
 		"1": "We sent a new code.",
+	},
+	AccountProfileNotices: {
+		"saved": "Your name is saved.",
+	},
+	IdleNotices: {
+		"saved": "Saved. The next check applies the setting within 15 minutes.",
 	},
 	VerifyErrors: {
 		"0":       "We could not send the code, try again.",

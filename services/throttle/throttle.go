@@ -45,6 +45,9 @@ const (
 	// PasskeyBeginPerIP counts the passkey ceremonies an anonymous browser makes the server
 	// store (each challenge lives 5 minutes); a person signing in needs a handful.
 	PasskeyBeginPerIP
+	// InviteResendPerUser counts the invitations sent again to one user, by any admin: each is
+	// a mail to their address.
+	InviteResendPerUser
 )
 
 // counting says which stored attempts a rule counts.
@@ -86,6 +89,7 @@ var table = [...]limit{
 	OIDCAuthorizePerIP:      {"oidc_authorize_per_ip", "oidc_authorize", 200, 15 * time.Minute, every},
 	SAMLHoldPerIP:           {"saml_hold_per_ip", "saml_hold", 200, 15 * time.Minute, every},
 	PasskeyBeginPerIP:       {"passkey_begin_per_ip", "passkey_begin", 60, 15 * time.Minute, every},
+	InviteResendPerUser:     {"invite_resend_per_user", "invite_resend", 5, time.Hour, every},
 }
 
 // Max is how many attempts the rule allows in its window.
