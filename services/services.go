@@ -39,6 +39,8 @@ type Config struct {
 	Breach *breach.Service
 	// Jobs runs the background work the services start (nil: a runner nobody stops).
 	Jobs *jobs.Runner
+	// SAMLMetadataAllowedHosts may serve SAML metadata from loopback or private addresses.
+	SAMLMetadataAllowedHosts []string
 }
 
 // Services are the use cases, built once.
@@ -86,7 +88,8 @@ func New(cfg Config) *Services {
 		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account})
 	s.Audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter})
-	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter})
+	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter,
+		MetadataAllowedHosts: cfg.SAMLMetadataAllowedHosts})
 	// A new SAML key takes ~75 ms, which start-up need not wait for; if this fails the first
 	// SAML request loads it.
 	s.Jobs.Go("saml key", func(ctx context.Context) {

@@ -81,6 +81,8 @@ var eventGroups = []struct {
 		store.EventSAMLSPCreated:                 "SAML app added",
 		store.EventSAMLSPUpdated:                 "SAML app changed",
 		store.EventSAMLSPDeleted:                 "SAML app deleted",
+		store.EventSAMLLogout:                    "App sign-out (SAML)",
+		store.EventSAMLSigningKeyRotated:         "SAML signing key rotated",
 	}},
 }
 

@@ -45,6 +45,11 @@ const (
 	// PasskeyBeginPerIP counts the passkey ceremonies an anonymous browser makes the server
 	// store (each challenge lives 5 minutes); a person signing in needs a handful.
 	PasskeyBeginPerIP
+	// SAMLLogoutPerIP counts the SAML logout messages (requests and responses) a browser brings
+	// to /saml/slo: each costs a signature check and may write an event.
+	SAMLLogoutPerIP
+	// SAMLFetchPerUser counts an admin's fetches of service provider metadata by URL.
+	SAMLFetchPerUser
 )
 
 // counting says which stored attempts a rule counts.
@@ -86,6 +91,8 @@ var table = [...]limit{
 	OIDCAuthorizePerIP:      {"oidc_authorize_per_ip", "oidc_authorize", 200, 15 * time.Minute, every},
 	SAMLHoldPerIP:           {"saml_hold_per_ip", "saml_hold", 200, 15 * time.Minute, every},
 	PasskeyBeginPerIP:       {"passkey_begin_per_ip", "passkey_begin", 60, 15 * time.Minute, every},
+	SAMLLogoutPerIP:         {"saml_logout_per_ip", "saml_logout", 200, 15 * time.Minute, every},
+	SAMLFetchPerUser:        {"saml_fetch_per_user", "saml_metadata_fetch", 30, time.Hour, every},
 }
 
 // Max is how many attempts the rule allows in its window.
