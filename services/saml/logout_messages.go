@@ -106,15 +106,16 @@ func (q rawQuery) get(k string) string {
 // deflated), XML that survives a round trip unchanged, with a root element of the SAML protocol
 // namespace. Its error is ErrLogoutUnreadable.
 func decodeMessage(in LogoutInbound) (inboundMessage, error) {
-	m := inboundMessage{redirect: in.Binding == BindingRedirect}
+	m := inboundMessage{redirect: in.Binding == BindingRedirect, param: "SAMLRequest"}
 	value := in.SAMLRequest
-	m.param = "SAMLRequest"
-	if in.SAMLResponse != "" {
-		value, m.param = in.SAMLResponse, "SAMLResponse"
-	}
 	if m.redirect {
 		m.query = parseRawQuery(in.RawQuery)
+		if _, ok := m.query["SAMLResponse"]; ok {
+			m.param = "SAMLResponse"
+		}
 		value = m.query.get(m.param)
+	} else if in.SAMLResponse != "" {
+		value, m.param = in.SAMLResponse, "SAMLResponse"
 	}
 	if value == "" || len(value) > maxRequest || len(in.RelayState) > maxRelayState {
 		return m, ErrLogoutUnreadable
