@@ -209,6 +209,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		BaseURL:     base, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: log,
 		TrustedProxies: proxies,
 		HIBP:           hibp, Breach: breaches, Jobs: runner,
+		// Hosts whose metadata URL may lead to a loopback or private address.
 		SAMLMetadataAllowedHosts: strings.Split(cfg.samlMetadataAllowedHosts, ","),
 	})
 

@@ -69,6 +69,7 @@ func (e errRedirect) Error() string { return string(e) }
 type fetcher struct {
 	allowed map[string]bool
 	client  *http.Client
+	timeout time.Duration // MetadataFetchTimeout
 }
 
 // hostKey is how a host is compared with the allowed ones: lower case, an IP address in its
@@ -84,7 +85,7 @@ func hostKey(host string) string {
 // newFetcher makes the fetcher with its own transport: no proxy (a proxy would connect for us,
 // past the address check), no kept connections, and the address check on every connection.
 func newFetcher(allowed []string) *fetcher {
-	f := &fetcher{allowed: map[string]bool{}}
+	f := &fetcher{allowed: map[string]bool{}, timeout: MetadataFetchTimeout}
 	for _, h := range allowed {
 		if h = hostKey(h); h != "" {
 			f.allowed[h] = true
@@ -120,9 +121,9 @@ func newFetcher(allowed []string) *fetcher {
 		DisableKeepAlives:      true,
 		ForceAttemptHTTP2:      true,
 	}
+	// The whole fetch, redirects and body included, is bounded by get's context.
 	f.client = &http.Client{
 		Transport: transport,
-		Timeout:   MetadataFetchTimeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			switch {
 			case len(via) > maxFetchRedirects:
@@ -148,10 +149,10 @@ func checkMetadataURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	switch {
-	case err != nil || u.Host == "" || u.Hostname() == "":
-		return nil, errMetadata("The metadata URL must be an absolute URL, such as https://app.example.com/saml/metadata.")
-	case u.Scheme != "https" && u.Scheme != "http":
+	case err == nil && u.Scheme != "" && u.Scheme != "https" && u.Scheme != "http":
 		return nil, errMetadata("The metadata URL must start with https:// or http://.")
+	case err != nil || u.Scheme == "" || u.Hostname() == "":
+		return nil, errMetadata("The metadata URL must be an absolute URL, such as https://app.example.com/saml/metadata.")
 	case u.User != nil:
 		return nil, errMetadata("The metadata URL must not contain a user name or password.")
 	}
@@ -159,10 +160,10 @@ func checkMetadataURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// get fetches the metadata at u, bounded by MetadataFetchTimeout and MaxMetadata. Its errors are
-// errMetadata, saying what went wrong.
+// get fetches the metadata at u, bounded by the fetcher's timeout and MaxMetadata. Its errors
+// are errMetadata, saying what went wrong.
 func (f *fetcher) get(ctx context.Context, u *url.URL) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, MetadataFetchTimeout)
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -171,7 +172,7 @@ func (f *fetcher) get(ctx context.Context, u *url.URL) ([]byte, error) {
 	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1")
 	res, err := f.client.Do(req)
 	if err != nil {
-		return nil, fetchError(err)
+		return nil, f.fetchError(err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
@@ -179,7 +180,7 @@ func (f *fetcher) get(ctx context.Context, u *url.URL) ([]byte, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, MaxMetadata+1))
 	if err != nil {
-		return nil, fetchError(err)
+		return nil, f.fetchError(err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, errMetadata("The metadata URL answered with an empty document.")
@@ -191,7 +192,7 @@ func (f *fetcher) get(ctx context.Context, u *url.URL) ([]byte, error) {
 }
 
 // fetchError says in words why a fetch failed.
-func fetchError(err error) error {
+func (f *fetcher) fetchError(err error) error {
 	var blocked errBlockedAddr
 	var redirect errRedirect
 	var dns *net.DNSError
@@ -202,7 +203,7 @@ func fetchError(err error) error {
 	case errors.As(err, &redirect):
 		return errMetadata(string(redirect))
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return errMetadata(fmt.Sprintf("The metadata URL did not answer within %d seconds.", int(MetadataFetchTimeout/time.Second)))
+		return errMetadata(fmt.Sprintf("The metadata URL did not answer within %v.", f.timeout))
 	case errors.As(err, &dns):
 		return errMetadata("The metadata URL's host " + strconv.Quote(truncate(dns.Name, 100)) + " could not be found.")
 	}
