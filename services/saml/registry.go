@@ -20,6 +20,7 @@ import (
 	crewjam "github.com/crewjam/saml"
 	xrv "github.com/mattermost/xml-roundtrip-validator"
 
+	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
@@ -63,6 +64,16 @@ func (m MetadataInput) given() bool { return m.givenData() || strings.TrimSpace(
 type SPInput struct {
 	Name     string
 	Metadata MetadataInput
+	// RequiredAuthStrength is auth.AppStrengthTenant ("" too) or auth.AppStrengthEnhanced.
+	RequiredAuthStrength string
+}
+
+// strength is the required authentication strength the form chose.
+func (in SPInput) strength() string {
+	if in.RequiredAuthStrength == "" {
+		return auth.AppStrengthTenant
+	}
+	return in.RequiredAuthStrength
 }
 
 // spMetadata is a service provider's metadata, parsed and checked.
@@ -99,6 +110,9 @@ func (s *Service) checkInput(ctx context.Context, adminID int64, in SPInput, req
 	name = strings.TrimSpace(in.Name)
 	if name == "" || utf8.RuneCountInString(name) > maxName {
 		problems = append(problems, fmt.Sprintf("Enter a name of at most %d characters.", maxName))
+	}
+	if !auth.ValidAppStrength(in.strength()) {
+		problems = append(problems, "Choose the required authentication strength: the tenant's, or Enhanced.")
 	}
 	given = in.Metadata.given()
 	if given || required {
@@ -291,7 +305,12 @@ func (s *Service) CreateServiceProvider(ctx context.Context, adminID int64, from
 		if sp, err = tx.CreateSAMLServiceProvider(ctx, sp); err != nil {
 			return err
 		}
-		details := map[string]any{"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL}
+		sp.RequiredAuthStrength = in.strength()
+		if err := tx.SetSAMLSPRequiredStrength(ctx, sp.ID, sp.RequiredAuthStrength); err != nil {
+			return err
+		}
+		details := map[string]any{"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL,
+			"required_auth_strength": sp.RequiredAuthStrength}
 		if sp.MetadataURL != "" {
 			details["metadata_url"] = sp.MetadataURL
 		}
@@ -321,6 +340,9 @@ func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from
 	if given {
 		s.setMetadata(&updated, md)
 		changed = append(changed, "metadata")
+	}
+	if updated.RequiredAuthStrength = in.strength(); updated.RequiredAuthStrength != sp.RequiredAuthStrength {
+		changed = append(changed, "required_auth_strength")
 	}
 	return s.saveServiceProvider(ctx, adminID, from, sp, updated, changed)
 }
@@ -371,7 +393,11 @@ func (s *Service) saveServiceProvider(ctx context.Context, adminID int64, from s
 		if err := tx.UpdateSAMLServiceProvider(ctx, updated); err != nil {
 			return err
 		}
-		details := map[string]any{"sp_id": sp.ID, "entity_id": updated.EntityID, "name": updated.Name, "changed": changed}
+		if err := tx.SetSAMLSPRequiredStrength(ctx, sp.ID, updated.RequiredAuthStrength); err != nil {
+			return err
+		}
+		details := map[string]any{"sp_id": sp.ID, "entity_id": updated.EntityID, "name": updated.Name, "changed": changed,
+			"required_auth_strength": updated.RequiredAuthStrength}
 		if updated.EntityID != sp.EntityID {
 			details["previous_entity_id"] = sp.EntityID
 		}

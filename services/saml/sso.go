@@ -285,21 +285,31 @@ type Post struct {
 }
 
 // Issue answers req for a complete session: it makes the signed (and, to a service provider with
-// an encryption key, encrypted) assertion and response, and records saml_assertion_issued and
-// the service provider's part in the session (for Single Logout), in one transaction. ErrBinding
-// when the SP wants its answer other than by HTTP-POST.
+// an encryption key, encrypted) assertion and response, whose AuthnContextClassRef says how the
+// session signed in, and records saml_assertion_issued and the service provider's part in the
+// session (for Single Logout), in one transaction. ErrBinding when the SP wants its answer
+// other than by HTTP-POST; ErrStepUpRequired when it requires Enhanced and the session is not.
 func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, from store.Origin) (Post, error) {
 	r := req.req
 	if r.ACSEndpoint == nil || r.ACSEndpoint.Binding != crewjam.HTTPPostBinding {
 		return Post{}, ErrBinding
 	}
-	session, expires, err := s.session(ctx, who)
+	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
 	if err != nil {
 		return Post{}, err
+	}
+	session, sess, err := s.session(ctx, who)
+	if err != nil {
+		return Post{}, err
+	}
+	factors := auth.Factors(sess.Factors)
+	if sp.RequiredAuthStrength == auth.AppStrengthEnhanced && !factors.Strong() {
+		return Post{}, ErrStepUpRequired
 	}
 	if err := r.IDP.AssertionMaker.MakeAssertion(r, session); err != nil {
 		return Post{}, err
 	}
+	setAuthnContext(r.Assertion, factors)
 	encryption := assertionCipher(r.SPSSODescriptor)
 	if encryption == AlgAES256GCM {
 		if err := sealAssertionGCM(r); err != nil {
@@ -315,22 +325,17 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 		return Post{}, fmt.Errorf("saml: ACS %q: %w", form.URL, err)
 	}
 	u := who.User
-	var sp store.SAMLServiceProvider
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if sp, err = tx.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID); err != nil {
-			return err
-		}
 		now := s.now()
-		err = tx.RecordSAMLParticipant(ctx, store.SAMLParticipant{
+		err := tx.RecordSAMLParticipant(ctx, store.SAMLParticipant{
 			SessionHash: who.SessionIDHash, SPID: sp.ID, UserID: u.ID, NameID: session.NameID, NameIDFormat: session.NameIDFormat,
-			SessionIndex: session.Index, CreatedAt: now, ExpiresAt: expires,
+			SessionIndex: session.Index, CreatedAt: now, ExpiresAt: sess.ExpiresAt,
 		})
 		if err != nil {
 			return err
 		}
 		details := map[string]any{"sp_id": sp.ID, "entity_id": sp.EntityID, "acs": form.URL, "initiated": req.initiated,
-			"assertion_id": r.Assertion.ID, "encryption": cipherName(encryption)}
+			"assertion_id": r.Assertion.ID, "authn_context": authnContextClass(factors), "encryption": cipherName(encryption)}
 		return tx.AddEvent(ctx, from.Event(now, store.EventSAMLAssertionIssued, ptr(u.ID), ptr(u.ID), details))
 	})
 	if err != nil {
@@ -356,11 +361,11 @@ func (s *Service) sessionIndex(sessionIDHash []byte) string {
 }
 
 // session builds crewjam's session for the signed-in user (NameID their email address, and the
-// attributes email, name and role) and says when the weftid session expires.
-func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, time.Time, error) {
+// attributes email, name and role), beside weftid's session (how it signed in, when it expires).
+func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, store.Session, error) {
 	sess, _, err := s.store.SessionUser(ctx, who.SessionIDHash, s.now())
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, store.Session{}, err
 	}
 	index := s.sessionIndex(who.SessionIDHash)
 	attr := func(name, value string) crewjam.Attribute {
@@ -380,7 +385,7 @@ func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, 
 			attr("name", u.Name),
 			attr("role", string(u.Role)),
 		},
-	}, sess.ExpiresAt, nil
+	}, sess, nil
 }
 
 // serviceProviders finds registered service providers by entity ID for crewjam.
