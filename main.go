@@ -51,6 +51,7 @@ func main() {
 // config is every setting; each flag has an environment variable.
 type config struct {
 	addr, db, baseURL, smtp, mailFrom, hibpURL, secretKeyFile, trustedProxies string
+	samlMetadataAllowedHosts                                                  string
 }
 
 // flags registers the settings on fs with their environment defaults.
@@ -70,6 +71,8 @@ func flags(fs *flag.FlagSet) *config {
 	fs.StringVar(&cfg.hibpURL, "hibp-url", env("WEFTID_HIBP_URL", "https://api.pwnedpasswords.com"), "Have I Been Pwned range API, file:///dir, or off (WEFTID_HIBP_URL)")
 	fs.StringVar(&cfg.secretKeyFile, "secret-key-file", env("WEFTID_SECRET_KEY_FILE", ""), "secret key file; default next to the database (WEFTID_SECRET_KEY_FILE)")
 	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", env("WEFTID_TRUSTED_PROXIES", ""), "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed (WEFTID_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.samlMetadataAllowedHosts, "saml-metadata-allowed-hosts", env("WEFTID_SAML_METADATA_ALLOWED_HOSTS", ""),
+		"comma-separated hosts whose SAML metadata URL may be fetched from a loopback or private address (WEFTID_SAML_METADATA_ALLOWED_HOSTS)")
 	return cfg
 }
 
@@ -206,6 +209,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		BaseURL:     base, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: log,
 		TrustedProxies: proxies,
 		HIBP:           hibp, Breach: breaches, Jobs: runner,
+		// Hosts whose metadata URL may lead to a loopback or private address.
+		SAMLMetadataAllowedHosts: strings.Split(cfg.samlMetadataAllowedHosts, ","),
 	})
 
 	link, err := account.CreateSetupLink(ctx, st, keys, cfg.baseURL, time.Now())

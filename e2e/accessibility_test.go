@@ -351,6 +351,7 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/applications/saml/new"},
 		{path: samlAppPath},
 		{path: "/saml/continue/unknown", status: 404},
+		{path: "/saml/slo", status: 400},
 		{path: "/nope", status: 404},
 	}
 	// An admin and a user see fewer pages, and other things on them.

@@ -104,8 +104,8 @@ func (s *server) url(path string) string {
 // startServer starts `weftid serve` on a free loopback port with a fresh
 // database and an in-process SMTP server, waits until /healthz answers, and
 // stops the process when the test ends. The server's output is logged if the
-// test fails.
-func startServer(t *testing.T) *server {
+// test fails. extra are more flags of serve.
+func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	if serverBin == "" {
 		t.Fatalf("the weftid binary did not build, so there is no server to test:\n%v", buildErr)
@@ -124,13 +124,13 @@ func startServer(t *testing.T) *server {
 		out:     new(syncBuffer),
 	}
 
-	cmd := exec.Command(serverBin, "serve",
+	cmd := exec.Command(serverBin, append([]string{"serve",
 		"--addr", addr,
 		"--db", s.db,
 		"--base-url", s.baseURL,
 		"--smtp", s.mail.URL(),
 		"--hibp-url", "off",
-	)
+	}, extra...)...)
 	cmd.Dir = dir
 	cmd.Env = environWithoutWeftid()
 	cmd.Stdout = s.out

@@ -54,6 +54,7 @@ type samlTestSP struct {
 
 	mu         sync.Mutex
 	assertions []*saml.Assertion
+	logouts    int // LogoutRequests from weftid that the SP verified (saml_logout_test.go)
 }
 
 // HandleAssertion records each assertion the SP accepted (its signature checked).
@@ -116,6 +117,8 @@ func startSAMLSP(t *testing.T, idp *server) *samlTestSP {
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/saml/", sp.m)
+	mux.HandleFunc("/saml/slo", sp.serveSLO)
+	mux.HandleFunc("/logout", sp.startLogout)
 	mux.Handle("/app", sp.m.RequireAccount(page))
 	mux.Handle("/", sp.m.RequireAccount(page))
 	sp.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: mux}}

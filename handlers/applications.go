@@ -21,9 +21,14 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	samlKeys, err := h.samlKeys(c)
+	if err != nil {
+		return err
+	}
 	l := views.ApplicationList{
 		Clients:      clients,
 		SAMLApps:     sps,
+		SAMLKeys:     samlKeys,
 		Notice:       views.ApplicationNotices.Notice(c.Query("notice")),
 		CanRotateKey: currentUser(c).Role == store.RoleSuperAdmin,
 	}

@@ -89,6 +89,13 @@ var answers = []answer{
 	{saml.ErrNotFound, fiber.StatusNotFound, ""},
 	{saml.ErrFull, fiber.StatusServiceUnavailable, ""},
 	{saml.ErrTooManyRequests, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again."},
+	// Single Logout, the signing keys and metadata by URL.
+	{saml.ErrLogoutUnreadable, fiber.StatusBadRequest, "The application's sign-out message could not be read. Close the browser to be sure you are signed out of it."},
+	{saml.ErrLogoutGone, fiber.StatusNotFound, "weftid is not waiting for this application's sign-out answer: the sign-out finished or expired."},
+	{saml.ErrNoLogoutService, fiber.StatusBadRequest, "weftid refused the application's sign-out request and cannot answer it: the application's registered metadata lists no single logout service."},
+	{saml.ErrRotationPending, fiber.StatusConflict, ""},
+	{saml.ErrNoPendingKey, fiber.StatusConflict, ""},
+	{saml.ErrNoMetadataURL, fiber.StatusConflict, ""},
 	{auth.ErrBusy, fiber.StatusServiceUnavailable, ""},
 }
 

@@ -41,6 +41,8 @@ type Config struct {
 	// BaseContext is the parent of every request's context: main cancels it when a graceful
 	// shutdown has run out of time, so requests still running stop (nil: never cancelled).
 	BaseContext context.Context
+	// SAMLMetadataAllowedHosts may serve SAML metadata from loopback or private addresses.
+	SAMLMetadataAllowedHosts []string
 }
 
 // Handler holds the dependencies shared by every handler.
@@ -71,7 +73,7 @@ func New(cfg Config) *fiber.App {
 		cfg.BaseContext = context.Background()
 	}
 	svc := services.New(services.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Mailer: cfg.Mailer, Hasher: cfg.Hasher, Keys: cfg.Keys,
-		Log: cfg.Log, Now: cfg.Now, HIBP: cfg.HIBP, Breach: cfg.Breach, Jobs: cfg.Jobs})
+		Log: cfg.Log, Now: cfg.Now, HIBP: cfg.HIBP, Breach: cfg.Breach, Jobs: cfg.Jobs, SAMLMetadataAllowedHosts: cfg.SAMLMetadataAllowedHosts})
 	h := &Handler{
 		baseCtx:  cfg.BaseContext,
 		base:     cfg.BaseURL,

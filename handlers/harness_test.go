@@ -113,6 +113,8 @@ type envOptions struct {
 	baseURL string         // default: baseURL
 	hibp    *breach.Client // default: nil, breach checking off
 	dbPath  string         // default: weftid.db in t.TempDir()
+	// samlAllowedHosts may serve SAML metadata from loopback (default: none)
+	samlAllowedHosts []string
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
@@ -179,6 +181,8 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		TrustedProxies: []string{"0.0.0.0"},
 		HIBP:           o.hibp,
 		Jobs:           runner,
+		// Test servers on loopback may serve SAML metadata when a test allows them.
+		SAMLMetadataAllowedHosts: o.samlAllowedHosts,
 	})
 	return &env{t: t, app: app, store: st, mail: srv, clock: clk, keys: keys, hasher: hasher, log: logs, jobs: runner}
 }

@@ -30,6 +30,10 @@ func (h *Handler) routes(app *fiber.App) {
 	// The SP's page posts the AuthnRequest (HTTP-POST binding) from its own site: no CSRF token,
 	// and nothing changes but a held request (see saml.go).
 	app.Post("/saml/sso", h.loadSession, h.samlSSO)
+	// Single Logout: a service provider's signed LogoutRequest or LogoutResponse, from its page
+	// (POST) or by redirect (GET); the message's signature is checked, not a CSRF token.
+	app.Get("/saml/slo", h.samlSLO)
+	app.Post("/saml/slo", h.samlSLO)
 
 	app.Use(h.loadSession, h.csrf)
 	app.Use("/login", h.signInFormAction)
@@ -129,6 +133,9 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/applications/saml/:id<int>", admin, h.showSAMLApp)
 	app.Post("/applications/saml/:id<int>", admin, h.updateSAMLApp)
 	app.Post("/applications/saml/:id<int>/delete", admin, h.deleteSAMLApp)
+	app.Post("/applications/saml/:id<int>/refresh", admin, h.refreshSAMLApp)
+	app.Post("/applications/saml/rotate-key", superAdmin, h.rotateSAMLKey)
+	app.Post("/applications/saml/use-next-key", superAdmin, h.useNextSAMLKey)
 	app.Get("/events", admin, h.showEvents)
 	app.Get("/events.csv", admin, h.exportEvents)
 	app.Post("/events/verify", admin, h.verifyEvents)

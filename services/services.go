@@ -40,6 +40,8 @@ type Config struct {
 	Breach *breach.Service
 	// Jobs runs the background work the services start (nil: a runner nobody stops).
 	Jobs *jobs.Runner
+	// SAMLMetadataAllowedHosts may serve SAML metadata from loopback or private addresses.
+	SAMLMetadataAllowedHosts []string
 }
 
 // Services are the use cases, built once.
@@ -90,7 +92,8 @@ func New(cfg Config) *Services {
 	s.Audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	s.Groups = groups.New(groups.Config{Store: cfg.Store, Log: cfg.Log, Now: cfg.Now})
 	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter, Access: s.Groups})
-	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter, Access: s.Groups})
+	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter,
+		Access: s.Groups, MetadataAllowedHosts: cfg.SAMLMetadataAllowedHosts})
 	// A new SAML key takes ~75 ms, which start-up need not wait for; if this fails the first
 	// SAML request loads it.
 	s.Jobs.Go("saml key", func(ctx context.Context) {

@@ -48,6 +48,8 @@ const (
 	EventPasswordResetRequested        EventType = "password_reset_requested"
 	EventPasswordSelfResetCompleted    EventType = "password_self_reset_completed"
 	EventSAMLAssertionIssued           EventType = "saml_assertion_issued"
+	EventSAMLLogout                    EventType = "saml_logout"
+	EventSAMLSigningKeyRotated         EventType = "saml_signing_key_rotated"
 	EventSAMLSPCreated                 EventType = "saml_sp_created"
 	EventSAMLSPDeleted                 EventType = "saml_sp_deleted"
 	EventSAMLSPUpdated                 EventType = "saml_sp_updated"
@@ -111,6 +113,8 @@ var EventTypes = []EventType{
 	EventPasswordResetRequested,
 	EventPasswordSelfResetCompleted,
 	EventSAMLAssertionIssued,
+	EventSAMLLogout,
+	EventSAMLSigningKeyRotated,
 	EventSAMLSPCreated,
 	EventSAMLSPDeleted,
 	EventSAMLSPUpdated,

@@ -58,11 +58,3 @@ func (q q) SetIdleDeactivation(ctx context.Context, days int, now time.Time) err
 	}
 	return nil
 }
-
-// unixOrZero is unix, with the zero time as 0.
-func unixOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return unix(t)
-}

@@ -85,8 +85,8 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep []byte) (i
 	return res.RowsAffected()
 }
 
-// DeleteExpired removes sessions, sign-ins, codes, setup tokens, devices and throttle records that
-// can no longer matter at now. Attempts are kept for a day.
+// DeleteExpired removes sessions, sign-ins, codes, setup tokens, devices, SAML logout records and
+// throttle records that can no longer matter at now. Attempts are kept for a day.
 func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
 	for _, stmt := range []string{
 		`DELETE FROM sessions WHERE expires_at <= ?1`,
@@ -97,6 +97,8 @@ func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM invitations WHERE expires_at <= ?1`,
 		`DELETE FROM password_resets WHERE expires_at <= ?1`,
 		`DELETE FROM devices WHERE expires_at <= ?1`,
+		`DELETE FROM saml_session_participants WHERE expires_at <= ?1`,
+		`DELETE FROM saml_logout_steps WHERE expires_at <= ?1`,
 		`DELETE FROM signin_attempts WHERE at <= ?1 - 86400`,
 	} {
 		if _, err := q.db.ExecContext(ctx, stmt, unix(now)); err != nil {

@@ -86,6 +86,8 @@ var eventGroups = []struct {
 		store.EventSAMLSPUpdated:                 "SAML app changed",
 		store.EventSAMLSPDeleted:                 "SAML app deleted",
 		store.EventAppAccessDenied:               "App sign-in refused (not in its groups)",
+		store.EventSAMLLogout:                    "App sign-out (SAML)",
+		store.EventSAMLSigningKeyRotated:         "SAML signing key rotated",
 	}},
 	{"Groups", map[store.EventType]string{
 		store.EventGroupCreated:       "Group created",

@@ -37,6 +37,8 @@ var notices = map[Notices]map[string]string{
 		"reset_required": "You have been signed out: you must choose a new password. Sign in to set it.",
 		// password_reset: the self-service reset link set a new password.
 		"password_reset": "Your new password is set. Sign in with it.",
+		// signed_out_partial: a SAML application did not confirm the sign-out weftid sent it.
+		"signed_out_partial": "You have signed out of weftid, but not every application confirmed that it signed you out. Close the browser to be sure.",
 	},
 	UsersNotices: {
 		"invited": "The user was added. An email with a link to set their password is on its way.",
@@ -74,13 +76,18 @@ var notices = map[Notices]map[string]string{
 		"saved":       "The changes are saved.",
 		"deleted":     "The app was removed. Every token issued to it stopped working.",
 		"key_rotated": "A new signing key signs ID tokens from now on. The old one stays published until its tokens expire.",
+		// The SAML signing key (its part of the Applications page).
+		"saml_key_rotated": "A new SAML signing key is published. It signs in 7 days; service providers that refresh weftid's metadata meanwhile need nothing else.",
+		"saml_key_now":     "The new SAML signing key signs from now on, and the others left the metadata. Service providers need weftid's metadata again.",
 	},
 	SAMLAppsNotices: {
 		"deleted": "The service provider was removed.",
 	},
 	SAMLAppNotices: {
-		"created": "The service provider is registered. Give it weftid's metadata URL (below) if it has not got it yet.",
-		"saved":   "Saved.",
+		"created":   "The service provider is registered. Give it weftid's metadata URL (below) if it has not got it yet.",
+		"saved":     "Saved.",
+		"refreshed": "The metadata was fetched again from its URL and saved.",
+		"unchanged": "The metadata was fetched again from its URL; it has not changed.",
 	},
 	AccountPasswordNotices: {
 		"changed": "Your password was changed. Your other sessions were signed out.",

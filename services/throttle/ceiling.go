@@ -20,6 +20,7 @@ var ceilings = map[Rule]struct {
 	ResetRequestsPerIP: {1, 30},
 	OIDCAuthorizePerIP: {10, 300},
 	SAMLHoldPerIP:      {10, 300},
+	SAMLLogoutPerIP:    {10, 300},
 }
 
 // newCeilings makes one token bucket per rule with a ceiling.

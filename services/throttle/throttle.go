@@ -48,6 +48,11 @@ const (
 	// InviteResendPerUser counts the invitations sent again to one user, by any admin: each is
 	// a mail to their address.
 	InviteResendPerUser
+	// SAMLLogoutPerIP counts the SAML logout messages (requests and responses) a browser brings
+	// to /saml/slo: each costs a signature check and may write an event.
+	SAMLLogoutPerIP
+	// SAMLFetchPerUser counts an admin's fetches of service provider metadata by URL.
+	SAMLFetchPerUser
 )
 
 // counting says which stored attempts a rule counts.
@@ -90,6 +95,8 @@ var table = [...]limit{
 	SAMLHoldPerIP:           {"saml_hold_per_ip", "saml_hold", 200, 15 * time.Minute, every},
 	PasskeyBeginPerIP:       {"passkey_begin_per_ip", "passkey_begin", 60, 15 * time.Minute, every},
 	InviteResendPerUser:     {"invite_resend_per_user", "invite_resend", 5, time.Hour, every},
+	SAMLLogoutPerIP:         {"saml_logout_per_ip", "saml_logout", 200, 15 * time.Minute, every},
+	SAMLFetchPerUser:        {"saml_fetch_per_user", "saml_metadata_fetch", 30, time.Hour, every},
 }
 
 // Max is how many attempts the rule allows in its window.
