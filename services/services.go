@@ -13,6 +13,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/metrics"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/breach"
@@ -39,6 +40,8 @@ type Config struct {
 	Breach *breach.Service
 	// Jobs runs the background work the services start (nil: a runner nobody stops).
 	Jobs *jobs.Runner
+	// Metrics counts sign-ins and throttle refusals (nil: nothing is counted).
+	Metrics *metrics.Metrics
 }
 
 // Services are the use cases, built once.
@@ -54,6 +57,8 @@ type Services struct {
 	Audit    *audit.Service
 	OIDC     *oidc.Service
 	SAML     *saml.Service
+	// Metrics is where the HTTP layer counts requests (nil: it does not).
+	Metrics *metrics.Metrics
 }
 
 // New builds the services. What cannot work at this base URL (passkeys) is logged and left off.
@@ -64,7 +69,8 @@ func New(cfg Config) *Services {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Services{Limiter: throttle.New(cfg.Store, cfg.Now), Jobs: cfg.Jobs, Breach: cfg.Breach}
+	s := &Services{Limiter: throttle.New(cfg.Store, cfg.Now), Jobs: cfg.Jobs, Breach: cfg.Breach, Metrics: cfg.Metrics}
+	s.Limiter.SetMetrics(cfg.Metrics)
 	if s.Jobs == nil {
 		s.Jobs = jobs.New(context.Background(), cfg.Log)
 	}
@@ -83,7 +89,7 @@ func New(cfg Config) *Services {
 		Mailer: cfg.Mailer, Jobs: s.Jobs, BaseURL: cfg.BaseURL, WebAuthn: s.WebAuthn, Log: cfg.Log, Now: cfg.Now})
 	// A forced reset's new password is the account service's to check, seal and store.
 	s.SignIn = signin.New(signin.Config{Store: cfg.Store, Limiter: s.Limiter, Keys: cfg.Keys, Hasher: cfg.Hasher, Mailer: cfg.Mailer,
-		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account})
+		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account, Metrics: cfg.Metrics})
 	s.Audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter})
 	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/metrics"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
@@ -40,6 +41,8 @@ type Config struct {
 	Fingerprints bool
 	// Accounts chooses and stores a forced reset's new password (setting a password is theirs).
 	Accounts *account.Service
+	// Metrics counts the steps tried, by method and result (nil: not counted).
+	Metrics *metrics.Metrics
 }
 
 // Service runs the sign-in use cases.
@@ -53,6 +56,7 @@ type Service struct {
 	now      func() time.Time
 	backfill bool
 	accounts *account.Service
+	metrics  *metrics.Metrics
 }
 
 // New returns the service.
@@ -65,7 +69,7 @@ func New(cfg Config) *Service {
 	}
 	return &Service{
 		store: cfg.Store, limiter: cfg.Limiter, keys: cfg.Keys, hasher: cfg.Hasher, mailer: cfg.Mailer,
-		log: cfg.Log, now: cfg.Now, backfill: cfg.Fingerprints, accounts: cfg.Accounts,
+		log: cfg.Log, now: cfg.Now, backfill: cfg.Fingerprints, accounts: cfg.Accounts, metrics: cfg.Metrics,
 	}
 }
 
