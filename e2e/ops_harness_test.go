@@ -49,7 +49,7 @@ type opsServer struct {
 // startOpsServer starts serve on the database in dir (created if new) with the given extra flags
 // (they win over the defaults here: --hibp-url off, loopback as trusted proxy) and environment
 // variables, and waits until it answers /healthz. The test's end kills it if it still runs.
-func startOpsServer(t *testing.T, dir string, env []string, extra ...string) *opsServer {
+func startOpsServer(t testing.TB, dir string, env []string, extra ...string) *opsServer {
 	t.Helper()
 	if serverBin == "" {
 		t.Fatalf("the weftid binary did not build:\n%v", buildErr)
@@ -91,17 +91,11 @@ func startOpsServer(t *testing.T, dir string, env []string, extra ...string) *op
 	return s
 }
 
-// waitFor polls cond until it holds, failing the test if the server exits first or opsTimeout
-// passes.
-func (s *opsServer) waitFor(t *testing.T, what string, cond func() bool) {
+// waitUntil polls cond until it holds, failing the test after opsTimeout.
+func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(opsTimeout)
 	for !cond() {
-		select {
-		case <-s.exited:
-			t.Fatalf("waiting for %s: the server exited: %v", what, s.waitErr)
-		default:
-		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no %s within %v", what, opsTimeout)
 		}
@@ -109,8 +103,21 @@ func (s *opsServer) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// waitFor is waitUntil that fails at once when the server exits.
+func (s *opsServer) waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	waitUntil(t, what, func() bool {
+		select {
+		case <-s.exited:
+			t.Fatalf("waiting for %s: the server exited: %v", what, s.waitErr)
+		default:
+		}
+		return cond()
+	})
+}
+
 // gauge reads one unlabelled gauge from /metrics (NaN when absent).
-func (s *opsServer) gauge(t *testing.T, name string) float64 {
+func (s *opsServer) gauge(t testing.TB, name string) float64 {
 	t.Helper()
 	resp, err := http.Get(s.metrics + "/metrics")
 	if err != nil {
@@ -131,7 +138,7 @@ func (s *opsServer) gauge(t *testing.T, name string) float64 {
 
 // synced is weftid_replication_synced_timestamp_seconds: every write committed before it is in
 // the replica (zero before the first sync).
-func (s *opsServer) synced(t *testing.T) time.Time {
+func (s *opsServer) synced(t testing.TB) time.Time {
 	v := s.gauge(t, "weftid_replication_synced_timestamp_seconds")
 	if math.IsNaN(v) {
 		return time.Time{}
@@ -142,7 +149,7 @@ func (s *opsServer) synced(t *testing.T) time.Time {
 
 // waitSynced waits until the replica holds every write committed before at. The metric is a
 // float of seconds, good to about a microsecond: it must pass at by more than that.
-func (s *opsServer) waitSynced(t *testing.T, at time.Time) time.Time {
+func (s *opsServer) waitSynced(t testing.TB, at time.Time) time.Time {
 	t.Helper()
 	var got time.Time
 	s.waitFor(t, "a sync after "+at.Format(time.RFC3339Nano), func() bool {
@@ -155,7 +162,7 @@ func (s *opsServer) waitSynced(t *testing.T, at time.Time) time.Time {
 var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
 // csrf loads a page and returns its form's CSRF token.
-func (s *opsServer) csrf(t *testing.T, path string) string {
+func (s *opsServer) csrf(t testing.TB, path string) string {
 	t.Helper()
 	resp, err := s.client.Get(s.public + path)
 	if err != nil {
@@ -194,7 +201,7 @@ func (s *opsServer) failedSignIn(email, csrf string, n int) (time.Time, error) {
 }
 
 // replicatorPID is the process id of the replicator the server started last (its log says).
-func (s *opsServer) replicatorPID(t *testing.T) int {
+func (s *opsServer) replicatorPID(t testing.TB) int {
 	t.Helper()
 	m := regexp.MustCompile(`msg="replication started" pid=(\d+)`).FindAllStringSubmatch(s.out.String(), -1)
 	if m == nil {
@@ -216,7 +223,7 @@ func gone(pid int) bool {
 }
 
 // kill9 sends SIGKILL to pid.
-func kill9(t *testing.T, pid int) {
+func kill9(t testing.TB, pid int) {
 	t.Helper()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 %d: %v", pid, err)
@@ -224,7 +231,7 @@ func kill9(t *testing.T, pid int) {
 }
 
 // restoreTo runs `weftid restore --from replica [--at at] DEST` into a new file in dir.
-func restoreTo(t *testing.T, env []string, replica, at, dest string) {
+func restoreTo(t testing.TB, env []string, replica, at, dest string) {
 	t.Helper()
 	args := []string{"restore", "--from", replica, dest}
 	if at != "" {
@@ -241,7 +248,7 @@ func restoreTo(t *testing.T, env []string, replica, at, dest string) {
 
 // failedAddresses opens a database, checks PRAGMA integrity_check, and returns the addresses of
 // its login_failed events.
-func failedAddresses(t *testing.T, path string) map[string]bool {
+func failedAddresses(t testing.TB, path string) map[string]bool {
 	t.Helper()
 	db, err := sql.Open("sqlite3", path)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 
 // s3Server starts an S3-compatible server (gofakes3, in memory) on loopback with one bucket, and
 // returns the environment a weftid process needs to reach it: the usual AWS variables.
-func s3Server(t *testing.T, bucket string) []string {
+func s3Server(t testing.TB, bucket string) []string {
 	t.Helper()
 	backend := s3mem.New()
 	if err := backend.CreateBucket(bucket); err != nil {
@@ -141,7 +141,7 @@ func TestReplicationSurvivesKill(t *testing.T) {
 			<-s.exited
 			close(stop)
 			acks := l.wait()
-			s.waitFor(t, "the replicator's exit", func() bool { return gone(replicator) })
+			waitUntil(t, "the replicator's exit", func() bool { return gone(replicator) })
 
 			restored := filepath.Join(dir, "restored.db")
 			restoreTo(t, env, replica, "", restored)
