@@ -116,7 +116,7 @@ func (s *opsServer) waitFor(t testing.TB, what string, cond func() bool) {
 	})
 }
 
-// gauge reads one unlabelled gauge from /metrics (NaN when absent).
+// gauge reads one unlabelled gauge or counter from /metrics (NaN when absent).
 func (s *opsServer) gauge(t testing.TB, name string) float64 {
 	t.Helper()
 	resp, err := http.Get(s.metrics + "/metrics")
@@ -132,6 +132,9 @@ func (s *opsServer) gauge(t testing.TB, name string) float64 {
 	f, ok := families[name]
 	if !ok || len(f.GetMetric()) != 1 {
 		return math.NaN()
+	}
+	if m := f.GetMetric()[0]; m.Counter != nil {
+		return m.GetCounter().GetValue()
 	}
 	return f.GetMetric()[0].GetGauge().GetValue()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,11 @@ func s3Server(t testing.TB, bucket string) []string {
 	if err := backend.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
 	}
+	return s3Env(t, backend)
+}
+
+// s3Env serves backend on loopback and returns the AWS variables that reach it.
+func s3Env(t testing.TB, backend *s3mem.Backend) []string {
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
 	t.Cleanup(srv.Close)
 	return []string{"AWS_ENDPOINT_URL_S3=" + srv.URL, "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=weftid-test",
@@ -174,5 +180,47 @@ func TestReplicationSurvivesKill(t *testing.T) {
 					at.Format(time.RFC3339Nano), then["a@example.com"], then["b@example.com"])
 			}
 		})
+	}
+}
+
+// When the replica cannot be written (here: the bucket does not exist yet), the server keeps
+// serving, the replicator keeps running and retrying, every failed sync is counted, and the
+// synced moment does not move; once the bucket exists, the next sync catches up.
+func TestReplicationReportsFailures(t *testing.T) {
+	dir := t.TempDir()
+	backend := s3mem.New()
+	env := s3Env(t, backend)
+	s := startOpsServer(t, dir, env, "--replicate", "s3://later/weftid", "--replicate-interval", "100ms")
+	s.waitFor(t, "failed syncs counted", func() bool { return s.gauge(t, "weftid_replication_sync_errors_total") >= 3 })
+	if synced := s.synced(t); !synced.IsZero() {
+		t.Errorf("a replica that was never written reports writes synced up to %s", synced.Format(time.RFC3339Nano))
+	}
+	if up := s.gauge(t, "weftid_replication_up"); up != 1 {
+		t.Errorf("weftid_replication_up = %v while retrying, want 1", up)
+	}
+	ack, err := s.failedSignIn("during-outage@example.com", s.csrf(t, "/login"), 1)
+	if err != nil {
+		t.Fatalf("the server stopped serving while its replica failed: %v", err)
+	}
+
+	if err := backend.CreateBucket("later"); err != nil {
+		t.Fatal(err)
+	}
+	s.waitSynced(t, ack)
+	replicator := s.replicatorPID(t)
+	kill9(t, replicator)
+	kill9(t, s.cmd.Process.Pid)
+	<-s.exited
+	waitUntil(t, "the replicator's exit", func() bool { return gone(replicator) })
+	restored := filepath.Join(dir, "restored.db")
+	restoreTo(t, env, "s3://later/weftid", "", restored)
+	if !failedAddresses(t, restored)["during-outage@example.com"] {
+		t.Error("the write made while the replica failed is not in it after the replica came back")
+	}
+	if !strings.Contains(s.out.String(), "replication sync failed") || !strings.Contains(s.out.String(), "replication sync works again") {
+		t.Error("the log does not say that syncs failed and then worked again")
+	}
+	if n := strings.Count(s.out.String(), "replication sync failed"); n != 1 {
+		t.Errorf("the failure was logged %d times, want once (then once a minute)", n)
 	}
 }

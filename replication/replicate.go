@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -70,13 +71,23 @@ func Replicate(ctx context.Context, opt Options, stop <-chan struct{}, status io
 
 	tick := time.NewTicker(opt.Interval)
 	defer tick.Stop()
+	var failing, logged time.Time // since when syncs fail; when that was last logged
 syncing:
 	for {
 		start := time.Now()
 		if err := syncOnce(ctx, db, r); err != nil {
-			log.Warn("replication sync failed; retrying at the next interval", "err", err)
+			// Logged when it starts failing and then once a minute, not at every interval.
+			if failing.IsZero() || time.Since(logged) >= time.Minute {
+				log.Warn("replication sync failed; retrying at every interval", "err", err, "failing_since", cmp.Or(failing, start))
+				logged = time.Now()
+			}
+			failing = cmp.Or(failing, start)
 			report(Status{Error: err.Error()})
 		} else {
+			if !failing.IsZero() {
+				log.Warn("replication sync works again", "failed_for", time.Since(failing).Round(time.Second))
+				failing = time.Time{}
+			}
 			report(Status{Synced: start, TXID: uint64(r.Pos().TXID)})
 		}
 		select {
