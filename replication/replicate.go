@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"syscall"
 	"time"
 
 	"github.com/benbjohnson/litestream"
@@ -64,7 +66,8 @@ func Replicate(ctx context.Context, opt Options, stop <-chan struct{}, status io
 	}
 	enc := json.NewEncoder(status)
 	report := func(s Status) {
-		if err := enc.Encode(s); err != nil {
+		// EPIPE: the server is gone (its stdin closing stops this loop next).
+		if err := enc.Encode(s); err != nil && !errors.Is(err, syscall.EPIPE) {
 			log.Warn("replication status not written", "err", err)
 		}
 	}
