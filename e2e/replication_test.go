@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -222,5 +223,39 @@ func TestReplicationReportsFailures(t *testing.T) {
 	}
 	if n := strings.Count(s.out.String(), "replication sync failed"); n != 1 {
 		t.Errorf("the failure was logged %d times, want once (then once a minute)", n)
+	}
+}
+
+// A replicator that dies while the server runs is started again, and replication carries on.
+func TestReplicatorRestarts(t *testing.T) {
+	dir := t.TempDir()
+	replica := "file://" + filepath.Join(dir, "replica")
+	s := startOpsServer(t, dir, nil, "--replicate", replica, "--replicate-interval", "100ms")
+	s.waitSynced(t, time.Now())
+	first := s.replicatorPID(t)
+	kill9(t, first)
+	s.waitFor(t, "a new replicator", func() bool { return s.replicatorPID(t) != first })
+	ack, err := s.failedSignIn("after-replicator-died@example.com", s.csrf(t, "/login"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitSynced(t, ack)
+	if !strings.Contains(s.out.String(), "the replicator exited; starting it again") {
+		t.Error("the log does not say the replicator died")
+	}
+	if up := s.gauge(t, "weftid_replication_up"); up != 1 {
+		t.Errorf("weftid_replication_up = %v after the restart, want 1", up)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-s.exited
+	if s.waitErr != nil {
+		t.Fatalf("exit: %v", s.waitErr)
+	}
+	restored := filepath.Join(dir, "restored.db")
+	restoreTo(t, nil, replica, "", restored)
+	if !failedAddresses(t, restored)["after-replicator-died@example.com"] {
+		t.Error("the write after the new replicator started is not in the replica")
 	}
 }
