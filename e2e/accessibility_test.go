@@ -315,6 +315,9 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/applications"},
 		{path: "/applications/oidc/new"},
 		{path: "/applications/oidc/" + oidcClientID},
+		// RP-initiated logout: the confirmation, and the page for an address the app did not register.
+		{path: "/oauth2/end_session?client_id=" + oidcClientID},
+		{path: "/oauth2/end_session?post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F&client_id=" + oidcClientID},
 		{path: "/applications/saml"},
 		{path: "/applications/saml/new"},
 		{path: samlAppPath},

@@ -60,8 +60,12 @@ func clientForm(c *fiber.Ctx) (oidc.ClientInput, views.ClientForm) {
 		Public:       c.FormValue("type") == "public",
 		Service:      c.FormValue("service") == "1",
 		HomeURL:      strings.TrimSpace(c.FormValue("home_url")),
+
+		PostLogoutRedirectURIs: strings.TrimSpace(c.FormValue("post_logout_redirect_uris")),
+		RequiredAuthStrength:   c.FormValue("required_auth_strength"),
 	}
-	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Service: f.Service, HomeURL: f.HomeURL}, f
+	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Service: f.Service, HomeURL: f.HomeURL,
+		PostLogoutRedirectURIs: f.PostLogoutRedirectURIs, RequiredAuthStrength: f.RequiredAuthStrength}, f
 }
 
 // clientError answers the registry's errors: the form again with what is wrong (422); the
@@ -88,6 +92,7 @@ func (h *Handler) showClientWith(c *fiber.Ctx, cl store.OAuthClient, notice, sec
 	return h.clientPage(c, fiber.StatusOK, views.ClientForm{
 		ClientID: cl.ClientID, Name: cl.Name, RedirectURIs: strings.Join(cl.RedirectURIs, "\n"), Public: !cl.Confidential,
 		Service: cl.Service, HomeURL: cl.HomeURL, Notice: notice, Secret: secret, HasSecret: cl.SecretHash != nil,
+		PostLogoutRedirectURIs: strings.Join(cl.PostLogoutRedirectURIs, "\n"), RequiredAuthStrength: cl.RequiredAuthStrength,
 	})
 }
 

@@ -45,7 +45,7 @@ func (h *Handler) pathSAMLApp(c *fiber.Ctx) (store.SAMLServiceProvider, error) {
 // spInput is the service provider form: the name, and the metadata as a chosen file (if one
 // was) or as pasted text.
 func spInput(c *fiber.Ctx) (saml.SPInput, error) {
-	in := saml.SPInput{Name: c.FormValue("name")}
+	in := saml.SPInput{Name: c.FormValue("name"), RequiredAuthStrength: c.FormValue("required_auth_strength")}
 	if fh, err := c.FormFile("metadata_file"); err == nil && fh.Size > 0 {
 		f, err := fh.Open()
 		if err != nil {
@@ -76,7 +76,7 @@ func (h *Handler) createSAMLApp(c *fiber.Ctx) error {
 	}
 	sp, err := h.SAML.CreateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), in)
 	if problems, ok := refusedForm(err); ok {
-		f := views.SAMLAppForm{IdP: h.samlIdPInfo(), Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
+		f := views.SAMLAppForm{IdP: h.samlIdPInfo(), Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems, Strength: in.RequiredAuthStrength}
 		return render(c, fiber.StatusUnprocessableEntity, views.NewSAMLAppPage(h.pageBase(c, "Register a SAML application", "applications"), f))
 	}
 	if err != nil {
@@ -93,7 +93,7 @@ func (h *Handler) showSAMLApp(c *fiber.Ctx) error {
 		return err
 	}
 	return render(c, fiber.StatusOK, views.SAMLAppPage(h.pageBase(c, sp.Name, "applications"), views.SAMLAppDetail{
-		IdP: h.samlIdPInfo(), App: sp, Name: sp.Name, Notice: views.SAMLAppNotices.Notice(c.Query("notice")),
+		IdP: h.samlIdPInfo(), App: sp, Name: sp.Name, Notice: views.SAMLAppNotices.Notice(c.Query("notice")), Strength: sp.RequiredAuthStrength,
 	}))
 }
 
@@ -109,7 +109,8 @@ func (h *Handler) updateSAMLApp(c *fiber.Ctx) error {
 	}
 	err = h.SAML.UpdateServiceProvider(c.UserContext(), currentUser(c).ID, h.requestOrigin(c), sp, in)
 	if problems, ok := refusedForm(err); ok {
-		d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems}
+		d := views.SAMLAppDetail{IdP: h.samlIdPInfo(), App: sp, Name: strings.TrimSpace(in.Name), Metadata: echoMetadata(c), Errors: problems,
+			Strength: in.RequiredAuthStrength}
 		return render(c, fiber.StatusUnprocessableEntity, views.SAMLAppPage(h.pageBase(c, sp.Name, "applications"), d))
 	}
 	if err != nil {

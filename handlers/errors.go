@@ -62,6 +62,18 @@ var answers = []answer{
 	{oidc.ErrClientNotFound, fiber.StatusNotFound, ""},
 	{oidc.ErrPublicClient, fiber.StatusBadRequest, ""},
 	{oidc.ErrTooManyRequests, fiber.StatusTooManyRequests, ""},
+	// An authorize request whose error cannot go back to the application gets its page in words.
+	{oidc.ErrAuthorizeUnreadable, fiber.StatusBadRequest, "The application's sign-in request could not be read. Go back to the application and try again."},
+	{oidc.ErrAuthorizeNoClient, fiber.StatusBadRequest, "The application's sign-in request does not say which application it is (client_id is missing)."},
+	{oidc.ErrAuthorizeUnknown, fiber.StatusBadRequest, "This application is not registered with weftid. Ask an administrator to register it under Applications."},
+	{oidc.ErrAuthorizeNoRedirect, fiber.StatusBadRequest, "The application's sign-in request does not say where to answer (redirect_uri is missing)."},
+	// Why RP-initiated logout will not return to the application (its page still signs out).
+	{oidc.ErrLogoutBadHint, fiber.StatusBadRequest, "The application's sign-out request could not be verified, so weftid will not return to it."},
+	{oidc.ErrLogoutClientHint, fiber.StatusBadRequest, "The application's sign-out request names two different applications, so weftid will not return to it."},
+	{oidc.ErrLogoutUnknownApp, fiber.StatusBadRequest, "The application that asked to sign you out is not registered with weftid."},
+	{oidc.ErrLogoutNoApp, fiber.StatusBadRequest, "The application did not say which application it is, so weftid cannot check where it asked to return to."},
+	{oidc.ErrLogoutUnregistered, fiber.StatusBadRequest, "The application asked to return to an address it has not registered for sign-out (post_logout_redirect_uri), so weftid will not send you there."},
+	{oidc.ErrAuthorizeBadRedirect, fiber.StatusBadRequest, "The application asked to be answered at an address it has not registered (redirect_uri). An administrator can add it to the app's redirect URIs under Applications."},
 
 	// The SAML service refuses a request in words (samlError shows them); a held request that
 	// is gone is 404, and a full table of held requests 503.

@@ -28,8 +28,9 @@ func (h *Handler) observe(c *fiber.Ctx) error {
 			status = fe.Code
 		}
 	}
-	// Every middleware is mounted at / (routes.go), and fiber reports the last route that
-	// matched: a route of / for another path is a middleware that answered, or the final 404.
+	// fiber reports the last route that matched. Every middleware that may answer by itself is
+	// mounted at / (routes.go; one at /login calls Next first), so a route of / for another path
+	// is a middleware that answered, or the final 404.
 	route := c.Route().Path
 	if route == "/" && c.Path() != "/" {
 		route = "middleware"

@@ -18,19 +18,22 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/assets/*", serveAsset)
 	app.Get("/healthz", h.healthz)
 	// OpenID Connect, machine to machine: no session, no CSRF (clients authenticate themselves).
-	app.Get("/.well-known/openid-configuration", h.oidcOn, h.oidcEndpoint)
+	app.Get("/.well-known/openid-configuration", h.oidcOn, h.oidcDiscovery)
 	app.Get("/oauth2/keys", h.oidcOn, h.oidcEndpoint)
 	app.Post("/oauth2/token", h.oidcOn, h.oidcClientEndpoint)
 	app.Post("/oauth2/revoke", h.oidcOn, h.oidcClientEndpoint)
 	app.Post("/oauth2/introspect", h.oidcOn, h.oidcClientEndpoint)
-	app.Get("/oauth2/userinfo", h.oidcOn, h.oidcEndpoint)
-	app.Post("/oauth2/userinfo", h.oidcOn, h.oidcEndpoint)
+	app.Get("/oauth2/userinfo", h.oidcOn, h.oidcUserinfo)
+	app.Post("/oauth2/userinfo", h.oidcOn, h.oidcUserinfo)
+	// RP-initiated logout by POST comes from the application's page: it only moves to the GET.
+	app.Post("/oauth2/end_session", h.oidcOn, h.oidcEndSession)
 	app.Get("/saml/metadata", h.samlMetadata)
 	// The SP's page posts the AuthnRequest (HTTP-POST binding) from its own site: no CSRF token,
 	// and nothing changes but a held request (see saml.go).
 	app.Post("/saml/sso", h.loadSession, h.samlSSO)
 
 	app.Use(h.loadSession, h.csrf)
+	app.Use("/login", h.signInFormAction)
 
 	app.Get("/", h.home)
 	app.Get("/setup", h.showSetup)
@@ -61,8 +64,9 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/oauth2/authorize", h.oidcOn, h.oidcAuthorize)
 	app.Get("/oauth2/login", h.oidcOn, h.oidcLogin)
 	app.Post("/oauth2/login", h.oidcOn, h.oidcReauth)
-	app.Get("/oauth2/authorize/callback", h.oidcOn, h.oidcCallbackGuard, h.oidcEndpoint)
+	app.Get("/oauth2/authorize/callback", h.oidcOn, h.oidcCallback)
 	app.Get("/oauth2/end_session", h.oidcOn, h.oidcEndSession)
+	app.Post("/oauth2/end_session/confirm", h.oidcOn, h.oidcConfirmLogout)
 	app.Get("/saml/sso", h.samlSSO)
 	app.Get("/saml/continue/:id", h.samlContinue)
 

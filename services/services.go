@@ -89,7 +89,7 @@ func New(cfg Config) *Services {
 		Mailer: cfg.Mailer, Jobs: s.Jobs, BaseURL: cfg.BaseURL, WebAuthn: s.WebAuthn, Log: cfg.Log, Now: cfg.Now})
 	// A forced reset's new password is the account service's to check, seal and store.
 	s.SignIn = signin.New(signin.Config{Store: cfg.Store, Limiter: s.Limiter, Keys: cfg.Keys, Hasher: cfg.Hasher, Mailer: cfg.Mailer,
-		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account, Metrics: cfg.Metrics})
+		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account, Requires: s.requiresEnhanced, Metrics: cfg.Metrics})
 	s.Audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter})
 	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter})
@@ -101,4 +101,13 @@ func New(cfg Config) *Services {
 		}
 	})
 	return s
+}
+
+// requiresEnhanced says whether the SSO request a sign-in returns to (returnTo, its
+// continuation) belongs to an application that requires Enhanced.
+func (s *Services) requiresEnhanced(ctx context.Context, returnTo string) (bool, error) {
+	if enhanced, err := s.OIDC.RequiresEnhanced(ctx, returnTo); enhanced || err != nil {
+		return enhanced, err
+	}
+	return s.SAML.RequiresEnhanced(ctx, returnTo)
 }

@@ -59,14 +59,16 @@ type SAMLServiceProvider struct {
 	ACSURL    string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// RequiredAuthStrength is "tenant" or "enhanced" (SetSAMLSPRequiredStrength).
+	RequiredAuthStrength string
 }
 
-const samlSPColumns = `id, entity_id, name, metadata, acs_url, created_at, updated_at`
+const samlSPColumns = `id, entity_id, name, metadata, acs_url, created_at, updated_at, required_auth_strength`
 
 func scanSAMLSP(row interface{ Scan(...any) error }) (SAMLServiceProvider, error) {
 	var sp SAMLServiceProvider
 	var created, updated int64
-	if err := row.Scan(&sp.ID, &sp.EntityID, &sp.Name, &sp.Metadata, &sp.ACSURL, &created, &updated); err != nil {
+	if err := row.Scan(&sp.ID, &sp.EntityID, &sp.Name, &sp.Metadata, &sp.ACSURL, &created, &updated, &sp.RequiredAuthStrength); err != nil {
 		return SAMLServiceProvider{}, err
 	}
 	sp.CreatedAt, sp.UpdatedAt = fromUnix(created), fromUnix(updated)
@@ -93,6 +95,7 @@ func (q q) CreateSAMLServiceProvider(ctx context.Context, sp SAMLServiceProvider
 	}
 	sp.ID, err = res.LastInsertId()
 	sp.UpdatedAt = sp.CreatedAt
+	sp.RequiredAuthStrength = "tenant" // the column's default: SetSAMLSPRequiredStrength changes it
 	return sp, err
 }
 
@@ -108,6 +111,16 @@ func (q q) UpdateSAMLServiceProvider(ctx context.Context, sp SAMLServiceProvider
 	}
 	if err != nil {
 		return fmt.Errorf("store: update saml service provider: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// SetSAMLSPRequiredStrength sets what a service provider requires of a sign-in ("tenant" or
+// "enhanced"); ErrNotFound when it is gone.
+func (q q) SetSAMLSPRequiredStrength(ctx context.Context, id int64, strength string) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE saml_service_providers SET required_auth_strength = ? WHERE id = ?`, strength, id)
+	if err != nil {
+		return fmt.Errorf("store: saml service provider strength: %w", err)
 	}
 	return mustAffect(res)
 }

@@ -37,6 +37,15 @@ func TestSAMLServiceProviders(t *testing.T) {
 	if err != nil || got != a {
 		t.Errorf("SAMLServiceProviderByEntityID = %+v, %v; want %+v", got, err, a)
 	}
+	if err := s.SetSAMLSPRequiredStrength(ctx, a.ID, "enhanced"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SAMLServiceProvider(ctx, a.ID); err != nil || got.RequiredAuthStrength != "enhanced" {
+		t.Errorf("after SetSAMLSPRequiredStrength: %q, %v; want enhanced", got.RequiredAuthStrength, err)
+	}
+	if err := s.SetSAMLSPRequiredStrength(ctx, 999, "enhanced"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetSAMLSPRequiredStrength of nobody: %v, want ErrNotFound", err)
+	}
 	if _, err := s.SAMLServiceProviderByEntityID(ctx, "https://nobody.example"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("an unknown entity ID: %v, want ErrNotFound", err)
 	}

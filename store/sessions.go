@@ -15,14 +15,17 @@ type Session struct {
 	ExpiresAt  time.Time
 	IP         string
 	UserAgent  string
+	// Factors are the factors of the sign-in that made the session (an auth.Factors bit set; 0
+	// for a session made before they were recorded).
+	Factors int64
 }
 
 // CreateSession stores a new session.
 func (q q) CreateSession(ctx context.Context, s Session) error {
 	_, err := q.db.ExecContext(ctx, `
-		INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		s.IDHash, s.UserID, unix(s.CreatedAt), unix(s.LastSeenAt), unix(s.ExpiresAt), s.IP, s.UserAgent)
+		INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, factors)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.IDHash, s.UserID, unix(s.CreatedAt), unix(s.LastSeenAt), unix(s.ExpiresAt), s.IP, s.UserAgent, s.Factors)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
@@ -33,13 +36,13 @@ func (q q) CreateSession(ctx context.Context, s Session) error {
 // is none or it expired at now.
 func (q q) SessionUser(ctx context.Context, idHash []byte, now time.Time) (Session, User, error) {
 	row := q.db.QueryRowContext(ctx, `
-		SELECT s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent,
+		SELECT s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.factors,
 		       u.id, u.email, u.name, u.role, u.status, u.password_hash, u.password_reset_required, u.password_min_length, u.password_min_score, u.breach_prefix <> '', u.created_at, u.updated_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.id_hash = ? AND s.expires_at > ?`, idHash, unix(now))
 	var s Session
 	var created, seen, expires int64
-	u, err := scanUser(scanPrefix{row: row, dst: []any{&created, &seen, &expires, &s.IP, &s.UserAgent}})
+	u, err := scanUser(scanPrefix{row: row, dst: []any{&created, &seen, &expires, &s.IP, &s.UserAgent, &s.Factors}})
 	if err != nil {
 		return Session{}, User{}, err
 	}

@@ -33,6 +33,9 @@ const (
 	ErrRedirectURI       FormError = "Each redirect URI must be an https address (or http on localhost, 127.0.0.1 or [::1]) without a #fragment"
 	ErrTooManyRedirects  FormError = "At most 20 redirect URIs."
 	ErrNoRedirectURI     FormError = "Enter at least one redirect URI."
+	ErrPostLogoutURI     FormError = "Each post-logout redirect URI must be an https address (or http on localhost, 127.0.0.1 or [::1]) without a #fragment"
+	ErrTooManyLogoutURIs FormError = "At most 20 post-logout redirect URIs."
+	ErrStrength          FormError = "Choose the required authentication strength: the tenant's, or Enhanced."
 	maxRedirectURIs                = 20
 	maxURLLength                   = 2000
 	maxClientName                  = 100
@@ -46,12 +49,21 @@ type ClientInput struct {
 	Public       bool
 	Service      bool // may use client credentials (confidential only)
 	HomeURL      string
+	// PostLogoutRedirectURIs are where RP-initiated logout may return to, one per line.
+	PostLogoutRedirectURIs string
+	// RequiredAuthStrength is auth.AppStrengthTenant ("" too) or auth.AppStrengthEnhanced.
+	RequiredAuthStrength string
 }
 
 // client checks the input and makes the client it describes (without id, times or secret).
 func (in ClientInput) client() (store.OAuthClient, error) {
 	name, homeURL := strings.TrimSpace(in.Name), strings.TrimSpace(in.HomeURL)
-	cl := store.OAuthClient{Name: name, Confidential: !in.Public, Service: in.Service, HomeURL: homeURL}
+	strength := in.RequiredAuthStrength
+	if strength == "" {
+		strength = auth.AppStrengthTenant
+	}
+	cl := store.OAuthClient{Name: name, Confidential: !in.Public, Service: in.Service, HomeURL: homeURL, RequiredAuthStrength: strength}
+	var err error
 	switch {
 	case name == "":
 		return cl, ErrNameMissing
@@ -61,8 +73,24 @@ func (in ClientInput) client() (store.OAuthClient, error) {
 		return cl, ErrPublicService
 	case homeURL != "" && !allowedAppURL(homeURL):
 		return cl, ErrHomeURL
+	case !auth.ValidAppStrength(strength):
+		return cl, ErrStrength
 	}
-	for _, line := range strings.Split(in.RedirectURIs, "\n") {
+	if cl.RedirectURIs, err = appURLs(in.RedirectURIs, ErrRedirectURI, ErrTooManyRedirects); err != nil {
+		return cl, err
+	}
+	if len(cl.RedirectURIs) == 0 && !in.Service {
+		return cl, ErrNoRedirectURI
+	}
+	cl.PostLogoutRedirectURIs, err = appURLs(in.PostLogoutRedirectURIs, ErrPostLogoutURI, ErrTooManyLogoutURIs)
+	return cl, err
+}
+
+// appURLs reads a list of URIs, one per line, each under the rules of redirect URIs (bad names
+// the first that breaks them), at most maxRedirectURIs of them (else tooMany).
+func appURLs(lines string, bad, tooMany FormError) ([]string, error) {
+	var uris []string
+	for _, line := range strings.Split(lines, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
@@ -71,17 +99,14 @@ func (in ClientInput) client() (store.OAuthClient, error) {
 			if len(line) > maxQuotedRedirectURI {
 				line = line[:maxQuotedRedirectURI]
 			}
-			return cl, ErrRedirectURI + FormError(": "+line)
+			return nil, bad + FormError(": "+line)
 		}
-		cl.RedirectURIs = append(cl.RedirectURIs, line)
+		uris = append(uris, line)
 	}
-	switch {
-	case len(cl.RedirectURIs) > maxRedirectURIs:
-		return cl, ErrTooManyRedirects
-	case len(cl.RedirectURIs) == 0 && !in.Service:
-		return cl, ErrNoRedirectURI
+	if len(uris) > maxRedirectURIs {
+		return nil, tooMany
 	}
-	return cl, nil
+	return uris, nil
 }
 
 // allowedAppURL accepts an absolute https URL, or http on a loopback host, without a fragment.
@@ -112,6 +137,7 @@ func clientDetails(cl store.OAuthClient) map[string]any {
 	return map[string]any{
 		"client_id": cl.ClientID, "name": cl.Name, "confidential": cl.Confidential, "service": cl.Service,
 		"redirect_uris": strings.Join(cl.RedirectURIs, " "), "home_url": cl.HomeURL,
+		"post_logout_redirect_uris": strings.Join(cl.PostLogoutRedirectURIs, " "), "required_auth_strength": cl.RequiredAuthStrength,
 	}
 }
 

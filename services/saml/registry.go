@@ -19,6 +19,7 @@ import (
 	crewjam "github.com/crewjam/saml"
 	xrv "github.com/mattermost/xml-roundtrip-validator"
 
+	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/store"
 )
 
@@ -56,6 +57,16 @@ func (m MetadataInput) given() bool {
 type SPInput struct {
 	Name     string
 	Metadata MetadataInput
+	// RequiredAuthStrength is auth.AppStrengthTenant ("" too) or auth.AppStrengthEnhanced.
+	RequiredAuthStrength string
+}
+
+// strength is the required authentication strength the form chose.
+func (in SPInput) strength() string {
+	if in.RequiredAuthStrength == "" {
+		return auth.AppStrengthTenant
+	}
+	return in.RequiredAuthStrength
 }
 
 // spMetadata is a service provider's metadata, parsed and checked.
@@ -91,6 +102,9 @@ func checkInput(in SPInput, required bool) (name string, md spMetadata, given bo
 	name = strings.TrimSpace(in.Name)
 	if name == "" || utf8.RuneCountInString(name) > maxName {
 		problems = append(problems, fmt.Sprintf("Enter a name of at most %d characters.", maxName))
+	}
+	if !auth.ValidAppStrength(in.strength()) {
+		problems = append(problems, "Choose the required authentication strength: the tenant's, or Enhanced.")
 	}
 	given = in.Metadata.given()
 	if given || required {
@@ -242,8 +256,12 @@ func (s *Service) CreateServiceProvider(ctx context.Context, adminID int64, from
 		if err != nil {
 			return err
 		}
+		sp.RequiredAuthStrength = in.strength()
+		if err := tx.SetSAMLSPRequiredStrength(ctx, sp.ID, sp.RequiredAuthStrength); err != nil {
+			return err
+		}
 		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPCreated, ptr(adminID), nil, map[string]any{
-			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL,
+			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL, "required_auth_strength": sp.RequiredAuthStrength,
 		}))
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -271,6 +289,9 @@ func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from
 		updated.EntityID, updated.Metadata, updated.ACSURL = md.entity.EntityID, md.xml, md.acs
 		changed = append(changed, "metadata")
 	}
+	if updated.RequiredAuthStrength = in.strength(); updated.RequiredAuthStrength != sp.RequiredAuthStrength {
+		changed = append(changed, "required_auth_strength")
+	}
 	if len(changed) == 0 {
 		return nil
 	}
@@ -278,7 +299,11 @@ func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from
 		if err := tx.UpdateSAMLServiceProvider(ctx, updated); err != nil {
 			return err
 		}
-		details := map[string]any{"sp_id": sp.ID, "entity_id": updated.EntityID, "name": updated.Name, "changed": changed}
+		if err := tx.SetSAMLSPRequiredStrength(ctx, sp.ID, updated.RequiredAuthStrength); err != nil {
+			return err
+		}
+		details := map[string]any{"sp_id": sp.ID, "entity_id": updated.EntityID, "name": updated.Name, "changed": changed,
+			"required_auth_strength": updated.RequiredAuthStrength}
 		if updated.EntityID != sp.EntityID {
 			details["previous_entity_id"] = sp.EntityID
 		}

@@ -284,20 +284,30 @@ type Post struct {
 	RelayState   string
 }
 
-// Issue answers req for a complete session: it makes the signed assertion and response and
-// records saml_assertion_issued. ErrBinding when the SP wants its answer other than by HTTP-POST.
+// Issue answers req for a complete session: it makes the signed assertion and response, whose
+// AuthnContextClassRef says how the session signed in, and records saml_assertion_issued.
+// ErrBinding when the SP wants its answer other than by HTTP-POST; ErrStepUpRequired when it
+// requires Enhanced and the session is not.
 func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, from store.Origin) (Post, error) {
 	r := req.req
 	if r.ACSEndpoint == nil || r.ACSEndpoint.Binding != crewjam.HTTPPostBinding {
 		return Post{}, ErrBinding
 	}
-	session, err := s.session(ctx, who)
+	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
 	if err != nil {
 		return Post{}, err
+	}
+	session, factors, err := s.session(ctx, who)
+	if err != nil {
+		return Post{}, err
+	}
+	if sp.RequiredAuthStrength == auth.AppStrengthEnhanced && !factors.Strong() {
+		return Post{}, ErrStepUpRequired
 	}
 	if err := r.IDP.AssertionMaker.MakeAssertion(r, session); err != nil {
 		return Post{}, err
 	}
+	setAuthnContext(r.Assertion, factors)
 	form, err := r.PostBinding()
 	if err != nil {
 		return Post{}, err
@@ -306,14 +316,10 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 	if err != nil {
 		return Post{}, fmt.Errorf("saml: ACS %q: %w", form.URL, err)
 	}
-	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
-	if err != nil {
-		return Post{}, err
-	}
 	u := who.User
 	err = s.store.AddEvent(ctx, from.Event(s.now(), store.EventSAMLAssertionIssued, ptr(u.ID), ptr(u.ID), map[string]any{
 		"sp_id": sp.ID, "entity_id": sp.EntityID, "acs": form.URL, "initiated": req.initiated,
-		"assertion_id": r.Assertion.ID,
+		"assertion_id": r.Assertion.ID, "authn_context": authnContextClass(factors),
 	}))
 	if err != nil {
 		return Post{}, err
@@ -321,12 +327,12 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 	return Post{SPName: sp.Name, URL: form.URL, Origin: origin, SAMLResponse: form.SAMLResponse, RelayState: form.RelayState}, nil
 }
 
-// session builds crewjam's session for the signed-in user: NameID their email address, and the
-// attributes email, name and role.
-func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, error) {
+// session builds crewjam's session for the signed-in user (NameID their email address, and the
+// attributes email, name and role) and says which factors it signed in with.
+func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, auth.Factors, error) {
 	sess, _, err := s.store.SessionUser(ctx, who.SessionIDHash, s.now())
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	// The session index names the session to the SP without giving away its id or its hash.
 	index := hex.EncodeToString(s.keys.HashToken("saml_session_index", hex.EncodeToString(who.SessionIDHash))[:16])
@@ -347,7 +353,7 @@ func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, 
 			attr("name", u.Name),
 			attr("role", string(u.Role)),
 		},
-	}, nil
+	}, auth.Factors(sess.Factors), nil
 }
 
 // serviceProviders finds registered service providers by entity ID for crewjam.

@@ -162,7 +162,11 @@ func (s *Service) VerifyCode(ctx context.Context, c Client, method auth.Method, 
 	// pass marks the second factor done, with use, which consumes the code, and takes the
 	// sign-in on. When use finds nothing to consume (ErrNotFound), the attempt fails with notFound.
 	pass := func(use func(tx *store.Tx) error, details, notFound string) (Result, error) {
-		done := store.Progress{SecondFactor: true, StrongFactor: method != auth.MethodEmail, EmailCode: method == auth.MethodEmail}
+		factor := auth.FactorOTP // TOTP, or a backup code made with it
+		if method == auth.MethodEmail {
+			factor = auth.FactorEmailCode
+		}
+		done := store.Progress{SecondFactor: true, StrongFactor: method != auth.MethodEmail, EmailCode: method == auth.MethodEmail, Factors: int64(factor)}
 		next, err := s.advance(ctx, c, r.SignIn, u, details, func(tx *store.Tx) (store.SignIn, error) {
 			if err := use(tx); errors.Is(err, store.ErrNotFound) {
 				return r.SignIn, errConsumed

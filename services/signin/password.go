@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/store"
 )
 
@@ -38,7 +39,7 @@ func (s *Service) Password(ctx context.Context, c Client, email, password string
 	}
 	var r Result
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		si, token, err := s.start(ctx, tx, c, u, store.Progress{Password: true})
+		si, token, err := s.start(ctx, tx, c, u, store.Progress{Password: true, Factors: int64(auth.FactorPassword)})
 		r = Result{SignIn: si, User: u, Started: token}
 		return err
 	})

@@ -41,6 +41,10 @@ type Config struct {
 	Fingerprints bool
 	// Accounts chooses and stores a forced reset's new password (setting a password is theirs).
 	Accounts *account.Service
+	// Requires says whether the application a sign-in returns to (its ReturnTo, the continuation
+	// of an SSO request) requires Enhanced (nil: none does). It is asked at every step, like the
+	// tenant's policy.
+	Requires func(ctx context.Context, returnTo string) (enhanced bool, err error)
 	// Metrics counts the steps tried, by method and result (nil: not counted).
 	Metrics *metrics.Metrics
 }
@@ -56,6 +60,7 @@ type Service struct {
 	now      func() time.Time
 	backfill bool
 	accounts *account.Service
+	requires func(ctx context.Context, returnTo string) (bool, error)
 	metrics  *metrics.Metrics
 }
 
@@ -69,7 +74,8 @@ func New(cfg Config) *Service {
 	}
 	return &Service{
 		store: cfg.Store, limiter: cfg.Limiter, keys: cfg.Keys, hasher: cfg.Hasher, mailer: cfg.Mailer,
-		log: cfg.Log, now: cfg.Now, backfill: cfg.Fingerprints, accounts: cfg.Accounts, metrics: cfg.Metrics,
+		log: cfg.Log, now: cfg.Now, backfill: cfg.Fingerprints, accounts: cfg.Accounts, requires: cfg.Requires,
+		metrics: cfg.Metrics,
 	}
 }
 
@@ -164,8 +170,9 @@ type reader interface {
 	Settings(ctx context.Context) (store.Settings, error)
 }
 
-// state is what auth.NextStep reads: the sign-in's progress and its user's second factors.
-func state(ctx context.Context, q reader, si store.SignIn, u store.User) (auth.SignInState, error) {
+// state is what auth.NextStep reads: the sign-in's progress, its user's second factors, and what
+// the tenant and the application it returns to require.
+func (s *Service) state(ctx context.Context, q reader, si store.SignIn, u store.User) (auth.SignInState, error) {
 	p := si.Progress
 	st := auth.SignInState{
 		PasswordDone:     p.Password,
@@ -194,12 +201,19 @@ func state(ctx context.Context, q reader, si store.SignIn, u store.User) (auth.S
 		return st, err
 	}
 	st.Enhanced = settings.RequiredAuthStrength == "enhanced"
+	// A step-up exists to make the session Enhanced, whatever became of the request it serves.
+	st.AppEnhanced = p.StepUp
+	if !st.AppEnhanced && si.ReturnTo != "" && s.requires != nil {
+		if st.AppEnhanced, err = s.requires(ctx, si.ReturnTo); err != nil {
+			return st, err
+		}
+	}
 	return st, nil
 }
 
 // decide fills in the state and the next step of si.
-func decide(ctx context.Context, q reader, si store.SignIn, u store.User) (Result, error) {
-	st, err := state(ctx, q, si, u)
+func (s *Service) decide(ctx context.Context, q reader, si store.SignIn, u store.User) (Result, error) {
+	st, err := s.state(ctx, q, si, u)
 	return Result{SignIn: si, User: u, State: st, Next: auth.NextStep(st)}, err
 }
 
@@ -238,7 +252,7 @@ func (s *Service) Load(ctx context.Context, token string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return decide(ctx, s.store, si, u)
+	return s.decide(ctx, s.store, si, u)
 }
 
 // at loads the sign-in of c and checks that it waits at step (ErrNotAtStep otherwise).
@@ -283,7 +297,7 @@ func (s *Service) advance(ctx context.Context, c Client, si store.SignIn, u stor
 			}
 		}
 		var err error
-		if r, err = decide(ctx, tx, si, u); err != nil || r.Next != auth.StepDone {
+		if r, err = s.decide(ctx, tx, si, u); err != nil || r.Next != auth.StepDone {
 			return err
 		}
 		return s.finishTx(ctx, tx, c, &r, method)
@@ -359,11 +373,16 @@ func (s *Service) finishTx(ctx context.Context, tx *store.Tx, c Client, r *Resul
 		ExpiresAt:  now.Add(auth.SessionTTL),
 		IP:         c.IP,
 		UserAgent:  c.UserAgent,
+		Factors:    si.Progress.Factors,
 	}
 	if err := tx.CreateSession(ctx, sess); err != nil {
 		return err
 	}
-	if err := tx.AddEvent(ctx, c.Event(now, store.EventUserSignedIn, &u.ID, &u.ID, map[string]any{"method": method})); err != nil {
+	details := map[string]any{"method": method, "amr": strings.Join(auth.Factors(si.Progress.Factors).AMR(), " ")}
+	if si.Progress.StepUp {
+		details["step_up"] = true
+	}
+	if err := tx.AddEvent(ctx, c.Event(now, store.EventUserSignedIn, &u.ID, &u.ID, details)); err != nil {
 		return err
 	}
 	device, err := s.trustDeviceTx(ctx, tx, c, u, now)
