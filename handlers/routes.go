@@ -9,6 +9,7 @@ import (
 
 // routes registers every route of weftid, top to bottom.
 func (h *Handler) routes(app *fiber.App) {
+	app.Use(h.observe)
 	app.Use(h.requestContext)
 	app.Use(recover.New())
 	app.Use(h.securityHeaders())

@@ -13,6 +13,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/metrics"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/breach"
@@ -42,6 +43,8 @@ type Config struct {
 	Jobs *jobs.Runner
 	// SAMLMetadataAllowedHosts may serve SAML metadata from loopback or private addresses.
 	SAMLMetadataAllowedHosts []string
+	// Metrics counts sign-ins and throttle refusals (nil: nothing is counted).
+	Metrics *metrics.Metrics
 }
 
 // Services are the use cases, built once.
@@ -59,6 +62,8 @@ type Services struct {
 	SAML     *saml.Service
 	// Groups owns groups and who may sign in to each application (OIDC and SAML ask it).
 	Groups *groups.Service
+	// Metrics is where the HTTP layer counts requests (nil: it does not).
+	Metrics *metrics.Metrics
 }
 
 // New builds the services. What cannot work at this base URL (passkeys) is logged and left off.
@@ -69,7 +74,8 @@ func New(cfg Config) *Services {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Services{Limiter: throttle.New(cfg.Store, cfg.Now), Jobs: cfg.Jobs, Breach: cfg.Breach}
+	s := &Services{Limiter: throttle.New(cfg.Store, cfg.Now), Jobs: cfg.Jobs, Breach: cfg.Breach, Metrics: cfg.Metrics}
+	s.Limiter.SetMetrics(cfg.Metrics)
 	if s.Jobs == nil {
 		s.Jobs = jobs.New(context.Background(), cfg.Log)
 	}
@@ -88,7 +94,7 @@ func New(cfg Config) *Services {
 		Mailer: cfg.Mailer, Jobs: s.Jobs, BaseURL: cfg.BaseURL, WebAuthn: s.WebAuthn, Log: cfg.Log, Now: cfg.Now})
 	// A forced reset's new password is the account service's to check, seal and store.
 	s.SignIn = signin.New(signin.Config{Store: cfg.Store, Limiter: s.Limiter, Keys: cfg.Keys, Hasher: cfg.Hasher, Mailer: cfg.Mailer,
-		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account, Requires: s.requiresEnhanced})
+		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account, Requires: s.requiresEnhanced, Metrics: cfg.Metrics})
 	s.Audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	s.Groups = groups.New(groups.Config{Store: cfg.Store, Log: cfg.Log, Now: cfg.Now})
 	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter, Access: s.Groups})

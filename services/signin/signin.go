@@ -16,6 +16,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/metrics"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
@@ -44,6 +45,8 @@ type Config struct {
 	// of an SSO request) requires Enhanced (nil: none does). It is asked at every step, like the
 	// tenant's policy.
 	Requires func(ctx context.Context, returnTo string) (enhanced bool, err error)
+	// Metrics counts the steps tried, by method and result (nil: not counted).
+	Metrics *metrics.Metrics
 }
 
 // Service runs the sign-in use cases.
@@ -58,6 +61,7 @@ type Service struct {
 	backfill bool
 	accounts *account.Service
 	requires func(ctx context.Context, returnTo string) (bool, error)
+	metrics  *metrics.Metrics
 }
 
 // New returns the service.
@@ -71,6 +75,7 @@ func New(cfg Config) *Service {
 	return &Service{
 		store: cfg.Store, limiter: cfg.Limiter, keys: cfg.Keys, hasher: cfg.Hasher, mailer: cfg.Mailer,
 		log: cfg.Log, now: cfg.Now, backfill: cfg.Fingerprints, accounts: cfg.Accounts, requires: cfg.Requires,
+		metrics: cfg.Metrics,
 	}
 }
 

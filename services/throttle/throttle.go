@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weftid/weftid/metrics"
 	"github.com/weftid/weftid/store"
 	"golang.org/x/time/rate"
 )
@@ -150,7 +151,12 @@ type Limiter struct {
 	locks [256]sync.Mutex
 	// ceilings bound anonymous writes across all addresses (ceiling.go).
 	ceilings map[Rule]*rate.Limiter
+	// metrics counts refusals by rule (nil: not counted).
+	metrics *metrics.Metrics
 }
+
+// SetMetrics makes the limiter count every refusal in m, by rule.
+func (l *Limiter) SetMetrics(m *metrics.Metrics) { l.metrics = m }
 
 // New returns a limiter over st; now is the clock (time.Now when nil).
 func New(st *store.Store, now func() time.Time) *Limiter {
@@ -183,9 +189,14 @@ func (l *Limiter) reached(ctx context.Context, q counter, c Check) (bool, error)
 	return err == nil && n >= lim.max, err
 }
 
-// Limited reports whether any of the checks has reached its limit.
+// Limited reports whether any of the checks has reached its limit. The caller refuses the
+// request when one has: the metrics count it as a refusal.
 func (l *Limiter) Limited(ctx context.Context, checks ...Check) (bool, error) {
-	return l.limited(ctx, l.store, checks)
+	hit, limited, err := l.limitedBy(ctx, l.store, checks)
+	if limited {
+		l.metrics.Refused(hit.Rule.Name())
+	}
+	return limited, err
 }
 
 // LimitedTx is Limited inside a transaction.
@@ -250,14 +261,23 @@ func (l *Limiter) SucceedNow(ctx context.Context, checks ...Check) error {
 // others. Nothing is counted when a limit is reached, nor when the rule's ceiling across all
 // addresses (ceiling.go) is.
 func (l *Limiter) Take(ctx context.Context, checks ...Check) (allowed bool, err error) {
+	refused := ""
 	err = l.store.InTx(ctx, func(tx *store.Tx) error {
-		hit, err := l.limited(ctx, tx, checks)
-		if err != nil || hit || !l.underCeilings(l.now(), checks) {
+		hit, limited, err := l.limitedBy(ctx, tx, checks)
+		if err != nil || limited {
+			refused = hit.Rule.Name()
 			return err
+		}
+		if over, ok := l.underCeilings(l.now(), checks); !ok {
+			refused = over.Name() + "_ceiling"
+			return nil
 		}
 		allowed = true
 		return l.record(ctx, tx, false, checks)
 	})
+	if err == nil && !allowed {
+		l.metrics.Refused(refused)
+	}
 	return allowed, err
 }
 
