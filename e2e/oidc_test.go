@@ -245,7 +245,7 @@ func TestOIDCRelyingPartyBaseline(t *testing.T) {
 	)
 	mailCtx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	msg, err := srv.mail.WaitFor(mailCtx, email)
+	msg, err := srv.mail.WaitForSubject(mailCtx, email, codeSubject)
 	if err != nil {
 		t.Fatalf("wait for the code: %v", err)
 	}

@@ -22,6 +22,7 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 		return err
 	}
 	proxied, err := h.Proxy.Apps(ctx)
+	samlKeys, err := h.samlKeys(c)
 	if err != nil {
 		return err
 	}
@@ -29,6 +30,7 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 		Clients:      clients,
 		SAMLApps:     sps,
 		ProxyApps:    proxied,
+		SAMLKeys:     samlKeys,
 		Notice:       views.ApplicationNotices.Notice(c.Query("notice")),
 		CanRotateKey: currentUser(c).Role == store.RoleSuperAdmin,
 	}
@@ -47,6 +49,9 @@ func (h *Handler) clientPage(c *fiber.Ctx, status int, f views.ClientForm) error
 	title := "Register an OpenID Connect app"
 	if f.ClientID != "" {
 		title = f.Name
+	}
+	if err := h.fillAccess(c, oidcApp(f.ClientID), &f.Access); err != nil {
+		return err
 	}
 	return render(c, status, views.ClientPage(h.pageBase(c, title, "applications"), f))
 }
@@ -70,7 +75,7 @@ func clientForm(c *fiber.Ctx) (oidc.ClientInput, views.ClientForm) {
 		RequiredAuthStrength:   c.FormValue("required_auth_strength"),
 	}
 	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Service: f.Service, HomeURL: f.HomeURL,
-		PostLogoutRedirectURIs: f.PostLogoutRedirectURIs, RequiredAuthStrength: f.RequiredAuthStrength}, f
+		PostLogoutRedirectURIs: f.PostLogoutRedirectURIs, RequiredAuthStrength: f.RequiredAuthStrength, Access: accessSetting(c)}, f
 }
 
 // clientError answers the registry's errors: the form again with what is wrong (422); the

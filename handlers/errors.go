@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/proxy"
 	"github.com/weftid/weftid/services/saml"
@@ -58,7 +59,10 @@ var answers = []answer{
 	{account.ErrPasskeyExists, fiber.StatusConflict, "This passkey is registered already."},
 	{account.ErrChallengeGone, fiber.StatusBadRequest, "The request expired. Please try again."},
 	{account.ErrPasskeyRefused, fiber.StatusBadRequest, "The passkey could not be registered. Please try again."},
+	{account.ErrResendLimited, fiber.StatusTooManyRequests, ""},
 	{account.ErrPasskeysOff, fiber.StatusServiceUnavailable, "Passkeys are not available on this server: its address must be a domain name, not an IP address."},
+
+	{groups.ErrNotFound, fiber.StatusNotFound, ""},
 
 	{oidc.ErrClientNotFound, fiber.StatusNotFound, ""},
 	{oidc.ErrPublicClient, fiber.StatusBadRequest, ""},
@@ -86,6 +90,13 @@ var answers = []answer{
 	{saml.ErrNotFound, fiber.StatusNotFound, ""},
 	{saml.ErrFull, fiber.StatusServiceUnavailable, ""},
 	{saml.ErrTooManyRequests, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again."},
+	// Single Logout, the signing keys and metadata by URL.
+	{saml.ErrLogoutUnreadable, fiber.StatusBadRequest, "The application's sign-out message could not be read. Close the browser to be sure you are signed out of it."},
+	{saml.ErrLogoutGone, fiber.StatusNotFound, "weftid is not waiting for this application's sign-out answer: the sign-out finished or expired."},
+	{saml.ErrNoLogoutService, fiber.StatusBadRequest, "weftid refused the application's sign-out request and cannot answer it: the application's registered metadata lists no single logout service."},
+	{saml.ErrRotationPending, fiber.StatusConflict, ""},
+	{saml.ErrNoPendingKey, fiber.StatusConflict, ""},
+	{saml.ErrNoMetadataURL, fiber.StatusConflict, ""},
 	{proxy.ErrNotFound, fiber.StatusNotFound, ""},
 	// A continuation to a proxied app that is not one (a link someone made up, or an app
 	// removed meanwhile), and a user who may not open the app.
@@ -114,17 +125,20 @@ func answerFor(err error) (answer, bool) {
 }
 
 // refusedForm is what is wrong with a form the services refused as a whole (account.Problems,
-// saml.Problems, oidc.FormError): the page shows the form again with them, as 422.
+// groups.Problems, saml.Problems, oidc.FormError): the page shows the form again with them, as 422.
 func refusedForm(err error) ([]string, bool) {
 	var ap account.Problems
 	var sp saml.Problems
 	var fe oidc.FormError
+	var gp groups.Problems
 	var pp proxy.Problems
 	switch {
 	case errors.As(err, &pp):
 		return pp, true
 	case errors.As(err, &ap):
 		return ap, true
+	case errors.As(err, &gp):
+		return gp, true
 	case errors.As(err, &sp):
 		return sp, true
 	case errors.As(err, &fe):
@@ -153,6 +167,10 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	status := fiber.StatusInternalServerError
 	var fe *fiber.Error
 	var refusal account.Refusal
+	var denied *groups.Denied
+	if errors.As(err, &denied) {
+		return h.accessDenied(c, denied) // an application refused this user: no code, no assertion
+	}
 	if errors.As(err, &fe) {
 		status = fe.Code
 	} else if a, ok := answerFor(err); ok {

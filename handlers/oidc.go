@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -212,6 +213,11 @@ func (h *Handler) completeAuthRequest(c *fiber.Ctx, r store.OIDCAuthRequest) err
 	err := h.OIDC.Complete(ctx, r, h.oidcBrowser(c), h.oidcActor(c))
 	if errors.Is(err, oidc.ErrStepUpRequired) {
 		return h.stepUp(c, oidc.ContinuePath(r.ID))
+	}
+	var denied *groups.Denied
+	if errors.As(err, &denied) { // not in the client's groups: the way back tells the client
+		denied.ReturnURL = h.oidc.ErrorRedirect(r.RedirectURI, r.State, "access_denied", oidc.DeniedDescription)
+		return h.accessDenied(c, denied)
 	}
 	if err != nil {
 		return h.oidcFlowError(c, err)

@@ -119,7 +119,7 @@ func TestOIDCDiscoveryMatchesEndpoints(t *testing.T) {
 		"grant_types_supported":                         {"authorization_code", "refresh_token", "client_credentials"},
 		"acr_values_supported":                          {"urn:weftid:loa:baseline", "urn:weftid:loa:enhanced"},
 		"code_challenge_methods_supported":              {"S256"},
-		"scopes_supported":                              {"openid", "profile", "email", "offline_access"},
+		"scopes_supported":                              {"openid", "profile", "email", "offline_access", "groups"},
 		"token_endpoint_auth_methods_supported":         {"client_secret_basic", "client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":    {"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported": {"client_secret_basic"},
@@ -151,7 +151,8 @@ func TestOIDCDiscoveryMatchesEndpoints(t *testing.T) {
 
 	// Grants: each listed one works (the code and its refresh token below, client credentials
 	// here); the others, jwt-bearer included, are unsupported_grant_type before anything is read.
-	p := e.newRP(web)
+	// Every listed scope is asked for, so the answers carry every listed claim.
+	p := e.newRP(web, "openid", "profile", "email", "offline_access", "groups")
 	cc := clientcredentials.Config{ClientID: svc.ClientID, ClientSecret: svc.Secret, TokenURL: p.provider.Endpoint().TokenURL}
 	if _, err := cc.Token(p.ctx); err != nil {
 		t.Errorf("client_credentials (listed) failed: %v", err)

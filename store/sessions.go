@@ -36,8 +36,7 @@ func (q q) CreateSession(ctx context.Context, s Session) error {
 // is none or it expired at now.
 func (q q) SessionUser(ctx context.Context, idHash []byte, now time.Time) (Session, User, error) {
 	row := q.db.QueryRowContext(ctx, `
-		SELECT s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.factors,
-		       u.id, u.email, u.name, u.role, u.status, u.password_hash, u.password_reset_required, u.password_min_length, u.password_min_score, u.breach_prefix <> '', u.created_at, u.updated_at
+		SELECT s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.factors, `+prefixed("u.", userColumns)+`
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.id_hash = ? AND s.expires_at > ?`, idHash, unix(now))
 	var s Session
@@ -88,8 +87,8 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep []byte) (i
 	return res.RowsAffected()
 }
 
-// DeleteExpired removes sessions, sign-ins, codes, setup tokens, devices and throttle records that
-// can no longer matter at now. Attempts are kept for a day.
+// DeleteExpired removes sessions, sign-ins, codes, setup tokens, devices, SAML logout records and
+// throttle records that can no longer matter at now. Attempts are kept for a day.
 func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
 	for _, stmt := range []string{
 		`DELETE FROM sessions WHERE expires_at <= ?1`,
@@ -100,6 +99,8 @@ func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM invitations WHERE expires_at <= ?1`,
 		`DELETE FROM password_resets WHERE expires_at <= ?1`,
 		`DELETE FROM devices WHERE expires_at <= ?1`,
+		`DELETE FROM saml_session_participants WHERE expires_at <= ?1`,
+		`DELETE FROM saml_logout_steps WHERE expires_at <= ?1`,
 		`DELETE FROM proxy_codes WHERE expires_at <= ?1`,
 		`DELETE FROM proxy_sessions WHERE expires_at <= ?1`,
 		`DELETE FROM signin_attempts WHERE at <= ?1 - 86400`,

@@ -265,7 +265,11 @@ func (s *Service) ChangePassword(ctx context.Context, u store.User, current, nex
 	if err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		return s.setPasswordTx(ctx, tx, u.ID, pw, change{event: store.EventPasswordChanged, actor: ptr(u.ID), origin: origin, keep: keep})
 	})
+	if err == nil {
+		s.Notify(Notice{Kind: NoticePasswordChanged, User: u, At: s.now(), Origin: origin})
+	}
+	return err
 }

@@ -108,6 +108,12 @@ func (s *Service) Begin(ctx context.Context, id string, b Browser) (store.OIDCAu
 			stepUp = enhanced && !auth.Factors(sess.Factors).Strong()
 		}
 	}
+	if stepUp {
+		// A user the client refuses is told so (Complete), not asked to step up first.
+		if stepUp, err = s.mayOpen(ctx, r.ClientID, b.UserID); err != nil {
+			return r, 0, err
+		}
+	}
 	switch {
 	case b.UserID != 0 && !freshLogin && stepUp && slices.Contains(r.Prompt, zoidc.PromptNone):
 		return r, NextLoginRequired, nil
@@ -166,8 +172,9 @@ func (s *Service) HoldForSignIn(ctx context.Context, signin string, returnTo str
 // Complete marks the request done by b's user, bound to b's session and browser, with how that
 // session signed in (amr, acr), and logs oauth2_authorized; the callback then issues the code.
 // ErrNoSession: the session ended; ErrRequestGone: the request is gone, or needs a sign-in newer
-// than the session (prompt=login, max_age); ErrStepUpRequired: the application requires
-// Enhanced and the session is not.
+// than the session (prompt=login, max_age); a *groups.Denied: the user may not sign in to the
+// client (its access, checked at every authorization, before any step-up); ErrStepUpRequired:
+// the application requires Enhanced and the session is not.
 func (s *Service) Complete(ctx context.Context, r store.OIDCAuthRequest, b Browser, a Actor) error {
 	now := s.now()
 	sess, _, err := s.st.SessionUser(ctx, b.Session, now)
@@ -183,15 +190,18 @@ func (s *Service) Complete(ctx context.Context, r store.OIDCAuthRequest, b Brows
 	if r.MaxAge != nil && now.Sub(sess.CreatedAt) > time.Duration(*r.MaxAge)*time.Second && sess.CreatedAt.Before(r.CreatedAt) {
 		return ErrRequestGone // too old for max_age, and not made for this request
 	}
+	name := s.AppName(ctx, r.ClientID)
+	uid := b.UserID
+	a.UserID = uid
+	if err := s.admit(ctx, r, name, a); err != nil {
+		return err // a *groups.Denied: not in the client's groups, no code (and no step-up for nothing)
+	}
 	factors := auth.Factors(sess.Factors)
 	if enhanced, err := s.requiresEnhanced(ctx, r); err != nil {
 		return err
 	} else if enhanced && !factors.Strong() {
 		return ErrStepUpRequired
 	}
-	name := s.AppName(ctx, r.ClientID)
-	uid := b.UserID
-	a.UserID = uid
 	amr, acr := factors.AMR(), factors.ACR()
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CompleteOIDCAuthRequest(ctx, r.ID, b.Hash, b.Session, uid, sess.CreatedAt, amr, acr, now); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/store"
 )
 
@@ -53,6 +54,7 @@ type ClientInput struct {
 	PostLogoutRedirectURIs string
 	// RequiredAuthStrength is auth.AppStrengthTenant ("" too) or auth.AppStrengthEnhanced.
 	RequiredAuthStrength string
+	Access               groups.Setting // who may sign in ("Who may sign in")
 }
 
 // client checks the input and makes the client it describes (without id, times or secret).
@@ -173,7 +175,11 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput, a Actor) (st
 		if err := tx.CreateOAuthClient(ctx, cl); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientCreated, nil, clientDetails(cl)))
+		d := clientDetails(cl)
+		if err := saveAccess(ctx, tx, cl.ClientID, in.Access, d, now); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientCreated, nil, d))
 	})
 	return cl, secret, err
 }
@@ -202,7 +208,11 @@ func (s *Service) UpdateClient(ctx context.Context, id string, in ClientInput, a
 				return err
 			}
 		}
-		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientUpdated, nil, clientDetails(cl)))
+		d := clientDetails(cl)
+		if err := saveAccess(ctx, tx, cl.ClientID, in.Access, d, cl.UpdatedAt); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientUpdated, nil, d))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return cl, "", ErrClientNotFound
@@ -248,6 +258,9 @@ func (s *Service) DeleteClient(ctx context.Context, id string, a Actor) error {
 		if err != nil {
 			return err
 		}
+		if err := groups.Forget(ctx, tx, clientApp(cl.ClientID)); err != nil {
+			return err
+		}
 		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientDeleted, nil,
 			map[string]any{"client_id": cl.ClientID, "name": cl.Name, "tokens": n}))
 	})
@@ -257,9 +270,12 @@ func (s *Service) DeleteClient(ctx context.Context, id string, a Actor) error {
 	return err
 }
 
-// HomeApps are the clients with a home URL, for the dashboard.
-func (s *Service) HomeApps(ctx context.Context) ([]store.OAuthClient, error) {
+// HomeApps are the clients with a home URL that user userID may sign in to, for their dashboard.
+func (s *Service) HomeApps(ctx context.Context, userID int64) ([]store.OAuthClient, error) {
 	clients, err := s.st.ListOAuthClients(ctx)
+	if err == nil {
+		clients, err = groups.Openable(ctx, s.access, userID, store.AppOIDC, clients, func(c store.OAuthClient) string { return c.ClientID })
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -11,13 +11,13 @@ import (
 
 // scopesSupported are the scopes weftid gives claims for (op's defaults add phone and address,
 // which weftid has no data for).
-var scopesSupported = []string{zoidc.ScopeOpenID, zoidc.ScopeProfile, zoidc.ScopeEmail, zoidc.ScopeOfflineAccess}
+var scopesSupported = []string{zoidc.ScopeOpenID, zoidc.ScopeProfile, zoidc.ScopeEmail, zoidc.ScopeOfflineAccess, ScopeGroups}
 
 // claimsSupported are the claims weftid's ID tokens, userinfo and introspection carry (a test
 // compares them with what they do carry).
 var claimsSupported = []string{
 	"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "client_id", "at_hash", "c_hash",
-	"name", "preferred_username", "email", "email_verified",
+	"name", "preferred_username", "email", "email_verified", ScopeGroups,
 }
 
 // Discovery is the OpenID Provider Metadata document (OpenID Connect Discovery 1.0, RFC 8414)

@@ -68,8 +68,8 @@ func (c client) RestrictAdditionalIdTokenScopes() func([]string) []string {
 func (c client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
-func (c client) IsScopeAllowed(string) bool           { return false } // the standard OIDC scopes only
-func (c client) IDTokenUserinfoClaimsAssertion() bool { return true }  // email and name in the ID token too
+func (c client) IsScopeAllowed(s string) bool         { return s == ScopeGroups } // and the standard OIDC scopes
+func (c client) IDTokenUserinfoClaimsAssertion() bool { return true }             // email and name in the ID token too
 func (c client) ClockSkew() time.Duration             { return 0 }
 
 // authRequest is a stored authorize request as op sees it.

@@ -21,6 +21,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
@@ -34,6 +35,8 @@ type Config struct {
 	// Limiter throttles client authentications and anonymous authorize requests per IP (nil:
 	// neither is limited).
 	Limiter *throttle.Limiter
+	// Access says who may sign in to each client (nil: every user may sign in to every client).
+	Access *groups.Service
 }
 
 // Service holds the OIDC use cases. Its app registry works whatever the base URL; the provider
@@ -44,6 +47,7 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	limiter *throttle.Limiter
+	access  *groups.Service
 }
 
 // New makes the service.
@@ -54,7 +58,7 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, limiter: cfg.Limiter}
+	return &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, limiter: cfg.Limiter, access: cfg.Access}
 }
 
 // Actor is who asks and from where, for the event log: the signed-in user (0 for nobody), the

@@ -353,6 +353,10 @@ func (s *storage) fillUserinfo(ctx context.Context, ui *zoidc.UserInfo, userID i
 			ui.Email, ui.EmailVerified = u.Email, true
 		case zoidc.ScopeProfile:
 			ui.Name, ui.PreferredUsername = u.Name, u.Email
+		case ScopeGroups:
+			if err := s.groupsClaim(ctx, ui, u.ID); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

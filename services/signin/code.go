@@ -106,7 +106,8 @@ var errConsumed = errors.New("code consumed meanwhile")
 // allows. A right code is used up, the step recorded and the sign-in taken on (finished when
 // nothing is left) in one transaction, so it works once. Errors: ErrNoSignIn, ErrNotAtStep,
 // ErrThrottled, ErrWrongCode, ErrWrongOTP, ErrTooManyTries.
-func (s *Service) VerifyCode(ctx context.Context, c Client, method auth.Method, code string) (Result, error) {
+func (s *Service) VerifyCode(ctx context.Context, c Client, method auth.Method, code string) (_ Result, err error) {
+	defer func() { s.count(string(method), err) }() // the method chosen below, once the sign-in is found
 	r, err := s.at(ctx, c, auth.StepSecondFactor)
 	if err != nil {
 		return r, err

@@ -56,7 +56,8 @@ func (s *Service) BeginPasskey(ctx context.Context, c Client, secondFactor bool,
 // second factor for another sign-in than c's. Every refusal is counted against the IP and logged
 // (ErrPasskeyFailed); an IP that failed too many is refused first (ErrThrottled). Errors also:
 // account.ErrPasskeysOff.
-func (s *Service) FinishPasskey(ctx context.Context, c Client, token string, body []byte) (Result, error) {
+func (s *Service) FinishPasskey(ctx context.Context, c Client, token string, body []byte) (_ Result, err error) {
+	defer func() { s.count("passkey", err) }()
 	wa := s.accounts.WebAuthn()
 	if wa == nil {
 		return Result{}, account.ErrPasskeysOff

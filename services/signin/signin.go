@@ -16,6 +16,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/metrics"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
@@ -44,6 +45,8 @@ type Config struct {
 	// of an SSO request) requires Enhanced (nil: none does). It is asked at every step, like the
 	// tenant's policy.
 	Requires func(ctx context.Context, returnTo string) (enhanced bool, err error)
+	// Metrics counts the steps tried, by method and result (nil: not counted).
+	Metrics *metrics.Metrics
 }
 
 // Service runs the sign-in use cases.
@@ -58,6 +61,7 @@ type Service struct {
 	backfill bool
 	accounts *account.Service
 	requires func(ctx context.Context, returnTo string) (bool, error)
+	metrics  *metrics.Metrics
 }
 
 // New returns the service.
@@ -71,6 +75,7 @@ func New(cfg Config) *Service {
 	return &Service{
 		store: cfg.Store, limiter: cfg.Limiter, keys: cfg.Keys, hasher: cfg.Hasher, mailer: cfg.Mailer,
 		log: cfg.Log, now: cfg.Now, backfill: cfg.Fingerprints, accounts: cfg.Accounts, requires: cfg.Requires,
+		metrics: cfg.Metrics,
 	}
 }
 
@@ -156,6 +161,8 @@ type Result struct {
 	Mail MailStatus
 	// Problems say why a new password was refused (ErrInvalidPassword).
 	Problems []string
+	// notices are mailed to the user once the sign-in's transaction is committed.
+	notices []account.Notice
 }
 
 // reader is what deciding the next step reads: the store or a transaction of it.
@@ -297,6 +304,11 @@ func (s *Service) advance(ctx context.Context, c Client, si store.SignIn, u stor
 		}
 		return s.finishTx(ctx, tx, c, &r, method)
 	})
+	if err == nil {
+		for _, n := range r.notices {
+			s.accounts.Notify(n)
+		}
+	}
 	if errors.Is(err, ErrPasswordChanged) {
 		// A reset link set another password while this sign-in, begun with the old one, went
 		// on: it ends, and the next begins with the password that is current.
@@ -342,16 +354,20 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, c Client, u store.Use
 
 // finishTx is the last step, in tx: the sign-in record goes (ErrNotFound when it went already),
 // a forced reset's new password is stored, a session with a new id replaces the browser's
-// session, user_signed_in is logged, and the browser's device cookie is set or rotated.
+// session, user_signed_in is logged and the time of the sign-in kept, and the browser's device
+// cookie is set or rotated. The user is to hear of a new password, and of a browser that became
+// a new device when it is not their first sign-in ever (r.notices).
 func (s *Service) finishTx(ctx context.Context, tx *store.Tx, c Client, r *Result, method string) error {
 	si, u := r.SignIn, r.User
 	if err := tx.DeleteSignIn(ctx, si.IDHash); err != nil {
 		return err
 	}
+	now := s.now()
 	if len(si.PendingPassword) > 0 {
 		if err := s.accounts.CompleteForcedResetTx(ctx, tx, si, u, c.Origin); err != nil {
 			return err
 		}
+		r.notices = append(r.notices, account.Notice{Kind: account.NoticePasswordChanged, User: u, At: now, Origin: c.Origin})
 	}
 	if c.Session != "" {
 		if err := tx.DeleteSession(ctx, s.keys.HashToken("session", c.Session)); err != nil {
@@ -359,7 +375,6 @@ func (s *Service) finishTx(ctx context.Context, tx *store.Tx, c Client, r *Resul
 		}
 	}
 	token := auth.NewToken()
-	now := s.now()
 	sess := store.Session{
 		IDHash:     s.keys.HashToken("session", token),
 		UserID:     u.ID,
@@ -380,9 +395,15 @@ func (s *Service) finishTx(ctx context.Context, tx *store.Tx, c Client, r *Resul
 	if err := tx.AddEvent(ctx, c.Event(now, store.EventUserSignedIn, &u.ID, &u.ID, details)); err != nil {
 		return err
 	}
-	device, err := s.trustDeviceTx(ctx, tx, c, u, now)
+	if err := tx.RecordSignIn(ctx, u.ID, now); err != nil {
+		return err
+	}
+	device, isNew, err := s.trustDeviceTx(ctx, tx, c, u, now)
 	if err != nil {
 		return err
+	}
+	if isNew && !u.LastSignInAt.IsZero() {
+		r.notices = append(r.notices, account.Notice{Kind: account.NoticeNewSignIn, User: u, At: now, Origin: c.Origin})
 	}
 	r.Device = device
 	r.Session = &Token{Value: token, Expires: sess.ExpiresAt}
