@@ -268,3 +268,61 @@ func TestForwardAuthAfterResetAndEnrollment(t *testing.T) {
 		t.Errorf("the app got Remote-User %q, want %q", got["Remote-User"], other)
 	}
 }
+
+func TestForwardAuthGroupsThroughCaddy(t *testing.T) { faGroups(t, startCaddy) }
+
+func TestForwardAuthGroupsThroughNginx(t *testing.T) { faGroups(t, startNginx) }
+
+// faGroups: an app that lets in only the Finance group. A member gets through with
+// Remote-Groups; someone outside it gets weftid's no-access page after signing in and the app
+// never sees them; the member taken out of the group gets the refusal page on the app's own host
+// at her next request.
+func faGroups(t *testing.T, start func(*testing.T, *server, string, string) proxied) {
+	const outsider = "katherine@example.com"
+	srv := startServer(t)
+	srv.addUser(t, faAdmin, "Grace Hopper", "super_admin", faPassword)
+	srv.addUser(t, faUser, faUserName, "user", faPassword)
+	srv.addUser(t, outsider, "Katherine Johnson", "user", faPassword)
+	p := start(t, srv, "books", startEcho(t))
+	actx := newBrowser(t)
+	pwSignIn(t, actx, srv, faAdmin, faPassword)
+	faRegister(t, actx, srv, "Books", p.host)
+	appPath := currentPath(t, actx)
+	group := grpCreate(t, actx, srv, "Finance", "Pays people")
+	grpAddMember(t, actx, srv, group, faUser)
+	grpRestrict(t, actx, srv, appPath, "Finance")
+
+	ctx := newBrowser(t)
+	do(t, ctx, "open the app", chromedp.Navigate(p.url("/ledger")))
+	faAtWeftid(t, ctx, srv, "/login")
+	code := passwordThenCode(t, ctx, srv, faUser, faPassword)
+	do(t, ctx, "enter the code", fill(codeInput, code), chromedp.Click(chromedp.CSS(codeSubmit)))
+	if got := faEcho(t, ctx, p, "/ledger"); got["Remote-User"] != faUser || got["Remote-Groups"] != "Finance" {
+		t.Errorf("the app got %v, want Ada in Finance", got)
+	}
+
+	kctx := newBrowser(t)
+	do(t, kctx, "open the app", chromedp.Navigate(p.url("/ledger")))
+	faAtWeftid(t, kctx, srv, "/login")
+	code = passwordThenCode(t, kctx, srv, outsider, faPassword)
+	do(t, kctx, "enter the code", fill(codeInput, code), chromedp.Click(chromedp.CSS(codeSubmit)))
+	faAtWeftid(t, kctx, srv, "/proxy/continue")
+	if h := read(t, kctx, "read the heading", chromedp.Text(chromedp.CSS("h1"))); h != "No access to Books" {
+		t.Errorf("the outsider sees %q, want weftid's no-access page", h)
+	}
+
+	do(t, actx, "take Ada out of Finance",
+		chromedp.Navigate(srv.url(group)), waitPath(group),
+		removeNotices(),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Remove `+faUserName+` from Finance"]`)),
+		chromedp.WaitVisible(chromedp.CSS(noticeSel)),
+	)
+	do(t, ctx, "open the app again", chromedp.Navigate(p.url("/ledger")))
+	waitTrue(t, ctx, "wait for the refusal", `location.host === `+jsString(p.host)+` && document.querySelector("h1")`, navTimeout)
+	if h := read(t, ctx, "read the heading", chromedp.Text(chromedp.CSS("h1"))); h != "No access" {
+		t.Errorf("Ada, out of Finance, sees %q on the app's host, want the refusal", h)
+	}
+	if ask := read(t, ctx, "read whom to ask", textOfAll(`#proxy-admins`)); !strings.Contains(ask, faAdmin) {
+		t.Errorf("the refusal names %q to ask, want %s", ask, faAdmin)
+	}
+}

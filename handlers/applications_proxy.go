@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/proxy"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -16,7 +17,7 @@ import (
 
 // proxyAppForm reads the form, as the service takes it and as the page shows it again.
 func proxyAppForm(c *fiber.Ctx) (proxy.AppInput, views.ProxyAppForm) {
-	in := proxy.AppInput{Name: c.FormValue("name"), Host: c.FormValue("host"), PathPrefix: c.FormValue("path_prefix")}
+	in := proxy.AppInput{Name: c.FormValue("name"), Host: c.FormValue("host"), PathPrefix: c.FormValue("path_prefix"), Access: accessSetting(c)}
 	return in, views.ProxyAppForm{Name: strings.TrimSpace(in.Name), Host: strings.TrimSpace(in.Host), PathPrefix: strings.TrimSpace(in.PathPrefix)}
 }
 
@@ -27,6 +28,13 @@ func (h *Handler) proxyAppPage(c *fiber.Ctx, status int, f views.ProxyAppForm) e
 		title = f.Name
 	}
 	f.ForwardAuthURL, f.AuthRequestURL = h.origin()+"/forward-auth", h.origin()+"/auth-request"
+	app := store.AppRef{Kind: store.AppProxy}
+	if f.ID != 0 {
+		app = groups.ProxyApp(f.ID)
+	}
+	if err := h.fillAccess(c, app, &f.Access); err != nil {
+		return err
+	}
 	return render(c, status, views.ProxyAppPage(h.pageBase(c, title, "applications"), f))
 }
 

@@ -99,9 +99,8 @@ var answers = []answer{
 	{saml.ErrNoMetadataURL, fiber.StatusConflict, ""},
 	{proxy.ErrNotFound, fiber.StatusNotFound, ""},
 	// A continuation to a proxied app that is not one (a link someone made up, or an app
-	// removed meanwhile), and a user who may not open the app.
+	// removed meanwhile).
 	{proxy.ErrBadTarget, fiber.StatusBadRequest, "This sign-in link is not for an application weftid protects."},
-	{proxy.ErrDenied, fiber.StatusForbidden, "You are not among the people who may open this application. If you need it, ask an administrator."},
 	{auth.ErrBusy, fiber.StatusServiceUnavailable, ""},
 }
 

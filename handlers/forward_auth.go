@@ -12,12 +12,14 @@ package handlers
 // they answer is only what the same request through the proxy would get.
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/proxy"
 	"github.com/weftid/weftid/views"
 )
@@ -123,7 +125,7 @@ func (h *Handler) answerProxy(c *fiber.Ctx, r proxy.Request, a proxy.Answer) err
 		return c.Redirect(a.Location, fiber.StatusFound)
 	}
 	p := views.ProxyWords(proxyRefusals[a.Outcome])
-	p.Email, p.StyleBase, p.WeftidURL = a.Identity.Email, h.origin(), h.origin()+"/dashboard"
+	p.Email, p.Admins, p.StyleBase, p.WeftidURL = a.Identity.Email, a.Admins, h.origin(), h.origin()+"/dashboard"
 	c.Set(fiber.HeaderContentSecurityPolicy, h.proxyPageCSP())
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	return render(c, p.Status, views.ProxyAnswerPage(p))
@@ -183,9 +185,14 @@ func (h *Handler) proxyContinue(c *fiber.Ctx) error {
 	return c.Redirect(to, fiber.StatusSeeOther)
 }
 
-// proxyContinueError answers a continuation that cannot go on with a page that says why (the
-// words of answers); other errors go to the error page.
+// proxyContinueError answers a continuation that cannot go on with a page that says why: the
+// no-access page of a user the app does not let in, or the words of answers; other errors go to
+// the error page.
 func (h *Handler) proxyContinueError(c *fiber.Ctx, err error) error {
+	var d *groups.Denied
+	if errors.As(err, &d) {
+		return h.accessDenied(c, d)
+	}
 	a, ok := answerFor(err)
 	if !ok || a.msg == "" {
 		return err

@@ -101,7 +101,7 @@ func New(cfg Config) *Services {
 	s.Audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	s.Groups = groups.New(groups.Config{Store: cfg.Store, Log: cfg.Log, Now: cfg.Now})
 	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter, Access: s.Groups})
-	s.Proxy = proxy.New(proxy.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Limiter: s.Limiter, SignIns: s.SignIn, Log: cfg.Log, Now: cfg.Now})
+	s.Proxy = proxy.New(proxy.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Limiter: s.Limiter, Groups: s.Groups, SignIns: s.SignIn, Log: cfg.Log, Now: cfg.Now})
 	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter,
 		Access: s.Groups, MetadataAllowedHosts: cfg.SAMLMetadataAllowedHosts})
 	// A new SAML key takes ~75 ms, which start-up need not wait for; if this fails the first

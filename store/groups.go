@@ -80,6 +80,7 @@ func (q q) UpdateGroup(ctx context.Context, g Group) error {
 	if err != nil {
 		return fmt.Errorf("store: update group: %w", err)
 	}
+	q.accessChanged()
 	return mustAffect(res)
 }
 
@@ -90,6 +91,7 @@ func (q q) DeleteGroup(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("store: delete group: %w", err)
 	}
+	q.accessChanged()
 	return mustAffect(res)
 }
 
@@ -150,6 +152,7 @@ func (q q) AddGroupMember(ctx context.Context, groupID, userID int64, at time.Ti
 	} else if err != nil {
 		return err
 	}
+	q.accessChanged()
 	return nil
 }
 
@@ -159,5 +162,6 @@ func (q q) RemoveGroupMember(ctx context.Context, groupID, userID int64) error {
 	if err != nil {
 		return fmt.Errorf("store: remove group member: %w", err)
 	}
+	q.accessChanged()
 	return mustAffect(res)
 }

@@ -166,24 +166,48 @@ func (q q) CreateProxySession(ctx context.Context, p ProxySession) error {
 }
 
 // ProxySessionUser is the forward-auth check's one lookup: the live proxy session with that
-// hash and its user, through the weftid session it belongs to. ExpiresAt is the earlier of the
-// two sessions' ends. ErrNotFound when there is none or either has expired at now.
-func (q q) ProxySessionUser(ctx context.Context, idHash []byte, now time.Time) (ProxySession, User, error) {
-	row := q.db.QueryRowContext(ctx, `
-		SELECT p.session_hash, p.host, p.created_at, p.expires_at, s.expires_at,
+// hash, its user (through the weftid session it belongs to) and the user's groups (ID and Name
+// only, by name). ExpiresAt is the earlier of the two sessions' ends. ErrNotFound when there is
+// none or either has expired at now.
+func (q q) ProxySessionUser(ctx context.Context, idHash []byte, now time.Time) (ProxySession, User, []Group, error) {
+	rows, err := q.db.QueryContext(ctx, `
+		SELECT p.session_hash, p.host, p.created_at, p.expires_at, s.expires_at, g.id, g.name,
 		       u.id, u.email, u.name, u.role, u.status, u.password_hash, u.password_reset_required, u.password_min_length, u.password_min_score, u.breach_prefix <> '', u.created_at, u.updated_at
 		FROM proxy_sessions p
 		JOIN sessions s ON s.id_hash = p.session_hash
 		JOIN users u ON u.id = s.user_id
-		WHERE p.id_hash = ? AND p.expires_at > ? AND s.expires_at > ?`, idHash, unix(now), unix(now))
-	p := ProxySession{IDHash: idHash}
-	var created, expires, sessionExpires int64
-	u, err := scanUser(scanPrefix{row: row, dst: []any{&p.SessionHash, &p.Host, &created, &expires, &sessionExpires}})
+		LEFT JOIN user_group_members m ON m.user_id = u.id
+		LEFT JOIN user_groups g ON g.id = m.group_id
+		WHERE p.id_hash = ? AND p.expires_at > ? AND s.expires_at > ?
+		ORDER BY g.name_key, g.id`, idHash, unix(now), unix(now))
 	if err != nil {
-		return ProxySession{}, User{}, err
+		return ProxySession{}, User{}, nil, fmt.Errorf("store: proxy session: %w", err)
 	}
-	p.CreatedAt, p.ExpiresAt = fromUnix(created), fromUnix(min(expires, sessionExpires))
-	return p, u, nil
+	defer rows.Close()
+	p := ProxySession{IDHash: idHash}
+	var u User
+	var groups []Group
+	found := false
+	for rows.Next() {
+		var created, expires, sessionExpires int64
+		var groupID sql.NullInt64
+		var groupName sql.NullString
+		if u, err = scanUser(scanPrefix{row: rows, dst: []any{&p.SessionHash, &p.Host, &created, &expires, &sessionExpires, &groupID, &groupName}}); err != nil {
+			return ProxySession{}, User{}, nil, err
+		}
+		p.CreatedAt, p.ExpiresAt = fromUnix(created), fromUnix(min(expires, sessionExpires))
+		if groupID.Valid {
+			groups = append(groups, Group{ID: groupID.Int64, Name: groupName.String})
+		}
+		found = true
+	}
+	if err := rows.Err(); err != nil {
+		return ProxySession{}, User{}, nil, fmt.Errorf("store: proxy session: %w", err)
+	}
+	if !found {
+		return ProxySession{}, User{}, nil, ErrNotFound
+	}
+	return p, u, groups, nil
 }
 
 // DeleteProxySession deletes the proxy session with that hash and returns it; ErrNotFound when

@@ -72,7 +72,7 @@ func (q q) DeleteSession(ctx context.Context, idHash []byte) error {
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
-	q.sessionsChanged()
+	q.accessChanged()
 	return nil
 }
 
@@ -83,7 +83,7 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep []byte) (i
 	if err != nil {
 		return 0, fmt.Errorf("store: delete user sessions: %w", err)
 	}
-	q.sessionsChanged()
+	q.accessChanged()
 	return res.RowsAffected()
 }
 

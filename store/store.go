@@ -195,7 +195,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	if pending.changed {
-		s.watches.sessionsChanged()
+		s.watches.accessChanged()
 	}
 	return nil
 }

@@ -226,7 +226,7 @@ func (q q) RequirePasswordReset(ctx context.Context, userID int64, now time.Time
 	if err != nil {
 		return fmt.Errorf("store: require password reset: %w", err)
 	}
-	q.sessionsChanged()
+	q.accessChanged()
 	return mustAffect(res)
 }
 
@@ -350,7 +350,7 @@ func (q q) SetUserStatus(ctx context.Context, userID int64, status Status, now t
 	if err != nil {
 		return fmt.Errorf("store: set user status: %w", err)
 	}
-	q.sessionsChanged()
+	q.accessChanged()
 	return mustAffect(res)
 }
 

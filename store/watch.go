@@ -2,22 +2,23 @@ package store
 
 import "sync"
 
-// Writes that end sessions, or that end what a user's sessions may do (deactivation, a forced
-// password reset), are announced to whoever keeps sessions in memory: the cache of forward-auth
-// checks (services/proxy) forgets them at once instead of trusting them until it would read them
+// Writes that end sessions, or that change what a user's sessions may open (deactivation, a
+// forced password reset, a group's members or name, an application's access rule), are
+// announced to whoever keeps answers about sessions in memory: the cache of forward-auth checks
+// (services/proxy) forgets them at once instead of trusting them until it would read them
 // again. A write in a transaction is announced after the transaction commits, so a reader that
 // hears of it can no longer read the old rows.
 
-// watcher hears that sessions ended.
-type watcher interface{ sessionsChanged() }
+// watcher hears of such a write.
+type watcher interface{ accessChanged() }
 
-// watches are the functions OnSessionsChanged registered.
+// watches are the functions OnAccessChanged registered.
 type watches struct {
 	mu  sync.RWMutex
 	fns []func()
 }
 
-func (w *watches) sessionsChanged() {
+func (w *watches) accessChanged() {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	for _, fn := range w.fns {
@@ -25,24 +26,24 @@ func (w *watches) sessionsChanged() {
 	}
 }
 
-// txWatch remembers, inside a transaction, that sessions ended; InTx tells the store's watches
-// once it has committed.
+// txWatch remembers, inside a transaction, such a write; InTx tells the store's watches once
+// it has committed.
 type txWatch struct{ changed bool }
 
-func (t *txWatch) sessionsChanged() { t.changed = true }
+func (t *txWatch) accessChanged() { t.changed = true }
 
-// OnSessionsChanged registers fn to run after every write that ended sessions, deactivated a user
-// or required a new password of them (after its transaction commits). fn must be quick and must
-// not use the store.
-func (s *Store) OnSessionsChanged(fn func()) {
+// OnAccessChanged registers fn to run after every write that ended sessions, deactivated a user,
+// required a new password of them, or changed a group or who may open an application (after its
+// transaction commits). fn must be quick and must not use the store.
+func (s *Store) OnAccessChanged(fn func()) {
 	s.watches.mu.Lock()
 	defer s.watches.mu.Unlock()
 	s.watches.fns = append(s.watches.fns, fn)
 }
 
-// sessionsChanged announces such a write (q.watch is nil only in a q built by hand).
-func (q q) sessionsChanged() {
+// accessChanged announces such a write (q.watch is nil only in a q built by hand).
+func (q q) accessChanged() {
 	if q.watch != nil {
-		q.watch.sessionsChanged()
+		q.watch.accessChanged()
 	}
 }

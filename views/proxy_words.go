@@ -24,7 +24,7 @@ var proxyWords = map[ProxyRefusal]struct {
 	status      int
 	title, text string
 }{
-	ProxyDenied:      {http.StatusForbidden, "No access", "You are not among the people who may open this application. If you need it, ask an administrator."},
+	ProxyDenied:      {http.StatusForbidden, "No access", "You are signed in to weftid, but you may not open this application: it lets in only the members of some groups, and you are in none of them."},
 	ProxyUnknown:     {http.StatusForbidden, "Not a registered application", "weftid protects this address, but no application is registered at it, so nothing here opens. An administrator can register it under Applications > Proxied applications."},
 	ProxyCodeRefused: {http.StatusForbidden, "This sign-in link does not work", "It was used already, expired, was made for another address, or was started in another browser. Try again from the start."},
 	ProxyThrottled:   {http.StatusTooManyRequests, "Slow down", "Too many sign-in links that did not work came from your address. Wait a few minutes and try again."},

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/store"
 )
 
@@ -26,11 +27,13 @@ const (
 	maxPrefix = 200
 )
 
-// AppInput is the form an admin submits for a proxied app.
+// AppInput is the form an admin submits for a proxied app: where it is, and who may sign in
+// (services/groups; an empty Access keeps the rule as it is, everyone for a new app).
 type AppInput struct {
 	Name       string
 	Host       string
 	PathPrefix string
+	Access     groups.Setting
 }
 
 // Actor is who changes the registry, for the events.
@@ -59,6 +62,10 @@ func (s *Service) check(in AppInput) (checked, error) {
 	}
 	if c.prefix, msg = normalizePrefix(strings.TrimSpace(in.PathPrefix)); msg != "" {
 		problems = append(problems, msg)
+	}
+	var refused groups.Problems
+	if errors.As(in.Access.Check(), &refused) {
+		problems = append(problems, refused...)
 	}
 	if len(problems) > 0 {
 		return c, problems
@@ -169,13 +176,24 @@ func (s *Service) CreateApp(ctx context.Context, in AppInput, by Actor) (store.P
 		if a, err = tx.CreateProxyApp(ctx, store.ProxyApp{Name: c.name, Host: c.host, PathPrefix: c.prefix, CreatedAt: s.now()}); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, by.Event(s.now(), store.EventProxyAppCreated, ptr(by.UserID), nil, appDetails(a)))
+		if _, err := in.Access.Save(ctx, tx, groups.ProxyApp(a.ID), s.now()); err != nil {
+			return err
+		}
+		details := appDetails(a)
+		in.Access.AddDetails(details)
+		return tx.AddEvent(ctx, by.Event(s.now(), store.EventProxyAppCreated, ptr(by.UserID), nil, details))
 	})
+	s.forget()
+	return a, taken(err)
+}
+
+// taken turns a host and prefix that another app has into the admin's problem; a chosen group
+// deleted meanwhile is one already (groups.Problems).
+func taken(err error) error {
 	if errors.Is(err, store.ErrConflict) {
-		return store.ProxyApp{}, Problems{msgTaken}
+		return Problems{msgTaken}
 	}
-	s.appsChanged()
-	return a, err
+	return err
 }
 
 // UpdateApp saves an app's name, host and prefix and records proxy_app_updated with what
@@ -200,6 +218,13 @@ func (s *Service) UpdateApp(ctx context.Context, id int64, in AppInput, by Actor
 				changed = append(changed, f.name)
 			}
 		}
+		access, err := in.Access.Save(ctx, tx, groups.ProxyApp(a.ID), a.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		if access {
+			changed = append(changed, "access")
+		}
 		if len(changed) == 0 {
 			a = old
 			return nil
@@ -217,16 +242,14 @@ func (s *Service) UpdateApp(ctx context.Context, id int64, in AppInput, by Actor
 		if old.Host != a.Host || old.PathPrefix != a.PathPrefix {
 			details["previous_host"], details["previous_path_prefix"] = old.Host, old.PathPrefix
 		}
+		in.Access.AddDetails(details)
 		return tx.AddEvent(ctx, by.Event(s.now(), store.EventProxyAppUpdated, ptr(by.UserID), nil, details))
 	})
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return store.ProxyApp{}, Problems{msgTaken}
-	case errors.Is(err, store.ErrNotFound):
+	s.forget()
+	if errors.Is(err, store.ErrNotFound) {
 		return store.ProxyApp{}, ErrNotFound
 	}
-	s.appsChanged()
-	return a, err
+	return a, taken(err)
 }
 
 // DeleteApp removes a proxied app and records proxy_app_deleted, in one transaction; when no
@@ -244,13 +267,37 @@ func (s *Service) DeleteApp(ctx context.Context, id int64, by Actor) error {
 		if err := tx.DeleteOrphanProxySessions(ctx, a.Host); err != nil {
 			return err
 		}
+		if err := groups.Forget(ctx, tx, groups.ProxyApp(a.ID)); err != nil {
+			return err
+		}
 		return tx.AddEvent(ctx, by.Event(s.now(), store.EventProxyAppDeleted, ptr(by.UserID), nil, appDetails(a)))
 	})
+	s.forget()
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound
 	}
-	s.appsChanged()
 	return err
+}
+
+// DashboardApp is a proxied app as the dashboard links to it.
+type DashboardApp struct {
+	Name string
+	URL  string
+}
+
+// DashboardApps lists the proxied apps user userID may open, by name, each linked at its host and
+// prefix with weftid's own scheme (weftid does not know the app's: it is served as weftid is).
+func (s *Service) DashboardApps(ctx context.Context, userID int64) ([]DashboardApp, error) {
+	apps, err := s.store.ProxyApps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	apps, err = groups.Openable(ctx, s.groups, userID, store.AppProxy, apps, func(a store.ProxyApp) string { return strconv.FormatInt(a.ID, 10) })
+	out := make([]DashboardApp, len(apps))
+	for i, a := range apps {
+		out[i] = DashboardApp{Name: a.Name, URL: s.base.Scheme + "://" + a.Host + a.PathPrefix + "/"}
+	}
+	return out, err
 }
 
 // appDetails are an app's event details.
@@ -258,15 +305,11 @@ func appDetails(a store.ProxyApp) map[string]any {
 	return map[string]any{"app_id": a.ID, "name": a.Name, "host": a.Host, "path_prefix": a.PathPrefix}
 }
 
-// appsChanged makes the next check read the apps again, and forgets the answers given for them.
-func (s *Service) appsChanged() {
-	s.apps.Store(nil)
-	s.cache.clear()
-}
-
-// appTable is every proxied app by host, each host's longest prefix first.
+// appTable is every proxied app by host, each host's longest prefix first, and who may open
+// each app that does not let everyone in.
 type appTable struct {
 	byHost map[string][]store.ProxyApp
+	access map[store.AppRef]store.AppAccess
 	loaded time.Time
 }
 
@@ -286,6 +329,9 @@ func (s *Service) table(ctx context.Context) (*appTable, error) {
 		return nil, err
 	}
 	t := &appTable{byHost: map[string][]store.ProxyApp{}, loaded: now}
+	if t.access, err = s.store.RestrictedApps(ctx); err != nil {
+		return nil, err
+	}
 	for _, a := range apps {
 		t.byHost[a.Host] = append(t.byHost[a.Host], a)
 	}

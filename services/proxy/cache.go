@@ -3,13 +3,15 @@ package proxy
 import (
 	"sync"
 	"time"
+
+	"github.com/weftid/weftid/store"
 )
 
 // DefaultCacheTTL is how long a check's answer is kept in memory: the longest that a change made
 // elsewhere (another instance, or a change of groups) can take to reach the proxied apps. What
 // ends sessions or a user's use of them in this process (sign out, Sign out everywhere,
 // deactivation, a forced reset, a password change) empties the cache at once (store
-// OnSessionsChanged), and so does a change to a proxied app.
+// OnAccessChanged), and so does a change to a proxied app.
 const DefaultCacheTTL = 15 * time.Second
 
 // DefaultCacheSize bounds the answers kept: one per browser and app, so a small team's busiest
@@ -37,7 +39,8 @@ type entry struct {
 	identity Identity
 	host     string
 	allowed  bool
-	ends     time.Time // the proxy session's end
+	admins   []store.User // whom a refused user may ask
+	ends     time.Time    // the proxy session's end
 	loaded   time.Time
 }
 

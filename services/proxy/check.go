@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/store"
 )
 
@@ -80,10 +81,11 @@ type Cookie struct {
 // Answer is weftid's answer to the proxy.
 type Answer struct {
 	Outcome  Outcome
-	Location string   // SignIn, Redirect
-	Identity Identity // Allow; for Denied, who is signed in
-	AppName  string   // Allow, Denied
-	Host     string   // the app's host as forwarded (lower case), for the pages
+	Location string       // SignIn, Redirect
+	Identity Identity     // Allow; for Denied, who is signed in
+	AppName  string       // Allow, Denied
+	Admins   []store.User // Denied: whom to ask (a few active admins)
+	Host     string       // the app's host as forwarded (lower case), for the pages
 	// Secure: the app's host is served over https (its cookies are Secure).
 	Secure bool
 	// Session is the proxy session cookie to set (after a callback); ClearSession removes the
@@ -170,7 +172,7 @@ func (s *Service) ForwardAuth(ctx context.Context, r Request) (Answer, error) {
 		return a, nil
 	}
 	a.AppName = app.Name
-	e, found, err := s.lookup(ctx, r, t.host, app)
+	e, found, err := s.lookup(ctx, r, t.host, apps, app)
 	switch {
 	case err != nil:
 		return a, err
@@ -178,7 +180,7 @@ func (s *Service) ForwardAuth(ctx context.Context, r Request) (Answer, error) {
 		a.Outcome, a.Identity = Allow, e.identity
 		return a, nil
 	case found:
-		a.Outcome, a.Identity = Denied, e.identity
+		a.Outcome, a.Identity, a.Admins = Denied, e.identity, e.admins
 		return a, nil
 	}
 	a.Outcome, a.ClearSession = SignIn, r.Session != ""
@@ -203,58 +205,52 @@ func (s *Service) ForwardAuth(ctx context.Context, r Request) (Answer, error) {
 func wellFormed(token string) bool { return len(token) >= 40 && len(token) <= 64 && printable(token) }
 
 // lookup finds the live proxy session of the request's cookie for host, its user's identity
-// and whether they may open app: from the cache, or with one indexed lookup (and the access
-// check) whose answer the cache keeps. found is false when there is no such session: no
-// cookie, one that never was or ended, another host's, or a user who can no longer sign in. A
-// denial is logged (app_access_denied) when it is decided, not at every request the cache
-// answers.
-func (s *Service) lookup(ctx context.Context, r Request, host string, app store.ProxyApp) (e entry, found bool, err error) {
+// and whether they may open app: from the cache, or with one indexed lookup (the session, its
+// user and their groups), decided on the apps' access rules in memory (services/groups' rule),
+// whose answer the cache keeps. found is false when there is no such session: no cookie, one
+// that never was or ended, another host's, or a user who can no longer sign in. A denial is
+// logged (app_access_denied, by groups.Admit, which reads the rule again and names the admins to
+// ask) when it is decided, not at every request the cache answers.
+func (s *Service) lookup(ctx context.Context, r Request, host string, apps *appTable, app store.ProxyApp) (e entry, found bool, err error) {
 	if !wellFormed(r.Session) {
 		return entry{}, false, nil
 	}
-	idHash := s.hash("session", r.Session)
+	idHash := SessionIDHash(s.keys, r.Session)
 	key := string(idHash) + "/" + strconv.FormatInt(app.ID, 10)
 	now := s.now()
 	if e, ok := s.cache.get(key, now); ok {
 		return e, e.host == host, nil
 	}
 	gen := s.cache.generation()
-	p, u, err := s.store.ProxySessionUser(ctx, idHash, now)
+	p, u, mine, err := s.store.ProxySessionUser(ctx, idHash, now)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (!u.Active() || u.PasswordResetRequired || p.Host != host)) {
 		return entry{}, false, nil
 	}
 	if err != nil {
 		return entry{}, false, err
 	}
-	e = entry{identity: Identity{Email: u.Email, Name: u.Name}, host: p.Host, ends: p.ExpiresAt, loaded: now}
-	if e.allowed, e.identity.Groups, err = s.mayOpen(ctx, app, u.ID); err != nil {
-		return entry{}, false, err
-	}
-	if !e.allowed {
-		if err := s.store.AddEvent(ctx, s.denied(r.Origin, app, u.ID)); err != nil {
+	e = entry{identity: Identity{Email: u.Email, Name: u.Name, Groups: groupNames(mine)}, host: p.Host, ends: p.ExpiresAt, loaded: now, allowed: true}
+	ref := groups.ProxyApp(app.ID)
+	if s.groups != nil && !groups.Allows(apps.access[ref], mine) {
+		err := s.groups.Admit(ctx, u.ID, groups.App{AppRef: ref, Name: app.Name}, r.Origin)
+		var d *groups.Denied
+		switch {
+		case errors.As(err, &d):
+			e.allowed, e.admins = false, d.Admins
+		case err != nil:
 			return entry{}, false, err
-		}
+		} // nil: the rule changed meanwhile and lets them in
 	}
 	s.cache.put(key, e, gen)
 	return e, true, nil
 }
 
-// mayOpen is whether the user may open app, and the names of their groups.
-func (s *Service) mayOpen(ctx context.Context, app store.ProxyApp, userID int64) (bool, []string, error) {
-	if s.access == nil {
-		return true, nil, nil
+// groupNames are the names of a user's groups as Remote-Groups lists them: a comma inside a
+// name would read as two groups, so it becomes a space.
+func groupNames(mine []store.Group) []string {
+	out := make([]string, len(mine))
+	for i, g := range mine {
+		out[i] = strings.ReplaceAll(g.Name, ",", " ")
 	}
-	ok, err := s.access.MayOpen(ctx, Kind, strconv.FormatInt(app.ID, 10), userID)
-	if err != nil {
-		return false, nil, err
-	}
-	groups, err := s.access.GroupNames(ctx, userID)
-	return ok, groups, err
-}
-
-// denied is the app_access_denied event of a user refused app.
-func (s *Service) denied(o store.Origin, app store.ProxyApp, userID int64) store.Event {
-	return o.Event(s.now(), store.EventAppAccessDenied, ptr(userID), ptr(userID), map[string]any{
-		"app_kind": Kind, "app_id": app.ID, "app": app.Name, "host": app.Host, "path_prefix": app.PathPrefix,
-	})
+	return out
 }

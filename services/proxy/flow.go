@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
@@ -88,22 +89,17 @@ func (s *Service) CheckContinuation(ctx context.Context, c Continuation) error {
 // Issue continues a sign-in for an app once it is complete: for u, signed in under the weftid
 // session sessionHash, it stores a single-use code (CodeTTL) bound to the app's host and to the
 // browser's binding, and returns the app's callback address with it. ErrBadTarget for a
-// continuation that cannot be followed; ErrDenied (app_access_denied logged) when u may not open
-// the app.
+// continuation that cannot be followed; a *groups.Denied (app_access_denied logged) when u may
+// not open the app.
 func (s *Service) Issue(ctx context.Context, c Continuation, u store.User, sessionHash []byte, o store.Origin) (callback string, err error) {
 	r, err := s.resolve(ctx, c)
 	if err != nil {
 		return "", err
 	}
-	ok, _, err := s.mayOpen(ctx, r.app, u.ID)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		if err := s.store.AddEvent(ctx, s.denied(o, r.app, u.ID)); err != nil {
+	if s.groups != nil {
+		if err := s.groups.Admit(ctx, u.ID, groups.App{AppRef: groups.ProxyApp(r.app.ID), Name: r.app.Name}, o); err != nil {
 			return "", err
 		}
-		return "", ErrDenied
 	}
 	code := auth.NewToken()
 	err = s.store.CreateProxyCode(ctx, store.ProxyCode{
@@ -173,7 +169,7 @@ func (s *Service) exchange(ctx context.Context, r Request, t target, a Answer, c
 		if !u.Active() || u.PasswordResetRequired {
 			return store.ErrNotFound
 		}
-		if err := tx.CreateProxySession(ctx, store.ProxySession{IDHash: s.hash("session", token), SessionHash: c.SessionHash,
+		if err := tx.CreateProxySession(ctx, store.ProxySession{IDHash: SessionIDHash(s.keys, token), SessionHash: c.SessionHash,
 			Host: c.Host, CreatedAt: now, ExpiresAt: sess.ExpiresAt}); err != nil {
 			return err
 		}
@@ -203,7 +199,7 @@ func (s *Service) logout(ctx context.Context, r Request, t target, a Answer) (An
 		return a, nil
 	}
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		p, err := tx.DeleteProxySession(ctx, s.hash("session", r.Session))
+		p, err := tx.DeleteProxySession(ctx, SessionIDHash(s.keys, r.Session))
 		if err != nil {
 			return err
 		}

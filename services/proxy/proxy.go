@@ -6,7 +6,8 @@
 //
 //	app host, any path -> the proxy asks ForwardAuth
 //	   a proxy session cookie for this host, and the user may open the app: Allow (200, Remote-*)
-//	   signed in, but not allowed: Denied (403, app_access_denied)
+//	   signed in, but not among those the app lets in (services/groups): Denied (403,
+//	   app_access_denied)
 //	   otherwise: SignIn, a 302 to weftid's /proxy/continue?rd=<the URL>&b=<binding>
 //	weftid host, /proxy/continue -> Issue, once the browser's sign-in finished every step
 //	   a single-use code (a minute) for that host and this browser -> 303 to
@@ -37,12 +38,10 @@ import (
 	"time"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
-
-// Kind is how app access (the groups service) names a proxied application.
-const Kind = "proxy"
 
 // CodeTTL is how long a callback code works: the browser uses it at once, by redirects alone.
 const CodeTTL = time.Minute
@@ -57,14 +56,6 @@ const (
 	ContinuePath = "/proxy/continue"
 )
 
-// Access decides who may open an application and names a user's groups: the groups service's
-// answers, for Kind. Without one (nil) every active user may open every proxied app and belongs
-// to no group.
-type Access interface {
-	MayOpen(ctx context.Context, kind, appID string, userID int64) (bool, error)
-	GroupNames(ctx context.Context, userID int64) ([]string, error)
-}
-
 // SignIns finds a sign-in in progress by its token (services/signin), for the address its
 // pages must let their forms lead to.
 type SignIns interface {
@@ -77,7 +68,9 @@ type Config struct {
 	Store   *store.Store
 	Keys    auth.Keys
 	Limiter *throttle.Limiter
-	Access  Access // nil: everyone
+	// Groups decides who may open an application (nil: every active user may open every
+	// proxied app, and belongs to no group).
+	Groups  *groups.Service
 	SignIns SignIns
 	Log     *slog.Logger
 	Now     func() time.Time
@@ -92,7 +85,7 @@ type Service struct {
 	store   *store.Store
 	keys    auth.Keys
 	limiter *throttle.Limiter
-	access  Access
+	groups  *groups.Service
 	signIns SignIns
 	log     *slog.Logger
 	now     func() time.Time
@@ -102,8 +95,8 @@ type Service struct {
 	appsMu sync.Mutex
 }
 
-// New returns the service. It registers with the store to forget its cache whenever sessions
-// end or a user's may no longer be used.
+// New returns the service. It registers with the store to forget what it keeps in memory
+// whenever sessions end or what a user may open changes.
 func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -118,10 +111,10 @@ func New(cfg Config) *Service {
 		cfg.CacheSize = DefaultCacheSize
 	}
 	s := &Service{
-		base: cfg.BaseURL, store: cfg.Store, keys: cfg.Keys, limiter: cfg.Limiter, access: cfg.Access, signIns: cfg.SignIns,
+		base: cfg.BaseURL, store: cfg.Store, keys: cfg.Keys, limiter: cfg.Limiter, groups: cfg.Groups, signIns: cfg.SignIns,
 		log: cfg.Log, now: cfg.Now, cache: newCache(cfg.CacheTTL, cfg.CacheSize),
 	}
-	cfg.Store.OnSessionsChanged(s.cache.clear)
+	cfg.Store.OnAccessChanged(s.forget)
 	return s
 }
 
@@ -132,8 +125,6 @@ var (
 	// ErrBadTarget: the address a sign-in should return to is not on a proxied app's host (or
 	// not one weftid may send a code to), or the browser's binding is missing.
 	ErrBadTarget = errors.New("proxy: not a proxied app's address")
-	// ErrDenied: the user may not open the app.
-	ErrDenied = errors.New("proxy: access denied")
 )
 
 // Problems are what is wrong with an app an admin submitted, in words for them.
@@ -143,6 +134,12 @@ func (p Problems) Error() string { return strings.Join(p, " ") }
 
 // ptr is the address of a copy of id, for events.
 func ptr(id int64) *int64 { return &id }
+
+// forget drops every answer and the app table: the next checks read them again.
+func (s *Service) forget() {
+	s.apps.Store(nil)
+	s.cache.clear()
+}
 
 // hash is the keyed hash of a value the browser holds for one purpose ("session", "code",
 // "binding").
