@@ -57,6 +57,9 @@ func TestForwardAuthEndsWithTheWeftidSession(t *testing.T) {
 		{"forced reset", func(e *env, admin *client, u store.User, _ *appSide) {
 			expectStatus(t, admin.post(fmt.Sprintf("/users/%d/force-password-reset", u.ID), nil), http.StatusSeeOther)
 		}},
+		{"user deletion", func(e *env, admin *client, u store.User, _ *appSide) {
+			expectStatus(t, admin.post(fmt.Sprintf("/users/%d/delete", u.ID), url.Values{"confirm_email": {u.Email}}), http.StatusSeeOther)
+		}},
 		{"password change", func(e *env, _ *client, _ store.User, wiki *appSide) {
 			// Another browser changes the password: this one's sessions end.
 			other := e.newClient()
@@ -74,6 +77,18 @@ func TestForwardAuthEndsWithTheWeftidSession(t *testing.T) {
 			expectSignedOutOfApp(t, wiki, "/", tc.name)
 		})
 	}
+}
+
+func TestForwardAuthTellsANewNameAtOnce(t *testing.T) {
+	_, admin, u, wiki := signedInAtWiki(t, envOptions{})
+	expectIdentity(t, wiki.check("/"), "ada@example.com", "Ada", "")
+	r := admin.post(fmt.Sprintf("/users/%d/profile", u.ID), url.Values{"name": {"Ada King"}, "email": {u.Email}})
+	expectStatus(t, r, http.StatusSeeOther)
+	expectIdentity(t, wiki.check("/"), "ada@example.com", "Ada King", "")
+	// A new address ends the user's sessions (services/account): the app's too.
+	r = admin.post(fmt.Sprintf("/users/%d/profile", u.ID), url.Values{"name": {"Ada King"}, "email": {"ada.king@example.com"}})
+	expectStatus(t, r, http.StatusSeeOther)
+	expectSignedOutOfApp(t, wiki, "/", "a new address")
 }
 
 func TestForwardAuthLogoutSignsOutOfWeftid(t *testing.T) {

@@ -171,8 +171,7 @@ func (q q) CreateProxySession(ctx context.Context, p ProxySession) error {
 // none or either has expired at now.
 func (q q) ProxySessionUser(ctx context.Context, idHash []byte, now time.Time) (ProxySession, User, []Group, error) {
 	rows, err := q.db.QueryContext(ctx, `
-		SELECT p.session_hash, p.host, p.created_at, p.expires_at, s.expires_at, g.id, g.name,
-		       u.id, u.email, u.name, u.role, u.status, u.password_hash, u.password_reset_required, u.password_min_length, u.password_min_score, u.breach_prefix <> '', u.created_at, u.updated_at
+		SELECT p.session_hash, p.host, p.created_at, p.expires_at, s.expires_at, g.id, g.name, `+prefixed("u.", userColumns)+`
 		FROM proxy_sessions p
 		JOIN sessions s ON s.id_hash = p.session_hash
 		JOIN users u ON u.id = s.user_id

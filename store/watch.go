@@ -2,8 +2,9 @@ package store
 
 import "sync"
 
-// Writes that end sessions, or that change what a user's sessions may open (deactivation, a
-// forced password reset, a group's members or name, an application's access rule), are
+// Writes that end sessions, or that change what a user's sessions may open or say of them
+// (deactivation, deletion, a forced password reset, a new name or address, a group's members or
+// name, an application's access rule), are
 // announced to whoever keeps answers about sessions in memory: the cache of forward-auth checks
 // (services/proxy) forgets them at once instead of trusting them until it would read them
 // again. A write in a transaction is announced after the transaction commits, so a reader that
