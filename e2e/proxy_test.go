@@ -88,6 +88,33 @@ func faAppCookies(t *testing.T, ctx context.Context, p proxied) []*http.Cookie {
 	return out
 }
 
+// faStart starts weftid with a super admin (faAdmin) and the users given (address and name, all
+// with password), the echo app behind the proxy start at name.localhost, and the admin's
+// browser, signed in, which registers the app as appName; it returns the server, the proxy and
+// the admin's browser, on the app's page.
+func faStart(t *testing.T, start func(*testing.T, *server, string, string) proxied, name, appName, password string, users ...[2]string) (*server, proxied, context.Context) {
+	t.Helper()
+	srv := startServer(t)
+	srv.addUser(t, faAdmin, "Grace Hopper", "super_admin", password)
+	for _, u := range users {
+		srv.addUser(t, u[0], u[1], "user", password)
+	}
+	p := start(t, srv, name, startEcho(t))
+	actx := newBrowser(t)
+	pwSignIn(t, actx, srv, faAdmin, password)
+	faRegister(t, actx, srv, appName, p.host)
+	return srv, p, actx
+}
+
+// faOpen opens path on the app in a browser that is not signed in, and signs in as email there.
+func faOpen(t *testing.T, ctx context.Context, srv *server, p proxied, path, email, password string) {
+	t.Helper()
+	do(t, ctx, "open the app", chromedp.Navigate(p.url(path)))
+	faAtWeftid(t, ctx, srv, "/login")
+	code := passwordThenCode(t, ctx, srv, email, password)
+	do(t, ctx, "enter the code", fill(codeInput, code), chromedp.Click(chromedp.CSS(codeSubmit)))
+}
+
 func TestForwardAuthThroughCaddy(t *testing.T) { faThrough(t, startCaddy) }
 
 func TestForwardAuthThroughNginx(t *testing.T) { faThrough(t, startNginx) }
@@ -97,21 +124,10 @@ func TestForwardAuthThroughNginx(t *testing.T) { faThrough(t, startNginx) }
 // a client makes up count for nothing; a forged and a replayed callback code get the refusal
 // page; signing out of weftid ends the app's session at its next request.
 func faThrough(t *testing.T, start func(*testing.T, *server, string, string) proxied) {
-	srv := startServer(t)
-	srv.addUser(t, faAdmin, "Grace Hopper", "super_admin", faPassword)
-	srv.addUser(t, faUser, faUserName, "user", faPassword)
-	p := start(t, srv, "wiki", startEcho(t))
-	ctx := newBrowser(t)
-	actx := admTab(t, ctx, "admin") // the same browser: the admin's weftid session is elsewhere
-	pwSignIn(t, actx, srv, faAdmin, faPassword)
-	faRegister(t, actx, srv, "Wiki", p.host)
-
+	srv, p, _ := faStart(t, start, "wiki", "Wiki", faPassword, [2]string{faUser, faUserName})
 	// Ada's own browser (a new profile).
-	ctx = newBrowser(t)
-	do(t, ctx, "open the app", chromedp.Navigate(p.url("/page?x=1")))
-	faAtWeftid(t, ctx, srv, "/login")
-	code := passwordThenCode(t, ctx, srv, faUser, faPassword)
-	do(t, ctx, "enter the code", fill(codeInput, code), chromedp.Click(chromedp.CSS(codeSubmit)))
+	ctx := newBrowser(t)
+	faOpen(t, ctx, srv, p, "/page?x=1", faUser, faPassword)
 	faExpectUser(t, faEcho(t, ctx, p, "/page"), "/page?x=1")
 
 	// A client's own Remote-* headers, or another X-Forwarded-Host, change nothing.
@@ -202,21 +218,11 @@ func faCaptureCallback(t *testing.T, ctx context.Context, p proxied, path string
 // chooses a new password first; under Enhanced, a user with only email codes sets up TOTP first.
 func TestForwardAuthAfterResetAndEnrollment(t *testing.T) {
 	const other = "dorothy@example.com"
-	srv := startServer(t)
-	srv.addUser(t, faAdmin, "Grace Hopper", "super_admin", enrollPassword)
-	srv.addUser(t, faUser, faUserName, "user", enrollPassword)
-	srv.addUser(t, other, "Dorothy Vaughan", "user", enrollPassword)
-	p := startNginx(t, srv, "notes", startEcho(t))
-	actx := newBrowser(t)
-	pwSignIn(t, actx, srv, faAdmin, enrollPassword)
-	faRegister(t, actx, srv, "Notes", p.host)
+	srv, p, actx := faStart(t, startNginx, "notes", "Notes", enrollPassword, [2]string{faUser, faUserName}, [2]string{other, "Dorothy Vaughan"})
 
 	// Ada signs in to the app; then an admin forces a reset.
 	ctx := newBrowser(t)
-	do(t, ctx, "open the app", chromedp.Navigate(p.url("/")))
-	faAtWeftid(t, ctx, srv, "/login")
-	code := passwordThenCode(t, ctx, srv, faUser, enrollPassword)
-	do(t, ctx, "enter the code", fill(codeInput, code), chromedp.Click(chromedp.CSS(codeSubmit)))
+	faOpen(t, ctx, srv, p, "/", faUser, enrollPassword)
 	faEcho(t, ctx, p, "/")
 	id := admOpenUser(t, actx, faUser)
 	admClickTab(t, actx, id, "danger", "Danger", "Danger")
@@ -279,33 +285,20 @@ func TestForwardAuthGroupsThroughNginx(t *testing.T) { faGroups(t, startNginx) }
 // at her next request.
 func faGroups(t *testing.T, start func(*testing.T, *server, string, string) proxied) {
 	const outsider = "katherine@example.com"
-	srv := startServer(t)
-	srv.addUser(t, faAdmin, "Grace Hopper", "super_admin", faPassword)
-	srv.addUser(t, faUser, faUserName, "user", faPassword)
-	srv.addUser(t, outsider, "Katherine Johnson", "user", faPassword)
-	p := start(t, srv, "books", startEcho(t))
-	actx := newBrowser(t)
-	pwSignIn(t, actx, srv, faAdmin, faPassword)
-	faRegister(t, actx, srv, "Books", p.host)
+	srv, p, actx := faStart(t, start, "books", "Books", faPassword, [2]string{faUser, faUserName}, [2]string{outsider, "Katherine Johnson"})
 	appPath := currentPath(t, actx)
 	group := grpCreate(t, actx, srv, "Finance", "Pays people")
 	grpAddMember(t, actx, srv, group, faUser)
 	grpRestrict(t, actx, srv, appPath, "Finance")
 
 	ctx := newBrowser(t)
-	do(t, ctx, "open the app", chromedp.Navigate(p.url("/ledger")))
-	faAtWeftid(t, ctx, srv, "/login")
-	code := passwordThenCode(t, ctx, srv, faUser, faPassword)
-	do(t, ctx, "enter the code", fill(codeInput, code), chromedp.Click(chromedp.CSS(codeSubmit)))
+	faOpen(t, ctx, srv, p, "/ledger", faUser, faPassword)
 	if got := faEcho(t, ctx, p, "/ledger"); got["Remote-User"] != faUser || got["Remote-Groups"] != "Finance" {
 		t.Errorf("the app got %v, want Ada in Finance", got)
 	}
 
 	kctx := newBrowser(t)
-	do(t, kctx, "open the app", chromedp.Navigate(p.url("/ledger")))
-	faAtWeftid(t, kctx, srv, "/login")
-	code = passwordThenCode(t, kctx, srv, outsider, faPassword)
-	do(t, kctx, "enter the code", fill(codeInput, code), chromedp.Click(chromedp.CSS(codeSubmit)))
+	faOpen(t, kctx, srv, p, "/ledger", outsider, faPassword)
 	faAtWeftid(t, kctx, srv, "/proxy/continue")
 	if h := read(t, kctx, "read the heading", chromedp.Text(chromedp.CSS("h1"))); h != "No access to Books" {
 		t.Errorf("the outsider sees %q, want weftid's no-access page", h)

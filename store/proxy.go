@@ -21,7 +21,7 @@ type ProxyApp struct {
 
 const proxyAppColumns = `id, name, host, path_prefix, created_at, updated_at`
 
-func scanProxyApp(row interface{ Scan(...any) error }) (ProxyApp, error) {
+func scanProxyApp(row rowScanner) (ProxyApp, error) {
 	var a ProxyApp
 	var created, updated int64
 	err := row.Scan(&a.ID, &a.Name, &a.Host, &a.PathPrefix, &created, &updated)
@@ -37,23 +37,7 @@ func scanProxyApp(row interface{ Scan(...any) error }) (ProxyApp, error) {
 
 // ProxyApps lists the proxied applications by name.
 func (q q) ProxyApps(ctx context.Context) ([]ProxyApp, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+proxyAppColumns+` FROM proxy_apps ORDER BY lower(name), id`)
-	if err != nil {
-		return nil, fmt.Errorf("store: proxy apps: %w", err)
-	}
-	defer rows.Close()
-	var out []ProxyApp
-	for rows.Next() {
-		a, err := scanProxyApp(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: proxy apps: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q.db, "proxy apps", scanProxyApp, `SELECT `+proxyAppColumns+` FROM proxy_apps ORDER BY lower(name), id`)
 }
 
 // ProxyApp is the proxied application id, or ErrNotFound.
