@@ -312,7 +312,8 @@ func (q q) AddOIDCSigningKey(ctx context.Context, k OIDCSigningKey, retireOld ti
 // ActivatesAt has come is the one that signs.
 func (q q) OIDCSigningKeys(ctx context.Context, now time.Time) ([]OIDCSigningKey, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT kid, alg, private_sealed, created_at, activates_at, COALESCE(retires_at, 0)
-		FROM oidc_signing_keys WHERE retires_at IS NULL OR retires_at > ? ORDER BY activates_at DESC, created_at DESC, rowid DESC`, unix(now))
+		FROM oidc_signing_keys WHERE retires_at IS NULL OR retires_at > ?
+		ORDER BY retires_at IS NULL DESC, activates_at DESC, created_at DESC, COALESCE(retires_at, 0) DESC, kid`, unix(now))
 	if err != nil {
 		return nil, fmt.Errorf("store: signing keys: %w", err)
 	}

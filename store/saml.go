@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // SAMLKey is the identity provider's signing key: the certificate in DER and the PKCS #8
@@ -39,11 +37,10 @@ func (q q) SAMLKey(ctx context.Context) (SAMLKey, error) {
 func (q q) CreateSAMLKey(ctx context.Context, k SAMLKey) error {
 	_, err := q.db.ExecContext(ctx, `INSERT INTO saml_idp_key (id, certificate, private_key, created_at) VALUES (1, ?, ?, ?)`,
 		k.Certificate, k.SealedKey, unix(k.CreatedAt))
+	if uniqueViolation(err) {
+		return ErrConflict
+	}
 	if err != nil {
-		var se sqlite3.Error
-		if errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey || se.ExtendedCode == sqlite3.ErrConstraintUnique) {
-			return ErrConflict
-		}
 		return fmt.Errorf("store: create saml key: %w", err)
 	}
 	return nil
@@ -73,27 +70,21 @@ func scanSAMLSP(row interface{ Scan(...any) error }) (SAMLServiceProvider, error
 	return sp, nil
 }
 
-// uniqueViolation reports whether err is SQLite refusing a duplicate value.
-func uniqueViolation(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
-}
-
 // CreateSAMLServiceProvider stores a new service provider; ErrConflict when its entity ID is
 // registered already.
 func (q q) CreateSAMLServiceProvider(ctx context.Context, sp SAMLServiceProvider) (SAMLServiceProvider, error) {
-	res, err := q.db.ExecContext(ctx, `
-		INSERT INTO saml_service_providers (entity_id, name, metadata, acs_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		sp.EntityID, sp.Name, sp.Metadata, sp.ACSURL, unix(sp.CreatedAt), unix(sp.CreatedAt))
+	err := q.db.QueryRowContext(ctx, `
+		INSERT INTO saml_service_providers (entity_id, name, metadata, acs_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		RETURNING id`,
+		sp.EntityID, sp.Name, sp.Metadata, sp.ACSURL, unix(sp.CreatedAt), unix(sp.CreatedAt)).Scan(&sp.ID)
 	if uniqueViolation(err) {
 		return SAMLServiceProvider{}, ErrConflict
 	}
 	if err != nil {
 		return SAMLServiceProvider{}, fmt.Errorf("store: create saml service provider: %w", err)
 	}
-	sp.ID, err = res.LastInsertId()
 	sp.UpdatedAt = sp.CreatedAt
-	return sp, err
+	return sp, nil
 }
 
 // UpdateSAMLServiceProvider saves a service provider's name and metadata (with the entity ID
@@ -147,7 +138,7 @@ func (q q) SAMLServiceProviderByEntityID(ctx context.Context, entityID string) (
 
 // SAMLServiceProviders lists every service provider by name.
 func (q q) SAMLServiceProviders(ctx context.Context) ([]SAMLServiceProvider, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+samlSPColumns+` FROM saml_service_providers ORDER BY name COLLATE NOCASE, id`)
+	rows, err := q.db.QueryContext(ctx, `SELECT `+samlSPColumns+` FROM saml_service_providers ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: saml service providers: %w", err)
 	}

@@ -5,10 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
-
-	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // Role is what a user may administer.
@@ -108,18 +107,13 @@ func (q q) CreateUser(ctx context.Context, u User, now time.Time) (User, error) 
 		u.Status = StatusActive
 	}
 	u.CreatedAt, u.UpdatedAt = now.UTC().Truncate(time.Second), now.UTC().Truncate(time.Second)
-	res, err := q.db.ExecContext(ctx, `
+	err := q.db.QueryRowContext(ctx, `
 		INSERT INTO users (email, name, role, status, password_hash, password_reset_required, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.Email, u.Name, u.Role, u.Status, u.PasswordHash, boolInt(u.PasswordResetRequired), unix(now), unix(now))
-	if err != nil {
-		var se sqlite3.Error
-		if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
-			return User{}, ErrConflict
-		}
-		return User{}, fmt.Errorf("store: create user: %w", err)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Email, u.Name, u.Role, u.Status, u.PasswordHash, boolInt(u.PasswordResetRequired), unix(now), unix(now)).Scan(&u.ID)
+	if uniqueViolation(err) {
+		return User{}, ErrConflict
 	}
-	u.ID, err = res.LastInsertId()
 	if err != nil {
 		return User{}, fmt.Errorf("store: create user: %w", err)
 	}
@@ -133,7 +127,7 @@ func (q q) UserByID(ctx context.Context, id int64) (User, error) {
 
 // UserByEmail returns the user with that address (in any case), or ErrNotFound.
 func (q q) UserByEmail(ctx context.Context, email string) (User, error) {
-	return scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, NormalizeEmail(email)))
+	return scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower(?)`, NormalizeEmail(email)))
 }
 
 // CountUsers returns how many users exist.
@@ -210,7 +204,7 @@ func (q q) RequirePasswordReset(ctx context.Context, userID int64, now time.Time
 
 // ListUsers returns every user, ordered by name.
 func (q q) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name COLLATE NOCASE, id`)
+	rows, err := q.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list users: %w", err)
 	}
@@ -267,8 +261,9 @@ func (s UserSummary) Invited() bool { return s.PasswordHash == "" }
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // SearchUsers returns the users that match f, ordered by name, with their factors, in one query.
-// The text matches any part of the name or the address, ignoring case: SQLite's LIKE does that
-// for ASCII, so a text with other letters ("élodie" for "Élodie") is matched here instead.
+// The text matches any part of the name or the address, ignoring case: lower() does that in
+// both dialects for ASCII (SQLite's only folds ASCII), so a text with other letters ("élodie"
+// for "Élodie") is matched here instead.
 func (q q) SearchUsers(ctx context.Context, f UserFilter) ([]UserSummary, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -279,17 +274,17 @@ func (q q) SearchUsers(ctx context.Context, f UserFilter) ([]UserSummary, error)
 	sqlText, sqlLimit := text, limit
 	ascii := isASCII(text)
 	if !ascii {
-		sqlText, sqlLimit = "", -1 // every user of the role and status; matched below
+		sqlText, sqlLimit = "", math.MaxInt32 // every user of the role and status; matched below
 	}
 	rows, err := q.db.QueryContext(ctx, `
 		SELECT `+userColumns+`,
 		       EXISTS (SELECT 1 FROM totp t WHERE t.user_id = users.id AND t.confirmed_at > 0),
 		       (SELECT count(*) FROM passkeys p WHERE p.user_id = users.id)
 		FROM users
-		WHERE (?1 = '' OR name LIKE ?2 ESCAPE '\' OR email LIKE ?2 ESCAPE '\')
+		WHERE (?1 = '' OR lower(name) LIKE ?2 ESCAPE '\' OR lower(email) LIKE ?2 ESCAPE '\')
 		  AND (?3 = '' OR role = ?3)
 		  AND (?4 = '' OR status = ?4)
-		ORDER BY name COLLATE NOCASE, id
+		ORDER BY lower(name), id
 		LIMIT ?5`, sqlText, "%"+likeEscaper.Replace(sqlText)+"%", string(f.Role), string(f.Status), sqlLimit)
 	if err != nil {
 		return nil, fmt.Errorf("store: search users: %w", err)
@@ -298,7 +293,7 @@ func (q q) SearchUsers(ctx context.Context, f UserFilter) ([]UserSummary, error)
 	var out []UserSummary
 	for rows.Next() && len(out) < limit {
 		var s UserSummary
-		var totp int
+		var totp bool
 		u, err := scanUser(scanSuffix{row: rows, dst: []any{&totp, &s.Passkeys}})
 		if err != nil {
 			return nil, err
@@ -306,7 +301,7 @@ func (q q) SearchUsers(ctx context.Context, f UserFilter) ([]UserSummary, error)
 		if !ascii && !strings.Contains(strings.ToLower(u.Name), text) && !strings.Contains(strings.ToLower(u.Email), text) {
 			continue
 		}
-		s.User, s.TOTP = u, totp == 1
+		s.User, s.TOTP = u, totp
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {

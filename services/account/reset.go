@@ -36,7 +36,11 @@ func (s *Service) RequestReset(ctx context.Context, email string, origin store.O
 	if !validEmail(email) {
 		return Problems{MsgInvalidEmail}
 	}
-	defer s.limiter.Lock(throttle.EmailKey(email))()
+	unlock, err := s.limiter.Lock(ctx, throttle.EmailKey(email))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	allowed, err := s.limiter.Take(ctx, throttle.ResetRequestsPerAccount.For(throttle.EmailKey(email)), throttle.ResetRequestsPerIP.For(throttle.IPKey(origin.IP)))
 	if err != nil {
 		return err

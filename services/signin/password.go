@@ -53,7 +53,10 @@ func (s *Service) Password(ctx context.Context, c Client, email, password string
 // does not hold back, count against the IP's limit at once too; a right guess turns it into a
 // success.
 func (s *Service) checkPassword(ctx context.Context, o store.Origin, g passwordGuard, email, password string) (store.User, error) {
-	unlock := s.limiter.Lock(g.lock)
+	unlock, err := s.limiter.Lock(ctx, g.lock)
+	if err != nil {
+		return store.User{}, err
+	}
 	locked := true
 	release := func() {
 		if locked {
