@@ -294,9 +294,18 @@ type OIDCSigningKey struct {
 	RetiresAt     time.Time // zero while it is the current key
 }
 
+// OIDCKeysLock is the lock (Tx.Lock) of the ID-token signing keys: adding one takes it, and so
+// does the first start's check for none, so instances starting together make one first key and
+// two rotations at once leave one current key.
+const OIDCKeysLock = "oidc_signing_keys"
+
 // AddOIDCSigningKey stores a new key that signs from its ActivatesAt, and schedules every key
-// not yet retiring to leave the key set at retireOld.
+// not yet retiring to leave the key set at retireOld. Call it in a transaction: it holds
+// OIDCKeysLock until the end.
 func (q q) AddOIDCSigningKey(ctx context.Context, k OIDCSigningKey, retireOld time.Time) error {
+	if err := q.lock(ctx, OIDCKeysLock); err != nil {
+		return err
+	}
 	if _, err := q.db.ExecContext(ctx, `UPDATE oidc_signing_keys SET retires_at = ? WHERE retires_at IS NULL`, unix(retireOld)); err != nil {
 		return fmt.Errorf("store: retire signing keys: %w", err)
 	}

@@ -125,6 +125,17 @@ func (q q) UserByID(ctx context.Context, id int64) (User, error) {
 	return scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
+// UserForUpdate is UserByID for a change decided on what it reads: the user's row stays locked
+// until the transaction ends, so no other instance changes them in between (PostgreSQL's FOR
+// UPDATE; SQLite's transactions run one at a time).
+func (tx *Tx) UserForUpdate(ctx context.Context, id int64) (User, error) {
+	query := `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+	if tx.d == Postgres {
+		query += ` FOR UPDATE`
+	}
+	return scanUser(tx.db.QueryRowContext(ctx, query, id))
+}
+
 // UserByEmail returns the user with that address (in any case), or ErrNotFound.
 func (q q) UserByEmail(ctx context.Context, email string) (User, error) {
 	return scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower(?)`, NormalizeEmail(email)))
@@ -346,8 +357,13 @@ func (q q) SetUserRole(ctx context.Context, userID int64, role Role, now time.Ti
 }
 
 // CountActiveSuperAdmins returns how many super admins may sign in. Call it inside the
-// transaction that would demote or deactivate one, so two admins cannot remove the last two at once.
+// transaction that would demote or deactivate one, so two admins cannot remove the last two at
+// once: it takes a lock (Tx.Lock) that such transactions hold until they end, in every
+// instance (SQLite runs one transaction at a time anyway).
 func (q q) CountActiveSuperAdmins(ctx context.Context) (int, error) {
+	if err := q.lock(ctx, "super_admins"); err != nil {
+		return 0, err
+	}
 	var n int
 	err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'super_admin' AND status = 'active'`).Scan(&n)
 	if err != nil {
