@@ -113,10 +113,17 @@ func (s *Service) Step(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	lease := jobs.Lease{Store: s.cfg.Store, Name: "breach", Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL, Now: s.cfg.Now}
-	var err error
-	_, s.busyUntil, err = lease.Hold(ctx, time.Time{}, s.step)
+	held, busyUntil, err := lease.Hold(ctx, time.Time{}, s.step)
+	if !held && err == nil && s.busyUntil.IsZero() {
+		s.cfg.Log.Info(BusyElsewhere, "lease_until", busyUntil)
+	}
+	s.busyUntil = busyUntil
 	return err
 }
+
+// BusyElsewhere is logged when Step finds the weekly job's lease held by another instance,
+// once until it finds it free again.
+const BusyElsewhere = "breach check is under way on another instance; this one takes it over if that one stops"
 
 // step is Step under the lease.
 func (s *Service) step(ctx context.Context) error {
