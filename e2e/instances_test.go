@@ -104,7 +104,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 
 	t.Run("breach check taken over after kill -9", func(t *testing.T) {
 		admin.t = t
-		c3 := c.start(t, "c") // a third instance, which has not seen a run yet
+		c3 := c.start(t, "c")            // a third instance, which has not seen a run yet
 		held, release := hold(hibp, 150) // a has asked for 149 ranges and waits for the 150th
 		admin.must(a, http.MethodPost, "/settings/security/passwords/breach-check", url.Values{}, http.StatusSeeOther)
 		<-held
