@@ -4,6 +4,7 @@
 //	weftid [serve] [flags]          run the server (prints a /setup link on an empty database)
 //	weftid user add --email E --name N --role R   create a user; the password is read from stdin
 //	weftid backup FILE              write a consistent copy of the database while it runs
+//	weftid restore --from URL DEST  restore the database from its continuous replica (--at: as it was then)
 //	weftid events verify            check the event log's hash chain (exit 1 naming the first bad event)
 //	weftid version                  print the version
 //	weftid help                     list the commands and flags (also -h, --help)
@@ -52,6 +53,9 @@ func main() {
 // config is every setting; each flag has an environment variable.
 type config struct {
 	addr, db, baseURL, smtp, mailFrom, hibpURL, secretKeyFile, trustedProxies string
+	samlMetadataAllowedHosts                                                  string
+	// replication and metrics (main_ops.go)
+	opsConfig
 }
 
 // flags registers the settings on fs with their environment defaults.
@@ -71,6 +75,9 @@ func flags(fs *flag.FlagSet) *config {
 	fs.StringVar(&cfg.hibpURL, "hibp-url", env("WEFTID_HIBP_URL", "https://api.pwnedpasswords.com"), "Have I Been Pwned range API, file:///dir, or off (WEFTID_HIBP_URL)")
 	fs.StringVar(&cfg.secretKeyFile, "secret-key-file", env("WEFTID_SECRET_KEY_FILE", ""), "secret key file; default next to a SQLite database, required with PostgreSQL (WEFTID_SECRET_KEY_FILE)")
 	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", env("WEFTID_TRUSTED_PROXIES", ""), "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed (WEFTID_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.samlMetadataAllowedHosts, "saml-metadata-allowed-hosts", env("WEFTID_SAML_METADATA_ALLOWED_HOSTS", ""),
+		"comma-separated hosts whose SAML metadata URL may be fetched from a loopback or private address (WEFTID_SAML_METADATA_ALLOWED_HOSTS)")
+	opsFlags(fs, &cfg.opsConfig, env)
 	return cfg
 }
 
@@ -120,11 +127,15 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 			return errors.New("usage: weftid events verify [--db FILE]")
 		}
 		return eventsVerify(ctx, args[1:], stdout)
+	case "restore":
+		return restore(ctx, args, stdout, log)
+	case "replicate": // the replicator process serve --replicate starts
+		return replicate(ctx, args, stdin, stdout, log)
 	case "version":
 		fmt.Fprintln(stdout, "weftid", buildVersion())
 		return nil
 	}
-	return fmt.Errorf("unknown command %q: use serve, user add, backup, events verify or version (weftid help says more)", cmd)
+	return fmt.Errorf("unknown command %q: use serve, user add, backup, restore, events verify or version (weftid help says more)", cmd)
 }
 
 func buildVersion() string {
@@ -178,6 +189,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	if err := checkOps(cfg); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -201,6 +215,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 			proxies = append(proxies, p)
 		}
 	}
+	// Metrics and replication: deferred after st.Close and before the runner's Stop, the
+	// replicator makes its final sync once the requests and jobs have stopped writing, and
+	// before the store closes (main_ops.go).
+	ops, err := startOps(cfg, st, hasher, log)
+	if err != nil {
+		return err
+	}
+	defer ops.stop()
 	// Background work runs under runner, which a signal does not cancel: its Stop, deferred
 	// after st.Close and so run before it, cancels and waits for that work once the app has
 	// shut down (a breach run under way saves how far it got), before the store closes.
@@ -216,6 +238,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	holder := jobs.NewHolder()
 	lease := func(name string) jobs.Lease { return jobs.Lease{Store: st, Name: name, Holder: holder} }
 	breaches := breach.New(breach.Config{Store: st, Mailer: mailer, Keys: keys, Client: hibp, Log: log, BaseURL: base, Holder: holder})
+	ops.metrics.WatchBreach(breaches.Status)
 	// Requests outlive the signal by the graceful shutdown's grace period, then are cancelled.
 	requests, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
@@ -223,7 +246,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		BaseContext: requests,
 		BaseURL:     base, Store: st, Mailer: mailer, Hasher: hasher, Keys: keys, Log: log,
 		TrustedProxies: proxies,
-		HIBP:           hibp, Breach: breaches, Jobs: runner,
+		HIBP:           hibp, Breach: breaches, Jobs: runner, Metrics: ops.metrics,
+		// Hosts whose metadata URL may lead to a loopback or private address.
+		SAMLMetadataAllowedHosts: strings.Split(cfg.samlMetadataAllowedHosts, ","),
 	})
 
 	link, err := account.CreateSetupLink(ctx, st, keys, cfg.baseURL, time.Now())
@@ -236,9 +261,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 
 	// Every minute: expired rows go, the throttles' closed windows are logged as
 	// login_throttled summaries, and (SQLite) the WAL is checkpointed and truncated, so neither
-	// the database nor its WAL keeps the size of a burst. Like the daily chain check and the
-	// breach check, it runs on one instance at a time when several share a database: the one
-	// that holds its lease.
+	// the database nor its WAL keeps the size of a burst. While Litestream replicates, it owns
+	// checkpoints: a TRUNCATE here would wait on its read transaction, holding writers back. Like
+	// the daily chain check and the breach check, it runs on one instance at a time when several
+	// share a database: the one that holds its lease. (The idle-user job needs none: each run
+	// claims its due time in the transaction that does it, so one instance does each run.)
 	runner.EveryOnce(lease("cleanup"), time.Minute, func(ctx context.Context) {
 		now := time.Now()
 		if err := st.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
@@ -247,12 +274,18 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		if _, err := throttle.Summarize(ctx, st, now); err != nil && ctx.Err() == nil {
 			log.Warn("throttle summaries failed", "err", err)
 		}
+		if ops.replicating() {
+			return
+		}
 		if err := st.Checkpoint(ctx); err != nil && ctx.Err() == nil {
 			log.Info("WAL checkpoint deferred", "err", err)
 		}
 	})
 	// The weekly breach re-check: its schedule is in the database, so restarts do not disturb it.
 	runner.Go("breach check", breaches.Run)
+	// Idle-user deactivation (off unless Settings > Security > Idle users turns it on): its
+	// schedule is in the database too.
+	runner.Go("idle users", account.NewIdleJob(account.IdleConfig{Store: st, Log: log}).Run)
 	// The event chain is verified at start and daily; the Events page shows the last result.
 	runner.EveryOnce(lease("event chain check"), 24*time.Hour, audit.New(audit.Config{Store: st, Log: log}).Run)
 
@@ -264,6 +297,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 		return err
 	case <-ctx.Done():
 	}
+	stop() // a second signal ends the process at once
 	log.Info("shutting down")
 	err = app.ShutdownWithTimeout(10 * time.Second)
 	cancelRequests() // whatever still runs after the grace period stops before the store closes

@@ -16,6 +16,10 @@ Usage:
   weftid user add --email E --name N --role R [flags]
                                 create a user; the password is read from one line of stdin
   weftid backup [flags] DEST    write a consistent copy of the database, also while it runs
+  weftid restore --from URL [--at RFC3339] DEST
+                                restore the database from its continuous replica (serve
+                                --replicate) to a new file: its latest state, or as it was at
+                                the moment --at names
   weftid events verify [flags]  check the event log's hash chain (exits 1 naming the first
                                 bad event)
   weftid version                print the version
@@ -26,7 +30,8 @@ A password set by setup or user add is checked against the public Have I Been Pw
 (only the first 5 hex digits of its SHA-1 leave the machine). Offline, use --hibp-url off, or
 --hibp-url file:///dir with a downloaded copy of the ranges.
 
-Flags of every command (each has an environment variable, named in brackets):
+Flags of serve, user add, backup and events verify (each has an environment variable, named in
+brackets; --replicate, --replicate-interval and --metrics-addr are used by serve only):
 `
 
 // isHelp reports whether arg asks for the help text.
@@ -50,6 +55,11 @@ func usage(w io.Writer) {
 	userFlags(user)
 	user.SetOutput(w)
 	user.PrintDefaults()
+	fmt.Fprint(w, "\nFlags of restore (it has no others):\n")
+	rs := flag.NewFlagSet("weftid restore", flag.ContinueOnError)
+	restoreFlags(rs)
+	rs.SetOutput(w)
+	rs.PrintDefaults()
 }
 
 // userFlags registers the flags that only `user add` has.

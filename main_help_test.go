@@ -16,6 +16,8 @@ func TestHelp(t *testing.T) {
 		for _, want := range []string{
 			"weftid [serve]", "weftid user add", "weftid backup", "weftid events verify", "weftid version",
 			"-addr", "-db", "-base-url", "-smtp", "-mail-from", "-hibp-url", "-secret-key-file", "-trusted-proxies",
+			"-saml-metadata-allowed-hosts",
+			"weftid restore --from URL [--at RFC3339] DEST", "-replicate", "-replicate-interval", "-metrics-addr", "-from", "-at",
 			"-email", "-name", "-role", "--hibp-url off",
 		} {
 			if !strings.Contains(out, want) {

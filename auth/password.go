@@ -126,6 +126,7 @@ type Hasher struct {
 	running int       // workers taken; callers wait only when all are
 	trusted []*waiter // trusted callers waiting, oldest first
 	others  []*waiter // other callers waiting, oldest first
+	busy    uint64    // callers refused with ErrBusy, ever (Stats)
 }
 
 // waiter is one caller waiting for a worker: ready closes when it is given one.
@@ -183,6 +184,7 @@ func (h *Hasher) acquire(ctx context.Context, trusted bool) (release func(), err
 		return h.release, nil
 	}
 	if !h.roomFor(trusted) {
+		h.busy++
 		h.mu.Unlock()
 		return nil, ErrBusy
 	}
@@ -206,6 +208,9 @@ func (h *Hasher) acquire(ctx context.Context, trusted bool) (release func(), err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if errors.Is(err, ErrBusy) {
+		h.busy++
+	}
 	if w.granted {
 		h.releaseLocked() // given a worker just as it gave up: pass it on
 		return nil, err

@@ -38,6 +38,13 @@ func TestNextStep(t *testing.T) {
 		{auth.SignInState{PasswordDone: true, ResetRequired: true, HasTOTP: true, Enhanced: true}, auth.StepResetPassword},
 		// ...and after a passkey, which did both the password and the second factor.
 		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, HasPasskey: true, ResetRequired: true}, auth.StepResetPassword},
+		// An application that requires Enhanced under a Baseline tenant: an e-mail code leads to
+		// a strong factor (the step-up) or to enrollment, as under an Enhanced tenant.
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, AppEnhanced: true, OnlyEmailCode: true}, auth.StepEnroll},
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, AppEnhanced: true, OnlyEmailCode: true, HasTOTP: true}, auth.StepSecondFactor},
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, AppEnhanced: true, OnlyEmailCode: true, HasPasskey: true}, auth.StepSecondFactor},
+		{auth.SignInState{PasswordDone: true, SecondFactorDone: true, AppEnhanced: true, HasTOTP: true}, auth.StepDone},
+		{auth.SignInState{PasswordDone: true, AppEnhanced: true}, auth.StepSecondFactor},
 	}
 	for _, tt := range tests {
 		if got := auth.NextStep(tt.state); got != tt.want {
@@ -60,6 +67,10 @@ func TestSecondFactorMethods(t *testing.T) {
 		{auth.SignInState{Enhanced: true, HasTOTP: true}, []auth.Method{auth.MethodTOTP, auth.MethodBackup}},
 		// ...and for a user with nothing else it only proves the mailbox before enrollment.
 		{auth.SignInState{Enhanced: true}, []auth.Method{auth.MethodEmail}},
+		// An application that requires Enhanced asks the same of its sign-ins.
+		{auth.SignInState{AppEnhanced: true, HasPasskey: true}, []auth.Method{auth.MethodPasskey}},
+		{auth.SignInState{AppEnhanced: true, HasTOTP: true}, []auth.Method{auth.MethodTOTP, auth.MethodBackup}},
+		{auth.SignInState{AppEnhanced: true}, []auth.Method{auth.MethodEmail}},
 	}
 	for _, tt := range tests {
 		if got := auth.SecondFactorMethods(tt.state); !reflect.DeepEqual(got, tt.want) {

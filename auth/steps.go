@@ -37,6 +37,10 @@ type SignInState struct {
 	HasTOTP       bool
 	HasPasskey    bool
 	Enhanced      bool // the tenant requires TOTP or a passkey (required_auth_strength enhanced)
+	// AppEnhanced says the application this sign-in returns to requires TOTP or a passkey (its
+	// required_auth_strength, or acr_values): the sign-in must be Enhanced whatever the tenant's
+	// policy. A step-up of an existing session is such a sign-in.
+	AppEnhanced bool
 	// OnlyEmailCode says the second factor was an e-mail code and this sign-in enrolled nothing.
 	OnlyEmailCode bool
 }
@@ -44,6 +48,7 @@ type SignInState struct {
 // NextStep decides what a sign-in must do next. The policy is read at each new sign-in; only
 // StepDone may create a session (and, later, issue an SSO assertion or code).
 func NextStep(s SignInState) Step {
+	enhanced := s.enhanced()
 	switch {
 	case !s.PasswordDone:
 		return StepPassword
@@ -53,12 +58,13 @@ func NextStep(s SignInState) Step {
 		return StepResetPassword
 	case !s.SecondFactorDone:
 		return StepSecondFactor
-	case s.Enhanced && s.OnlyEmailCode && (s.HasTOTP || s.HasPasskey):
+	case enhanced && s.OnlyEmailCode && (s.HasTOTP || s.HasPasskey):
 		// Under Enhanced an e-mail code only ever leads to enrollment. If the user gained a
 		// strong factor meanwhile (another sign-in enrolled it), this sign-in did not, and must
-		// present that factor itself.
+		// present that factor itself. This is also the step-up: a sign-in with only an email
+		// code, for an application that requires Enhanced.
 		return StepSecondFactor
-	case s.Enhanced && !s.HasTOTP && !s.HasPasskey:
+	case enhanced && !s.HasTOTP && !s.HasPasskey:
 		return StepEnroll
 	}
 	return StepDone
@@ -74,7 +80,7 @@ func SecondFactorMethods(s SignInState) []Method {
 	switch {
 	case s.HasTOTP:
 		methods = append(methods, MethodTOTP, MethodBackup)
-	case !s.Enhanced || !s.HasPasskey:
+	case !s.enhanced() || !s.HasPasskey:
 		methods = append(methods, MethodEmail)
 	}
 	if s.HasPasskey {
@@ -82,6 +88,9 @@ func SecondFactorMethods(s SignInState) []Method {
 	}
 	return methods
 }
+
+// enhanced says whether this sign-in must be Enhanced: the tenant or the application asks it.
+func (s SignInState) enhanced() bool { return s.Enhanced || s.AppEnhanced }
 
 // Allows reports whether the second-factor step of this sign-in accepts method.
 func (s SignInState) Allows(m Method) bool { return slices.Contains(SecondFactorMethods(s), m) }

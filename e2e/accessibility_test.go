@@ -257,7 +257,9 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 	srv.addUser(t, userEmail, "Alan Turing", "user", password)
 	lap("server started, 3 users added")
 
-	ctx := newBrowser(t)
+	// It visits about a hundred page states, each audited and most photographed: more than
+	// testTimeout on a busy machine.
+	ctx := newBrowserFor(t, 4*time.Minute)
 	a11ySelfCheck(t, ctx)
 	laySelfCheck(t, ctx)
 	// The set-up below clicks the main navigation, which is folded in a Menu on a phone.
@@ -274,6 +276,8 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 
 	// The super admin signs in with the password and the code sent by mail.
 	pwSignIn(t, ctx, srv, superEmail, password)
+	// An invited user, whose Profile tab shows the invitation and "Send a new invitation".
+	lifInvite(t, ctx, srv, "Cleo New", "cleo@example.com")
 	ids := a11yUserIDs(t, ctx, srv)
 	userID, superID := ids[userEmail], ids[superEmail]
 	if userID == 0 || superID == 0 || ids[adminEmail] == 0 {
@@ -291,9 +295,16 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 	lap("the super admin signed in")
 	oidcClientID, _ := registerOIDCApp(t, ctx, srv, "Wiki", "https://wiki.example.com/cb")
 	// A SAML service provider, so that Applications > SAML lists one and the dashboard offers it.
-	registerSAMLApp(t, ctx, srv, "Team wiki", startSAMLSP(t, srv))
+	teamWiki := startSAMLSP(t, srv)
+	registerSAMLApp(t, ctx, srv, "Team wiki", teamWiki)
 	samlAppPath := currentPath(t, ctx)
 	lap("a SAML service provider registered")
+	// A group with the super admin in it, which alone may open Team wiki: the group pages, and
+	// the page that refuses the user.
+	groupPath := grpCreate(t, ctx, srv, "Finance", "Pays people")
+	grpAddMember(t, ctx, srv, groupPath, superEmail)
+	grpRestrict(t, ctx, srv, samlAppPath, "Finance")
+	lap("a group that alone may open Team wiki")
 
 	signedIn := []a11yPage{
 		{path: "/dashboard"},
@@ -305,9 +316,27 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: fmt.Sprintf("/users/%d/profile", userID)},
 		{path: fmt.Sprintf("/users/%d/danger", userID), keyboard: true},
 		{path: fmt.Sprintf("/users/%d/events", userID)},
+		{path: fmt.Sprintf("/users/%d/groups", userID)},
+		{path: fmt.Sprintf("/users/%d/apps", userID)},
+		{path: fmt.Sprintf("/users/%d/groups", superID)},
+		{path: fmt.Sprintf("/users/%d/apps", superID)},
+		{path: "/groups"},
+		{path: "/groups/new"},
+		{path: groupPath},
 		{path: fmt.Sprintf("/users/%d/profile", superID)},
 		{path: fmt.Sprintf("/users/%d/danger", superID)},
 		{path: fmt.Sprintf("/users/%d/events", superID)},
+		{path: fmt.Sprintf("/users/%d/profile", ids["cleo@example.com"])},
+		// The new invitation link, shown once after "Send a new invitation" (a POST's answer).
+		{path: fmt.Sprintf("/users/%d/resend-invitation", ids["cleo@example.com"]), reach: func(t *testing.T, ctx context.Context) {
+			do(t, ctx, "send Cleo a new invitation",
+				chromedp.Navigate(srv.url(fmt.Sprintf("/users/%d/profile", ids["cleo@example.com"]))),
+				chromedp.Click(chromedp.CSS(lifResend)),
+				chromedp.WaitVisible(chromedp.CSS(`#invite-link`)),
+			)
+		}},
+		{path: "/account/profile"},
+		{path: "/settings/security/idle-users"},
 		{path: "/events"},
 		{path: "/settings/security"},
 		{path: "/settings/security/authentication"},
@@ -315,10 +344,14 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/applications"},
 		{path: "/applications/oidc/new"},
 		{path: "/applications/oidc/" + oidcClientID},
+		// RP-initiated logout: the confirmation, and the page for an address the app did not register.
+		{path: "/oauth2/end_session?client_id=" + oidcClientID},
+		{path: "/oauth2/end_session?post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F&client_id=" + oidcClientID},
 		{path: "/applications/saml"},
 		{path: "/applications/saml/new"},
 		{path: samlAppPath},
 		{path: "/saml/continue/unknown", status: 404},
+		{path: "/saml/slo", status: 400},
 		{path: "/nope", status: 404},
 	}
 	// An admin and a user see fewer pages, and other things on them.
@@ -332,12 +365,20 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/events"},
 		{path: "/applications"},
 		{path: "/account/security"},
+		{path: "/groups"},
+		{path: groupPath},
 	}
 	asUser := []a11yPage{
 		{path: "/dashboard"},
+		{path: "/account/profile", keyboard: true},
 		{path: "/account/security"},
 		{path: "/account/password"},
 		{path: "/users", status: 403},
+		{path: "/groups", status: 403},
+		// Team wiki lets in only Finance: opening it shows weftid's no-access page.
+		{path: "/saml/sso", reach: func(t *testing.T, ctx context.Context) {
+			do(t, ctx, "open Team wiki", chromedp.Navigate(teamWiki.root+"/app"), chromedp.WaitVisible(chromedp.CSS(grpDenied)))
+		}},
 	}
 	c := &a11yChecker{t: t, srv: srv}
 	for _, vp := range a11yViewports {

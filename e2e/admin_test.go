@@ -232,12 +232,13 @@ func admPasskeyNames() chromedp.Action[[]string] {
 	return chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(` + jsString(admPasskeyRow) + `), tr => tr.cells[0].innerText.trim())`)
 }
 
-// admMail waits for the next message to address (the mail server's cursor for it moves on).
-func admMail(t *testing.T, ctx context.Context, srv *server, address, what string) mailtest.Received {
+// admMail waits for the next message to address with that subject (the mail server's cursor for
+// it moves on, past other messages such as the notices mailed in the background).
+func admMail(t *testing.T, ctx context.Context, srv *server, address, subject, what string) mailtest.Received {
 	t.Helper()
 	mctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	msg, err := srv.mail.WaitFor(mctx, address)
+	msg, err := srv.mail.WaitForSubject(mctx, address, subject)
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
@@ -306,7 +307,7 @@ func TestAdminResetsTwoStepVerification(t *testing.T) {
 	}
 	lap("reset confirmed")
 
-	msg := admMail(t, ctx, srv, email, "wait for the mail about the reset")
+	msg := admMail(t, ctx, srv, email, "Your two-step verification was reset", "wait for the mail about the reset")
 	if msg.Subject != "Your two-step verification was reset" {
 		t.Errorf("the mail to the user has the subject %q", msg.Subject)
 	}
@@ -339,7 +340,7 @@ func TestAdminResetsTwoStepVerification(t *testing.T) {
 	if n := read(t, ctx, "look for a TOTP form", chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(verifyTOTPForm)+`).length`)); n != 0 {
 		t.Errorf("after the reset the second-factor page still asks for a TOTP code")
 	}
-	code := mailtest.FindCode(admMail(t, ctx, srv, email, "wait for the sign-in code").Text)
+	code := mailtest.FindCode(admMail(t, ctx, srv, email, codeSubject, "wait for the sign-in code").Text)
 	if code == "" {
 		t.Fatal("no code in the sign-in mail")
 	}

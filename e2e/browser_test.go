@@ -53,6 +53,13 @@ var findChromium = sync.OnceValues(func() (string, error) {
 // dumped first (see dumpPage). Without Chromium the test fails.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return newBrowserFor(t, testTimeout)
+}
+
+// newBrowserFor is newBrowser whose first tab's context ends after timeout: for a test that
+// visits many pages (the accessibility test), on a machine that may be busy.
+func newBrowserFor(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
 	execPath, err := findChromium()
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +101,7 @@ func newBrowser(t *testing.T) context.Context {
 	}
 	t.Logf("Chromium started in %v", time.Since(start).Round(time.Millisecond))
 
-	ctx, cancelTest := context.WithTimeout(browserCtx, testTimeout)
+	ctx, cancelTest := context.WithTimeout(browserCtx, timeout)
 	t.Cleanup(cancelTest)
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -1,6 +1,8 @@
 // Package e2e holds the end-to-end tests of weftid: a real Chromium, driven
 // over the DevTools protocol with chromedp, against the real weftid binary,
-// which sends its mail to an in-process SMTP server (mail/mailtest).
+// which sends its mail to an in-process SMTP server (mail/mailtest). The
+// operations tests (ops_*, replication_test.go, shutdown_test.go) drive the
+// binary without a browser: continuous replication, restore, graceful shutdown.
 //
 // Run them with
 //

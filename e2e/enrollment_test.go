@@ -160,7 +160,7 @@ func TestEnhancedEnrollmentWithPasskey(t *testing.T) {
 
 	// The next sign-in, with the passkey alone: straight to the dashboard, no mail.
 	signOut(t, ctx)
-	mails := mailsTo(srv, email)
+	mails := codeMailsTo(srv, email)
 	do(t, ctx, "sign in with the passkey",
 		chromedp.WaitVisible(chromedp.CSS(passkeySignInButton)),
 		chromedp.Click(chromedp.CSS(passkeySignInButton)),
@@ -185,7 +185,7 @@ func TestEnhancedEnrollmentWithPasskey(t *testing.T) {
 	if p := currentPath(t, ctx); p != "/dashboard" {
 		t.Fatalf("password + passkey after enrolling went to %q, want /dashboard", p)
 	}
-	if n := mailsTo(srv, email) - mails; n != 0 {
+	if n := codeMailsTo(srv, email) - mails; n != 0 {
 		t.Errorf("%d mail(s) sent to the enrolled user's sign-ins, want none", n)
 	}
 	lap("done")
@@ -259,7 +259,7 @@ func TestEnhancedEnrollmentWithTOTP(t *testing.T) {
 
 	// The next sign-in asks for a TOTP code, not enrollment and not an e-mail code.
 	signOut(t, ctx)
-	mails := mailsTo(srv, email)
+	mails := codeMailsTo(srv, email)
 	passwordOnly(t, ctx, srv, email, enrollPassword)
 	next, err := auth.TOTPCode(secret, max(auth.TOTPStep(time.Now()), step+1))
 	if err != nil {
@@ -275,7 +275,7 @@ func TestEnhancedEnrollmentWithTOTP(t *testing.T) {
 	if p := currentPath(t, ctx); p != "/dashboard" {
 		t.Fatalf("the TOTP sign-in after enrolling went to %q (alert %q), want /dashboard", p, read(t, ctx, "read the alert", textOfAll(alert)))
 	}
-	if n := mailsTo(srv, email) - mails; n != 0 {
+	if n := codeMailsTo(srv, email) - mails; n != 0 {
 		t.Errorf("%d mail(s) sent to the enrolled TOTP user, want none", n)
 	}
 	lap("done")

@@ -104,8 +104,8 @@ func (s *server) url(path string) string {
 // startServer starts `weftid serve` on a free loopback port with a fresh
 // database and an in-process SMTP server, waits until /healthz answers, and
 // stops the process when the test ends. The server's output is logged if the
-// test fails.
-func startServer(t *testing.T) *server {
+// test fails. extra are more flags of serve.
+func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	if serverBin == "" {
 		t.Fatalf("the weftid binary did not build, so there is no server to test:\n%v", buildErr)
@@ -124,13 +124,13 @@ func startServer(t *testing.T) *server {
 		out:     new(syncBuffer),
 	}
 
-	startProcess(t, dir, addr, s.out,
+	startProcess(t, dir, addr, s.out, append([]string{
 		"--addr", addr,
 		"--db", s.db,
 		"--base-url", s.baseURL,
 		"--smtp", s.mail.URL(),
 		"--hibp-url", "off",
-	)
+	}, extra...)...)
 	return s
 }
 
@@ -221,7 +221,7 @@ func (s *server) addUser(t *testing.T, email, name, role, password string, extra
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -34,8 +34,17 @@ type relyingParty struct {
 	mu      sync.Mutex
 	pending map[string][2]string // state -> PKCE verifier, nonce
 	token   *oauth2.Token
+	claims  idClaims // of the last ID token
 	email   string
 	err     error
+	// loggedOut is the query the RP's post-logout page got last ("" before).
+	loggedOut string
+}
+
+// idClaims are the ID token's claims about how the user signed in.
+type idClaims struct {
+	ACR string   `json:"acr"`
+	AMR []string `json:"amr"`
 }
 
 func startRP(t *testing.T) *relyingParty {
@@ -59,6 +68,12 @@ func startRP(t *testing.T) *relyingParty {
 			return
 		}
 		fmt.Fprintf(w, `<!doctype html><title>RP</title><h1 id="rp-signed-in">Signed in to the RP as %s</h1>`, html.EscapeString(email))
+	})
+	mux.HandleFunc("/signed-out", func(w http.ResponseWriter, r *http.Request) {
+		rp.mu.Lock()
+		rp.loggedOut = r.URL.RawQuery
+		rp.mu.Unlock()
+		fmt.Fprint(w, `<!doctype html><title>RP</title><h1 id="rp-signed-out">Signed out of the RP</h1>`)
 	})
 	rp.srv = httptest.NewServer(mux) // 127.0.0.1, an http loopback redirect URI weftid accepts
 	t.Cleanup(rp.srv.Close)
@@ -104,6 +119,10 @@ func (rp *relyingParty) callback(r *http.Request) (string, error) {
 	if idt.Nonce != p[1] {
 		return "", fmt.Errorf("nonce mismatch")
 	}
+	var claims idClaims
+	if err := idt.Claims(&claims); err != nil {
+		return "", fmt.Errorf("ID token claims: %w", err)
+	}
 	// op puts the profile and email claims in the ID token only when no access token is
 	// issued; the RP reads them from userinfo with its access token.
 	ui, err := rp.provider.UserInfo(r.Context(), oauth2.StaticTokenSource(tok))
@@ -114,7 +133,7 @@ func (rp *relyingParty) callback(r *http.Request) (string, error) {
 		return "", fmt.Errorf("userinfo subject %q, ID token subject %q", ui.Subject, idt.Subject)
 	}
 	rp.mu.Lock()
-	rp.token = tok
+	rp.token, rp.claims = tok, claims
 	rp.mu.Unlock()
 	return ui.Email, nil
 }
@@ -148,8 +167,8 @@ func (rp *relyingParty) introspect(issuer, token string) bool {
 }
 
 // registerOIDCApp registers the RP on the Applications page as a signed-in admin and returns
-// the client id and the secret the page shows once.
-func registerOIDCApp(t *testing.T, ctx context.Context, srv *server, name, redirectURI string) (string, string) {
+// the client id and the secret the page shows once. extra fills more of the form.
+func registerOIDCApp(t *testing.T, ctx context.Context, srv *server, name, redirectURI string, extra ...chromedp.Action[chromedp.Void]) (string, string) {
 	t.Helper()
 	do(t, ctx, "open the dashboard", chromedp.Navigate(srv.url("/dashboard")))
 	clickMainNav(t, ctx, "/applications")
@@ -160,10 +179,12 @@ func registerOIDCApp(t *testing.T, ctx context.Context, srv *server, name, redir
 		fill(`#name`, name),
 		fill(`#redirect_uris`, redirectURI),
 		fill(`#home_url`, "https://app.example.com/"),
+	)
+	do(t, ctx, "fill in the rest and register", append(extra,
 		chromedp.Click(chromedp.CSS(`form[action="/applications/oidc"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#client-id`)),
 		chromedp.WaitVisible(chromedp.CSS(`#secret-value`)),
-	)
+	)...)
 	id := read(t, ctx, "read the client id", chromedp.Text(chromedp.CSS(`#client-id`)))
 	secret := read(t, ctx, "read the secret", chromedp.Evaluate[string](`document.querySelector("#secret-value").value`))
 	if id == "" || secret == "" {
@@ -224,7 +245,7 @@ func TestOIDCRelyingPartyBaseline(t *testing.T) {
 	)
 	mailCtx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	msg, err := srv.mail.WaitFor(mailCtx, email)
+	msg, err := srv.mail.WaitForSubject(mailCtx, email, codeSubject)
 	if err != nil {
 		t.Fatalf("wait for the code: %v", err)
 	}

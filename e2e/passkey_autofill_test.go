@@ -73,7 +73,7 @@ func TestPasskeyAutofill(t *testing.T) {
 
 	// Through autofill.
 	signOut(t, ctx)
-	mails := mailsTo(srv, email)
+	mails := codeMailsTo(srv, email)
 	resetCeremonies(t, ctx)
 	do(t, ctx, "open /login", chromedp.Navigate(srv.url("/login")), chromedp.WaitVisible(chromedp.CSS(autofillEmail)))
 	waitTrue(t, ctx, "wait for the page's scripts", `document.readyState === "complete"`, stepTimeout)
@@ -93,7 +93,7 @@ func TestPasskeyAutofill(t *testing.T) {
 	if c := ceremonies(t, ctx); c != [3]int{1, 1, 0} {
 		t.Errorf("the autofill sign-in made %d begin(s), %d conditional and %d modal request(s); want 1, 1, 0", c[0], c[1], c[2])
 	}
-	if n := mailsTo(srv, email) - mails; n != 0 {
+	if n := codeMailsTo(srv, email) - mails; n != 0 {
 		t.Errorf("the autofill sign-in sent %d mail(s), want none", n)
 	}
 

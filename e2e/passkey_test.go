@@ -75,7 +75,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 
 	// Sign out; sign in with only the passkey.
 	signOut(t, ctx)
-	mailsBefore := mailsTo(srv, email)
+	mailsBefore := codeMailsTo(srv, email)
 	do(t, ctx, "sign in with the passkey, typing nothing",
 		chromedp.WaitVisible(chromedp.CSS(passkeySignInButton)),
 		chromedp.Click(chromedp.CSS(passkeySignInButton)),
@@ -86,7 +86,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 	if got := read(t, ctx, "read the navigation", textOfAll("nav")); !strings.Contains(got, name) {
 		t.Errorf("after the passkey sign-in the navigation shows %q, not the user's name %q", got, name)
 	}
-	if n := mailsTo(srv, email) - mailsBefore; n != 0 {
+	if n := codeMailsTo(srv, email) - mailsBefore; n != 0 {
 		t.Errorf("the passkey sign-in sent %d mail(s) to the user, want none", n)
 	}
 	if creds := authenticatorCredentials(t, ctx, authID); len(creds) == 1 && creds[0].SignCount <= cred.SignCount {
@@ -134,7 +134,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 	if n := len(authenticatorCredentials(t, ctx, authID)); n != 1 {
 		t.Fatalf("the virtual authenticator holds %d credentials after the deletion on the server, want it to keep 1", n)
 	}
-	mailsBefore = mailsTo(srv, email)
+	mailsBefore = codeMailsTo(srv, email)
 	do(t, ctx, "sign in with the deleted passkey",
 		removeAlerts(),
 		chromedp.WaitVisible(chromedp.CSS(passkeySignInButton)),
@@ -151,7 +151,7 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 	if busy := read(t, ctx, "read the button's aria-busy", jsTruthy(`document.querySelector(`+jsString(passkeySignInButton)+`).getAttribute("aria-busy")`)); busy {
 		t.Errorf("after the refusal the passkey button is still aria-busy")
 	}
-	if n := mailsTo(srv, email) - mailsBefore; n != 0 {
+	if n := codeMailsTo(srv, email) - mailsBefore; n != 0 {
 		t.Errorf("the refused passkey sign-in sent %d mail(s)", n)
 	}
 	do(t, ctx, "open /dashboard after the refusal",
@@ -224,11 +224,11 @@ func TestPasskeyOfferedAsSecondFactor(t *testing.T) {
 	}
 
 	signOut(t, ctx)
-	mailsBefore := mailsTo(srv, email)
+	mailsBefore := codeMailsTo(srv, email)
 	passwordOnly(t, ctx, srv, email, password)
 	do(t, ctx, "wait for the TOTP form", chromedp.WaitVisible(chromedp.CSS(verifyTOTPCode)))
 	usePasskeyOnVerify("TOTP user")
-	if n := mailsTo(srv, email) - mailsBefore; n != 0 {
+	if n := codeMailsTo(srv, email) - mailsBefore; n != 0 {
 		t.Errorf("password + passkey with TOTP on sent %d mail(s), want none", n)
 	}
 	lap("done")

@@ -217,7 +217,7 @@ func passwordThenCode(t *testing.T, ctx context.Context, srv *server, email, pas
 	)
 	mailCtx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	msg, err := srv.mail.WaitFor(mailCtx, email)
+	msg, err := srv.mail.WaitForSubject(mailCtx, email, codeSubject)
 	if err != nil {
 		t.Fatalf("wait for the sign-in code mail: %v", err)
 	}

@@ -54,6 +54,7 @@ type samlTestSP struct {
 
 	mu         sync.Mutex
 	assertions []*saml.Assertion
+	logouts    int // LogoutRequests from weftid that the SP verified (saml_logout_test.go)
 }
 
 // HandleAssertion records each assertion the SP accepted (its signature checked).
@@ -116,6 +117,8 @@ func startSAMLSP(t *testing.T, idp *server) *samlTestSP {
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/saml/", sp.m)
+	mux.HandleFunc("/saml/slo", sp.serveSLO)
+	mux.HandleFunc("/logout", sp.startLogout)
 	mux.Handle("/app", sp.m.RequireAccount(page))
 	mux.Handle("/", sp.m.RequireAccount(page))
 	sp.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: mux}}
@@ -199,12 +202,16 @@ func checkSPState(t *testing.T, got spState, email, name, role string) {
 	}
 }
 
-// codeFromMail waits for the next sign-in code mailed to email.
+// codeSubject is the subject of the mail with a sign-in code.
+const codeSubject = "Your weftid sign-in code"
+
+// codeFromMail waits for the next sign-in code mailed to email, past the notices (a new
+// browser's sign-in, a factor added) that weftid mails in the background before it.
 func codeFromMail(t *testing.T, ctx context.Context, srv *server, email string) string {
 	t.Helper()
 	mailCtx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	msg, err := srv.mail.WaitFor(mailCtx, email)
+	msg, err := srv.mail.WaitForSubject(mailCtx, email, codeSubject)
 	if err != nil {
 		t.Fatalf("wait for the sign-in code mail: %v", err)
 	}

@@ -101,11 +101,12 @@ func authenticatorCredentials(t *testing.T, ctx context.Context, id webauthn.Aut
 	return res.Credentials
 }
 
-// mailsTo counts the messages the mail server has received for address.
-func mailsTo(srv *server, address string) int {
+// codeMailsTo counts the sign-in code mails the mail server has received for address (not the
+// notices, which weftid mails in the background).
+func codeMailsTo(srv *server, address string) int {
 	n := 0
 	for _, m := range srv.mail.Messages() {
-		if addressedTo(m.To, address) {
+		if addressedTo(m.To, address) && m.Subject == codeSubject {
 			n++
 		}
 	}

@@ -164,7 +164,7 @@ func TestTOTPSetupAndSignIn(t *testing.T) {
 	// used, so the test gives the next step's code, which the server takes
 	// within its drift window, rather than wait up to 30 s.
 	signOut(t, ctx)
-	mailsBefore := mailsTo(srv, email)
+	mailsBefore := codeMailsTo(srv, email)
 	passwordOnly(t, ctx, srv, email, password)
 	do(t, ctx, "wait for the TOTP form", chromedp.WaitVisible(chromedp.CSS(verifyTOTPCode)))
 	if h1 := read(t, ctx, "read the heading", chromedp.Text(chromedp.CSS("h1"))); h1 != "Two-step verification" {
@@ -176,7 +176,7 @@ func TestTOTPSetupAndSignIn(t *testing.T) {
 	if n := read(t, ctx, "look for the email code form", chromedp.Evaluate[int](`document.querySelectorAll('input[name=method][value=email], form[action="/login/verify/resend"]').length`)); n != 0 {
 		t.Errorf("the second-factor page of a TOTP user offers an email code")
 	}
-	if n := mailsTo(srv, email) - mailsBefore; n != 0 {
+	if n := codeMailsTo(srv, email) - mailsBefore; n != 0 {
 		t.Errorf("signing in with TOTP on sent %d mail(s), want none", n)
 	}
 	// The code that turned TOTP on was used: it cannot sign in.
@@ -214,7 +214,7 @@ func TestTOTPSetupAndSignIn(t *testing.T) {
 	}
 	do(t, ctx, "wait for the dashboard", waitPath("/dashboard"))
 	lap("signed in with TOTP")
-	if n := mailsTo(srv, email) - mailsBefore; n != 0 {
+	if n := codeMailsTo(srv, email) - mailsBefore; n != 0 {
 		t.Errorf("the TOTP sign-in sent %d mail(s), want none", n)
 	}
 
@@ -253,7 +253,7 @@ func TestTOTPSetupAndSignIn(t *testing.T) {
 	if got := read(t, ctx, "read the error", textOfAll(alert)); !strings.Contains(got, otpRefused) {
 		t.Errorf("after a used backup code: alert %q, want it to contain %q", got, otpRefused)
 	}
-	if n := mailsTo(srv, email) - mailsBefore; n != 0 {
+	if n := codeMailsTo(srv, email) - mailsBefore; n != 0 {
 		t.Errorf("the TOTP and backup code sign-ins sent %d mail(s), want none", n)
 	}
 	// Another, unused code still works after the refusal.

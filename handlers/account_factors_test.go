@@ -107,11 +107,11 @@ func TestRemoveTOTP(t *testing.T) {
 		}
 
 		// The next sign-in uses the e-mail code again; backup codes are no longer a way in.
-		mails := e.mailsTo(u.Email)
+		mails := e.codeMailsTo(u.Email)
 		c := e.newClient()
 		c.startSignIn(u.Email, testPassword)
 		code := e.waitCode(u.Email)
-		if got := e.mailsTo(u.Email); got != mails+1 {
+		if got := e.codeMailsTo(u.Email); got != mails+1 {
 			t.Errorf("%d mails at sign-in after removal, want 1", got-mails)
 		}
 		r = c.post("/login/verify", url.Values{"method": {"backup"}, "code": {codes[0]}})

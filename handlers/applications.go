@@ -21,9 +21,14 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	samlKeys, err := h.samlKeys(c)
+	if err != nil {
+		return err
+	}
 	l := views.ApplicationList{
 		Clients:      clients,
 		SAMLApps:     sps,
+		SAMLKeys:     samlKeys,
 		Notice:       views.ApplicationNotices.Notice(c.Query("notice")),
 		CanRotateKey: currentUser(c).Role == store.RoleSuperAdmin,
 	}
@@ -43,6 +48,9 @@ func (h *Handler) clientPage(c *fiber.Ctx, status int, f views.ClientForm) error
 	if f.ClientID != "" {
 		title = f.Name
 	}
+	if err := h.fillAccess(c, oidcApp(f.ClientID), &f.Access); err != nil {
+		return err
+	}
 	return render(c, status, views.ClientPage(h.pageBase(c, title, "applications"), f))
 }
 
@@ -60,8 +68,12 @@ func clientForm(c *fiber.Ctx) (oidc.ClientInput, views.ClientForm) {
 		Public:       c.FormValue("type") == "public",
 		Service:      c.FormValue("service") == "1",
 		HomeURL:      strings.TrimSpace(c.FormValue("home_url")),
+
+		PostLogoutRedirectURIs: strings.TrimSpace(c.FormValue("post_logout_redirect_uris")),
+		RequiredAuthStrength:   c.FormValue("required_auth_strength"),
 	}
-	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Service: f.Service, HomeURL: f.HomeURL}, f
+	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Service: f.Service, HomeURL: f.HomeURL,
+		PostLogoutRedirectURIs: f.PostLogoutRedirectURIs, RequiredAuthStrength: f.RequiredAuthStrength, Access: accessSetting(c)}, f
 }
 
 // clientError answers the registry's errors: the form again with what is wrong (422); the
@@ -88,6 +100,7 @@ func (h *Handler) showClientWith(c *fiber.Ctx, cl store.OAuthClient, notice, sec
 	return h.clientPage(c, fiber.StatusOK, views.ClientForm{
 		ClientID: cl.ClientID, Name: cl.Name, RedirectURIs: strings.Join(cl.RedirectURIs, "\n"), Public: !cl.Confidential,
 		Service: cl.Service, HomeURL: cl.HomeURL, Notice: notice, Secret: secret, HasSecret: cl.SecretHash != nil,
+		PostLogoutRedirectURIs: strings.Join(cl.PostLogoutRedirectURIs, "\n"), RequiredAuthStrength: cl.RequiredAuthStrength,
 	})
 }
 

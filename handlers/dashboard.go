@@ -10,7 +10,7 @@ import (
 // checklist (account.FirstRunChecklist) until they dismiss it.
 func (h *Handler) showDashboard(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	clients, err := h.OIDC.HomeApps(ctx)
+	clients, err := h.OIDC.HomeApps(ctx, currentUser(c).ID)
 	if err != nil {
 		return err
 	}

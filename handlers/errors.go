@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
@@ -57,11 +58,26 @@ var answers = []answer{
 	{account.ErrPasskeyExists, fiber.StatusConflict, "This passkey is registered already."},
 	{account.ErrChallengeGone, fiber.StatusBadRequest, "The request expired. Please try again."},
 	{account.ErrPasskeyRefused, fiber.StatusBadRequest, "The passkey could not be registered. Please try again."},
+	{account.ErrResendLimited, fiber.StatusTooManyRequests, ""},
 	{account.ErrPasskeysOff, fiber.StatusServiceUnavailable, "Passkeys are not available on this server: its address must be a domain name, not an IP address."},
+
+	{groups.ErrNotFound, fiber.StatusNotFound, ""},
 
 	{oidc.ErrClientNotFound, fiber.StatusNotFound, ""},
 	{oidc.ErrPublicClient, fiber.StatusBadRequest, ""},
 	{oidc.ErrTooManyRequests, fiber.StatusTooManyRequests, ""},
+	// An authorize request whose error cannot go back to the application gets its page in words.
+	{oidc.ErrAuthorizeUnreadable, fiber.StatusBadRequest, "The application's sign-in request could not be read. Go back to the application and try again."},
+	{oidc.ErrAuthorizeNoClient, fiber.StatusBadRequest, "The application's sign-in request does not say which application it is (client_id is missing)."},
+	{oidc.ErrAuthorizeUnknown, fiber.StatusBadRequest, "This application is not registered with weftid. Ask an administrator to register it under Applications."},
+	{oidc.ErrAuthorizeNoRedirect, fiber.StatusBadRequest, "The application's sign-in request does not say where to answer (redirect_uri is missing)."},
+	// Why RP-initiated logout will not return to the application (its page still signs out).
+	{oidc.ErrLogoutBadHint, fiber.StatusBadRequest, "The application's sign-out request could not be verified, so weftid will not return to it."},
+	{oidc.ErrLogoutClientHint, fiber.StatusBadRequest, "The application's sign-out request names two different applications, so weftid will not return to it."},
+	{oidc.ErrLogoutUnknownApp, fiber.StatusBadRequest, "The application that asked to sign you out is not registered with weftid."},
+	{oidc.ErrLogoutNoApp, fiber.StatusBadRequest, "The application did not say which application it is, so weftid cannot check where it asked to return to."},
+	{oidc.ErrLogoutUnregistered, fiber.StatusBadRequest, "The application asked to return to an address it has not registered for sign-out (post_logout_redirect_uri), so weftid will not send you there."},
+	{oidc.ErrAuthorizeBadRedirect, fiber.StatusBadRequest, "The application asked to be answered at an address it has not registered (redirect_uri). An administrator can add it to the app's redirect URIs under Applications."},
 
 	// The SAML service refuses a request in words (samlError shows them); a held request that
 	// is gone is 404, and a full table of held requests 503.
@@ -73,6 +89,13 @@ var answers = []answer{
 	{saml.ErrNotFound, fiber.StatusNotFound, ""},
 	{saml.ErrFull, fiber.StatusServiceUnavailable, ""},
 	{saml.ErrTooManyRequests, fiber.StatusTooManyRequests, "Too many sign-in requests from this address. Wait a few minutes and try again."},
+	// Single Logout, the signing keys and metadata by URL.
+	{saml.ErrLogoutUnreadable, fiber.StatusBadRequest, "The application's sign-out message could not be read. Close the browser to be sure you are signed out of it."},
+	{saml.ErrLogoutGone, fiber.StatusNotFound, "weftid is not waiting for this application's sign-out answer: the sign-out finished or expired."},
+	{saml.ErrNoLogoutService, fiber.StatusBadRequest, "weftid refused the application's sign-out request and cannot answer it: the application's registered metadata lists no single logout service."},
+	{saml.ErrRotationPending, fiber.StatusConflict, ""},
+	{saml.ErrNoPendingKey, fiber.StatusConflict, ""},
+	{saml.ErrNoMetadataURL, fiber.StatusConflict, ""},
 	{auth.ErrBusy, fiber.StatusServiceUnavailable, ""},
 }
 
@@ -96,14 +119,17 @@ func answerFor(err error) (answer, bool) {
 }
 
 // refusedForm is what is wrong with a form the services refused as a whole (account.Problems,
-// saml.Problems, oidc.FormError): the page shows the form again with them, as 422.
+// groups.Problems, saml.Problems, oidc.FormError): the page shows the form again with them, as 422.
 func refusedForm(err error) ([]string, bool) {
 	var ap account.Problems
 	var sp saml.Problems
 	var fe oidc.FormError
+	var gp groups.Problems
 	switch {
 	case errors.As(err, &ap):
 		return ap, true
+	case errors.As(err, &gp):
+		return gp, true
 	case errors.As(err, &sp):
 		return sp, true
 	case errors.As(err, &fe):
@@ -132,6 +158,10 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	status := fiber.StatusInternalServerError
 	var fe *fiber.Error
 	var refusal account.Refusal
+	var denied *groups.Denied
+	if errors.As(err, &denied) {
+		return h.accessDenied(c, denied) // an application refused this user: no code, no assertion
+	}
 	if errors.As(err, &fe) {
 		status = fe.Code
 	} else if a, ok := answerFor(err); ok {

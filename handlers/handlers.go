@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/metrics"
 	"github.com/weftid/weftid/services"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/breach"
@@ -41,6 +42,10 @@ type Config struct {
 	// BaseContext is the parent of every request's context: main cancels it when a graceful
 	// shutdown has run out of time, so requests still running stop (nil: never cancelled).
 	BaseContext context.Context
+	// SAMLMetadataAllowedHosts may serve SAML metadata from loopback or private addresses.
+	SAMLMetadataAllowedHosts []string
+	// Metrics counts requests by route, sign-ins and refusals (nil: nothing is counted).
+	Metrics *metrics.Metrics
 }
 
 // Handler holds the dependencies shared by every handler.
@@ -71,7 +76,8 @@ func New(cfg Config) *fiber.App {
 		cfg.BaseContext = context.Background()
 	}
 	svc := services.New(services.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Mailer: cfg.Mailer, Hasher: cfg.Hasher, Keys: cfg.Keys,
-		Log: cfg.Log, Now: cfg.Now, HIBP: cfg.HIBP, Breach: cfg.Breach, Jobs: cfg.Jobs})
+		Log: cfg.Log, Now: cfg.Now, HIBP: cfg.HIBP, Breach: cfg.Breach, Jobs: cfg.Jobs, Metrics: cfg.Metrics,
+		SAMLMetadataAllowedHosts: cfg.SAMLMetadataAllowedHosts})
 	h := &Handler{
 		baseCtx:  cfg.BaseContext,
 		base:     cfg.BaseURL,

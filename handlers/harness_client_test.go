@@ -27,6 +27,8 @@ type client struct {
 	mu   sync.Mutex
 	jar  map[string]*http.Cookie
 	csrf string
+	// ua is the browser's User-Agent ("": weftid-handler-tests).
+	ua string
 }
 
 func (e *env) newClient() *client {
@@ -72,6 +74,9 @@ func (c *client) send(method, path string, body io.Reader, header http.Header) (
 	// The trusted proxy in front (see newEnv) reports the client's address.
 	req.Header.Set("X-Forwarded-For", c.ip)
 	req.Header.Set("User-Agent", "weftid-handler-tests")
+	if c.ua != "" {
+		req.Header.Set("User-Agent", c.ua)
+	}
 	for k, vs := range header {
 		req.Header[http.CanonicalHeaderKey(k)] = vs
 	}

@@ -114,6 +114,8 @@ type envOptions struct {
 	baseURL string         // default: baseURL
 	hibp    *breach.Client // default: nil, breach checking off
 	db      string         // a path or a URL; default: a fresh database of the suite's dialect (storetest)
+	// samlAllowedHosts may serve SAML metadata from loopback (default: none)
+	samlAllowedHosts []string
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
@@ -176,6 +178,8 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		TrustedProxies: []string{"0.0.0.0"},
 		HIBP:           o.hibp,
 		Jobs:           runner,
+		// Test servers on loopback may serve SAML metadata when a test allows them.
+		SAMLMetadataAllowedHosts: o.samlAllowedHosts,
 	})
 	return &env{t: t, app: app, store: st, db: db, mail: srv, clock: clk, keys: keys, hasher: hasher, log: logs, jobs: runner}
 }
@@ -304,7 +308,8 @@ func typesOf(evs []store.Event) []string {
 	return out
 }
 
-// waitMail returns the next message to addr that no earlier waitMail returned.
+// waitMail returns the next message to addr that no earlier waitMail returned (nor waitSubject
+// passed over).
 func (e *env) waitMail(addr string) mailtest.Received {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -316,13 +321,11 @@ func (e *env) waitMail(addr string) mailtest.Received {
 	return msg
 }
 
-// waitCode returns the code of the next sign-in mail to addr.
+// waitCode returns the code of the next sign-in mail to addr, passing over the notices mailed
+// before it (a notice goes in the background, so its place among the mails is not fixed).
 func (e *env) waitCode(addr string) string {
 	e.t.Helper()
-	msg := e.waitMail(addr)
-	if msg.Subject != codeSubject {
-		e.t.Fatalf("mail subject: got %q, want %q", msg.Subject, codeSubject)
-	}
+	msg := e.waitSubject(addr, codeSubject)
 	code := mailtest.FindCode(msg.Text)
 	if code == "" {
 		e.t.Fatalf("no code in mail:\n%s", msg.Text)
@@ -330,12 +333,32 @@ func (e *env) waitCode(addr string) string {
 	return code
 }
 
+// waitSubject returns the next message to addr with that subject, passing over the others
+// before it.
+func (e *env) waitSubject(addr, subject string) mailtest.Received {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	msg, err := e.mail.WaitForSubject(ctx, addr, subject)
+	if err != nil {
+		e.t.Fatalf("waiting for mail: %v", err)
+	}
+	return msg
+}
+
 // mailsTo counts the messages accepted for addr.
-func (e *env) mailsTo(addr string) int {
+func (e *env) mailsTo(addr string) int { return e.mailsWith(addr, "") }
+
+// codeMailsTo counts the sign-in code mails accepted for addr (not the notices, which are mailed
+// in the background).
+func (e *env) codeMailsTo(addr string) int { return e.mailsWith(addr, codeSubject) }
+
+// mailsWith counts the messages accepted for addr with that subject ("" any).
+func (e *env) mailsWith(addr, subject string) int {
 	n := 0
 	for _, m := range e.mail.Messages() {
 		for _, to := range m.To {
-			if strings.EqualFold(to, addr) {
+			if strings.EqualFold(to, addr) && (subject == "" || m.Subject == subject) {
 				n++
 			}
 		}

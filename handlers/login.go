@@ -47,5 +47,10 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 	h.clearCookie(c, sessionCookie)
 	h.clearCookie(c, signinCookie)
 	h.clearCookie(c, returnCookie) // an application's request waiting for a sign-in is dropped too
-	return redirect(c, "/login?notice=signed_out")
+	// The SAML applications that took part in the session are told, one after another.
+	step, err := h.SAML.BeginLogout(c.UserContext(), currentUser(c), idHash, h.requestOrigin(c))
+	if err != nil {
+		return err
+	}
+	return h.samlLogoutStep(c, step)
 }

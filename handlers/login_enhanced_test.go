@@ -26,7 +26,7 @@ func TestEnhancedUsersWithSecondFactors(t *testing.T) {
 	e.clock.Advance(auth.TOTPPeriod)
 
 	t.Run("TOTP", func(t *testing.T) {
-		mails := e.mailsTo(tu.Email)
+		mails := e.codeMailsTo(tu.Email)
 		c := e.newClient()
 		c.startSignIn(tu.Email, testPassword)
 		r := c.post("/login/verify", url.Values{"method": {"email"}, "code": {"123456"}})
@@ -34,19 +34,19 @@ func TestEnhancedUsersWithSecondFactors(t *testing.T) {
 		expectRedirect(t, c.post("/login/verify/resend", nil), "/login/verify")
 		r = c.post("/login/verify", url.Values{"method": {"totp"}, "code": {e.totpAt(secret, 0)}})
 		expectSignedInWith(t, e, c, r, tu.ID, "password+totp")
-		if e.mailsTo(tu.Email) != mails {
+		if e.codeMailsTo(tu.Email) != mails {
 			t.Error("a TOTP user was mailed a code under Enhanced")
 		}
 	})
 	t.Run("passkey", func(t *testing.T) {
-		mails := e.mailsTo(pu.Email)
+		mails := e.codeMailsTo(pu.Email)
 		c := e.newClient()
 		c.startSignIn(pu.Email, testPassword)
 		r := c.post("/login/verify", url.Values{"method": {"email"}, "code": {"123456"}})
 		expectCodeRefused(t, e, c, r, msgCodeFailure, pu.ID, "method_not_allowed")
 		k.count = 1
 		expectPasskeySignedIn(t, e, c, passkeyLoginAt(t, c, beginSecondFactor, k.get), pu.ID, "password+passkey")
-		if e.mailsTo(pu.Email) != mails {
+		if e.codeMailsTo(pu.Email) != mails {
 			t.Error("a passkey user was mailed a code under Enhanced")
 		}
 	})
@@ -74,7 +74,7 @@ func TestEnhancedNoBypass(t *testing.T) {
 	code := e.waitCode(u.Email)
 	expectRedirect(t, postCode(c, code), "/login/enroll")
 	expectStatus(t, c.get("/login/enroll"), http.StatusOK)
-	mails := e.mailsTo(u.Email)
+	mails := e.codeMailsTo(u.Email)
 
 	check := func(when string) {
 		t.Helper()
@@ -99,7 +99,7 @@ func TestEnhancedNoBypass(t *testing.T) {
 	}
 	// A new code.
 	expectRedirect(t, c.post("/login/verify/resend", nil), "/login/enroll")
-	if e.mailsTo(u.Email) != mails {
+	if e.codeMailsTo(u.Email) != mails {
 		t.Error("a code was mailed at the enrollment step")
 	}
 	check("resend")
@@ -284,7 +284,7 @@ func TestEnhancedEnrollmentAfterReset(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.clock.Advance(auth.TOTPPeriod)
-		mails := e.mailsTo(u.Email)
+		mails := e.codeMailsTo(u.Email)
 		b := e.newClient()
 		b.startSignIn(u.Email, testPassword)
 		page := b.get("/login/verify")
@@ -294,7 +294,7 @@ func TestEnhancedEnrollmentAfterReset(t *testing.T) {
 		}
 		k.count = 1
 		expectPasskeySignedIn(t, e, b, passkeyLoginAt(t, b, beginSecondFactor, k.get), u.ID, "password+passkey")
-		if e.mailsTo(u.Email) != mails {
+		if e.codeMailsTo(u.Email) != mails {
 			t.Error("mailed a code to a user with a passkey under Enhanced")
 		}
 	})

@@ -245,7 +245,7 @@ func TestEnhancedEnrollWithTOTP(t *testing.T) {
 
 	// The next sign-in asks for a TOTP code: no mail, no enrollment.
 	e.clock.Advance(auth.TOTPPeriod)
-	mails := e.mailsTo(u.Email)
+	mails := e.codeMailsTo(u.Email)
 	b := e.newClient()
 	b.startSignIn(u.Email, testPassword)
 	page = b.get("/login/verify")
@@ -255,7 +255,7 @@ func TestEnhancedEnrollWithTOTP(t *testing.T) {
 	}
 	r = b.post("/login/verify", url.Values{"method": {"totp"}, "code": {e.totpAt(secret, 0)}})
 	expectSignedInWith(t, e, b, r, u.ID, "password+totp")
-	if e.mailsTo(u.Email) != mails {
+	if e.codeMailsTo(u.Email) != mails {
 		t.Error("the enrolled user's sign-in sent an e-mail code")
 	}
 	if n := len(e.eventsOf("user_enhanced_auth_enrolled")); n != 1 {
@@ -310,7 +310,7 @@ func TestEnhancedEnrollWithPasskey(t *testing.T) {
 	expectStatus(t, c.get("/dashboard"), http.StatusOK)
 
 	// The next sign-in with the password: the passkey only; no e-mail code, no mail.
-	mails := e.mailsTo(u.Email)
+	mails := e.codeMailsTo(u.Email)
 	b := e.newClient()
 	b.startSignIn(u.Email, testPassword)
 	page := b.get("/login/verify")
@@ -331,8 +331,8 @@ func TestEnhancedEnrollWithPasskey(t *testing.T) {
 	// Asking for a new code sends none.
 	expectStatus(t, b.get("/login/verify"), http.StatusOK)
 	expectRedirect(t, b.post("/login/verify/resend", nil), "/login/verify")
-	if e.mailsTo(u.Email) != mails {
-		t.Errorf("the passkey user was mailed %d code(s) under Enhanced", e.mailsTo(u.Email)-mails)
+	if e.codeMailsTo(u.Email) != mails {
+		t.Errorf("the passkey user was mailed %d code(s) under Enhanced", e.codeMailsTo(u.Email)-mails)
 	}
 	// The passkey finishes it, without enrollment.
 	k.count = 1

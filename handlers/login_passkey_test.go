@@ -215,14 +215,14 @@ func TestPasskeyRegisterAndSignIn(t *testing.T) {
 	}
 
 	// A whole sign-in with the passkey, from /login: no password, no code, no mail.
-	mails := e.mailsTo(u.Email)
+	mails := e.codeMailsTo(u.Email)
 	c := e.newClient()
 	expectStatus(t, c.get("/login"), http.StatusOK)
 	k.count = 5
 	var answer string
 	r = passkeyLogin(t, c, func(opts map[string]any) string { answer = k.get(opts); return answer })
 	expectPasskeySignedIn(t, e, c, r, u.ID, "passkey")
-	if e.mailsTo(u.Email) != mails {
+	if e.codeMailsTo(u.Email) != mails {
 		t.Error("a passkey sign-in sent mail")
 	}
 	ps = e.passkeys(u.ID)

@@ -34,10 +34,7 @@ func TestSignInHappyPath(t *testing.T) {
 		t.Fatal("POST /login set no weftid_signin cookie")
 	}
 
-	msg := e.waitMail(u.Email)
-	if msg.Subject != codeSubject {
-		t.Errorf("mail subject: got %q, want %q", msg.Subject, codeSubject)
-	}
+	msg := e.waitSubject(u.Email, codeSubject)
 	code := mailtest.FindCode(msg.Text)
 	if code == "" {
 		t.Fatalf("no code in the mail:\n%s", msg.Text)

@@ -17,7 +17,7 @@ import (
 func TestTOTPSignIn(t *testing.T) {
 	e := newEnv(t)
 	u, _, secret, _ := e.totpUser("tom@example.com", "Tom")
-	mails := e.mailsTo(u.Email)
+	mails := e.codeMailsTo(u.Email)
 
 	// The password step sends no mail and leads to the TOTP form.
 	c := e.newClient()
@@ -71,7 +71,7 @@ func TestTOTPSignIn(t *testing.T) {
 	r = c6.post("/login/verify", url.Values{"method": {"totp"}, "code": {e.totpAt(secret, 0)}})
 	expectSignedInWith(t, e, c6, r, u.ID, "password+totp")
 
-	if got := e.mailsTo(u.Email); got != mails {
+	if got := e.codeMailsTo(u.Email); got != mails {
 		t.Errorf("%d mails to a TOTP user during sign-ins, want none", got-mails)
 	}
 	if n := len(e.eventsOf("email_code_sent")); n != 1 {
@@ -82,7 +82,7 @@ func TestTOTPSignIn(t *testing.T) {
 func TestTOTPSignInMethods(t *testing.T) {
 	e := newEnv(t)
 	u, _, secret, codes := e.totpUser("tom@example.com", "Tom")
-	mails := e.mailsTo(u.Email)
+	mails := e.codeMailsTo(u.Email)
 	e.clock.Advance(auth.TOTPPeriod)
 
 	c := e.newClient()
@@ -100,7 +100,7 @@ func TestTOTPSignInMethods(t *testing.T) {
 
 	// Resend mails nothing and goes back to the form.
 	expectRedirect(t, c.post("/login/verify/resend", nil), "/login/verify")
-	if got := e.mailsTo(u.Email); got != mails {
+	if got := e.codeMailsTo(u.Email); got != mails {
 		t.Errorf("resend for a TOTP user sent %d mails, want none", got-mails)
 	}
 

@@ -198,7 +198,7 @@ func TestResendCode(t *testing.T) {
 		prev = code
 	}
 
-	before := e.mailsTo(u.Email)
+	before := e.codeMailsTo(u.Email)
 	r := c.post("/login/verify/resend", nil)
 	if r.Status != http.StatusTooManyRequests {
 		t.Fatalf("4th resend within 5 minutes: got %d, want 429\n%s", r.Status, r)
@@ -207,7 +207,7 @@ func TestResendCode(t *testing.T) {
 	if !strings.Contains(r.Body, "3 times in 5 minutes") {
 		t.Errorf("the limit message does not say 3 times in 5 minutes")
 	}
-	if got := e.mailsTo(u.Email); got != before {
+	if got := e.codeMailsTo(u.Email); got != before {
 		t.Errorf("a refused resend sent mail: %d messages, want %d", got, before)
 	}
 
@@ -277,13 +277,13 @@ func TestRepeatedSignInsCannotFloodMail(t *testing.T) {
 		expectRedirect(t, r, "/login/verify")
 		e.waitCode(u.Email)
 	}
-	before := e.mailsTo(u.Email)
+	before := e.codeMailsTo(u.Email)
 	c.get("/login")
 	r := c.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}})
 	expectRedirect(t, r, "/login/verify?sent=limited")
 	page := c.get("/login/verify?sent=limited")
 	expectAlert(t, page, msgResendLimited)
-	if got := e.mailsTo(u.Email); got != before {
+	if got := e.codeMailsTo(u.Email); got != before {
 		t.Errorf("a 5th sign-in within 5 minutes sent mail: %d messages, want %d", got, before)
 	}
 	e.clock.Advance(5 * time.Minute)

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
@@ -31,16 +32,9 @@ func newOIDCProvider(svc *oidc.Service, base *url.URL) (*oidcProvider, error) {
 	return &oidcProvider{Provider: p, handler: adaptor.HTTPHandler(p.Handler())}, nil
 }
 
-// endSessionHook is the key of the fasthttp user value through which op's TerminateSession
-// tells oidcEndSession whose logout it validated.
-type endSessionHook = oidc.EndSessionHook
-
 // oidcBrowserCookie is a random id of this browser: authorize requests are bound to it. Where
 // a sign-in that starts now must continue when it is done travels in returnCookie.
 const oidcBrowserCookie = "weftid_oidc"
-
-// oidcContinuePrefix starts where a held authorize request continues: /oauth2/continue?id={id}.
-const oidcContinuePrefix = "/oauth2/continue?id="
 
 const localOIDCBrowser = "weftid.oidc_browser"
 
@@ -53,32 +47,39 @@ func (h *Handler) oidcOn(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// oidcEndpoint hands the request to op (discovery, JWKS, userinfo, the callback after the guard).
+// oidcEndpoint hands the request to op (the JWKS).
 func (h *Handler) oidcEndpoint(c *fiber.Ctx) error {
 	return h.oidc.handler(c)
 }
 
-// oidcAuthorize is op's authorize endpoint behind the per-IP limit of requests without a
-// session (oidc.AuthorizeAllowed).
-func (h *Handler) oidcAuthorize(c *fiber.Ctx) error {
-	if err := h.OIDC.AuthorizeAllowed(c.UserContext(), h.oidcActor(c)); err != nil {
-		return err
-	}
-	return h.oidc.handler(c)
+// oidcDiscovery is the discovery document: what the endpoints accept, and nothing else.
+func (h *Handler) oidcDiscovery(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
+	return c.JSON(h.oidc.Discovery(c.UserContext()))
 }
 
-// oidcEndSession is op's RP-initiated logout. When op accepted an id_token_hint naming the
-// user signed in in this browser, their weftid session ends too.
-func (h *Handler) oidcEndSession(c *fiber.Ctx) error {
-	var ended int64
-	c.Context().SetUserValue(endSessionHook{}, func(uid int64) { ended = uid })
-	if err := h.oidc.handler(c); err != nil {
+// oidcAuthorize is the authorization endpoint behind the per-IP limit of requests without a
+// session (oidc.AuthorizeAllowed): the browser goes to wait for its sign-in, or back to the
+// application with an error; a request whose error cannot go back gets weftid's page.
+func (h *Handler) oidcAuthorize(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	if err := h.OIDC.AuthorizeAllowed(ctx, h.oidcActor(c)); err != nil {
 		return err
 	}
-	if u := currentUser(c); u != nil && ended == u.ID {
-		return h.endSessionFor(c, u, "rp_logout")
+	params, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		err = oidc.ErrAuthorizeUnreadable
+	} else {
+		var to string
+		if to, err = h.oidc.Authorize(ctx, params); err == nil {
+			return c.Redirect(to, fiber.StatusFound)
+		}
 	}
-	return nil
+	if a, ok := answerFor(err); ok && a.msg != "" {
+		// The error cannot go back to the application: weftid's page says it in words.
+		return render(c, a.status, views.ErrorPage(h.pageBase(c, "Cannot sign in to the application", ""), a.status, a.msg))
+	}
+	return err
 }
 
 // oidcBrowser is this browser as services/oidc sees it; it gets an OIDC cookie if it has none.
@@ -129,7 +130,7 @@ func (h *Handler) oidcFlowError(c *fiber.Ctx, err error) error {
 	return err
 }
 
-// oidcLogin is the client's LoginURL: op stored the authorize request and sent the browser here.
+// oidcLogin is the client's LoginURL: Authorize stored the request and sent the browser here.
 // The request is bound to this browser. A complete session answers it at once (unless the RP
 // asked for prompt=login or max_age says the session is too old); otherwise the request is held
 // in the sign-in, and only a sign-in that passes every step of auth.NextStep reaches
@@ -143,9 +144,12 @@ func (h *Handler) oidcLogin(c *fiber.Ctx) error {
 	}
 	switch next {
 	case oidc.NextComplete:
-		return h.completeAuthRequest(c, r, false)
+		return h.completeAuthRequest(c, r)
 	case oidc.NextLoginRequired:
-		return c.Redirect(oidc.ErrorRedirect(r, "login_required"), fiber.StatusFound)
+		return c.Redirect(h.oidc.ErrorRedirect(r.RedirectURI, r.State, "login_required",
+			"the user must sign in, or step up their sign-in, and prompt=none forbids asking"), fiber.StatusSeeOther)
+	case oidc.NextStepUp:
+		return h.stepUp(c, oidc.ContinuePath(id))
 	case oidc.NextConfirmReauth:
 		// A GET must not end the session (any site could sign people out with a link), so the
 		// user confirms with a form, which carries the CSRF token.
@@ -171,25 +175,13 @@ func (h *Handler) oidcReauth(c *fiber.Ctx) error {
 // holdAuthRequest makes the authorize request wait for this browser's next sign-in (or the one
 // under way) and sends the browser to sign in.
 func (h *Handler) holdAuthRequest(c *fiber.Ctx, id string, r store.OIDCAuthRequest) error {
-	returnTo := oidcContinuePrefix + url.QueryEscape(id)
+	returnTo := oidc.ContinuePath(id)
 	h.setCookie(c, returnCookie, returnTo, r.ExpiresAt)
 	// A sign-in already under way in this browser carries the request from now on.
 	if err := h.OIDC.HoldForSignIn(c.UserContext(), c.Cookies(h.cookieName(signinCookie)), returnTo); err != nil {
 		return err
 	}
 	return redirect(c, "/login")
-}
-
-// endSessionFor ends this browser's session (RP-initiated logout) and logs user_signed_out.
-func (h *Handler) endSessionFor(c *fiber.Ctx, u *store.User, reason string) error {
-	idHash, _ := c.Locals(localSession).([]byte)
-	a := h.oidcActor(c)
-	a.UserID = u.ID
-	if err := h.OIDC.EndSession(c.UserContext(), idHash, a, reason); err != nil {
-		return err
-	}
-	h.sessionEnded(c)
-	return nil
 }
 
 // sessionEnded forgets the session services/oidc just ended, for the rest of the request.
@@ -208,42 +200,43 @@ func (h *Handler) oidcContinue(c *fiber.Ctx) error {
 	if err != nil {
 		return h.oidcFlowError(c, err)
 	}
-	return h.completeAuthRequest(c, r, true)
+	return h.completeAuthRequest(c, r)
 }
 
 // completeAuthRequest has services/oidc mark the request done by this session's user, bound to
-// this session and browser. After a form POST (interstitial) the answer is a page that moves on
-// by itself: Chrome applies form-action 'self' to the redirects that follow a form submission,
-// so a redirect chain from the sign-in form to the RP's origin would be blocked.
-func (h *Handler) completeAuthRequest(c *fiber.Ctx, r store.OIDCAuthRequest, interstitial bool) error {
+// this session and browser, and answers 303 to the callback, which answers 303 to the
+// application. After the sign-in form's POST, Chrome checks each of these redirects against the
+// form page's form-action: signInFormAction lists the application's origin there. A session
+// weaker than the application requires steps up first.
+func (h *Handler) completeAuthRequest(c *fiber.Ctx, r store.OIDCAuthRequest) error {
 	ctx := c.UserContext()
-	name, err := h.OIDC.Complete(ctx, r, h.oidcBrowser(c), h.oidcActor(c))
+	err := h.OIDC.Complete(ctx, r, h.oidcBrowser(c), h.oidcActor(c))
+	if errors.Is(err, oidc.ErrStepUpRequired) {
+		return h.stepUp(c, oidc.ContinuePath(r.ID))
+	}
+	var denied *groups.Denied
+	if errors.As(err, &denied) { // not in the client's groups: the way back tells the client
+		denied.ReturnURL = h.oidc.ErrorRedirect(r.RedirectURI, r.State, "access_denied", oidc.DeniedDescription)
+		return h.accessDenied(c, denied)
+	}
 	if err != nil {
 		return h.oidcFlowError(c, err)
 	}
-	next := h.oidc.CallbackURL(ctx, r.ID)
-	if !interstitial {
-		return c.Redirect(next, fiber.StatusSeeOther)
-	}
-	c.Set("Refresh", "0; url="+next)
-	return render(c, fiber.StatusOK, views.OIDCContinuePage(h.pageBase(c, "Continue to "+name, ""), name, next))
+	return c.Redirect(h.oidc.CallbackURL(ctx, r.ID), fiber.StatusSeeOther)
 }
 
-// oidcCallbackGuard lets to op's callback only the browser and session that completed the
-// request; op itself checks only Done().
-func (h *Handler) oidcCallbackGuard(c *fiber.Ctx) error {
-	var hash []byte // no cookie, no browser: the guard sets none
+// oidcCallback answers the request with its code (and iss) at the application's redirect URI,
+// for the browser and session that completed it only.
+func (h *Handler) oidcCallback(c *fiber.Ctx) error {
+	var hash []byte // no cookie, no browser: the callback sets none
 	if token := c.Cookies(h.cookieName(oidcBrowserCookie)); token != "" {
 		hash = h.OIDC.BrowserHash(token)
 	}
-	ok, err := h.OIDC.CallbackAllowed(c.UserContext(), c.Query("id"), h.oidcSession(c, hash))
+	to, err := h.oidc.Callback(c.UserContext(), c.Query("id"), h.oidcSession(c, hash))
 	if err != nil {
-		return err
+		return h.oidcFlowError(c, err)
 	}
-	if !ok {
-		return h.oidcFlowError(c, oidc.ErrRequestGone)
-	}
-	return c.Next()
+	return c.Redirect(to, fiber.StatusSeeOther)
 }
 
 // oidcClientEndpoint is oidcEndpoint for the endpoints where clients authenticate. Failed client

@@ -143,15 +143,18 @@ func (p *rp) authorize(b *client, extra ...oauth2.AuthCodeOption) (flow, *respon
 
 func callbackPath(id string) string { return "/oauth2/authorize/callback?id=" + url.QueryEscape(id) }
 
-// codeFrom expects a redirect to the RP with a code and the right state.
+// codeFrom expects a 303 to the RP with a code, the right state and the issuer (RFC 9207).
 func (p *rp) codeFrom(r *response, f flow) string {
 	p.t.Helper()
-	if !strings.HasPrefix(r.Location, rpRedirect) {
-		p.t.Fatalf("expected a redirect to the RP, got %s", r)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, rpRedirect) {
+		p.t.Fatalf("expected a 303 to the RP, got %s", r)
 	}
 	u, _ := url.Parse(r.Location)
 	if u.Query().Get("state") != f.state || u.Query().Get("code") == "" {
 		p.t.Fatalf("RP redirect without code or with the wrong state: %s", r.Location)
+	}
+	if iss := u.Query().Get("iss"); iss != baseURL {
+		p.t.Fatalf("RP redirect with iss %q, want %q: %s", iss, baseURL, r.Location)
 	}
 	return u.Query().Get("code")
 }
@@ -164,18 +167,12 @@ func noCode(t *testing.T, r *response, what string) {
 	}
 }
 
-// continueToRP follows /oauth2/continue's page (a Refresh header) and the callback.
+// continueToRP follows /oauth2/continue's 303 to the callback, and the callback's 303 to the RP.
 func (p *rp) continueToRP(b *client, continueURL string, f flow) string {
 	p.t.Helper()
 	r := b.get(continueURL)
-	expectStatus(p.t, r, http.StatusOK)
-	refresh := r.Header.Get("Refresh")
-	want := "0; url=" + baseURL + callbackPath(f.requestID)
-	if refresh != want {
-		p.t.Fatalf("continue page Refresh = %q, want %q", refresh, want)
-	}
-	if !strings.Contains(r.Body, `id="oidc-continue"`) {
-		p.t.Errorf("continue page has no Continue link")
+	if r.Status != http.StatusSeeOther || localPath(p.t, r.Location) != callbackPath(f.requestID) {
+		p.t.Fatalf("/oauth2/continue did not answer 303 to the callback: %s", r)
 	}
 	return p.codeFrom(b.get(callbackPath(f.requestID)), f)
 }

@@ -251,10 +251,7 @@ func forgot(t *testing.T, c *client, email string) *response {
 // resetLink waits for the reset mail to addr and returns the link's path.
 func (e *env) resetLink(addr string) string {
 	e.t.Helper()
-	msg := e.waitMail(addr)
-	if msg.Subject != resetSubject {
-		e.t.Fatalf("mail subject %q, want %q", msg.Subject, resetSubject)
-	}
+	msg := e.waitSubject(addr, resetSubject)
 	link := mailtest.FindLink(msg.Text, baseURL+"/password/reset/")
 	if link == "" {
 		e.t.Fatalf("no reset link in:\n%s", msg.Text)

@@ -9,6 +9,7 @@ import (
 
 // routes registers every route of weftid, top to bottom.
 func (h *Handler) routes(app *fiber.App) {
+	app.Use(h.observe)
 	app.Use(h.requestContext)
 	app.Use(recover.New())
 	app.Use(h.securityHeaders())
@@ -17,19 +18,26 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/assets/*", serveAsset)
 	app.Get("/healthz", h.healthz)
 	// OpenID Connect, machine to machine: no session, no CSRF (clients authenticate themselves).
-	app.Get("/.well-known/openid-configuration", h.oidcOn, h.oidcEndpoint)
+	app.Get("/.well-known/openid-configuration", h.oidcOn, h.oidcDiscovery)
 	app.Get("/oauth2/keys", h.oidcOn, h.oidcEndpoint)
 	app.Post("/oauth2/token", h.oidcOn, h.oidcClientEndpoint)
 	app.Post("/oauth2/revoke", h.oidcOn, h.oidcClientEndpoint)
 	app.Post("/oauth2/introspect", h.oidcOn, h.oidcClientEndpoint)
-	app.Get("/oauth2/userinfo", h.oidcOn, h.oidcEndpoint)
-	app.Post("/oauth2/userinfo", h.oidcOn, h.oidcEndpoint)
+	app.Get("/oauth2/userinfo", h.oidcOn, h.oidcUserinfo)
+	app.Post("/oauth2/userinfo", h.oidcOn, h.oidcUserinfo)
+	// RP-initiated logout by POST comes from the application's page: it only moves to the GET.
+	app.Post("/oauth2/end_session", h.oidcOn, h.oidcEndSession)
 	app.Get("/saml/metadata", h.samlMetadata)
 	// The SP's page posts the AuthnRequest (HTTP-POST binding) from its own site: no CSRF token,
 	// and nothing changes but a held request (see saml.go).
 	app.Post("/saml/sso", h.loadSession, h.samlSSO)
+	// Single Logout: a service provider's signed LogoutRequest or LogoutResponse, from its page
+	// (POST) or by redirect (GET); the message's signature is checked, not a CSRF token.
+	app.Get("/saml/slo", h.samlSLO)
+	app.Post("/saml/slo", h.samlSLO)
 
 	app.Use(h.loadSession, h.csrf)
+	app.Use("/login", h.signInFormAction)
 
 	app.Get("/", h.home)
 	app.Get("/setup", h.showSetup)
@@ -60,8 +68,9 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/oauth2/authorize", h.oidcOn, h.oidcAuthorize)
 	app.Get("/oauth2/login", h.oidcOn, h.oidcLogin)
 	app.Post("/oauth2/login", h.oidcOn, h.oidcReauth)
-	app.Get("/oauth2/authorize/callback", h.oidcOn, h.oidcCallbackGuard, h.oidcEndpoint)
+	app.Get("/oauth2/authorize/callback", h.oidcOn, h.oidcCallback)
 	app.Get("/oauth2/end_session", h.oidcOn, h.oidcEndSession)
+	app.Post("/oauth2/end_session/confirm", h.oidcOn, h.oidcConfirmLogout)
 	app.Get("/saml/sso", h.samlSSO)
 	app.Get("/saml/continue/:id", h.samlContinue)
 
@@ -85,6 +94,8 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/account/passkeys/finish", user, h.finishPasskeyRegistration)
 	app.Post("/account/passkeys/:id/rename", user, h.renamePasskey)
 	app.Post("/account/passkeys/:id/delete", user, h.deletePasskey)
+	app.Get("/account/profile", user, h.showAccountProfile)
+	app.Post("/account/profile", user, h.saveAccountProfile)
 	app.Get("/account/password", user, h.showAccountPassword)
 	app.Post("/account/password", user, h.changeAccountPassword)
 
@@ -102,6 +113,20 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/users/:id<int>/force-password-reset", admin, h.forcePasswordReset)
 	app.Post("/users/:id<int>/sign-out-everywhere", admin, h.signOutEverywhere)
 	app.Post("/users/:id<int>/passkeys/:cred<int>/revoke", admin, h.revokeUserPasskey)
+	app.Get("/users/:id<int>/groups", admin, h.showUserGroups)
+	app.Post("/users/:id<int>/groups", admin, h.addUserToGroup)
+	app.Get("/users/:id<int>/apps", admin, h.showUserApps)
+	app.Get("/groups", admin, h.showGroups)
+	app.Get("/groups/new", admin, h.showNewGroup)
+	app.Post("/groups/new", admin, h.createGroup)
+	app.Get("/groups/:id<int>", admin, h.showGroup)
+	app.Post("/groups/:id<int>", admin, h.updateGroup)
+	app.Post("/groups/:id<int>/members", admin, h.addGroupMember)
+	app.Post("/groups/:id<int>/members/:user<int>/remove", admin, h.removeGroupMember)
+	app.Post("/groups/:id<int>/delete", admin, h.deleteGroup)
+	app.Post("/users/:id<int>/profile", admin, h.updateUserProfile)
+	app.Post("/users/:id<int>/resend-invitation", admin, h.resendInvitation)
+	app.Post("/users/:id<int>/delete", superAdmin, h.deleteUser)
 	app.Post("/saml/idp/:id<int>", user, h.samlIdPInitiated)
 	app.Get("/applications/saml", admin, h.showSAMLApps)
 	app.Get("/applications/saml/new", admin, h.showNewSAMLApp)
@@ -109,6 +134,9 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Get("/applications/saml/:id<int>", admin, h.showSAMLApp)
 	app.Post("/applications/saml/:id<int>", admin, h.updateSAMLApp)
 	app.Post("/applications/saml/:id<int>/delete", admin, h.deleteSAMLApp)
+	app.Post("/applications/saml/:id<int>/refresh", admin, h.refreshSAMLApp)
+	app.Post("/applications/saml/rotate-key", superAdmin, h.rotateSAMLKey)
+	app.Post("/applications/saml/use-next-key", superAdmin, h.useNextSAMLKey)
 	app.Get("/events", admin, h.showEvents)
 	app.Get("/events.csv", admin, h.exportEvents)
 	app.Post("/events/verify", admin, h.verifyEvents)
@@ -128,6 +156,8 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/settings/security/passwords", superAdmin, h.savePasswordPolicy)
 	app.Post("/settings/security/passwords/require-reset", superAdmin, h.requireResetForWeaker)
 	app.Post("/settings/security/passwords/breach-check", superAdmin, h.runBreachCheck)
+	app.Get("/settings/security/idle-users", superAdmin, h.showSettingsIdle)
+	app.Post("/settings/security/idle-users", superAdmin, h.saveIdle)
 
 	app.Use(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/store"
@@ -33,7 +34,7 @@ import (
 
 const (
 	// samlContinuePath is where a held request continues: /saml/continue/{id}.
-	samlContinuePath = "/saml/continue/"
+	samlContinuePath = saml.ContinuePrefix
 	// returnCookie carries the continuation to a sign-in that has not started yet; startSignIn
 	// moves it into the sign-in record's ReturnTo.
 	returnCookie = "weftid_return"
@@ -94,15 +95,32 @@ func (h *Handler) answerSAML(c *fiber.Ctx, req *saml.AuthnRequest) error {
 	}
 	idHash, _ := c.Locals(localSession).([]byte)
 	post, err := h.SAML.Issue(c.UserContext(), req, saml.SignedIn{User: *u, SessionIDHash: idHash}, h.requestOrigin(c))
+	if errors.Is(err, saml.ErrStepUpRequired) {
+		return h.samlStepUp(c, req)
+	}
 	if err != nil {
 		return h.samlError(c, err)
 	}
 	// The page posts to the SP's ACS: our form-action allows that origin for this response only.
-	c.Set(fiber.HeaderContentSecurityPolicy, strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action 'self' "+post.Origin, 1))
+	allowFormAction(c, post.Origin)
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	return render(c, fiber.StatusOK, views.SAMLPostPage(views.SAMLPost{
 		SPName: post.SPName, URL: post.URL, SAMLResponse: post.SAMLResponse, RelayState: post.RelayState,
 	}))
+}
+
+// samlStepUp steps the session up for a service provider that requires Enhanced: the request
+// is held again and answered when the step-up is done. IdP-initiated sign-on holds nothing: the
+// step-up returns to the dashboard, where the user opens the application again.
+func (h *Handler) samlStepUp(c *fiber.Ctx, req *saml.AuthnRequest) error {
+	if req.IdPInitiated() {
+		return h.stepUp(c, "/dashboard")
+	}
+	id, err := h.SAML.Hold(c.UserContext(), req)
+	if err != nil {
+		return h.samlError(c, err)
+	}
+	return h.stepUp(c, samlContinuePath+id)
 }
 
 // holdSAMLRequest keeps the request (samlSSO counted it against the per-IP limit on stored SSO
@@ -160,7 +178,7 @@ func (h *Handler) pendingReturnTo(c *fiber.Ctx) string {
 		return ""
 	}
 	h.clearCookie(c, returnCookie)
-	if strings.HasPrefix(v, oidcContinuePrefix) {
+	if _, ok := oidc.ContinueID(v); ok {
 		return v // /oauth2/continue checks the request itself
 	}
 	id, ok := strings.CutPrefix(v, samlContinuePath)

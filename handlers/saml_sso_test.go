@@ -69,10 +69,11 @@ func TestSAMLMetadata(t *testing.T) {
 	}
 
 	// The key is stored once, its private half sealed: neither a PKCS #8 key nor containing one.
-	k, err := e.store.SAMLKey(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	keys, err := e.store.SAMLSigningKeys(context.Background(), e.clock.Now())
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("stored keys: %d, %v; want one", len(keys), err)
 	}
+	k := keys[0]
 	if !bytes.Equal(k.Certificate, signing.Raw) {
 		t.Error("the metadata's certificate is not the stored one")
 	}

@@ -30,6 +30,12 @@ func (h *Handler) showUserEvents(c *fiber.Ctx) error { return h.showUserTab(c, v
 // followed only the panel (and the tab bar, out of band). "Load more" on the Events tab gets
 // only the next rows.
 func (h *Handler) showUserTab(c *fiber.Ctx, tab string) error {
+	return h.renderUserTab(c, fiber.StatusOK, tab, views.UserLifecycle{})
+}
+
+// renderUserTab is showUserTab with a status, and life's form state (a refused form, a new
+// invitation link) on the Profile and Danger tabs.
+func (h *Handler) renderUserTab(c *fiber.Ctx, status int, tab string, life views.UserLifecycle) error {
 	ctx := c.UserContext()
 	viewer := *currentUser(c)
 	u, err := h.targetUser(c)
@@ -42,6 +48,7 @@ func (h *Handler) showUserTab(c *fiber.Ctx, tab string) error {
 		CanManage: account.MayManage(viewer, u),
 		Self:      viewer.ID == u.ID,
 		Notice:    views.UserNotices.Notice(c.Query("notice")),
+		Life:      life,
 	}
 	switch tab {
 	case views.TabProfile, views.TabDanger:
@@ -53,6 +60,13 @@ func (h *Handler) showUserTab(c *fiber.Ctx, tab string) error {
 			return err
 		}
 		d.TOTPOn, d.BackupLeft, d.Passkeys = f.TOTPOn, f.BackupLeft, f.Passkeys
+		if err := h.fillLifecycle(c, &d); err != nil {
+			return err
+		}
+	case views.TabGroups, views.TabApps:
+		if err := h.userAccessTab(ctx, &d); err != nil {
+			return err
+		}
 	case views.TabEvents:
 		before := formInt(c.Query("before"))
 		p, err := h.Audit.Events(ctx, audit.Filter{UserID: u.ID, Before: before})
@@ -65,7 +79,7 @@ func (h *Handler) showUserTab(c *fiber.Ctx, tab string) error {
 			return renderPart(c, fiber.StatusOK, h.userPage(c, d), views.EventRows(d.Events))
 		}
 	}
-	return renderPart(c, fiber.StatusOK, h.userPage(c, d), views.UserTabFragment(h.userBase(c, d), d))
+	return renderPart(c, status, h.userPage(c, d), views.UserTabFragment(h.userBase(c, d), d))
 }
 
 func (h *Handler) userBase(c *fiber.Ctx, d views.UserDetail) views.Base {

@@ -119,6 +119,8 @@ func TestUserDetailTabs(t *testing.T) {
 		{"profile", "Profile", []string{`<h2 id="passkeys-heading">Passkeys</h2>`, "Work laptop", ">Revoke</summary>", "Set up"}},
 		{"danger", "Danger", []string{">Reset two-step verification</summary>", `action="` + userURL(ann.ID, "reset-mfa") + `"`, `action="` + userURL(ann.ID, "deactivate") + `"`}},
 		{"events", "Events", []string{"login_failed", "198.51.100.9"}},
+		{"groups", "Groups", []string{`id="user-no-groups"`}},
+		{"apps", "Apps", []string{`id="user-no-apps"`}},
 	}
 	for _, tab := range tabs {
 		t.Run(tab.slug, func(t *testing.T) {

@@ -19,10 +19,7 @@ import (
 // invitationLink waits for the invitation mail to addr and returns the path of its link.
 func (e *env) invitationLink(addr string) string {
 	e.t.Helper()
-	msg := e.waitMail(addr)
-	if msg.Subject != inviteSubject {
-		e.t.Fatalf("mail subject: got %q, want %q", msg.Subject, inviteSubject)
-	}
+	msg := e.waitSubject(addr, inviteSubject)
 	m := inviteLinkRe.FindStringSubmatch(msg.Text)
 	if m == nil {
 		e.t.Fatalf("no invitation link in the mail:\n%s", msg.Text)

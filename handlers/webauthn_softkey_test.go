@@ -30,6 +30,7 @@ type softKey struct {
 	count  uint32 // signature counter of the next assertion
 	origin string
 	rpID   string
+	extra  byte // flags set in every ceremony besides UP and UV (flagBE|flagBS: a synced passkey)
 }
 
 func newSoftKey(t *testing.T) *softKey {
@@ -75,6 +76,8 @@ func (k *softKey) clientData(typ, challenge string) []byte {
 const (
 	flagUP = 0x01
 	flagUV = 0x04
+	flagBE = 0x08 // backup-eligible: the credential can be synced
+	flagBS = 0x10 // backed up
 	flagAT = 0x40
 )
 
@@ -92,7 +95,7 @@ func (k *softKey) create(opts map[string]any) string {
 	attested = binary.BigEndian.AppendUint16(attested, uint16(len(k.id)))
 	attested = append(append(attested, k.id...), k.cose()...)
 	obj, err := webauthncbor.Marshal(map[string]any{
-		"fmt": "none", "attStmt": map[string]any{}, "authData": k.authData(flagUP|flagUV|flagAT, 0, attested),
+		"fmt": "none", "attStmt": map[string]any{}, "authData": k.authData(flagUP|flagUV|flagAT|k.extra, 0, attested),
 	})
 	if err != nil {
 		k.t.Fatal(err)
@@ -113,7 +116,7 @@ func (k *softKey) getWith(opts map[string]any, flags byte) string {
 	k.t.Helper()
 	challenge, _ := dig(opts, "publicKey", "challenge").(string)
 	cd := k.clientData("webauthn.get", challenge)
-	ad := k.authData(flags, k.count, nil)
+	ad := k.authData(flags|k.extra, k.count, nil)
 	cdHash := sha256.Sum256(cd)
 	digest := sha256.Sum256(append(bytes.Clone(ad), cdHash[:]...))
 	sig, err := ecdsa.SignASN1(rand.Reader, k.key, digest[:])
@@ -137,7 +140,12 @@ func (k *softKey) get(opts map[string]any) string { return k.getWith(opts, flagU
 // registerSoftKey registers a software passkey for a signed-in client through the real routes.
 func registerSoftKey(t *testing.T, c *client, name string) *softKey {
 	t.Helper()
-	k := newSoftKey(t)
+	return registerKey(t, c, name, newSoftKey(t))
+}
+
+// registerKey registers the software passkey k for a signed-in client.
+func registerKey(t *testing.T, c *client, name string, k *softKey) *softKey {
+	t.Helper()
 	r := c.postJSON("/account/passkeys/begin", "{}")
 	expectStatus(t, r, http.StatusOK)
 	r = c.postJSON("/account/passkeys/finish?name="+url.QueryEscape(name), k.create(jsonOf(t, r)))

@@ -200,17 +200,24 @@ func TestTwoInstancesKeepTheLastSuperAdmin(t *testing.T) {
 	}
 }
 
-// Two instances starting at once on an empty database make one OpenID Connect signing key.
+// Two instances starting at once on an empty database make one OpenID Connect signing key and
+// one SAML signing key.
 func TestTwoInstancesOneFirstSigningKey(t *testing.T) {
 	ctx := context.Background()
 	in := twoInstances(t)
-	errs := burst(1, in, func(_ int, s instance) error {
-		_, err := s.OIDC.NewProvider(ctx, base)
-		return err
+	errs := burst(2, in, func(i int, s instance) error {
+		if i < 2 {
+			_, err := s.OIDC.NewProvider(ctx, base)
+			return err
+		}
+		return s.SAML.Warm(ctx) // beside the warm-up services.New started
 	})
 	tally(t, errs, nil)
 	if n, err := in[0].st.CountOIDCSigningKeys(ctx); err != nil || n != 1 {
-		t.Errorf("%d signing keys (%v), want 1", n, err)
+		t.Errorf("%d OpenID Connect signing keys (%v), want 1", n, err)
+	}
+	if keys, err := in[1].st.SAMLSigningKeys(ctx, time.Now()); err != nil || len(keys) != 1 {
+		t.Errorf("%d SAML signing keys (%v), want 1", len(keys), err)
 	}
 }
 

@@ -13,9 +13,11 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/metrics"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/breach"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/saml"
@@ -39,6 +41,10 @@ type Config struct {
 	Breach *breach.Service
 	// Jobs runs the background work the services start (nil: a runner nobody stops).
 	Jobs *jobs.Runner
+	// SAMLMetadataAllowedHosts may serve SAML metadata from loopback or private addresses.
+	SAMLMetadataAllowedHosts []string
+	// Metrics counts sign-ins and throttle refusals (nil: nothing is counted).
+	Metrics *metrics.Metrics
 }
 
 // Services are the use cases, built once.
@@ -54,6 +60,10 @@ type Services struct {
 	Audit    *audit.Service
 	OIDC     *oidc.Service
 	SAML     *saml.Service
+	// Groups owns groups and who may sign in to each application (OIDC and SAML ask it).
+	Groups *groups.Service
+	// Metrics is where the HTTP layer counts requests (nil: it does not).
+	Metrics *metrics.Metrics
 }
 
 // New builds the services. What cannot work at this base URL (passkeys) is logged and left off.
@@ -64,7 +74,8 @@ func New(cfg Config) *Services {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Services{Limiter: throttle.New(cfg.Store, cfg.Now), Jobs: cfg.Jobs, Breach: cfg.Breach}
+	s := &Services{Limiter: throttle.New(cfg.Store, cfg.Now), Jobs: cfg.Jobs, Breach: cfg.Breach, Metrics: cfg.Metrics}
+	s.Limiter.SetMetrics(cfg.Metrics)
 	if s.Jobs == nil {
 		s.Jobs = jobs.New(context.Background(), cfg.Log)
 	}
@@ -83,10 +94,12 @@ func New(cfg Config) *Services {
 		Mailer: cfg.Mailer, Jobs: s.Jobs, BaseURL: cfg.BaseURL, WebAuthn: s.WebAuthn, Log: cfg.Log, Now: cfg.Now})
 	// A forced reset's new password is the account service's to check, seal and store.
 	s.SignIn = signin.New(signin.Config{Store: cfg.Store, Limiter: s.Limiter, Keys: cfg.Keys, Hasher: cfg.Hasher, Mailer: cfg.Mailer,
-		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account})
+		Log: cfg.Log, Now: cfg.Now, Fingerprints: cfg.HIBP != nil, Accounts: s.Account, Requires: s.requiresEnhanced, Metrics: cfg.Metrics})
 	s.Audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
-	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter})
-	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter})
+	s.Groups = groups.New(groups.Config{Store: cfg.Store, Log: cfg.Log, Now: cfg.Now})
+	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter, Access: s.Groups})
+	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter,
+		Access: s.Groups, MetadataAllowedHosts: cfg.SAMLMetadataAllowedHosts})
 	// A new SAML key takes ~75 ms, which start-up need not wait for; if this fails the first
 	// SAML request loads it.
 	s.Jobs.Go("saml key", func(ctx context.Context) {
@@ -95,4 +108,13 @@ func New(cfg Config) *Services {
 		}
 	})
 	return s
+}
+
+// requiresEnhanced says whether the SSO request a sign-in returns to (returnTo, its
+// continuation) belongs to an application that requires Enhanced.
+func (s *Services) requiresEnhanced(ctx context.Context, returnTo string) (bool, error) {
+	if enhanced, err := s.OIDC.RequiresEnhanced(ctx, returnTo); enhanced || err != nil {
+		return enhanced, err
+	}
+	return s.SAML.RequiresEnhanced(ctx, returnTo)
 }

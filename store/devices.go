@@ -99,24 +99,9 @@ func (q q) RotateDevice(ctx context.Context, d Device) error {
 
 // UserDevices lists the live devices of a user at now, the latest sign-in first.
 func (q q) UserDevices(ctx context.Context, userID int64, now time.Time) ([]Device, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE user_id = ? AND expires_at > ?
-		ORDER BY last_sign_in_at DESC, id DESC`, userID, unix(now))
-	if err != nil {
-		return nil, fmt.Errorf("store: list devices: %w", err)
-	}
-	defer rows.Close()
-	var out []Device
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list devices: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q.db, "list devices", scanDevice,
+		`SELECT `+deviceColumns+` FROM devices WHERE user_id = ? AND expires_at > ? ORDER BY last_sign_in_at DESC, id DESC`,
+		userID, unix(now))
 }
 
 // DeleteDevice forgets one device of a user and returns it; ErrNotFound when the user has no

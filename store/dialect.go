@@ -49,6 +49,17 @@ func uniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// foreignKeyViolation reports whether err is the database refusing a row whose reference is
+// missing.
+func foreignKeyViolation(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode == sqlite3.ErrConstraintForeignKey
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
 // rebound runs queries written with `?` placeholders on PostgreSQL: each query is rewritten to
 // $1, $2, ... once and cached, and boolean arguments become the 0 and 1 the INTEGER columns
 // hold (SQLite's driver does that itself).

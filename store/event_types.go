@@ -6,8 +6,15 @@ type EventType string
 
 // The event types weftid writes.
 const (
+	EventAppAccessDenied               EventType = "app_access_denied"
 	EventDeviceRemoved                 EventType = "device_removed"
 	EventEmailCodeSent                 EventType = "email_code_sent"
+	EventGroupCreated                  EventType = "group_created"
+	EventGroupDeleted                  EventType = "group_deleted"
+	EventGroupMemberAdded              EventType = "group_member_added"
+	EventGroupMemberRemoved            EventType = "group_member_removed"
+	EventGroupUpdated                  EventType = "group_updated"
+	EventIdleDeactivationPolicyUpdated EventType = "idle_deactivation_policy_updated"
 	EventLoginFailed                   EventType = "login_failed"
 	EventLoginThrottled                EventType = "login_throttled"
 	EventMFABackupCodesRegenerated     EventType = "mfa_backup_codes_regenerated"
@@ -41,26 +48,38 @@ const (
 	EventPasswordResetRequested        EventType = "password_reset_requested"
 	EventPasswordSelfResetCompleted    EventType = "password_self_reset_completed"
 	EventSAMLAssertionIssued           EventType = "saml_assertion_issued"
+	EventSAMLLogout                    EventType = "saml_logout"
+	EventSAMLSigningKeyRotated         EventType = "saml_signing_key_rotated"
 	EventSAMLSPCreated                 EventType = "saml_sp_created"
 	EventSAMLSPDeleted                 EventType = "saml_sp_deleted"
 	EventSAMLSPUpdated                 EventType = "saml_sp_updated"
 	EventTenantAuthPolicyUpdated       EventType = "tenant_auth_policy_updated"
 	EventUserCreated                   EventType = "user_created"
 	EventUserDeactivated               EventType = "user_deactivated"
+	EventUserDeleted                   EventType = "user_deleted"
 	EventUserEnhancedAuthEnrolled      EventType = "user_enhanced_auth_enrolled"
 	EventUserInvitationAccepted        EventType = "user_invitation_accepted"
+	EventUserInvitationResent          EventType = "user_invitation_resent"
 	EventUserReactivated               EventType = "user_reactivated"
 	EventUserRoleChanged               EventType = "user_role_changed"
 	EventUserSignedIn                  EventType = "user_signed_in"
 	EventUserSignedOut                 EventType = "user_signed_out"
 	EventUserSignedOutEverywhere       EventType = "user_signed_out_everywhere"
+	EventUserUpdated                   EventType = "user_updated"
 )
 
 // EventTypes is every type weftid writes, in alphabetical order: the event log's type filter
 // offers exactly these.
 var EventTypes = []EventType{
+	EventAppAccessDenied,
 	EventDeviceRemoved,
 	EventEmailCodeSent,
+	EventGroupCreated,
+	EventGroupDeleted,
+	EventGroupMemberAdded,
+	EventGroupMemberRemoved,
+	EventGroupUpdated,
+	EventIdleDeactivationPolicyUpdated,
 	EventLoginFailed,
 	EventLoginThrottled,
 	EventMFABackupCodesRegenerated,
@@ -94,17 +113,22 @@ var EventTypes = []EventType{
 	EventPasswordResetRequested,
 	EventPasswordSelfResetCompleted,
 	EventSAMLAssertionIssued,
+	EventSAMLLogout,
+	EventSAMLSigningKeyRotated,
 	EventSAMLSPCreated,
 	EventSAMLSPDeleted,
 	EventSAMLSPUpdated,
 	EventTenantAuthPolicyUpdated,
 	EventUserCreated,
 	EventUserDeactivated,
+	EventUserDeleted,
 	EventUserEnhancedAuthEnrolled,
 	EventUserInvitationAccepted,
+	EventUserInvitationResent,
 	EventUserReactivated,
 	EventUserRoleChanged,
 	EventUserSignedIn,
 	EventUserSignedOut,
 	EventUserSignedOutEverywhere,
+	EventUserUpdated,
 }

@@ -40,3 +40,14 @@ func (r Raw) QueryRow(query string, args ...any) *sql.Row {
 func (r Raw) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	return r.db.QueryRowContext(ctx, query, args...)
 }
+
+// MigrateDownTo rolls the migrations back to version, for tests of one migration's data.
+func MigrateDownTo(s *Store, version int64) error {
+	p, err := s.provider()
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(context.Background(), version)
+	return err
+
+}

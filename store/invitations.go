@@ -48,6 +48,25 @@ func (q q) ConsumeInvitation(ctx context.Context, tokenHash []byte, now time.Tim
 	return q.consumeLink(ctx, "invitations", tokenHash, now)
 }
 
+// UserInvitation is the newest invitation of a user that still works at now, or ErrNotFound.
+func (q q) UserInvitation(ctx context.Context, userID int64, now time.Time) (Invitation, error) {
+	var inv Invitation
+	var createdBy sql.NullInt64
+	var expires, created int64
+	err := q.db.QueryRowContext(ctx, `
+		SELECT token_hash, user_id, created_by, expires_at, created_at FROM invitations
+		WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, expires_at DESC LIMIT 1`, userID, unix(now)).
+		Scan(&inv.TokenHash, &inv.UserID, &createdBy, &expires, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inv, ErrNotFound
+	}
+	if err != nil {
+		return inv, fmt.Errorf("store: user invitation: %w", err)
+	}
+	inv.CreatedBy, inv.ExpiresAt, inv.CreatedAt = createdBy.Int64, fromUnix(expires), fromUnix(created)
+	return inv, nil
+}
+
 // DeleteUserInvitations removes every invitation of a user (once one is accepted, the others
 // must not set the password again).
 func (q q) DeleteUserInvitations(ctx context.Context, userID int64) error {

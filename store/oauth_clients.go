@@ -20,17 +20,23 @@ type OAuthClient struct {
 	Service      bool
 	RedirectURIs []string
 	HomeURL      string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the browser back to.
+	PostLogoutRedirectURIs []string
+	// RequiredAuthStrength is auth.AppStrengthTenant or auth.AppStrengthEnhanced.
+	RequiredAuthStrength string
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
-const oauthClientCols = `client_id, name, secret_hash, confidential, service, redirect_uris, home_url, created_at, updated_at`
+const oauthClientCols = `client_id, name, secret_hash, confidential, service, redirect_uris, home_url, created_at, updated_at,
+	post_logout_redirect_uris, required_auth_strength`
 
 func scanOAuthClient(row interface{ Scan(...any) error }) (OAuthClient, error) {
 	var c OAuthClient
-	var uris string
+	var uris, logoutURIs string
 	var created, updated int64
-	err := row.Scan(&c.ClientID, &c.Name, &c.SecretHash, &c.Confidential, &c.Service, &uris, &c.HomeURL, &created, &updated)
+	err := row.Scan(&c.ClientID, &c.Name, &c.SecretHash, &c.Confidential, &c.Service, &uris, &c.HomeURL, &created, &updated,
+		&logoutURIs, &c.RequiredAuthStrength)
 	if errors.Is(err, sql.ErrNoRows) {
 		return OAuthClient{}, ErrNotFound
 	}
@@ -40,15 +46,18 @@ func scanOAuthClient(row interface{ Scan(...any) error }) (OAuthClient, error) {
 	if uris != "" {
 		c.RedirectURIs = strings.Split(uris, "\n")
 	}
+	if logoutURIs != "" {
+		c.PostLogoutRedirectURIs = strings.Split(logoutURIs, "\n")
+	}
 	c.CreatedAt, c.UpdatedAt = fromUnix(created), fromUnix(updated)
 	return c, nil
 }
 
 // CreateOAuthClient stores a new client; ErrConflict when the client id is taken.
 func (q q) CreateOAuthClient(ctx context.Context, c OAuthClient) error {
-	_, err := q.db.ExecContext(ctx, `INSERT INTO oauth_clients (`+oauthClientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.db.ExecContext(ctx, `INSERT INTO oauth_clients (`+oauthClientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ClientID, c.Name, c.SecretHash, c.Confidential, c.Service, strings.Join(c.RedirectURIs, "\n"), c.HomeURL,
-		unix(c.CreatedAt), unix(c.UpdatedAt))
+		unix(c.CreatedAt), unix(c.UpdatedAt), strings.Join(c.PostLogoutRedirectURIs, "\n"), c.strength())
 	if uniqueViolation(err) {
 		return ErrConflict
 	}
@@ -81,12 +90,23 @@ func (q q) ListOAuthClients(ctx context.Context) ([]OAuthClient, error) {
 	return out, rows.Err()
 }
 
-// UpdateOAuthClient saves a client's name, type, redirect URIs and home URL (not its secret).
+// strength is the client's required authentication strength as stored: "tenant" unless set.
+func (c OAuthClient) strength() string {
+	if c.RequiredAuthStrength == "" {
+		return "tenant"
+	}
+	return c.RequiredAuthStrength
+}
+
+// UpdateOAuthClient saves a client's name, type, redirect URIs, home URL, post-logout redirect
+// URIs and required strength (not its secret).
 // A client made public loses its secret.
 func (q q) UpdateOAuthClient(ctx context.Context, c OAuthClient) error {
 	res, err := q.db.ExecContext(ctx, `UPDATE oauth_clients SET name = ?, confidential = ?, service = ?, redirect_uris = ?,
-		home_url = ?, updated_at = ?, secret_hash = CASE WHEN ? = 1 THEN secret_hash ELSE NULL END WHERE client_id = ?`,
-		c.Name, c.Confidential, c.Service, strings.Join(c.RedirectURIs, "\n"), c.HomeURL, unix(c.UpdatedAt), c.Confidential, c.ClientID)
+		home_url = ?, updated_at = ?, secret_hash = CASE WHEN ? = 1 THEN secret_hash ELSE NULL END,
+		post_logout_redirect_uris = ?, required_auth_strength = ? WHERE client_id = ?`,
+		c.Name, c.Confidential, c.Service, strings.Join(c.RedirectURIs, "\n"), c.HomeURL, unix(c.UpdatedAt), c.Confidential,
+		strings.Join(c.PostLogoutRedirectURIs, "\n"), c.strength(), c.ClientID)
 	if err != nil {
 		return fmt.Errorf("store: update oauth client: %w", err)
 	}

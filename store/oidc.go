@@ -28,9 +28,12 @@ type OIDCAuthRequest struct {
 	UserID        int64
 	AuthTime      time.Time
 	AMR           []string
-	Done          bool
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
+	// ACRValues are the acr_values the request asked for; ACR the class it was answered with.
+	ACRValues []string
+	ACR       string
+	Done      bool
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 func joinSpace(s []string) string { return strings.Join(s, " ") }
@@ -48,10 +51,10 @@ func (q q) CreateOIDCAuthRequest(ctx context.Context, r OIDCAuthRequest) error {
 		return fmt.Errorf("store: expire auth requests: %w", err)
 	}
 	_, err := q.db.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce,
-		response_type, response_mode, code_challenge, code_method, prompt, max_age, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		response_type, response_mode, code_challenge, code_method, prompt, max_age, created_at, expires_at, acr_values)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.ClientID, r.RedirectURI, joinSpace(r.Scopes), r.State, r.Nonce, r.ResponseType, r.ResponseMode,
-		r.CodeChallenge, r.CodeMethod, joinSpace(r.Prompt), r.MaxAge, unix(r.CreatedAt), unix(r.ExpiresAt))
+		r.CodeChallenge, r.CodeMethod, joinSpace(r.Prompt), r.MaxAge, unix(r.CreatedAt), unix(r.ExpiresAt), joinSpace(r.ACRValues))
 	if err != nil {
 		return fmt.Errorf("store: create auth request: %w", err)
 	}
@@ -59,30 +62,32 @@ func (q q) CreateOIDCAuthRequest(ctx context.Context, r OIDCAuthRequest) error {
 }
 
 const authRequestCols = `id, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode,
-	code_challenge, code_method, prompt, max_age, browser_hash, session_hash, COALESCE(user_id, 0), auth_time, amr, done, created_at, expires_at`
+	code_challenge, code_method, prompt, max_age, browser_hash, session_hash, COALESCE(user_id, 0), auth_time, amr, done, created_at, expires_at,
+	acr_values, acr`
 
 // The lookups behind the token, userinfo, introspection and revocation endpoints: each is one
 // search on a primary or unique key (a test checks SQLite's query plans).
 const (
 	sqlAuthRequestByID    = `SELECT ` + authRequestCols + ` FROM oidc_auth_requests WHERE id = ? AND expires_at > ?`
 	sqlAuthRequestByCode  = `SELECT ` + authRequestCols + ` FROM oidc_auth_requests WHERE code_hash = ? AND code_expires_at > ? AND done = 1`
-	sqlAccessTokenByHash  = `SELECT grant_id, client_id, subject, user_id, scopes, audience, issued_at, expires_at FROM oauth_access_tokens WHERE id_hash = ? AND expires_at > ?`
-	sqlRefreshTokenByHash = `SELECT grant_id, client_id, user_id, scopes, amr, auth_time, expires_at, rotated_at FROM oauth_refresh_tokens WHERE token_hash = ? AND expires_at > ?`
+	sqlAccessTokenByHash  = `SELECT grant_id, client_id, subject, user_id, scopes, audience, issued_at, expires_at, amr, acr, auth_time FROM oauth_access_tokens WHERE id_hash = ? AND expires_at > ?`
+	sqlRefreshTokenByHash = `SELECT grant_id, client_id, user_id, scopes, amr, auth_time, expires_at, rotated_at, acr FROM oauth_refresh_tokens WHERE token_hash = ? AND expires_at > ?`
 )
 
 func scanAuthRequest(row *sql.Row) (OIDCAuthRequest, error) {
 	var r OIDCAuthRequest
-	var scopes, prompt, amr string
+	var scopes, prompt, amr, acrValues string
 	var authTime, created, expires int64
 	err := row.Scan(&r.ID, &r.ClientID, &r.RedirectURI, &scopes, &r.State, &r.Nonce, &r.ResponseType, &r.ResponseMode,
-		&r.CodeChallenge, &r.CodeMethod, &prompt, &r.MaxAge, &r.BrowserHash, &r.SessionHash, &r.UserID, &authTime, &amr, &r.Done, &created, &expires)
+		&r.CodeChallenge, &r.CodeMethod, &prompt, &r.MaxAge, &r.BrowserHash, &r.SessionHash, &r.UserID, &authTime, &amr, &r.Done, &created, &expires,
+		&acrValues, &r.ACR)
 	if errors.Is(err, sql.ErrNoRows) {
 		return OIDCAuthRequest{}, ErrNotFound
 	}
 	if err != nil {
 		return OIDCAuthRequest{}, fmt.Errorf("store: auth request: %w", err)
 	}
-	r.Scopes, r.Prompt, r.AMR = splitSpace(scopes), splitSpace(prompt), splitSpace(amr)
+	r.Scopes, r.Prompt, r.AMR, r.ACRValues = splitSpace(scopes), splitSpace(prompt), splitSpace(amr), splitSpace(acrValues)
 	if authTime != 0 {
 		r.AuthTime = fromUnix(authTime)
 	}
@@ -108,12 +113,13 @@ func (q q) ClaimOIDCAuthRequest(ctx context.Context, id string, browserHash []by
 }
 
 // CompleteOIDCAuthRequest marks a request done by the user whose session finished every
-// sign-in step, in the browser that holds it; ErrNotFound when that does not fit.
+// sign-in step, in the browser that holds it, with how that session signed in (authTime, amr,
+// acr); ErrNotFound when that does not fit.
 func (q q) CompleteOIDCAuthRequest(ctx context.Context, id string, browserHash, sessionHash []byte, userID int64,
-	authTime time.Time, amr []string, now time.Time) error {
-	res, err := q.db.ExecContext(ctx, `UPDATE oidc_auth_requests SET session_hash = ?, user_id = ?, auth_time = ?, amr = ?, done = 1
+	authTime time.Time, amr []string, acr string, now time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE oidc_auth_requests SET session_hash = ?, user_id = ?, auth_time = ?, amr = ?, acr = ?, done = 1
 		WHERE id = ? AND browser_hash = ? AND done = 0 AND expires_at > ?`,
-		sessionHash, userID, unix(authTime), joinSpace(amr), id, browserHash, unix(now))
+		sessionHash, userID, unix(authTime), joinSpace(amr), acr, id, browserHash, unix(now))
 	if err != nil {
 		return fmt.Errorf("store: complete auth request: %w", err)
 	}
@@ -155,6 +161,7 @@ type OAuthGrant struct {
 	UserID   int64  // 0 for client credentials
 	Scopes   []string
 	AMR      []string
+	ACR      string
 	AuthTime time.Time
 }
 
@@ -172,9 +179,13 @@ func (q q) CreateOAuthAccessToken(ctx context.Context, idHash []byte, t OAuthAcc
 	if t.UserID != 0 {
 		uid = t.UserID
 	}
-	_, err := q.db.ExecContext(ctx, `INSERT INTO oauth_access_tokens (id_hash, grant_id, client_id, subject, user_id, scopes, audience, issued_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, idHash, t.GrantID, t.ClientID, t.Subject, uid, joinSpace(t.Scopes),
-		joinSpace(t.Audience), unix(t.IssuedAt), unix(t.ExpiresAt))
+	var authTime int64
+	if !t.AuthTime.IsZero() {
+		authTime = unix(t.AuthTime)
+	}
+	_, err := q.db.ExecContext(ctx, `INSERT INTO oauth_access_tokens (id_hash, grant_id, client_id, subject, user_id, scopes, audience, issued_at, expires_at, amr, acr, auth_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, idHash, t.GrantID, t.ClientID, t.Subject, uid, joinSpace(t.Scopes),
+		joinSpace(t.Audience), unix(t.IssuedAt), unix(t.ExpiresAt), joinSpace(t.AMR), t.ACR, authTime)
 	if err != nil {
 		return fmt.Errorf("store: create access token: %w", err)
 	}
@@ -185,10 +196,10 @@ func (q q) CreateOAuthAccessToken(ctx context.Context, idHash []byte, t OAuthAcc
 func (q q) OAuthAccessTokenByHash(ctx context.Context, idHash []byte, now time.Time) (OAuthAccessToken, error) {
 	var t OAuthAccessToken
 	var uid sql.NullInt64
-	var scopes, aud string
-	var issued, expires int64
+	var scopes, aud, amr string
+	var issued, expires, authTime int64
 	err := q.db.QueryRowContext(ctx, sqlAccessTokenByHash, idHash, unix(now)).
-		Scan(&t.GrantID, &t.ClientID, &t.Subject, &uid, &scopes, &aud, &issued, &expires)
+		Scan(&t.GrantID, &t.ClientID, &t.Subject, &uid, &scopes, &aud, &issued, &expires, &amr, &t.ACR, &authTime)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -196,7 +207,10 @@ func (q q) OAuthAccessTokenByHash(ctx context.Context, idHash []byte, now time.T
 		return t, fmt.Errorf("store: access token: %w", err)
 	}
 	t.UserID, t.Scopes, t.Audience = uid.Int64, splitSpace(scopes), splitSpace(aud)
-	t.IssuedAt, t.ExpiresAt = fromUnix(issued), fromUnix(expires)
+	t.IssuedAt, t.ExpiresAt, t.AMR = fromUnix(issued), fromUnix(expires), splitSpace(amr)
+	if authTime != 0 {
+		t.AuthTime = fromUnix(authTime)
+	}
 	return t, nil
 }
 
@@ -219,9 +233,9 @@ type OAuthRefreshToken struct {
 
 // CreateOAuthRefreshToken stores a refresh token under the keyed hash of its value.
 func (q q) CreateOAuthRefreshToken(ctx context.Context, tokenHash []byte, t OAuthRefreshToken) error {
-	_, err := q.db.ExecContext(ctx, `INSERT INTO oauth_refresh_tokens (token_hash, grant_id, client_id, user_id, scopes, amr, auth_time, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, tokenHash, t.GrantID, t.ClientID, t.UserID, joinSpace(t.Scopes), joinSpace(t.AMR),
-		unix(t.AuthTime), unix(t.ExpiresAt))
+	_, err := q.db.ExecContext(ctx, `INSERT INTO oauth_refresh_tokens (token_hash, grant_id, client_id, user_id, scopes, amr, auth_time, expires_at, acr)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, tokenHash, t.GrantID, t.ClientID, t.UserID, joinSpace(t.Scopes), joinSpace(t.AMR),
+		unix(t.AuthTime), unix(t.ExpiresAt), t.ACR)
 	if err != nil {
 		return fmt.Errorf("store: create refresh token: %w", err)
 	}
@@ -234,7 +248,7 @@ func (q q) OAuthRefreshTokenByHash(ctx context.Context, tokenHash []byte, now ti
 	var scopes, amr string
 	var authTime, expires, rotated int64
 	err := q.db.QueryRowContext(ctx, sqlRefreshTokenByHash, tokenHash, unix(now)).
-		Scan(&t.GrantID, &t.ClientID, &t.UserID, &scopes, &amr, &authTime, &expires, &rotated)
+		Scan(&t.GrantID, &t.ClientID, &t.UserID, &scopes, &amr, &authTime, &expires, &rotated, &t.ACR)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -266,19 +280,6 @@ func (q q) RevokeOAuthGrant(ctx context.Context, grantID string) error {
 	} {
 		if _, err := q.db.ExecContext(ctx, stmt, grantID); err != nil {
 			return fmt.Errorf("store: revoke grant: %w", err)
-		}
-	}
-	return nil
-}
-
-// RevokeOAuthUserClientTokens deletes a user's tokens for one client (RP-initiated logout).
-func (q q) RevokeOAuthUserClientTokens(ctx context.Context, userID int64, clientID string) error {
-	for _, stmt := range []string{
-		`DELETE FROM oauth_access_tokens WHERE user_id = ? AND client_id = ?`,
-		`DELETE FROM oauth_refresh_tokens WHERE user_id = ? AND client_id = ?`,
-	} {
-		if _, err := q.db.ExecContext(ctx, stmt, userID, clientID); err != nil {
-			return fmt.Errorf("store: revoke user client tokens: %w", err)
 		}
 	}
 	return nil

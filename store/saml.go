@@ -8,44 +8,6 @@ import (
 	"time"
 )
 
-// SAMLKey is the identity provider's signing key: the certificate in DER and the PKCS #8
-// private key, sealed.
-type SAMLKey struct {
-	Certificate []byte
-	SealedKey   []byte
-	CreatedAt   time.Time
-}
-
-// SAMLKey returns the identity provider's key, or ErrNotFound before the first start made one.
-func (q q) SAMLKey(ctx context.Context) (SAMLKey, error) {
-	var k SAMLKey
-	var created int64
-	err := q.db.QueryRowContext(ctx, `SELECT certificate, private_key, created_at FROM saml_idp_key WHERE id = 1`).
-		Scan(&k.Certificate, &k.SealedKey, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return SAMLKey{}, ErrNotFound
-	}
-	if err != nil {
-		return SAMLKey{}, fmt.Errorf("store: saml key: %w", err)
-	}
-	k.CreatedAt = fromUnix(created)
-	return k, nil
-}
-
-// CreateSAMLKey stores the identity provider's key; ErrConflict when one exists already (the
-// caller then reads that one, so every process signs with the same key).
-func (q q) CreateSAMLKey(ctx context.Context, k SAMLKey) error {
-	_, err := q.db.ExecContext(ctx, `INSERT INTO saml_idp_key (id, certificate, private_key, created_at) VALUES (1, ?, ?, ?)`,
-		k.Certificate, k.SealedKey, unix(k.CreatedAt))
-	if uniqueViolation(err) {
-		return ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("store: create saml key: %w", err)
-	}
-	return nil
-}
-
 // SAMLServiceProvider is an application that signs its users in with SAML, registered by its
 // metadata.
 type SAMLServiceProvider struct {
@@ -56,27 +18,45 @@ type SAMLServiceProvider struct {
 	ACSURL    string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// RequiredAuthStrength is "tenant" or "enhanced" (SetSAMLSPRequiredStrength).
+	RequiredAuthStrength string
+	// MetadataURL is where the metadata was fetched from ("" when it was pasted or uploaded),
+	// MetadataFetchedAt when (zero when it was not).
+	MetadataURL       string
+	MetadataFetchedAt time.Time
 }
 
-const samlSPColumns = `id, entity_id, name, metadata, acs_url, created_at, updated_at`
+const samlSPColumns = `id, entity_id, name, metadata, acs_url, created_at, updated_at, required_auth_strength, metadata_url, metadata_fetched_at`
 
 func scanSAMLSP(row interface{ Scan(...any) error }) (SAMLServiceProvider, error) {
 	var sp SAMLServiceProvider
-	var created, updated int64
-	if err := row.Scan(&sp.ID, &sp.EntityID, &sp.Name, &sp.Metadata, &sp.ACSURL, &created, &updated); err != nil {
+	var created, updated, fetched int64
+	if err := row.Scan(&sp.ID, &sp.EntityID, &sp.Name, &sp.Metadata, &sp.ACSURL, &created, &updated, &sp.RequiredAuthStrength,
+		&sp.MetadataURL, &fetched); err != nil {
 		return SAMLServiceProvider{}, err
 	}
 	sp.CreatedAt, sp.UpdatedAt = fromUnix(created), fromUnix(updated)
+	if fetched != 0 {
+		sp.MetadataFetchedAt = fromUnix(fetched)
+	}
 	return sp, nil
+}
+
+// unixOrZero is t in Unix seconds, 0 for the zero time.
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return unix(t)
 }
 
 // CreateSAMLServiceProvider stores a new service provider; ErrConflict when its entity ID is
 // registered already.
 func (q q) CreateSAMLServiceProvider(ctx context.Context, sp SAMLServiceProvider) (SAMLServiceProvider, error) {
 	err := q.db.QueryRowContext(ctx, `
-		INSERT INTO saml_service_providers (entity_id, name, metadata, acs_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-		RETURNING id`,
-		sp.EntityID, sp.Name, sp.Metadata, sp.ACSURL, unix(sp.CreatedAt), unix(sp.CreatedAt)).Scan(&sp.ID)
+		INSERT INTO saml_service_providers (entity_id, name, metadata, acs_url, created_at, updated_at, metadata_url, metadata_fetched_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		sp.EntityID, sp.Name, sp.Metadata, sp.ACSURL, unix(sp.CreatedAt), unix(sp.CreatedAt), sp.MetadataURL, unixOrZero(sp.MetadataFetchedAt)).Scan(&sp.ID)
 	if uniqueViolation(err) {
 		return SAMLServiceProvider{}, ErrConflict
 	}
@@ -84,21 +64,33 @@ func (q q) CreateSAMLServiceProvider(ctx context.Context, sp SAMLServiceProvider
 		return SAMLServiceProvider{}, fmt.Errorf("store: create saml service provider: %w", err)
 	}
 	sp.UpdatedAt = sp.CreatedAt
+	sp.RequiredAuthStrength = "tenant" // the column's default: SetSAMLSPRequiredStrength changes it
 	return sp, nil
 }
 
 // UpdateSAMLServiceProvider saves a service provider's name and metadata (with the entity ID
-// and ACS read from it); ErrNotFound when it is gone, ErrConflict when the new entity ID belongs
-// to another one.
+// and ACS read from it, and where it was fetched from); ErrNotFound when it is gone,
+// ErrConflict when the new entity ID belongs to another one.
 func (q q) UpdateSAMLServiceProvider(ctx context.Context, sp SAMLServiceProvider) error {
 	res, err := q.db.ExecContext(ctx, `
-		UPDATE saml_service_providers SET entity_id = ?, name = ?, metadata = ?, acs_url = ?, updated_at = ? WHERE id = ?`,
-		sp.EntityID, sp.Name, sp.Metadata, sp.ACSURL, unix(sp.UpdatedAt), sp.ID)
+		UPDATE saml_service_providers SET entity_id = ?, name = ?, metadata = ?, acs_url = ?, updated_at = ?,
+			metadata_url = ?, metadata_fetched_at = ? WHERE id = ?`,
+		sp.EntityID, sp.Name, sp.Metadata, sp.ACSURL, unix(sp.UpdatedAt), sp.MetadataURL, unixOrZero(sp.MetadataFetchedAt), sp.ID)
 	if uniqueViolation(err) {
 		return ErrConflict
 	}
 	if err != nil {
 		return fmt.Errorf("store: update saml service provider: %w", err)
+	}
+	return mustAffect(res)
+}
+
+// SetSAMLSPRequiredStrength sets what a service provider requires of a sign-in ("tenant" or
+// "enhanced"); ErrNotFound when it is gone.
+func (q q) SetSAMLSPRequiredStrength(ctx context.Context, id int64, strength string) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE saml_service_providers SET required_auth_strength = ? WHERE id = ?`, strength, id)
+	if err != nil {
+		return fmt.Errorf("store: saml service provider strength: %w", err)
 	}
 	return mustAffect(res)
 }

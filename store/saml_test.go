@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,15 @@ func TestSAMLServiceProviders(t *testing.T) {
 	if err != nil || got != a {
 		t.Errorf("SAMLServiceProviderByEntityID = %+v, %v; want %+v", got, err, a)
 	}
+	if err := s.SetSAMLSPRequiredStrength(ctx, a.ID, "enhanced"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SAMLServiceProvider(ctx, a.ID); err != nil || got.RequiredAuthStrength != "enhanced" {
+		t.Errorf("after SetSAMLSPRequiredStrength: %q, %v; want enhanced", got.RequiredAuthStrength, err)
+	}
+	if err := s.SetSAMLSPRequiredStrength(ctx, 999, "enhanced"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetSAMLSPRequiredStrength of nobody: %v, want ErrNotFound", err)
+	}
 	if _, err := s.SAMLServiceProviderByEntityID(ctx, "https://nobody.example"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("an unknown entity ID: %v, want ErrNotFound", err)
 	}
@@ -52,22 +62,57 @@ func TestSAMLServiceProviders(t *testing.T) {
 	}
 }
 
-func TestSAMLKeyOnce(t *testing.T) {
+func TestSAMLSigningKeys(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
-	if _, err := s.SAMLKey(ctx); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("SAMLKey before any: %v, want ErrNotFound", err)
+	if keys, err := s.SAMLSigningKeys(ctx, t0); err != nil || len(keys) != 0 {
+		t.Fatalf("SAMLSigningKeys before any: %d, %v; want none", len(keys), err)
 	}
-	k := store.SAMLKey{Certificate: []byte("cert"), SealedKey: []byte("sealed"), CreatedAt: t0}
-	if err := s.CreateSAMLKey(ctx, k); err != nil {
+	first := store.SAMLSigningKey{KID: "first", Certificate: []byte("cert"), SealedKey: []byte("sealed"), CreatedAt: t0, ActivatesAt: t0}
+	if err := s.CreateFirstSAMLSigningKey(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateSAMLKey(ctx, store.SAMLKey{Certificate: []byte("other"), SealedKey: []byte("other"), CreatedAt: t0}); !errors.Is(err, store.ErrConflict) {
-		t.Errorf("a second key: %v, want ErrConflict", err)
+	// Only one first key, whatever its kid: a second start that raced the first uses the first's.
+	if err := s.CreateFirstSAMLSigningKey(ctx, store.SAMLSigningKey{KID: "other", CreatedAt: t0, ActivatesAt: t0}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a second first key: %v, want ErrConflict", err)
 	}
-	got, err := s.SAMLKey(ctx)
-	if err != nil || string(got.Certificate) != "cert" || string(got.SealedKey) != "sealed" {
-		t.Errorf("SAMLKey = %+v, %v; want the first", got, err)
+	// A rotated-in key: published now, signs an hour later; the first retires two hours later.
+	next := store.SAMLSigningKey{KID: "next", Certificate: []byte("cert2"), SealedKey: []byte("sealed2"), CreatedAt: t0, ActivatesAt: t0.Add(time.Hour)}
+	if err := s.AddSAMLSigningKey(ctx, next, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	kids := func(at time.Time) string {
+		keys, err := s.SAMLSigningKeys(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range keys {
+			out = append(out, k.KID)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{{t0, "next,first"}, {t0.Add(90 * time.Minute), "next,first"}, {t0.Add(2 * time.Hour), "next"}} {
+		if got := kids(c.at); got != c.want {
+			t.Errorf("keys at t0+%v: %s, want %s (the one activating last first)", c.at.Sub(t0), got, c.want)
+		}
+	}
+	// Using the next key now: it signs at once, the others leave.
+	third := store.SAMLSigningKey{KID: "third", Certificate: []byte("c3"), SealedKey: []byte("s3"), CreatedAt: t0.Add(3 * time.Hour), ActivatesAt: t0.Add(100 * time.Hour)}
+	if err := s.AddSAMLSigningKey(ctx, third, t0.Add(101*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ActivateSAMLSigningKeyNow(ctx, "next", t0.Add(4*time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("activating a key that signs already: %v, want ErrNotFound", err)
+	}
+	if err := s.ActivateSAMLSigningKeyNow(ctx, "third", t0.Add(4*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := kids(t0.Add(4 * time.Hour)); got != "third" {
+		t.Errorf("keys after using the next one now: %s, want third", got)
 	}
 }
 

@@ -15,14 +15,17 @@ type Session struct {
 	ExpiresAt  time.Time
 	IP         string
 	UserAgent  string
+	// Factors are the factors of the sign-in that made the session (an auth.Factors bit set; 0
+	// for a session made before they were recorded).
+	Factors int64
 }
 
 // CreateSession stores a new session.
 func (q q) CreateSession(ctx context.Context, s Session) error {
 	_, err := q.db.ExecContext(ctx, `
-		INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		s.IDHash, s.UserID, unix(s.CreatedAt), unix(s.LastSeenAt), unix(s.ExpiresAt), s.IP, s.UserAgent)
+		INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, factors)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.IDHash, s.UserID, unix(s.CreatedAt), unix(s.LastSeenAt), unix(s.ExpiresAt), s.IP, s.UserAgent, s.Factors)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
@@ -33,13 +36,12 @@ func (q q) CreateSession(ctx context.Context, s Session) error {
 // is none or it expired at now.
 func (q q) SessionUser(ctx context.Context, idHash []byte, now time.Time) (Session, User, error) {
 	row := q.db.QueryRowContext(ctx, `
-		SELECT s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent,
-		       u.id, u.email, u.name, u.role, u.status, u.password_hash, u.password_reset_required, u.password_min_length, u.password_min_score, u.breach_prefix <> '', u.created_at, u.updated_at
+		SELECT s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent, s.factors, `+prefixed("u.", userColumns)+`
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.id_hash = ? AND s.expires_at > ?`, idHash, unix(now))
 	var s Session
 	var created, seen, expires int64
-	u, err := scanUser(scanPrefix{row: row, dst: []any{&created, &seen, &expires, &s.IP, &s.UserAgent}})
+	u, err := scanUser(scanPrefix{row: row, dst: []any{&created, &seen, &expires, &s.IP, &s.UserAgent, &s.Factors}})
 	if err != nil {
 		return Session{}, User{}, err
 	}
@@ -83,11 +85,11 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep []byte) (i
 	return res.RowsAffected()
 }
 
-// DeleteExpired removes sessions, sign-ins, codes, setup tokens, devices and throttle records that
-// can no longer matter at now. Attempts are kept for a day.
+// DeleteExpired removes sessions, sign-ins, codes, setup tokens, devices, SAML logout records and
+// throttle records that can no longer matter at now. Attempts are kept for a day.
 func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
 	for _, table := range []string{"sessions", "signins", "email_codes", "setup_tokens", "webauthn_challenges",
-		"invitations", "password_resets", "devices"} {
+		"invitations", "password_resets", "devices", "saml_session_participants", "saml_logout_steps"} {
 		if _, err := q.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= ?`, unix(now)); err != nil {
 			return fmt.Errorf("store: delete expired: %w", err)
 		}

@@ -11,14 +11,16 @@ type Settings struct {
 	RequiredAuthStrength  string // "baseline" or "enhanced"
 	MinimumPasswordLength int
 	MinimumStrengthScore  int
+	// IdleDeactivationDays is how many days without a sign-in deactivate a user (0: never).
+	IdleDeactivationDays int
 }
 
 // Settings returns the tenant settings.
 func (q q) Settings(ctx context.Context) (Settings, error) {
 	var s Settings
 	err := q.db.QueryRowContext(ctx, `
-		SELECT required_auth_strength, minimum_password_length, minimum_strength_score FROM settings WHERE id = 1`).
-		Scan(&s.RequiredAuthStrength, &s.MinimumPasswordLength, &s.MinimumStrengthScore)
+		SELECT required_auth_strength, minimum_password_length, minimum_strength_score, idle_deactivation_days FROM settings WHERE id = 1`).
+		Scan(&s.RequiredAuthStrength, &s.MinimumPasswordLength, &s.MinimumStrengthScore, &s.IdleDeactivationDays)
 	if err != nil {
 		return Settings{}, fmt.Errorf("store: settings: %w", err)
 	}

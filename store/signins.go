@@ -32,6 +32,11 @@ type Progress struct {
 	EmailCode     bool // the second factor was an e-mail code
 	StrongFactor  bool // the second factor was TOTP, a backup code or a passkey
 	Enrolled      bool // the sign-in enrolled TOTP or a passkey itself
+	// Factors are the factors the sign-in used (an auth.Factors bit set), added to as each step
+	// passes and copied to its session.
+	Factors int64
+	// StepUp: the sign-in steps up an existing session for an application that requires more.
+	StepUp bool
 }
 
 // With is p with the steps done in more added.
@@ -43,16 +48,18 @@ func (p Progress) With(more Progress) Progress {
 		EmailCode:     p.EmailCode || more.EmailCode,
 		StrongFactor:  p.StrongFactor || more.StrongFactor,
 		Enrolled:      p.Enrolled || more.Enrolled,
+		Factors:       p.Factors | more.Factors,
+		StepUp:        p.StepUp || more.StepUp,
 	}
 }
 
 // progressColumns are the columns of Progress, in its field order.
 const progressColumns = `progress_password, progress_second_factor, progress_reset_password,
-	progress_email_code, progress_strong_factor, progress_enrolled`
+	progress_email_code, progress_strong_factor, progress_enrolled, factors, step_up`
 
 // fields are the destinations of progressColumns.
 func (p *Progress) fields() []any {
-	return []any{&p.Password, &p.SecondFactor, &p.ResetPassword, &p.EmailCode, &p.StrongFactor, &p.Enrolled}
+	return []any{&p.Password, &p.SecondFactor, &p.ResetPassword, &p.EmailCode, &p.StrongFactor, &p.Enrolled, &p.Factors, &p.StepUp}
 }
 
 // CreateSignIn stores a new sign-in with the progress it starts with.
@@ -60,9 +67,9 @@ func (q q) CreateSignIn(ctx context.Context, s SignIn) error {
 	p := s.Progress
 	_, err := q.db.ExecContext(ctx, `
 		INSERT INTO signins (id_hash, user_id, return_to, created_at, expires_at, `+progressColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.IDHash, s.UserID, s.ReturnTo, unix(s.CreatedAt), unix(s.ExpiresAt),
-		p.Password, p.SecondFactor, p.ResetPassword, p.EmailCode, p.StrongFactor, p.Enrolled)
+		p.Password, p.SecondFactor, p.ResetPassword, p.EmailCode, p.StrongFactor, p.Enrolled, p.Factors, p.StepUp)
 	if err != nil {
 		return fmt.Errorf("store: create sign-in: %w", err)
 	}
@@ -100,10 +107,12 @@ func (q q) AdvanceSignIn(ctx context.Context, idHash []byte, done Progress) (Pro
 			progress_reset_password = CASE WHEN ? = 1 THEN 1 ELSE progress_reset_password END,
 			progress_email_code = CASE WHEN ? = 1 THEN 1 ELSE progress_email_code END,
 			progress_strong_factor = CASE WHEN ? = 1 THEN 1 ELSE progress_strong_factor END,
-			progress_enrolled = CASE WHEN ? = 1 THEN 1 ELSE progress_enrolled END
+			progress_enrolled = CASE WHEN ? = 1 THEN 1 ELSE progress_enrolled END,
+			factors = factors | ?,
+			step_up = CASE WHEN ? = 1 THEN 1 ELSE step_up END
 		WHERE id_hash = ? RETURNING `+progressColumns,
 		done.Password, done.SecondFactor, done.ResetPassword, done.EmailCode, done.StrongFactor, done.Enrolled,
-		idHash).Scan(p.fields()...)
+		done.Factors, done.StepUp, idHash).Scan(p.fields()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Progress{}, ErrNotFound
 	}

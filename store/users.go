@@ -73,6 +73,10 @@ type User struct {
 	HasBreachFingerprint bool
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
+	// LastSignInAt is when the user last finished a sign-in (zero: never).
+	LastSignInAt time.Time
+	// StatusChangedAt is when they were last deactivated or reactivated (zero: never).
+	StatusChangedAt time.Time
 }
 
 // Active reports whether the user may sign in.
@@ -81,13 +85,13 @@ func (u User) Active() bool { return u.Status == StatusActive }
 // NormalizeEmail trims and lower-cases an address, so lookups do not depend on case.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-const userColumns = `id, email, name, role, status, password_hash, password_reset_required, password_min_length, password_min_score, breach_prefix <> '', created_at, updated_at`
+const userColumns = `id, email, name, role, status, password_hash, password_reset_required, password_min_length, password_min_score, breach_prefix <> '', created_at, updated_at, last_sign_in_at, status_changed_at`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
-	var created, updated int64
+	var created, updated, lastSignIn, statusChanged int64
 	var reset int
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash, &reset, &u.PasswordMinLength, &u.PasswordMinScore, &u.HasBreachFingerprint, &created, &updated)
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Status, &u.PasswordHash, &reset, &u.PasswordMinLength, &u.PasswordMinScore, &u.HasBreachFingerprint, &created, &updated, &lastSignIn, &statusChanged)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -96,11 +100,24 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	}
 	u.PasswordResetRequired = reset == 1
 	u.CreatedAt, u.UpdatedAt = fromUnix(created), fromUnix(updated)
+	u.LastSignInAt, u.StatusChangedAt = fromUnixOrZero(lastSignIn), fromUnixOrZero(statusChanged)
 	return u, nil
+}
+
+// fromUnixOrZero is fromUnix, with 0 (never) as the zero time.
+func fromUnixOrZero(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return fromUnix(s)
 }
 
 // CreateUser inserts u (its e-mail normalized) and returns it with its ID. ErrConflict when
 // the address is taken.
+//
+// The id is never one a user had before, deleted users' included (newUserID): SQLite would
+// otherwise give a new user the id of a deleted user who had the highest one, and the event
+// log, which keeps deleted users' ids, would then name the new user for what the old one did.
 func (q q) CreateUser(ctx context.Context, u User, now time.Time) (User, error) {
 	u.Email = NormalizeEmail(u.Email)
 	if u.Status == "" {
@@ -108,16 +125,35 @@ func (q q) CreateUser(ctx context.Context, u User, now time.Time) (User, error) 
 	}
 	u.CreatedAt, u.UpdatedAt = now.UTC().Truncate(time.Second), now.UTC().Truncate(time.Second)
 	err := q.db.QueryRowContext(ctx, `
-		INSERT INTO users (email, name, role, status, password_hash, password_reset_required, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		INSERT INTO users (id, email, name, role, status, password_hash, password_reset_required, created_at, updated_at)
+		VALUES (`+q.newUserID()+`, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`,
 		u.Email, u.Name, u.Role, u.Status, u.PasswordHash, boolInt(u.PasswordResetRequired), unix(now), unix(now)).Scan(&u.ID)
-	if uniqueViolation(err) {
-		return User{}, ErrConflict
-	}
 	if err != nil {
-		return User{}, fmt.Errorf("store: create user: %w", err)
+		return User{}, uniqueConflict(err, "create user")
 	}
 	return u, nil
+}
+
+// uniqueConflict is ErrConflict for a unique constraint's refusal, else err wrapped with what.
+func uniqueConflict(err error, what string) error {
+	if uniqueViolation(err) {
+		return ErrConflict
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// newUserID is the SQL of a new user's id, which is never one a user had before (not even a
+// deleted one, whose id deleted_users keeps). SQLite would give the largest id plus one, which
+// may be a deleted user's: it is computed from both tables (SQLite runs one writer at a time,
+// so two inserts cannot compute the same). PostgreSQL's identity sequence never gives an id
+// twice, and two instances may insert at once: it takes the next value.
+func (q q) newUserID() string {
+	if q.d == Postgres {
+		return `nextval(pg_get_serial_sequence('users', 'id'))`
+	}
+	return `(SELECT COALESCE(MAX(m), 0) + 1 FROM (
+		SELECT MAX(id) AS m FROM users UNION ALL SELECT MAX(id) AS m FROM deleted_users) AS ids)`
 }
 
 // UserByID returns the user with that ID, or ErrNotFound.
@@ -215,23 +251,12 @@ func (q q) RequirePasswordReset(ctx context.Context, userID int64, now time.Time
 
 // ListUsers returns every user, ordered by name.
 func (q q) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY lower(name), id`)
-	if err != nil {
-		return nil, fmt.Errorf("store: list users: %w", err)
-	}
-	defer rows.Close()
-	var users []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list users: %w", err)
-	}
-	return users, nil
+	return q.queryUsers(ctx, "list users", `SELECT `+userColumns+` FROM users ORDER BY lower(name), id`)
+}
+
+// queryUsers runs a query of userColumns and scans every user it returns; what names it in errors.
+func (q q) queryUsers(ctx context.Context, what, query string, args ...any) ([]User, error) {
+	return queryAll(ctx, q.db, what, scanUser, query, args...)
 }
 
 // mustAffect turns "no row changed" into ErrNotFound.
@@ -338,9 +363,10 @@ type scanSuffix struct {
 
 func (s scanSuffix) Scan(first ...any) error { return s.row.Scan(append(first, s.dst...)...) }
 
-// SetUserStatus makes a user active or inactive; ErrNotFound when there is no such user.
+// SetUserStatus makes a user active or inactive (and notes when); ErrNotFound when there is no
+// such user.
 func (q q) SetUserStatus(ctx context.Context, userID int64, status Status, now time.Time) error {
-	res, err := q.db.ExecContext(ctx, `UPDATE users SET status = ?, updated_at = ? WHERE id = ?`, status, unix(now), userID)
+	res, err := q.db.ExecContext(ctx, `UPDATE users SET status = ?, status_changed_at = ?, updated_at = ? WHERE id = ?`, status, unix(now), unix(now), userID)
 	if err != nil {
 		return fmt.Errorf("store: set user status: %w", err)
 	}

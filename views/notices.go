@@ -22,6 +22,10 @@ const (
 	BreachNotices                          // the breach check's part of the Passwords page (?breach=)
 	VerifyNotices                          // the second-factor step (?sent=)
 	VerifyErrors                           // the second-factor step (?sent=), shown as an error
+	GroupsNotices                          // the list of groups
+	GroupNotices                           // a group's page
+	AccountProfileNotices                  // Account > Profile
+	IdleNotices                            // Settings > Security > Idle users
 )
 
 var notices = map[Notices]map[string]string{
@@ -33,9 +37,12 @@ var notices = map[Notices]map[string]string{
 		"reset_required": "You have been signed out: you must choose a new password. Sign in to set it.",
 		// password_reset: the self-service reset link set a new password.
 		"password_reset": "Your new password is set. Sign in with it.",
+		// signed_out_partial: a SAML application did not confirm the sign-out weftid sent it.
+		"signed_out_partial": "You have signed out of weftid, but not every application confirmed that it signed you out. Close the browser to be sure.",
 	},
 	UsersNotices: {
 		"invited": "The user was added. An email with a link to set their password is on its way.",
+		"deleted": "The user was deleted. The event log keeps what they did, under their address.",
 	},
 	UsersErrors: {
 		"invite_failed": "The user was added, but the invitation email could not be sent. The server log says why.",
@@ -47,7 +54,13 @@ var notices = map[Notices]map[string]string{
 		"reactivated":           "The user was reactivated. They can sign in again.",
 		"role_changed":          "The role was changed.",
 		"passkey_revoked":       "The passkey was revoked.",
+		"group_added":           "The user was added to the group.",
+		"group_removed":         "The user was removed from the group. Their next sign-in to an application that only this group opened to them is refused.",
 		"signed_out_everywhere": "The user was signed out everywhere: their sessions ended and their application tokens were revoked.",
+		"profile_saved":         "The name and email address are saved.",
+		"email_changed":         "Saved. The new email address is in use: the user was signed out everywhere, and both the old and the new address were told by email.",
+		"email_changed_invited": "Saved. Their invitation link went to the old address and no longer works: send a new invitation below. " +
+			"Both the old and the new address were told by email.",
 		"password_reset_forced": "A password reset is required. The user's sessions end at their next request, their " +
 			"OAuth2 tokens were revoked, and they must choose a new password at their next sign-in.",
 	},
@@ -63,13 +76,18 @@ var notices = map[Notices]map[string]string{
 		"saved":       "The changes are saved.",
 		"deleted":     "The app was removed. Every token issued to it stopped working.",
 		"key_rotated": "A new signing key signs ID tokens from now on. The old one stays published until its tokens expire.",
+		// The SAML signing key (its part of the Applications page).
+		"saml_key_rotated": "A new SAML signing key is published. It signs in 7 days; service providers that refresh weftid's metadata meanwhile need nothing else.",
+		"saml_key_now":     "The new SAML signing key signs from now on, and the others left the metadata. Service providers need weftid's metadata again.",
 	},
 	SAMLAppsNotices: {
 		"deleted": "The service provider was removed.",
 	},
 	SAMLAppNotices: {
-		"created": "The service provider is registered. Give it weftid's metadata URL (below) if it has not got it yet.",
-		"saved":   "Saved.",
+		"created":   "The service provider is registered. Give it weftid's metadata URL (below) if it has not got it yet.",
+		"saved":     "Saved.",
+		"refreshed": "The metadata was fetched again from its URL and saved.",
+		"unchanged": "The metadata was fetched again from its URL; it has not changed.",
 	},
 	AccountPasswordNotices: {
 		"changed": "Your password was changed. Your other sessions were signed out.",
@@ -87,9 +105,24 @@ var notices = map[Notices]map[string]string{
 	VerifyNotices: {
 		"1": "We sent a new code.",
 	},
+	AccountProfileNotices: {
+		"saved": "Your name is saved.",
+	},
+	IdleNotices: {
+		"saved": "Saved. The next check applies the setting within 15 minutes.",
+	},
 	VerifyErrors: {
 		"0":       "We could not send the code, try again.",
 		"limited": "You can ask for a new code 3 times in 5 minutes. Wait a few minutes, or use the latest code we sent.",
+	},
+	GroupsNotices: {
+		"deleted": "The group was deleted. Its members left it, and it was taken off every application's list.",
+	},
+	GroupNotices: {
+		"created":        "The group was created. Add its members below.",
+		"saved":          "Saved.",
+		"member_added":   "The user was added to the group.",
+		"member_removed": "The user was removed from the group. Their next sign-in to an application that only this group opened to them is refused.",
 	},
 }
 

@@ -189,11 +189,25 @@ func (s *Server) Messages() []Received {
 // Messages that arrived before the call count, so there is no race between
 // triggering a mail and waiting for it.
 func (s *Server) WaitFor(ctx context.Context, to string) (Received, error) {
+	return s.waitMatch(ctx, to, "", func(Received) bool { return true })
+}
+
+// WaitForSubject is WaitFor for the next message to `to` with that subject: the
+// messages to `to` with another subject before it are passed over, and no later
+// WaitFor returns them (a sign-in code is awaited past the notices that may come
+// before it, in an order the test does not control).
+func (s *Server) WaitForSubject(ctx context.Context, to, subject string) (Received, error) {
+	return s.waitMatch(ctx, to, " with subject "+subject, func(m Received) bool { return m.Subject == subject })
+}
+
+// waitMatch waits for the next message to `to` that match accepts; what says what
+// was awaited, for the error.
+func (s *Server) waitMatch(ctx context.Context, to, what string, match func(Received) bool) (Received, error) {
 	key := strings.ToLower(strings.TrimSpace(to))
 	for {
 		s.mu.Lock()
 		for i := s.cursors[key]; i < len(s.messages); i++ {
-			if addressedTo(s.messages[i], key) {
+			if addressedTo(s.messages[i], key) && match(s.messages[i]) {
 				s.cursors[key] = i + 1
 				msg := s.messages[i]
 				s.mu.Unlock()
@@ -207,7 +221,7 @@ func (s *Server) WaitFor(ctx context.Context, to string) (Received, error) {
 		select {
 		case <-arrived:
 		case <-ctx.Done():
-			return Received{}, fmt.Errorf("mailtest: no message to %s: %w", to, ctx.Err())
+			return Received{}, fmt.Errorf("mailtest: no message to %s%s: %w", to, what, ctx.Err())
 		}
 	}
 }

@@ -1,10 +1,12 @@
-// Package account owns weftid's accounts: users and their lifecycle (creation, invitations,
-// roles, deactivation, signing out everywhere), passwords (setting a password exists once, in
-// setPasswordTx, and every way to set one goes through it: a change, a reset link, an
-// invitation, the setup page, the command line and a forced reset at sign-in), the password
-// policy, and second factors (TOTP, backup codes, passkeys). Each exported method is one use
-// case; it writes in one transaction, writes its events itself, and sends mail only after the
-// commit. Handlers map its sentinel errors to a status and a message.
+// Package account owns weftid's accounts: users and their lifecycle (creation, invitations and
+// sending them again, editing, roles, deactivation, of idle users too (idle.go), signing out
+// everywhere, deletion), the notices mailed to users about their account (notices.go),
+// passwords (setting a password exists once, in setPasswordTx, and every way to set one goes
+// through it: a change, a reset link, an invitation, the setup page, the command line and a
+// forced reset at sign-in), the password policy, and second factors (TOTP, backup codes,
+// passkeys). Each exported method is one use case; it writes in one transaction, writes its
+// events itself, and sends mail only after the commit. Handlers map its sentinel errors to a
+// status and a message.
 package account
 
 import (

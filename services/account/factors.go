@@ -167,7 +167,11 @@ func (s *Service) EnableTOTP(ctx context.Context, u store.User, secret, code str
 	if errors.Is(err, store.ErrConflict) {
 		return nil, ErrTOTPOn
 	}
-	return codes, err
+	if err != nil {
+		return nil, err
+	}
+	s.Notify(Notice{Kind: NoticeTOTPEnabled, User: u, At: now, Origin: origin})
+	return codes, nil
 }
 
 func (s *Service) backupHashes(codes []string) [][]byte {
@@ -194,14 +198,18 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, u store.User, origi
 		return nil, err
 	}
 	codes := auth.NewBackupCodes()
+	now := s.now()
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		now := s.now()
 		if err := tx.ReplaceBackupCodes(ctx, u.ID, s.backupHashes(codes), now); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, origin.Event(now, store.EventMFABackupCodesRegenerated, ptr(u.ID), ptr(u.ID), nil))
 	})
-	return codes, err
+	if err != nil {
+		return nil, err
+	}
+	s.Notify(Notice{Kind: NoticeBackupCodesRenewed, User: u, At: now, Origin: origin})
+	return codes, nil
 }
 
 // RemoveTOTP turns u's TOTP off (ErrNoTOTP when it is not on) after they prove themselves again
@@ -266,6 +274,9 @@ func (s *Service) RemoveTOTP(ctx context.Context, u store.User, password, code s
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotProved // the code's step was used meanwhile
 	}
+	if err == nil {
+		s.Notify(Notice{Kind: NoticeTOTPRemoved, User: u, At: now, Origin: origin})
+	}
 	return err
 }
 
@@ -296,6 +307,9 @@ func (s *Service) AddPasskey(ctx context.Context, u store.User, p store.Passkey,
 	if errors.Is(err, store.ErrConflict) {
 		return ErrPasskeyExists
 	}
+	if err == nil {
+		s.Notify(Notice{Kind: NoticePasskeyAdded, User: u, At: p.CreatedAt, Origin: origin, Detail: p.Name})
+	}
 	return err
 }
 
@@ -318,15 +332,20 @@ func (s *Service) RenamePasskey(ctx context.Context, u store.User, id int64, nam
 // DeletePasskey deletes one of u's own passkeys (ErrNotFound when it is not theirs) and logs
 // passkey_revoked.
 func (s *Service) DeletePasskey(ctx context.Context, u store.User, id int64, origin store.Origin) error {
+	var p store.Passkey
+	now := s.now()
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		p, err := tx.DeletePasskey(ctx, u.ID, id)
-		if err != nil {
+		var err error
+		if p, err = tx.DeletePasskey(ctx, u.ID, id); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, origin.Event(s.now(), store.EventPasskeyRevoked, ptr(u.ID), ptr(u.ID), map[string]any{"passkey_id": p.ID, "name": p.Name}))
+		return tx.AddEvent(ctx, origin.Event(now, store.EventPasskeyRevoked, ptr(u.ID), ptr(u.ID), map[string]any{"passkey_id": p.ID, "name": p.Name}))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound
+	}
+	if err == nil {
+		s.Notify(Notice{Kind: NoticePasskeyRemoved, User: u, At: now, Origin: origin, Detail: p.Name})
 	}
 	return err
 }

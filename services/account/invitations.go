@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
@@ -43,13 +42,7 @@ type Created struct {
 
 // userProblems checks the fields of a new user, in words.
 func userProblems(name, email string, role store.Role) []string {
-	var problems []string
-	if name == "" || utf8.RuneCountInString(name) > 200 {
-		problems = append(problems, "Enter a name of at most 200 characters.")
-	}
-	if !validEmail(email) {
-		problems = append(problems, MsgInvalidEmail)
-	}
+	problems := []string(profileProblems(name, email))
 	if !role.Valid() {
 		problems = append(problems, "Choose a role.")
 	}

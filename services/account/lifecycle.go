@@ -135,44 +135,26 @@ func (s *Service) SetStatus(ctx context.Context, actor store.User, userID int64,
 	if status == store.StatusInactive && userID == actor.ID {
 		return ErrDeactivateSelf
 	}
-	typ := store.EventUserReactivated
-	if status == store.StatusInactive {
-		typ = store.EventUserDeactivated
-	}
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := stillManaged(ctx, tx, actor, userID)
 		if err != nil || cur.Status == status {
 			return err // nothing changed, nothing to log
 		}
 		now := s.now()
-		var details map[string]any
-		if status == store.StatusInactive {
-			last, err := wouldLoseLastSuperAdmin(ctx, tx, cur)
-			if err != nil {
+		if status == store.StatusActive {
+			if err := tx.SetUserStatus(ctx, cur.ID, status, now); err != nil {
 				return err
 			}
-			if last {
-				return ErrLastSuperAdminStatus
-			}
-			ended, err := endSessionsTx(ctx, tx, cur.ID, nil)
-			if err != nil {
-				return err
-			}
-			if _, err := forgetDevicesTx(ctx, tx, cur.ID); err != nil {
-				return err
-			}
-			if err := tx.DeletePasswordResets(ctx, cur.ID); err != nil {
-				return err
-			}
-			details = map[string]any{"sessions_ended": ended}
-			if err := s.revokeTokensTx(ctx, tx, origin.Event(now, store.EventOAuth2UserTokensRevoked, ptr(actor.ID), ptr(cur.ID), map[string]any{"reason": "user_deactivated"})); err != nil {
-				return err
-			}
+			return tx.AddEvent(ctx, origin.Event(now, store.EventUserReactivated, ptr(actor.ID), ptr(cur.ID), nil))
 		}
-		if err := tx.SetUserStatus(ctx, cur.ID, status, now); err != nil {
+		last, err := wouldLoseLastSuperAdmin(ctx, tx, cur)
+		if err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, origin.Event(now, typ, ptr(actor.ID), ptr(cur.ID), details))
+		if last {
+			return ErrLastSuperAdminStatus
+		}
+		return deactivateTx(ctx, tx, cur, ptr(actor.ID), origin, now, nil)
 	})
 }
 
@@ -265,11 +247,14 @@ func mfaResetMail(u, admin store.User) mail.Message {
 // the others and TOTP stay. A revoked passkey is a lost laptop or phone, so whoever holds it
 // may be signed in: the user's sessions and sign-ins end. Logs passkey_revoked, by the admin.
 func (s *Service) RevokePasskey(ctx context.Context, actor store.User, userID, passkeyID int64, origin store.Origin) error {
+	var u store.User
+	var p store.Passkey
 	err := s.adminChange(ctx, actor, userID, origin, store.EventPasskeyRevoked, func(tx *store.Tx, cur store.User) (map[string]any, error) {
-		p, err := tx.DeletePasskey(ctx, cur.ID, passkeyID)
-		if err != nil {
+		var err error
+		if p, err = tx.DeletePasskey(ctx, cur.ID, passkeyID); err != nil {
 			return nil, err
 		}
+		u = cur
 		if _, err := endSessionsTx(ctx, tx, cur.ID, nil); err != nil {
 			return nil, err
 		}
@@ -277,6 +262,9 @@ func (s *Service) RevokePasskey(ctx context.Context, actor store.User, userID, p
 	}, nil)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound
+	}
+	if err == nil {
+		s.Notify(Notice{Kind: NoticePasskeyRemoved, User: u, At: s.now(), Origin: origin, By: &actor, Detail: p.Name})
 	}
 	return err
 }

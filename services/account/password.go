@@ -171,7 +171,7 @@ type change struct {
 // deletes their reset links and invitations (a link must not set another password over this
 // one), and writes why.event, with other_sessions_ended unless the user is new.
 func (s *Service) setPasswordTx(ctx context.Context, tx *store.Tx, userID int64, pw newPassword, why change) error {
-	cur, err := tx.UserByID(ctx, userID)
+	cur, err := tx.UserForUpdate(ctx, userID) // as they stay until this commits, on every instance
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !cur.Active()) {
 		return ErrNotFound
 	}
@@ -269,7 +269,11 @@ func (s *Service) ChangePassword(ctx context.Context, u store.User, current, nex
 	if err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		return s.setPasswordTx(ctx, tx, u.ID, pw, change{event: store.EventPasswordChanged, actor: ptr(u.ID), origin: origin, keep: keep})
 	})
+	if err == nil {
+		s.Notify(Notice{Kind: NoticePasswordChanged, User: u, At: s.now(), Origin: origin})
+	}
+	return err
 }

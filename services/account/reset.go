@@ -194,5 +194,8 @@ func (s *Service) ResetWithLink(ctx context.Context, token, next, confirm string
 		return r, s.invalidResetLink(ctx, origin.IP)
 	}
 	r.Kept = err == nil && keep != nil
+	if err == nil {
+		s.Notify(Notice{Kind: NoticePasswordChanged, User: u, At: s.now(), Origin: origin})
+	}
 	return r, err
 }

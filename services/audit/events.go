@@ -52,8 +52,9 @@ var (
 	ErrTooManyUsers = errors.New("audit: too many users match")
 )
 
-// Row is one event with the people it names: Actor and User are their addresses ("" for none,
-// "(deleted user)" for one that is gone); ActorFound and UserFound say whether they still exist.
+// Row is one event with the people it names: Actor and User are their addresses ("" for none;
+// for a deleted user the address they had, marked "(deleted)", or "(deleted user)" when it was
+// not kept); ActorFound and UserFound say whether they still exist.
 type Row struct {
 	Event                 store.Event
 	Actor, User           string
@@ -84,33 +85,48 @@ func (s *Service) storeFilter(ctx context.Context, f Filter) (store.EventFilter,
 	return sf, nil
 }
 
-// matchUsers are the ids of the users a Filter.User text names: the one with exactly that address,
-// or else those whose name or address contains it. Errors: ErrUnknownUser, ErrTooManyUsers.
+// matchUsers are the ids of the users a Filter.User text names, deleted users included (the
+// log keeps their ids): those with exactly that address, or else those whose name or address
+// contains it. Errors: ErrUnknownUser, ErrTooManyUsers.
 func (s *Service) matchUsers(ctx context.Context, text string) ([]int64, error) {
+	var ids []int64
 	if strings.Contains(text, "@") {
 		u, err := s.store.UserByEmail(ctx, store.NormalizeEmail(text))
 		if err == nil {
-			return []int64{u.ID}, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
+			ids = append(ids, u.ID)
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
+		}
+		if ids, err = s.withDeleted(ctx, ids, text, true); err != nil || len(ids) > 0 {
+			return ids, err
 		}
 	}
 	found, err := s.store.SearchUsers(ctx, store.UserFilter{Q: text, Limit: MaxFilterUsers + 1})
 	if err != nil {
 		return nil, err
 	}
+	for _, u := range found {
+		ids = append(ids, u.ID)
+	}
+	if ids, err = s.withDeleted(ctx, ids, text, false); err != nil {
+		return nil, err
+	}
 	switch {
-	case len(found) == 0:
+	case len(ids) == 0:
 		return nil, ErrUnknownUser
-	case len(found) > MaxFilterUsers:
+	case len(ids) > MaxFilterUsers:
 		return nil, ErrTooManyUsers
 	}
-	ids := make([]int64, len(found))
-	for i, u := range found {
-		ids[i] = u.ID
-	}
 	return ids, nil
+}
+
+// withDeleted adds to ids the deleted users text names (exact: by their whole address).
+func (s *Service) withDeleted(ctx context.Context, ids []int64, text string, exact bool) ([]int64, error) {
+	gone, err := s.store.SearchDeletedUsers(ctx, text, exact, MaxFilterUsers+1)
+	for _, d := range gone {
+		ids = append(ids, d.ID)
+	}
+	return ids, err
 }
 
 // Events is one page (PerPage events) of the log f keeps. Errors: ErrUnknownUser,
@@ -147,30 +163,51 @@ func (s *Service) Events(ctx context.Context, f Filter) (Page, error) {
 // emails resolves the user ids events name to addresses, asking the store once per id.
 type emails struct {
 	store *store.Store
-	known map[int64]string // "" for a user that no longer exists
+	known map[int64]named
 }
 
-func (s *Service) newEmails() *emails { return &emails{store: s.store, known: map[int64]string{}} }
+// named is how the log names one user id: the address, and whether the user still exists.
+type named struct {
+	addr   string
+	exists bool
+}
 
-// email is the address of the user id names: "" for none, "(deleted user)" for one that is gone.
-// ok says whether the user exists.
+func (s *Service) newEmails() *emails { return &emails{store: s.store, known: map[int64]named{}} }
+
+// email is the address of the user id names: "" for none; for a deleted user the address they
+// had followed by "(deleted)", or "(deleted user)" when it was not kept (deleted before weftid
+// kept it). ok says whether the user exists.
 func (e *emails) email(ctx context.Context, id *int64) (addr string, ok bool, err error) {
 	if id == nil {
 		return "", false, nil
 	}
-	addr, seen := e.known[*id]
+	n, seen := e.known[*id]
 	if !seen {
-		u, err := e.store.UserByID(ctx, *id)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if n, err = e.lookup(ctx, *id); err != nil {
 			return "", false, err
 		}
-		addr = u.Email
-		e.known[*id] = addr
+		e.known[*id] = n
 	}
-	if addr == "" {
-		return "(deleted user)", false, nil
+	return n.addr, n.exists, nil
+}
+
+// lookup names one user id: a user, a deleted user, or neither.
+func (e *emails) lookup(ctx context.Context, id int64) (named, error) {
+	u, err := e.store.UserByID(ctx, id)
+	if err == nil {
+		return named{addr: u.Email, exists: true}, nil
 	}
-	return addr, true, nil
+	if !errors.Is(err, store.ErrNotFound) {
+		return named{}, err
+	}
+	d, err := e.store.DeletedUserByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return named{addr: "(deleted user)"}, nil
+	}
+	if err != nil {
+		return named{}, err
+	}
+	return named{addr: d.Email + " (deleted)"}, nil
 }
 
 // Export is a CSV export of the log a filter keeps, whose first batch is read (so a database

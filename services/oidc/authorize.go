@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/hmac"
 	"errors"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/store"
 )
 
@@ -20,6 +20,10 @@ var (
 	ErrRequestGone = errors.New("oidc: the authorize request expired, was used, or is another browser's")
 	// ErrNoSession: the session that was to complete the request no longer exists.
 	ErrNoSession = errors.New("oidc: no session")
+	// ErrStepUpRequired: the application requires Enhanced (its required strength, or the
+	// request's acr_values) and the session's sign-in was not: it must step up first
+	// (signin.StepUp, returning to ContinuePath).
+	ErrStepUpRequired = errors.New("oidc: the application requires a stronger sign-in")
 )
 
 // Browser is what a request says of the browser it came from: the keyed hash of its OIDC
@@ -50,6 +54,9 @@ const (
 	NextConfirmReauth
 	// NextSignIn: nobody is signed in; the request waits for the browser's sign-in.
 	NextSignIn
+	// NextStepUp: the session's sign-in is weaker than the application requires; it steps up
+	// (signin.StepUp) and the request waits for that.
+	NextStepUp
 )
 
 // AuthRequest is the live authorize request id, or ErrRequestGone.
@@ -78,25 +85,40 @@ func (s *Service) claim(ctx context.Context, id string, b Browser) (store.OIDCAu
 
 // Begin binds the authorize request id to browser b and decides what it needs: a complete
 // session answers it at once unless the RP asked for prompt=login, or its max_age is shorter
-// than the session's age.
+// than the session's age, or the application requires Enhanced and the session is not.
 func (s *Service) Begin(ctx context.Context, id string, b Browser) (store.OIDCAuthRequest, Next, error) {
 	r, err := s.claim(ctx, id, b)
 	if err != nil {
 		return r, 0, err
 	}
 	freshLogin := slices.Contains(r.Prompt, zoidc.PromptLogin)
-	if b.UserID != 0 && r.MaxAge != nil {
-		// max_age: a session signed in longer ago than that needs a fresh sign-in too.
+	stepUp := false
+	if b.UserID != 0 {
 		now := s.now()
 		sess, _, err := s.st.SessionUser(ctx, b.Session, now)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return r, 0, err
 		}
-		if err != nil || now.Sub(sess.CreatedAt) > time.Duration(*r.MaxAge)*time.Second {
+		if err != nil || (r.MaxAge != nil && now.Sub(sess.CreatedAt) > time.Duration(*r.MaxAge)*time.Second) {
+			// max_age: a session signed in longer ago than that needs a fresh sign-in too.
 			freshLogin = true
+		} else if enhanced, err := s.requiresEnhanced(ctx, r); err != nil {
+			return r, 0, err
+		} else {
+			stepUp = enhanced && !auth.Factors(sess.Factors).Strong()
+		}
+	}
+	if stepUp {
+		// A user the client refuses is told so (Complete), not asked to step up first.
+		if stepUp, err = s.mayOpen(ctx, r.ClientID, b.UserID); err != nil {
+			return r, 0, err
 		}
 	}
 	switch {
+	case b.UserID != 0 && !freshLogin && stepUp && slices.Contains(r.Prompt, zoidc.PromptNone):
+		return r, NextLoginRequired, nil
+	case b.UserID != 0 && !freshLogin && stepUp:
+		return r, NextStepUp, nil
 	case b.UserID != 0 && !freshLogin:
 		return r, NextComplete, nil
 	case slices.Contains(r.Prompt, zoidc.PromptNone):
@@ -147,39 +169,51 @@ func (s *Service) HoldForSignIn(ctx context.Context, signin string, returnTo str
 	return nil
 }
 
-// Complete marks the request done by b's user, bound to b's session and browser, and logs
-// oauth2_authorized; op's callback then issues the code. It returns the app's name for the page
-// that moves on. ErrNoSession: the session ended; ErrRequestGone: the request is gone, or needs
-// a sign-in newer than the session (prompt=login, max_age).
-func (s *Service) Complete(ctx context.Context, r store.OIDCAuthRequest, b Browser, a Actor) (string, error) {
+// Complete marks the request done by b's user, bound to b's session and browser, with how that
+// session signed in (amr, acr), and logs oauth2_authorized; the callback then issues the code.
+// ErrNoSession: the session ended; ErrRequestGone: the request is gone, or needs a sign-in newer
+// than the session (prompt=login, max_age); a *groups.Denied: the user may not sign in to the
+// client (its access, checked at every authorization, before any step-up); ErrStepUpRequired:
+// the application requires Enhanced and the session is not.
+func (s *Service) Complete(ctx context.Context, r store.OIDCAuthRequest, b Browser, a Actor) error {
 	now := s.now()
 	sess, _, err := s.st.SessionUser(ctx, b.Session, now)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", ErrNoSession
+		return ErrNoSession
 	}
 	if err != nil {
-		return "", err
+		return err
 	}
 	if slices.Contains(r.Prompt, zoidc.PromptLogin) && sess.CreatedAt.Before(r.CreatedAt) {
-		return "", ErrRequestGone // prompt=login needs a sign-in made after the request
+		return ErrRequestGone // prompt=login needs a sign-in made after the request
 	}
 	if r.MaxAge != nil && now.Sub(sess.CreatedAt) > time.Duration(*r.MaxAge)*time.Second && sess.CreatedAt.Before(r.CreatedAt) {
-		return "", ErrRequestGone // too old for max_age, and not made for this request
+		return ErrRequestGone // too old for max_age, and not made for this request
 	}
 	name := s.AppName(ctx, r.ClientID)
 	uid := b.UserID
 	a.UserID = uid
+	if err := s.admit(ctx, r, name, a); err != nil {
+		return err // a *groups.Denied: not in the client's groups, no code (and no step-up for nothing)
+	}
+	factors := auth.Factors(sess.Factors)
+	if enhanced, err := s.requiresEnhanced(ctx, r); err != nil {
+		return err
+	} else if enhanced && !factors.Strong() {
+		return ErrStepUpRequired
+	}
+	amr, acr := factors.AMR(), factors.ACR()
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CompleteOIDCAuthRequest(ctx, r.ID, b.Hash, b.Session, uid, sess.CreatedAt, nil, now); err != nil {
+		if err := tx.CompleteOIDCAuthRequest(ctx, r.ID, b.Hash, b.Session, uid, sess.CreatedAt, amr, acr, now); err != nil {
 			return err
 		}
 		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2Authorized, &uid,
-			map[string]any{"client_id": r.ClientID, "name": name, "scopes": strings.Join(r.Scopes, " ")}))
+			map[string]any{"client_id": r.ClientID, "name": name, "scopes": strings.Join(r.Scopes, " "), "acr": acr}))
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return "", ErrRequestGone
+		return ErrRequestGone
 	}
-	return name, err
+	return err
 }
 
 // CallbackAllowed says whether op's callback may answer request id for browser b: only the
@@ -203,17 +237,4 @@ func (s *Service) AppName(ctx context.Context, clientID string) string {
 		return cl.Name
 	}
 	return clientID
-}
-
-// ErrorRedirect sends an error code back to the RP's (validated) redirect URI.
-func ErrorRedirect(r store.OIDCAuthRequest, code string) string {
-	v := url.Values{"error": {code}}
-	if r.State != "" {
-		v.Set("state", r.State)
-	}
-	sep := "?"
-	if strings.Contains(r.RedirectURI, "?") {
-		sep = "&"
-	}
-	return r.RedirectURI + sep + v.Encode()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/store"
 )
 
@@ -33,6 +34,9 @@ const (
 	ErrRedirectURI       FormError = "Each redirect URI must be an https address (or http on localhost, 127.0.0.1 or [::1]) without a #fragment"
 	ErrTooManyRedirects  FormError = "At most 20 redirect URIs."
 	ErrNoRedirectURI     FormError = "Enter at least one redirect URI."
+	ErrPostLogoutURI     FormError = "Each post-logout redirect URI must be an https address (or http on localhost, 127.0.0.1 or [::1]) without a #fragment"
+	ErrTooManyLogoutURIs FormError = "At most 20 post-logout redirect URIs."
+	ErrStrength          FormError = "Choose the required authentication strength: the tenant's, or Enhanced."
 	maxRedirectURIs                = 20
 	maxURLLength                   = 2000
 	maxClientName                  = 100
@@ -46,12 +50,22 @@ type ClientInput struct {
 	Public       bool
 	Service      bool // may use client credentials (confidential only)
 	HomeURL      string
+	// PostLogoutRedirectURIs are where RP-initiated logout may return to, one per line.
+	PostLogoutRedirectURIs string
+	// RequiredAuthStrength is auth.AppStrengthTenant ("" too) or auth.AppStrengthEnhanced.
+	RequiredAuthStrength string
+	Access               groups.Setting // who may sign in ("Who may sign in")
 }
 
 // client checks the input and makes the client it describes (without id, times or secret).
 func (in ClientInput) client() (store.OAuthClient, error) {
 	name, homeURL := strings.TrimSpace(in.Name), strings.TrimSpace(in.HomeURL)
-	cl := store.OAuthClient{Name: name, Confidential: !in.Public, Service: in.Service, HomeURL: homeURL}
+	strength := in.RequiredAuthStrength
+	if strength == "" {
+		strength = auth.AppStrengthTenant
+	}
+	cl := store.OAuthClient{Name: name, Confidential: !in.Public, Service: in.Service, HomeURL: homeURL, RequiredAuthStrength: strength}
+	var err error
 	switch {
 	case name == "":
 		return cl, ErrNameMissing
@@ -61,8 +75,24 @@ func (in ClientInput) client() (store.OAuthClient, error) {
 		return cl, ErrPublicService
 	case homeURL != "" && !allowedAppURL(homeURL):
 		return cl, ErrHomeURL
+	case !auth.ValidAppStrength(strength):
+		return cl, ErrStrength
 	}
-	for _, line := range strings.Split(in.RedirectURIs, "\n") {
+	if cl.RedirectURIs, err = appURLs(in.RedirectURIs, ErrRedirectURI, ErrTooManyRedirects); err != nil {
+		return cl, err
+	}
+	if len(cl.RedirectURIs) == 0 && !in.Service {
+		return cl, ErrNoRedirectURI
+	}
+	cl.PostLogoutRedirectURIs, err = appURLs(in.PostLogoutRedirectURIs, ErrPostLogoutURI, ErrTooManyLogoutURIs)
+	return cl, err
+}
+
+// appURLs reads a list of URIs, one per line, each under the rules of redirect URIs (bad names
+// the first that breaks them), at most maxRedirectURIs of them (else tooMany).
+func appURLs(lines string, bad, tooMany FormError) ([]string, error) {
+	var uris []string
+	for _, line := range strings.Split(lines, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
@@ -71,17 +101,14 @@ func (in ClientInput) client() (store.OAuthClient, error) {
 			if len(line) > maxQuotedRedirectURI {
 				line = line[:maxQuotedRedirectURI]
 			}
-			return cl, ErrRedirectURI + FormError(": "+line)
+			return nil, bad + FormError(": "+line)
 		}
-		cl.RedirectURIs = append(cl.RedirectURIs, line)
+		uris = append(uris, line)
 	}
-	switch {
-	case len(cl.RedirectURIs) > maxRedirectURIs:
-		return cl, ErrTooManyRedirects
-	case len(cl.RedirectURIs) == 0 && !in.Service:
-		return cl, ErrNoRedirectURI
+	if len(uris) > maxRedirectURIs {
+		return nil, tooMany
 	}
-	return cl, nil
+	return uris, nil
 }
 
 // allowedAppURL accepts an absolute https URL, or http on a loopback host, without a fragment.
@@ -112,6 +139,7 @@ func clientDetails(cl store.OAuthClient) map[string]any {
 	return map[string]any{
 		"client_id": cl.ClientID, "name": cl.Name, "confidential": cl.Confidential, "service": cl.Service,
 		"redirect_uris": strings.Join(cl.RedirectURIs, " "), "home_url": cl.HomeURL,
+		"post_logout_redirect_uris": strings.Join(cl.PostLogoutRedirectURIs, " "), "required_auth_strength": cl.RequiredAuthStrength,
 	}
 }
 
@@ -147,7 +175,11 @@ func (s *Service) CreateClient(ctx context.Context, in ClientInput, a Actor) (st
 		if err := tx.CreateOAuthClient(ctx, cl); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientCreated, nil, clientDetails(cl)))
+		d := clientDetails(cl)
+		if err := saveAccess(ctx, tx, cl.ClientID, in.Access, d, now); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientCreated, nil, d))
 	})
 	return cl, secret, err
 }
@@ -176,7 +208,11 @@ func (s *Service) UpdateClient(ctx context.Context, id string, in ClientInput, a
 				return err
 			}
 		}
-		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientUpdated, nil, clientDetails(cl)))
+		d := clientDetails(cl)
+		if err := saveAccess(ctx, tx, cl.ClientID, in.Access, d, cl.UpdatedAt); err != nil {
+			return err
+		}
+		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientUpdated, nil, d))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return cl, "", ErrClientNotFound
@@ -222,6 +258,9 @@ func (s *Service) DeleteClient(ctx context.Context, id string, a Actor) error {
 		if err != nil {
 			return err
 		}
+		if err := groups.Forget(ctx, tx, clientApp(cl.ClientID)); err != nil {
+			return err
+		}
 		return tx.AddEvent(ctx, s.event(a, store.EventOAuth2ClientDeleted, nil,
 			map[string]any{"client_id": cl.ClientID, "name": cl.Name, "tokens": n}))
 	})
@@ -231,9 +270,12 @@ func (s *Service) DeleteClient(ctx context.Context, id string, a Actor) error {
 	return err
 }
 
-// HomeApps are the clients with a home URL, for the dashboard.
-func (s *Service) HomeApps(ctx context.Context) ([]store.OAuthClient, error) {
+// HomeApps are the clients with a home URL that user userID may sign in to, for their dashboard.
+func (s *Service) HomeApps(ctx context.Context, userID int64) ([]store.OAuthClient, error) {
 	clients, err := s.st.ListOAuthClients(ctx)
+	if err == nil {
+		clients, err = groups.Openable(ctx, s.access, userID, store.AppOIDC, clients, func(c store.OAuthClient) string { return c.ClientID })
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ type client struct{ c store.OAuthClient }
 
 func (c client) GetID() string                    { return c.c.ClientID }
 func (c client) RedirectURIs() []string           { return c.c.RedirectURIs }
-func (c client) PostLogoutRedirectURIs() []string { return nil }
+func (c client) PostLogoutRedirectURIs() []string { return c.c.PostLogoutRedirectURIs }
 
 // ApplicationType: a confidential client is a web app; a public one is treated as native, which
 // op lets use http loopback redirect URIs (RFC 8252) and https ones.
@@ -68,8 +68,8 @@ func (c client) RestrictAdditionalIdTokenScopes() func([]string) []string {
 func (c client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
-func (c client) IsScopeAllowed(string) bool           { return false } // the standard OIDC scopes only
-func (c client) IDTokenUserinfoClaimsAssertion() bool { return true }  // email and name in the ID token too
+func (c client) IsScopeAllowed(s string) bool         { return s == ScopeGroups } // and the standard OIDC scopes
+func (c client) IDTokenUserinfoClaimsAssertion() bool { return true }             // email and name in the ID token too
 func (c client) ClockSkew() time.Duration             { return 0 }
 
 // authRequest is a stored authorize request as op sees it.
@@ -80,7 +80,7 @@ type authRequest struct {
 }
 
 func (a *authRequest) GetID() string          { return a.r.ID }
-func (a *authRequest) GetACR() string         { return "" }
+func (a *authRequest) GetACR() string         { return a.r.ACR }
 func (a *authRequest) GetAMR() []string       { return a.r.AMR }
 func (a *authRequest) GetAudience() []string  { return []string{a.r.ClientID} }
 func (a *authRequest) GetAuthTime() time.Time { return a.r.AuthTime }

@@ -21,6 +21,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
@@ -34,6 +35,8 @@ type Config struct {
 	// Limiter throttles client authentications and anonymous authorize requests per IP (nil:
 	// neither is limited).
 	Limiter *throttle.Limiter
+	// Access says who may sign in to each client (nil: every user may sign in to every client).
+	Access *groups.Service
 }
 
 // Service holds the OIDC use cases. Its app registry works whatever the base URL; the provider
@@ -44,6 +47,7 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	limiter *throttle.Limiter
+	access  *groups.Service
 }
 
 // New makes the service.
@@ -54,7 +58,7 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, limiter: cfg.Limiter}
+	return &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, limiter: cfg.Limiter, access: cfg.Access}
 }
 
 // Actor is who asks and from where, for the event log: the signed-in user (0 for nobody), the
@@ -83,10 +87,15 @@ func (s *Service) event(a Actor, typ store.EventType, subject *int64, details ma
 // issuer at all, would allow any.
 var ErrIssuerNotSecure = errors.New("the OpenID Connect issuer (--base-url) must be https, or http on localhost, 127.0.0.1 or ::1")
 
-// Provider is the OpenID provider: zitadel/oidc's op over the store, a net/http handler.
+// Provider is the OpenID provider: zitadel/oidc's op over the store. op answers the token,
+// revocation, introspection and JWKS endpoints (Handler); the endpoints where a browser or an
+// application meets weftid's own rules are the Provider's methods: discovery, authorize and its
+// callback (RFC 9207's iss in every answer), userinfo (RFC 6750 errors) and RP-initiated logout.
 type Provider struct {
 	issuer   string
 	provider *op.Provider
+	storage  *storage
+	svc      *Service
 }
 
 // newProviderMu guards op.NewProvider: WithCustomEndpoints writes op's package defaults.
@@ -144,20 +153,26 @@ func (s *Service) NewProvider(ctx context.Context, base *url.URL) (*Provider, er
 	if err != nil {
 		return nil, err
 	}
-	return &Provider{issuer: issuer, provider: p}, nil
+	return &Provider{issuer: issuer, provider: p, storage: storage, svc: s}, nil
 }
 
 // Issuer is the provider's issuer URL, without a trailing slash.
 func (p *Provider) Issuer() string { return p.issuer }
 
-// Handler serves every endpoint op answers (discovery, JWKS, authorize, token, revoke,
-// introspect, userinfo, end_session, the callback).
-func (p *Provider) Handler() http.Handler { return p.provider }
+// Handler serves the endpoints op answers for clients: token, revocation, introspection and the
+// JWKS. The token endpoint accepts only the grants discovery lists; every OAuth error says why
+// in error_description (clientErrors).
+func (p *Provider) Handler() http.Handler { return clientErrors(p.provider) }
 
-// CallbackURL is op's callback for the authorize request id, where a completed request gets
-// its code.
+// CallbackURL is the callback of the authorize request id, where a completed request gets its
+// code (Callback).
 func (p *Provider) CallbackURL(ctx context.Context, id string) string {
 	return op.AuthCallbackURL(p.provider)(op.ContextWithIssuer(ctx, p.issuer), id)
+}
+
+// ctx is ctx with the issuer, as op's functions read it.
+func (p *Provider) ctx(ctx context.Context) context.Context {
+	return op.ContextWithIssuer(ctx, p.issuer)
 }
 
 // isLoopbackHost says whether host is localhost or a loopback address: there http is allowed.

@@ -31,8 +31,9 @@ type storage struct {
 }
 
 var (
-	_ op.Storage                  = (*storage)(nil)
-	_ op.ClientCredentialsStorage = (*storage)(nil)
+	_ op.Storage                   = (*storage)(nil)
+	_ op.ClientCredentialsStorage  = (*storage)(nil)
+	_ op.CanSetUserinfoFromRequest = (*storage)(nil)
 )
 
 // Purposes of the keyed hashes (auth.Keys.HashToken) of OAuth2 secrets.
@@ -73,16 +74,9 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret 
 
 // ---- authorize requests and codes ----
 
-// CreateAuthRequest stores a validated /authorize request. op leaves PKCE optional for
-// confidential clients and accepts "plain": weftid requires S256 from every client, and the
-// error goes back to the RP at once. response_mode form_post needs an inline script: refused.
+// CreateAuthRequest stores an /authorize request Provider.Authorize validated (PKCE with S256,
+// response_type code, response_mode query), with the acr_values it asked for.
 func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, _ string) (op.AuthRequest, error) {
-	if r.CodeChallenge == "" || r.CodeChallengeMethod != zoidc.CodeChallengeMethodS256 {
-		return nil, zoidc.ErrInvalidRequest().WithDescription("PKCE with code_challenge_method S256 is required")
-	}
-	if r.ResponseMode != "" && r.ResponseMode != zoidc.ResponseModeQuery {
-		return nil, zoidc.ErrInvalidRequest().WithDescription("only response_mode query is supported")
-	}
 	now := s.now()
 	req := store.OIDCAuthRequest{
 		ID:            auth.NewToken(),
@@ -96,6 +90,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, _
 		CodeChallenge: r.CodeChallenge,
 		CodeMethod:    string(r.CodeChallengeMethod),
 		Prompt:        r.Prompt,
+		ACRValues:     r.ACRValues,
 		CreatedAt:     now,
 		ExpiresAt:     now.Add(requestTTL),
 	}
@@ -159,7 +154,7 @@ func grantOf(req op.TokenRequest) store.OAuthGrant {
 	switch r := req.(type) {
 	case *authRequest:
 		return store.OAuthGrant{ClientID: r.r.ClientID, Subject: r.GetSubject(), UserID: r.r.UserID, Scopes: r.r.Scopes,
-			AMR: r.r.AMR, AuthTime: r.r.AuthTime}
+			AMR: r.r.AMR, ACR: r.r.ACR, AuthTime: r.r.AuthTime}
 	case *refreshRequest:
 		return r.g
 	case *serviceRequest:
@@ -269,16 +264,15 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	return &refreshRequest{token: token, g: t.OAuthGrant}, nil
 }
 
-// TerminateSession: RP-initiated logout ends that user's tokens for that client.
+// TerminateSession is op's RP-initiated logout, which weftid does not route to op (see
+// Provider.EndSession): it revokes that user's tokens of that client.
 func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
 	uid, err := strconv.ParseInt(userID, 10, 64)
 	if err != nil {
 		return nil
 	}
-	if end, ok := ctx.Value(EndSessionHook{}).(func(int64)); ok {
-		end(uid) // the handler ends this browser's session too, if it is that user's
-	}
-	return s.st.RevokeOAuthUserClientTokens(ctx, uid, clientID)
+	_, err = s.st.RevokeOAuthUserClientTokens(ctx, uid, clientID)
+	return err
 }
 
 // GetRefreshTokenInfo: the revocation endpoint asks whether a token is a refresh token. It must
@@ -343,6 +337,9 @@ func (s *storage) accessToken(ctx context.Context, tokenID, subject string) (sto
 
 func (s *storage) fillUserinfo(ctx context.Context, ui *zoidc.UserInfo, userID int64, scopes []string) error {
 	u, err := s.st.UserByID(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return errTokenInactive
+	}
 	if err != nil {
 		return err
 	}
@@ -356,6 +353,10 @@ func (s *storage) fillUserinfo(ctx context.Context, ui *zoidc.UserInfo, userID i
 			ui.Email, ui.EmailVerified = u.Email, true
 		case zoidc.ScopeProfile:
 			ui.Name, ui.PreferredUsername = u.Name, u.Email
+		case ScopeGroups:
+			if err := s.groupsClaim(ctx, ui, u.ID); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -400,9 +401,28 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.Int
 		return errTokenInactive
 	}
 	resp.Scope, resp.ClientID, resp.Subject = t.Scopes, t.ClientID, t.Subject
+	if t.UserID != 0 {
+		// How the user signed in (RFC 8176 amr; acr, as in the ID token).
+		resp.AuthenticationMethodsReferences = t.AMR
+		if !t.AuthTime.IsZero() {
+			resp.AuthTime = zoidc.FromTime(t.AuthTime)
+		}
+		if t.ACR != "" {
+			resp.Claims = map[string]any{"acr": t.ACR}
+		}
+	}
 	resp.TokenType = zoidc.BearerToken
 	resp.Audience = zoidc.Audience(t.Audience)
 	resp.IssuedAt, resp.Expiration = zoidc.FromTime(t.IssuedAt), zoidc.FromTime(t.ExpiresAt)
+	return nil
+}
+
+// SetUserinfoFromRequest adds the acr of a refreshed grant to its new ID token: op puts acr in
+// ID tokens of authorize requests only.
+func (s *storage) SetUserinfoFromRequest(_ context.Context, ui *zoidc.UserInfo, req op.IDTokenRequest, _ []string) error {
+	if r, ok := req.(*refreshRequest); ok && r.g.ACR != "" {
+		ui.AppendClaims("acr", r.g.ACR)
+	}
 	return nil
 }
 
@@ -445,8 +465,3 @@ func (s *storage) ClientCredentials(ctx context.Context, clientID, secret string
 func (s *storage) ClientCredentialsTokenRequest(_ context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
 	return &serviceRequest{clientID: clientID, scopes: scopes}, nil
 }
-
-// EndSessionHook is the key of a request context value, a func(userID int64), through which
-// TerminateSession tells the end_session handler whose logout op validated (the handler sets
-// it as a fasthttp user value, which the request's context answers).
-type EndSessionHook struct{}

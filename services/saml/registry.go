@@ -14,11 +14,15 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	crewjam "github.com/crewjam/saml"
 	xrv "github.com/mattermost/xml-roundtrip-validator"
 
+	"github.com/weftid/weftid/auth"
+	"github.com/weftid/weftid/services/groups"
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -40,22 +44,38 @@ func (p Problems) Error() string { return strings.Join(p, " ") }
 // msgEntityTaken is the problem of an entity ID that another service provider has.
 const msgEntityTaken = "A service provider with this entity ID is registered already."
 
-// MetadataInput is metadata as an admin gave it: pasted text, or a chosen file's contents.
+// MetadataInput is metadata as an admin gave it: pasted text, a chosen file's contents, or the
+// URL to fetch it from.
 type MetadataInput struct {
 	Data []byte
-	File bool // it came as a file (the words for "too large" differ)
+	File bool   // it came as a file (the words for "too large" differ)
+	URL  string // fetch it from here
+}
+
+// givenData says whether the admin pasted or chose metadata.
+func (m MetadataInput) givenData() bool {
+	return m.File || len(m.Data) > MaxMetadata || len(bytes.TrimSpace(m.Data)) > 0
 }
 
 // given says whether the admin gave any metadata.
-func (m MetadataInput) given() bool {
-	return m.File || len(m.Data) > MaxMetadata || len(bytes.TrimSpace(m.Data)) > 0
-}
+func (m MetadataInput) given() bool { return m.givenData() || strings.TrimSpace(m.URL) != "" }
 
 // SPInput is the form an admin submits for a service provider: its name and its metadata
 // (optional when changing one: without it the metadata stays).
 type SPInput struct {
 	Name     string
 	Metadata MetadataInput
+	// RequiredAuthStrength is auth.AppStrengthTenant ("" too) or auth.AppStrengthEnhanced.
+	RequiredAuthStrength string
+	Access               groups.Setting // who may sign in ("Who may sign in")
+}
+
+// strength is the required authentication strength the form chose.
+func (in SPInput) strength() string {
+	if in.RequiredAuthStrength == "" {
+		return auth.AppStrengthTenant
+	}
+	return in.RequiredAuthStrength
 }
 
 // spMetadata is a service provider's metadata, parsed and checked.
@@ -63,6 +83,7 @@ type spMetadata struct {
 	entity *crewjam.EntityDescriptor
 	acs    string // the first HTTP-POST assertion consumer service
 	xml    string // as given, without surrounding space: what is stored
+	url    string // where it was fetched from ("" when pasted or uploaded)
 }
 
 // postACS returns the SP descriptor and the first assertion consumer service with the HTTP-POST
@@ -84,17 +105,24 @@ type errMetadata string
 
 func (e errMetadata) Error() string { return string(e) }
 
-// checkInput checks an admin's form: the name, and the metadata if given or required. Its
-// problems come back together as Problems.
-func checkInput(in SPInput, required bool) (name string, md spMetadata, given bool, err error) {
+// checkInput checks an admin's form: the name, and the metadata if given or required (fetched
+// when given as a URL). Its problems come back together as Problems.
+func (s *Service) checkInput(ctx context.Context, adminID int64, in SPInput, required bool) (name string, md spMetadata, given bool, err error) {
 	var problems Problems
 	name = strings.TrimSpace(in.Name)
 	if name == "" || utf8.RuneCountInString(name) > maxName {
 		problems = append(problems, fmt.Sprintf("Enter a name of at most %d characters.", maxName))
 	}
+	if !auth.ValidAppStrength(in.strength()) {
+		problems = append(problems, "Choose the required authentication strength: the tenant's, or Enhanced.")
+	}
 	given = in.Metadata.given()
 	if given || required {
 		switch {
+		case in.Metadata.givenData() && strings.TrimSpace(in.Metadata.URL) != "":
+			err = errMetadata("Give the metadata one way: its URL, the pasted XML or its file, not several.")
+		case strings.TrimSpace(in.Metadata.URL) != "":
+			md, err = s.fetchMetadata(ctx, adminID, in.Metadata.URL)
 		case len(in.Metadata.Data) > MaxMetadata && in.Metadata.File:
 			err = errMetadata(fmt.Sprintf("The file is larger than %d KB; choose the metadata of one service provider.", MaxMetadata>>10))
 		case len(in.Metadata.Data) > MaxMetadata:
@@ -113,6 +141,37 @@ func checkInput(in SPInput, required bool) (name string, md spMetadata, given bo
 		return name, md, given, problems
 	}
 	return name, md, given, nil
+}
+
+// fetchMetadata fetches a service provider's metadata from raw, an admin's URL, and reads it.
+// Each fetch counts against the admin (throttle.SAMLFetchPerUser). Its problems are
+// errMetadata.
+func (s *Service) fetchMetadata(ctx context.Context, adminID int64, raw string) (spMetadata, error) {
+	u, err := checkMetadataURL(raw)
+	if err != nil {
+		return spMetadata{}, err
+	}
+	if s.limiter != nil {
+		allowed, err := s.limiter.Take(ctx, throttle.SAMLFetchPerUser.For(throttle.UserKey(adminID)))
+		if err != nil {
+			return spMetadata{}, err
+		}
+		if !allowed {
+			return spMetadata{}, errMetadata(fmt.Sprintf("You fetched metadata %d times in the last hour; wait a while, or paste the metadata instead.",
+				throttle.SAMLFetchPerUser.Max()))
+		}
+	}
+	data, err := s.fetch.get(ctx, u)
+	if err != nil {
+		return spMetadata{}, err
+	}
+	md, err := parseMetadata(data)
+	var em errMetadata
+	if errors.As(err, &em) {
+		return spMetadata{}, errMetadata("The document at the metadata URL is not usable metadata. " + string(em))
+	}
+	md.url = u.String()
+	return md, err
 }
 
 // parseMetadata reads a service provider's metadata: one EntityDescriptor (alone, or the only
@@ -179,6 +238,13 @@ func parseMetadata(data []byte) (spMetadata, error) {
 				}
 			}
 		}
+		for _, slo := range d.SingleLogoutServices {
+			for _, loc := range []string{slo.Location, slo.ResponseLocation} {
+				if _, err := originOf(loc); loc != "" && err != nil && sloBinding(slo.Binding) {
+					return spMetadata{}, errMetadata("The single logout service " + strconv.Quote(truncate(loc, 200)) + " is not an absolute http or https URL.")
+				}
+			}
+		}
 		for _, acs := range d.AssertionConsumerServices {
 			if acs.Binding != crewjam.HTTPPostBinding {
 				continue
@@ -229,22 +295,32 @@ func (s *Service) ServiceProvider(ctx context.Context, id int64) (store.SAMLServ
 // saml_sp_created, in one transaction. Problems says what is wrong with the input, including an
 // entity ID that is registered already.
 func (s *Service) CreateServiceProvider(ctx context.Context, adminID int64, from store.Origin, in SPInput) (store.SAMLServiceProvider, error) {
-	name, md, _, err := checkInput(in, true)
+	name, md, _, err := s.checkInput(ctx, adminID, in, true)
 	if err != nil {
 		return store.SAMLServiceProvider{}, err
 	}
 	var sp store.SAMLServiceProvider
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		sp, err = tx.CreateSAMLServiceProvider(ctx, store.SAMLServiceProvider{
-			EntityID: md.entity.EntityID, Name: name, Metadata: md.xml, ACSURL: md.acs, CreatedAt: s.now(),
-		})
-		if err != nil {
+		sp = store.SAMLServiceProvider{Name: name, CreatedAt: s.now()}
+		s.setMetadata(&sp, md)
+		if sp, err = tx.CreateSAMLServiceProvider(ctx, sp); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPCreated, ptr(adminID), nil, map[string]any{
-			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL,
-		}))
+		sp.RequiredAuthStrength = in.strength()
+		if err := tx.SetSAMLSPRequiredStrength(ctx, sp.ID, sp.RequiredAuthStrength); err != nil {
+			return err
+		}
+		if _, err := in.Access.Save(ctx, tx, groups.SAMLApp(sp.ID), s.now()); err != nil {
+			return err
+		}
+		details := map[string]any{"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name, "acs": sp.ACSURL,
+			"required_auth_strength": sp.RequiredAuthStrength}
+		if sp.MetadataURL != "" {
+			details["metadata_url"] = sp.MetadataURL
+		}
+		in.Access.AddDetails(details)
+		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPCreated, ptr(adminID), nil, details))
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return store.SAMLServiceProvider{}, Problems{msgEntityTaken}
@@ -257,7 +333,7 @@ func (s *Service) CreateServiceProvider(ctx context.Context, adminID int64, from
 // entity ID may change with the metadata, but not to one another service provider has
 // (Problems). ErrNotFound when sp was removed meanwhile.
 func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from store.Origin, sp store.SAMLServiceProvider, in SPInput) error {
-	name, md, given, err := checkInput(in, false)
+	name, md, given, err := s.checkInput(ctx, adminID, in, false)
 	if err != nil {
 		return err
 	}
@@ -268,19 +344,77 @@ func (s *Service) UpdateServiceProvider(ctx context.Context, adminID int64, from
 		changed = append(changed, "name")
 	}
 	if given {
-		updated.EntityID, updated.Metadata, updated.ACSURL = md.entity.EntityID, md.xml, md.acs
+		s.setMetadata(&updated, md)
 		changed = append(changed, "metadata")
 	}
-	if len(changed) == 0 {
-		return nil
+	if updated.RequiredAuthStrength = in.strength(); updated.RequiredAuthStrength != sp.RequiredAuthStrength {
+		changed = append(changed, "required_auth_strength")
 	}
-	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+	return s.saveServiceProvider(ctx, adminID, from, sp, updated, changed, in.Access)
+}
+
+// setMetadata gives sp the metadata md: its entity ID, its ACS, and where it was fetched from
+// (pasted or uploaded metadata has no URL to refresh from).
+func (s *Service) setMetadata(sp *store.SAMLServiceProvider, md spMetadata) {
+	sp.EntityID, sp.Metadata, sp.ACSURL, sp.MetadataURL = md.entity.EntityID, md.xml, md.acs, md.url
+	sp.MetadataFetchedAt = time.Time{}
+	if md.url != "" {
+		sp.MetadataFetchedAt = s.now()
+	}
+}
+
+// ErrNoMetadataURL: the service provider's metadata was not fetched from a URL, so there is
+// nothing to refresh it from.
+var ErrNoMetadataURL = errors.New("saml: the service provider's metadata has no URL")
+
+// RefreshMetadata fetches sp's metadata again from the URL it was fetched from and, when it
+// changed, saves it and records saml_sp_updated (as an edit does), in one transaction; changed
+// says whether it did. Its problems (the fetch, the metadata) are Problems; ErrNoMetadataURL when
+// sp has no URL, ErrNotFound when it was removed meanwhile.
+func (s *Service) RefreshMetadata(ctx context.Context, adminID int64, from store.Origin, sp store.SAMLServiceProvider) (changed bool, err error) {
+	if sp.MetadataURL == "" {
+		return false, ErrNoMetadataURL
+	}
+	md, err := s.fetchMetadata(ctx, adminID, sp.MetadataURL)
+	var em errMetadata
+	if errors.As(err, &em) {
+		return false, Problems{string(em)}
+	}
+	if err != nil || md.xml == sp.Metadata {
+		return false, err
+	}
+	updated := sp
+	updated.UpdatedAt = s.now()
+	s.setMetadata(&updated, md)
+	return true, s.saveServiceProvider(ctx, adminID, from, sp, updated, []string{"metadata"}, groups.Setting{})
+}
+
+// saveServiceProvider saves updated over sp and access (when chosen) and records saml_sp_updated
+// with what changed, in one transaction; nothing changed, nothing is written.
+func (s *Service) saveServiceProvider(ctx context.Context, adminID int64, from store.Origin, sp, updated store.SAMLServiceProvider, changed []string, access groups.Setting) error {
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		if saved, err := access.Save(ctx, tx, groups.SAMLApp(sp.ID), updated.UpdatedAt); err != nil {
+			return err
+		} else if saved {
+			changed = append(changed, "access")
+		}
+		if len(changed) == 0 {
+			return nil
+		}
 		if err := tx.UpdateSAMLServiceProvider(ctx, updated); err != nil {
 			return err
 		}
-		details := map[string]any{"sp_id": sp.ID, "entity_id": updated.EntityID, "name": updated.Name, "changed": changed}
+		if err := tx.SetSAMLSPRequiredStrength(ctx, sp.ID, updated.RequiredAuthStrength); err != nil {
+			return err
+		}
+		details := map[string]any{"sp_id": sp.ID, "entity_id": updated.EntityID, "name": updated.Name, "changed": changed,
+			"required_auth_strength": updated.RequiredAuthStrength}
+		access.AddDetails(details)
 		if updated.EntityID != sp.EntityID {
 			details["previous_entity_id"] = sp.EntityID
+		}
+		if updated.MetadataURL != "" {
+			details["metadata_url"] = updated.MetadataURL
 		}
 		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPUpdated, ptr(adminID), nil, details))
 	})
@@ -304,6 +438,9 @@ func (s *Service) DeleteServiceProvider(ctx context.Context, adminID int64, from
 		if err := tx.DeleteSAMLServiceProvider(ctx, sp.ID); err != nil {
 			return err
 		}
+		if err := groups.Forget(ctx, tx, groups.SAMLApp(sp.ID)); err != nil {
+			return err
+		}
 		return tx.AddEvent(ctx, from.Event(s.now(), store.EventSAMLSPDeleted, ptr(adminID), nil, map[string]any{
 			"sp_id": sp.ID, "entity_id": sp.EntityID, "name": sp.Name,
 		}))
@@ -321,9 +458,13 @@ type App struct {
 	Host string
 }
 
-// DashboardApps lists the service providers the dashboard offers to open.
-func (s *Service) DashboardApps(ctx context.Context) ([]App, error) {
+// DashboardApps lists the service providers user userID may sign in to, which their dashboard
+// offers to open.
+func (s *Service) DashboardApps(ctx context.Context, userID int64) ([]App, error) {
 	sps, err := s.store.SAMLServiceProviders(ctx)
+	if err == nil {
+		sps, err = groups.Openable(ctx, s.access, userID, store.AppSAML, sps, func(sp store.SAMLServiceProvider) string { return groups.SAMLApp(sp.ID).ID })
+	}
 	if err != nil {
 		return nil, err
 	}

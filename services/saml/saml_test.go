@@ -120,11 +120,11 @@ func TestKeyLoadedOnce(t *testing.T) {
 			t.Fatalf("Warm: %v", err)
 		}
 	}
-	k, err := st.SAMLKey(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	stored, err := st.SAMLSigningKeys(context.Background(), time.Now())
+	if err != nil || len(stored) != 1 {
+		t.Fatalf("stored keys: %d, %v; want one", len(stored), err)
 	}
-	cert := base64.StdEncoding.EncodeToString(k.Certificate)
+	cert := base64.StdEncoding.EncodeToString(stored[0].Certificate)
 	for name, svc := range map[string]*saml.Service{"the same service": s, "another service": serviceOn(st, keys)} {
 		md, err := svc.Metadata(context.Background())
 		if err != nil {

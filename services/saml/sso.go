@@ -284,21 +284,44 @@ type Post struct {
 	RelayState   string
 }
 
-// Issue answers req for a complete session: it makes the signed assertion and response and
-// records saml_assertion_issued. ErrBinding when the SP wants its answer other than by HTTP-POST.
+// Issue answers req for a complete session: it makes the signed (and, to a service provider with
+// an encryption key, encrypted) assertion and response, whose AuthnContextClassRef says how the
+// session signed in, and records saml_assertion_issued and the service provider's part in the
+// session (for Single Logout), in one transaction. ErrBinding when the SP wants its answer
+// other than by HTTP-POST; a *groups.Denied when the user may not sign in to it (its access,
+// checked at every assertion, before any step-up); ErrStepUpRequired when it requires Enhanced
+// and the session is not.
 func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, from store.Origin) (Post, error) {
 	r := req.req
 	if r.ACSEndpoint == nil || r.ACSEndpoint.Binding != crewjam.HTTPPostBinding {
 		return Post{}, ErrBinding
 	}
-	session, err := s.session(ctx, who)
+	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
 	if err != nil {
 		return Post{}, err
+	}
+	if err := s.admit(ctx, sp, who, from); err != nil {
+		return Post{}, err
+	}
+	session, sess, err := s.session(ctx, who)
+	if err != nil {
+		return Post{}, err
+	}
+	factors := auth.Factors(sess.Factors)
+	if sp.RequiredAuthStrength == auth.AppStrengthEnhanced && !factors.Strong() {
+		return Post{}, ErrStepUpRequired
 	}
 	if err := r.IDP.AssertionMaker.MakeAssertion(r, session); err != nil {
 		return Post{}, err
 	}
-	form, err := r.PostBinding()
+	setAuthnContext(r.Assertion, factors)
+	encryption := assertionCipher(r.SPSSODescriptor)
+	if encryption == AlgAES256GCM {
+		if err := sealAssertionGCM(r); err != nil {
+			return Post{}, err
+		}
+	}
+	form, err := r.PostBinding() // signs, and encrypts with CBC, what sealAssertionGCM did not
 	if err != nil {
 		return Post{}, err
 	}
@@ -306,36 +329,57 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 	if err != nil {
 		return Post{}, fmt.Errorf("saml: ACS %q: %w", form.URL, err)
 	}
-	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, r.ServiceProviderMetadata.EntityID)
-	if err != nil {
-		return Post{}, err
-	}
 	u := who.User
-	err = s.store.AddEvent(ctx, from.Event(s.now(), store.EventSAMLAssertionIssued, ptr(u.ID), ptr(u.ID), map[string]any{
-		"sp_id": sp.ID, "entity_id": sp.EntityID, "acs": form.URL, "initiated": req.initiated,
-		"assertion_id": r.Assertion.ID,
-	}))
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		now := s.now()
+		err := tx.RecordSAMLParticipant(ctx, store.SAMLParticipant{
+			SessionHash: who.SessionIDHash, SPID: sp.ID, UserID: u.ID, NameID: session.NameID, NameIDFormat: session.NameIDFormat,
+			SessionIndex: session.Index, CreatedAt: now, ExpiresAt: sess.ExpiresAt,
+		})
+		if err != nil {
+			return err
+		}
+		details := map[string]any{"sp_id": sp.ID, "entity_id": sp.EntityID, "acs": form.URL, "initiated": req.initiated,
+			"assertion_id": r.Assertion.ID, "authn_context": authnContextClass(factors), "encryption": cipherName(encryption)}
+		return tx.AddEvent(ctx, from.Event(now, store.EventSAMLAssertionIssued, ptr(u.ID), ptr(u.ID), details))
+	})
 	if err != nil {
 		return Post{}, err
 	}
 	return Post{SPName: sp.Name, URL: form.URL, Origin: origin, SAMLResponse: form.SAMLResponse, RelayState: form.RelayState}, nil
 }
 
-// session builds crewjam's session for the signed-in user: NameID their email address, and the
-// attributes email, name and role.
-func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, error) {
+// cipherName is how an event names the encryption of an assertion.
+func cipherName(alg string) string {
+	switch alg {
+	case AlgAES256GCM:
+		return "aes256-gcm"
+	case algAES128CBC:
+		return "aes128-cbc"
+	}
+	return "none"
+}
+
+// sessionIndex names a session to service providers without giving away its id or its hash.
+func (s *Service) sessionIndex(sessionIDHash []byte) string {
+	return hex.EncodeToString(s.keys.HashToken("saml_session_index", hex.EncodeToString(sessionIDHash))[:16])
+}
+
+// session builds crewjam's session for the signed-in user (NameID their email address, and the
+// attributes email, name and role, and groups when they are in any), beside weftid's session
+// (how it signed in, when it expires).
+func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, store.Session, error) {
 	sess, _, err := s.store.SessionUser(ctx, who.SessionIDHash, s.now())
 	if err != nil {
-		return nil, err
+		return nil, store.Session{}, err
 	}
-	// The session index names the session to the SP without giving away its id or its hash.
-	index := hex.EncodeToString(s.keys.HashToken("saml_session_index", hex.EncodeToString(who.SessionIDHash))[:16])
+	index := s.sessionIndex(who.SessionIDHash)
 	attr := func(name, value string) crewjam.Attribute {
 		return crewjam.Attribute{FriendlyName: name, Name: name, NameFormat: attrFormat,
 			Values: []crewjam.AttributeValue{{Type: "xs:string", Value: value}}}
 	}
 	u := who.User
-	return &crewjam.Session{
+	cs := &crewjam.Session{
 		ID:           index,
 		CreateTime:   sess.CreatedAt,
 		ExpireTime:   sess.ExpiresAt,
@@ -347,7 +391,11 @@ func (s *Service) session(ctx context.Context, who SignedIn) (*crewjam.Session, 
 			attr("name", u.Name),
 			attr("role", string(u.Role)),
 		},
-	}, nil
+	}
+	if err := s.addGroups(ctx, cs, u.ID); err != nil {
+		return nil, store.Session{}, err
+	}
+	return cs, sess, nil
 }
 
 // serviceProviders finds registered service providers by entity ID for crewjam.

@@ -106,7 +106,8 @@ var errConsumed = errors.New("code consumed meanwhile")
 // allows. A right code is used up, the step recorded and the sign-in taken on (finished when
 // nothing is left) in one transaction, so it works once. Errors: ErrNoSignIn, ErrNotAtStep,
 // ErrThrottled, ErrWrongCode, ErrWrongOTP, ErrTooManyTries.
-func (s *Service) VerifyCode(ctx context.Context, c Client, method auth.Method, code string) (Result, error) {
+func (s *Service) VerifyCode(ctx context.Context, c Client, method auth.Method, code string) (_ Result, err error) {
+	defer func() { s.count(string(method), err) }() // the method chosen below, once the sign-in is found
 	r, err := s.at(ctx, c, auth.StepSecondFactor)
 	if err != nil {
 		return r, err
@@ -165,7 +166,11 @@ func (s *Service) VerifyCode(ctx context.Context, c Client, method auth.Method, 
 	// pass marks the second factor done, with use, which consumes the code, and takes the
 	// sign-in on. When use finds nothing to consume (ErrNotFound), the attempt fails with notFound.
 	pass := func(use func(tx *store.Tx) error, details, notFound string) (Result, error) {
-		done := store.Progress{SecondFactor: true, StrongFactor: method != auth.MethodEmail, EmailCode: method == auth.MethodEmail}
+		factor := auth.FactorOTP // TOTP, or a backup code made with it
+		if method == auth.MethodEmail {
+			factor = auth.FactorEmailCode
+		}
+		done := store.Progress{SecondFactor: true, StrongFactor: method != auth.MethodEmail, EmailCode: method == auth.MethodEmail, Factors: int64(factor)}
 		next, err := s.advance(ctx, c, r.SignIn, u, details, func(tx *store.Tx) (store.SignIn, error) {
 			if err := use(tx); errors.Is(err, store.ErrNotFound) {
 				return r.SignIn, errConsumed

@@ -30,8 +30,8 @@ func (s *Service) deviceHash(token string) []byte { return s.keys.HashToken("dev
 // trustDeviceTx records, in the transaction that finishes a sign-in of u, that c's browser
 // signed in: the device of its cookie gets a new token when it is u's, and any other browser
 // (no cookie, an unknown or expired one, or another user's) becomes a new device. It returns
-// the cookie's new token.
-func (s *Service) trustDeviceTx(ctx context.Context, tx *store.Tx, c Client, u store.User, now time.Time) (*Token, error) {
+// the cookie's new token, and whether the browser became a new device.
+func (s *Service) trustDeviceTx(ctx context.Context, tx *store.Tx, c Client, u store.User, now time.Time) (*Token, bool, error) {
 	token := auth.NewToken()
 	d := store.Device{
 		UserID: u.ID, TokenHash: s.deviceHash(token), CreatedAt: now, LastSignInAt: now, ExpiresAt: now.Add(DeviceTTL),
@@ -40,20 +40,20 @@ func (s *Service) trustDeviceTx(ctx context.Context, tx *store.Tx, c Client, u s
 	if c.Device != "" {
 		old, err := tx.DeviceByHash(ctx, s.deviceHash(c.Device), now)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
+			return nil, false, err
 		}
 		if err == nil && old.UserID == u.ID {
 			d.ID, d.CreatedAt = old.ID, old.CreatedAt
 			if err := tx.RotateDevice(ctx, d); err != nil {
-				return nil, err
+				return nil, false, err
 			}
-			return &Token{Value: token, Expires: d.ExpiresAt}, nil
+			return &Token{Value: token, Expires: d.ExpiresAt}, false, nil
 		}
 	}
 	if _, err := tx.CreateDevice(ctx, d); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return &Token{Value: token, Expires: d.ExpiresAt}, nil
+	return &Token{Value: token, Expires: d.ExpiresAt}, true, nil
 }
 
 // passwordGuard is how one password guess is throttled: the lock it is checked under, the

@@ -66,6 +66,12 @@ func (s *Service) Enrolled(ctx context.Context, c Client, method string) (Result
 	if err != nil {
 		return Result{}, err
 	}
+	factor := auth.FactorOTP
+	if method == "passkey" {
+		if factor, err = s.newestPasskey(ctx, u); err != nil {
+			return Result{}, err
+		}
+	}
 	return s.advance(ctx, c, si, u, "password+email_code+enrolled_"+method, func(tx *store.Tx) (store.SignIn, error) {
 		if method == "passkey" {
 			ev := c.Event(s.now(), store.EventUserEnhancedAuthEnrolled, &u.ID, &u.ID, map[string]any{"method": method})
@@ -73,6 +79,25 @@ func (s *Service) Enrolled(ctx context.Context, c Client, method string) (Result
 				return si, err
 			}
 		}
-		return progress(ctx, tx, si, store.Progress{Enrolled: true})
+		return progress(ctx, tx, si, store.Progress{Enrolled: true, Factors: int64(factor)})
 	})
+}
+
+// newestPasskey is the factor of the passkey u registered last (the one enrollment just
+// stored): device-bound or synced.
+func (s *Service) newestPasskey(ctx context.Context, u store.User) (auth.Factors, error) {
+	pu, err := s.accounts.PasskeyUser(ctx, u)
+	if err != nil {
+		return 0, err
+	}
+	newest := -1
+	for i, p := range pu.Passkeys {
+		if newest < 0 || p.ID > pu.Passkeys[newest].ID {
+			newest = i
+		}
+	}
+	if newest < 0 {
+		return 0, ErrNoPasskey
+	}
+	return auth.PasskeyFactor(pu.Credentials[newest].Flags.BackupEligible), nil
 }

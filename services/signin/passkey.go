@@ -7,6 +7,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
@@ -55,7 +56,8 @@ func (s *Service) BeginPasskey(ctx context.Context, c Client, secondFactor bool,
 // second factor for another sign-in than c's. Every refusal is counted against the IP and logged
 // (ErrPasskeyFailed); an IP that failed too many is refused first (ErrThrottled). Errors also:
 // account.ErrPasskeysOff.
-func (s *Service) FinishPasskey(ctx context.Context, c Client, token string, body []byte) (Result, error) {
+func (s *Service) FinishPasskey(ctx context.Context, c Client, token string, body []byte) (_ Result, err error) {
+	defer func() { s.count("passkey", err) }()
 	wa := s.accounts.WebAuthn()
 	if wa == nil {
 		return Result{}, account.ErrPasskeysOff
@@ -112,6 +114,7 @@ func (s *Service) FinishPasskey(ctx context.Context, c Client, token string, bod
 	return s.passkeyFinish(ctx, c, assertion{
 		SecondFactor: ch.UserID != 0, User: pu.User, Passkey: pk, Found: found,
 		Credential: data, SignCount: cred.Authenticator.SignCount, CloneWarning: cred.Authenticator.CloneWarning,
+		BackupEligible: cred.Flags.BackupEligible,
 	})
 }
 
@@ -183,6 +186,8 @@ type assertion struct {
 	SignCount  uint32
 	// CloneWarning: the signature counter went backwards (a cloned authenticator).
 	CloneWarning bool
+	// BackupEligible: the authenticator says the credential can be synced (auth.PasskeyFactor).
+	BackupEligible bool
 }
 
 // passkeyFinish signs in with a verified assertion. A cloned or unknown credential, or an
@@ -220,11 +225,12 @@ func (s *Service) passkeyFinish(ctx context.Context, c Client, a assertion) (Res
 		if err := s.limiter.Succeed(ctx, tx, throttle.PasskeyPerIP.For(throttle.UserKey(u.ID))); err != nil {
 			return si, err
 		}
+		factor := int64(auth.PasskeyFactor(a.BackupEligible))
 		if a.SecondFactor {
-			return progress(ctx, tx, si, store.Progress{SecondFactor: true, StrongFactor: true})
+			return progress(ctx, tx, si, store.Progress{SecondFactor: true, StrongFactor: true, Factors: factor})
 		}
 		var err error
-		si, started, err = s.start(ctx, tx, c, u, store.Progress{Password: true, SecondFactor: true})
+		si, started, err = s.start(ctx, tx, c, u, store.Progress{Password: true, SecondFactor: true, Factors: factor})
 		return si, err
 	})
 	if err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/store"
 )
 
@@ -17,7 +18,8 @@ const MaxEmailLength = 254
 // costs the same time as a wrong password), records the attempt, starts a sign-in (Started)
 // and its second factor, mailing an e-mail code when that is the user's method. Errors:
 // ErrIncomplete, ErrFailed, ErrThrottled, auth.ErrBusy.
-func (s *Service) Password(ctx context.Context, c Client, email, password string) (Result, error) {
+func (s *Service) Password(ctx context.Context, c Client, email, password string) (_ Result, err error) {
+	defer func() { s.count("password", err) }()
 	email = store.NormalizeEmail(email)
 	if email == "" || password == "" {
 		return Result{}, ErrIncomplete
@@ -37,7 +39,7 @@ func (s *Service) Password(ctx context.Context, c Client, email, password string
 	}
 	var r Result
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
-		si, token, err := s.start(ctx, tx, c, u, store.Progress{Password: true})
+		si, token, err := s.start(ctx, tx, c, u, store.Progress{Password: true, Factors: int64(auth.FactorPassword)})
 		r = Result{SignIn: si, User: u, Started: token}
 		return err
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/metrics"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
@@ -40,6 +41,12 @@ type Config struct {
 	Fingerprints bool
 	// Accounts chooses and stores a forced reset's new password (setting a password is theirs).
 	Accounts *account.Service
+	// Requires says whether the application a sign-in returns to (its ReturnTo, the continuation
+	// of an SSO request) requires Enhanced (nil: none does). It is asked at every step, like the
+	// tenant's policy.
+	Requires func(ctx context.Context, returnTo string) (enhanced bool, err error)
+	// Metrics counts the steps tried, by method and result (nil: not counted).
+	Metrics *metrics.Metrics
 }
 
 // Service runs the sign-in use cases.
@@ -53,6 +60,8 @@ type Service struct {
 	now      func() time.Time
 	backfill bool
 	accounts *account.Service
+	requires func(ctx context.Context, returnTo string) (bool, error)
+	metrics  *metrics.Metrics
 }
 
 // New returns the service.
@@ -65,7 +74,8 @@ func New(cfg Config) *Service {
 	}
 	return &Service{
 		store: cfg.Store, limiter: cfg.Limiter, keys: cfg.Keys, hasher: cfg.Hasher, mailer: cfg.Mailer,
-		log: cfg.Log, now: cfg.Now, backfill: cfg.Fingerprints, accounts: cfg.Accounts,
+		log: cfg.Log, now: cfg.Now, backfill: cfg.Fingerprints, accounts: cfg.Accounts, requires: cfg.Requires,
+		metrics: cfg.Metrics,
 	}
 }
 
@@ -151,6 +161,8 @@ type Result struct {
 	Mail MailStatus
 	// Problems say why a new password was refused (ErrInvalidPassword).
 	Problems []string
+	// notices are mailed to the user once the sign-in's transaction is committed.
+	notices []account.Notice
 }
 
 // reader is what deciding the next step reads: the store or a transaction of it.
@@ -160,8 +172,9 @@ type reader interface {
 	Settings(ctx context.Context) (store.Settings, error)
 }
 
-// state is what auth.NextStep reads: the sign-in's progress and its user's second factors.
-func state(ctx context.Context, q reader, si store.SignIn, u store.User) (auth.SignInState, error) {
+// state is what auth.NextStep reads: the sign-in's progress, its user's second factors, and what
+// the tenant and the application it returns to require.
+func (s *Service) state(ctx context.Context, q reader, si store.SignIn, u store.User) (auth.SignInState, error) {
 	p := si.Progress
 	st := auth.SignInState{
 		PasswordDone:     p.Password,
@@ -190,12 +203,19 @@ func state(ctx context.Context, q reader, si store.SignIn, u store.User) (auth.S
 		return st, err
 	}
 	st.Enhanced = settings.RequiredAuthStrength == "enhanced"
+	// A step-up exists to make the session Enhanced, whatever became of the request it serves.
+	st.AppEnhanced = p.StepUp
+	if !st.AppEnhanced && si.ReturnTo != "" && s.requires != nil {
+		if st.AppEnhanced, err = s.requires(ctx, si.ReturnTo); err != nil {
+			return st, err
+		}
+	}
 	return st, nil
 }
 
 // decide fills in the state and the next step of si.
-func decide(ctx context.Context, q reader, si store.SignIn, u store.User) (Result, error) {
-	st, err := state(ctx, q, si, u)
+func (s *Service) decide(ctx context.Context, q reader, si store.SignIn, u store.User) (Result, error) {
+	st, err := s.state(ctx, q, si, u)
 	return Result{SignIn: si, User: u, State: st, Next: auth.NextStep(st)}, err
 }
 
@@ -234,7 +254,7 @@ func (s *Service) Load(ctx context.Context, token string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return decide(ctx, s.store, si, u)
+	return s.decide(ctx, s.store, si, u)
 }
 
 // at loads the sign-in of c and checks that it waits at step (ErrNotAtStep otherwise).
@@ -279,11 +299,16 @@ func (s *Service) advance(ctx context.Context, c Client, si store.SignIn, u stor
 			}
 		}
 		var err error
-		if r, err = decide(ctx, tx, si, u); err != nil || r.Next != auth.StepDone {
+		if r, err = s.decide(ctx, tx, si, u); err != nil || r.Next != auth.StepDone {
 			return err
 		}
 		return s.finishTx(ctx, tx, c, &r, method)
 	})
+	if err == nil {
+		for _, n := range r.notices {
+			s.accounts.Notify(n)
+		}
+	}
 	if errors.Is(err, ErrPasswordChanged) {
 		// A reset link set another password while this sign-in, begun with the old one, went
 		// on: it ends, and the next begins with the password that is current.
@@ -329,16 +354,20 @@ func (s *Service) start(ctx context.Context, tx *store.Tx, c Client, u store.Use
 
 // finishTx is the last step, in tx: the sign-in record goes (ErrNotFound when it went already),
 // a forced reset's new password is stored, a session with a new id replaces the browser's
-// session, user_signed_in is logged, and the browser's device cookie is set or rotated.
+// session, user_signed_in is logged and the time of the sign-in kept, and the browser's device
+// cookie is set or rotated. The user is to hear of a new password, and of a browser that became
+// a new device when it is not their first sign-in ever (r.notices).
 func (s *Service) finishTx(ctx context.Context, tx *store.Tx, c Client, r *Result, method string) error {
 	si, u := r.SignIn, r.User
 	if err := tx.DeleteSignIn(ctx, si.IDHash); err != nil {
 		return err
 	}
+	now := s.now()
 	if len(si.PendingPassword) > 0 {
 		if err := s.accounts.CompleteForcedResetTx(ctx, tx, si, u, c.Origin); err != nil {
 			return err
 		}
+		r.notices = append(r.notices, account.Notice{Kind: account.NoticePasswordChanged, User: u, At: now, Origin: c.Origin})
 	}
 	if c.Session != "" {
 		if err := tx.DeleteSession(ctx, s.keys.HashToken("session", c.Session)); err != nil {
@@ -346,7 +375,6 @@ func (s *Service) finishTx(ctx context.Context, tx *store.Tx, c Client, r *Resul
 		}
 	}
 	token := auth.NewToken()
-	now := s.now()
 	sess := store.Session{
 		IDHash:     s.keys.HashToken("session", token),
 		UserID:     u.ID,
@@ -355,16 +383,27 @@ func (s *Service) finishTx(ctx context.Context, tx *store.Tx, c Client, r *Resul
 		ExpiresAt:  now.Add(auth.SessionTTL),
 		IP:         c.IP,
 		UserAgent:  c.UserAgent,
+		Factors:    si.Progress.Factors,
 	}
 	if err := tx.CreateSession(ctx, sess); err != nil {
 		return err
 	}
-	if err := tx.AddEvent(ctx, c.Event(now, store.EventUserSignedIn, &u.ID, &u.ID, map[string]any{"method": method})); err != nil {
+	details := map[string]any{"method": method, "amr": strings.Join(auth.Factors(si.Progress.Factors).AMR(), " ")}
+	if si.Progress.StepUp {
+		details["step_up"] = true
+	}
+	if err := tx.AddEvent(ctx, c.Event(now, store.EventUserSignedIn, &u.ID, &u.ID, details)); err != nil {
 		return err
 	}
-	device, err := s.trustDeviceTx(ctx, tx, c, u, now)
+	if err := tx.RecordSignIn(ctx, u.ID, now); err != nil {
+		return err
+	}
+	device, isNew, err := s.trustDeviceTx(ctx, tx, c, u, now)
 	if err != nil {
 		return err
+	}
+	if isNew && !u.LastSignInAt.IsZero() {
+		r.notices = append(r.notices, account.Notice{Kind: account.NoticeNewSignIn, User: u, At: now, Origin: c.Origin})
 	}
 	r.Device = device
 	r.Session = &Token{Value: token, Expires: sess.ExpiresAt}

@@ -113,7 +113,7 @@ func TestProgressThroughEmailCode(t *testing.T) {
 	if err != nil || r.Started == nil {
 		t.Fatalf("Password = %+v, %v; want a started sign-in", r, err)
 	}
-	want := store.Progress{Password: true}
+	want := store.Progress{Password: true, Factors: int64(auth.FactorPassword)}
 	if r.Next != auth.StepSecondFactor || r.Mail != signin.MailSent || r.SignIn.Progress != want {
 		t.Errorf("after the password: next %s, mail %v, progress %+v; want second_factor, sent, %+v", r.Next, r.Mail, r.SignIn.Progress, want)
 	}
@@ -133,7 +133,7 @@ func TestProgressThroughEmailCode(t *testing.T) {
 	if err != nil || r.Next != auth.StepDone || r.Session == nil || r.ReturnTo != "/dashboard" {
 		t.Fatalf("VerifyCode = next %s, session %v, to %q, %v; want done with a session to /dashboard", r.Next, r.Session, r.ReturnTo, err)
 	}
-	if want := (store.Progress{Password: true, SecondFactor: true, EmailCode: true}); r.SignIn.Progress != want {
+	if want := (store.Progress{Password: true, SecondFactor: true, EmailCode: true, Factors: int64(auth.FactorPassword | auth.FactorEmailCode)}); r.SignIn.Progress != want {
 		t.Errorf("finished with progress %+v, want %+v", r.SignIn.Progress, want)
 	}
 	if _, _, err := f.svc.Current(ctx, c.SignIn); !errors.Is(err, signin.ErrNoSignIn) {
@@ -166,7 +166,7 @@ func TestProgressThroughForcedReset(t *testing.T) {
 	}
 	next := "a much longer new passphrase for grace"
 	r, err = f.svc.ChooseNewPassword(ctx, c, next, next)
-	want := store.Progress{Password: true, ResetPassword: true}
+	want := store.Progress{Password: true, ResetPassword: true, Factors: int64(auth.FactorPassword)}
 	if err != nil || r.Next != auth.StepSecondFactor || r.SignIn.Progress != want || r.Mail != signin.MailSent {
 		t.Fatalf("ChooseNewPassword = next %s, progress %+v, mail %v, %v; want second_factor, %+v, sent", r.Next, r.SignIn.Progress, r.Mail, err, want)
 	}
@@ -205,7 +205,7 @@ func TestProgressNotAtStep(t *testing.T) {
 	if _, err := f.svc.ChooseNewPassword(ctx, c, "x", "x"); !errors.Is(err, signin.ErrNotAtStep) {
 		t.Errorf("ChooseNewPassword at the second factor: %v, want ErrNotAtStep", err)
 	}
-	if got := f.stored(c.SignIn); got != (store.Progress{Password: true}) {
+	if got := f.stored(c.SignIn); got != (store.Progress{Password: true, Factors: int64(auth.FactorPassword)}) {
 		t.Errorf("progress %+v, want only the password", got)
 	}
 	if _, err := f.svc.Password(ctx, signin.Client{}, "alan@example.com", "wrong"); !errors.Is(err, signin.ErrFailed) {

@@ -20,6 +20,7 @@ var ceilings = map[Rule]struct {
 	ResetRequestsPerIP: {1, 30},
 	OIDCAuthorizePerIP: {10, 300},
 	SAMLHoldPerIP:      {10, 300},
+	SAMLLogoutPerIP:    {10, 300},
 }
 
 // newCeilings makes one token bucket per rule with a ceiling.
@@ -32,13 +33,14 @@ func newCeilings() map[Rule]*rate.Limiter {
 }
 
 // underCeilings takes one token from the ceiling of every check's rule that has one, and
-// reports whether each had one. Tokens taken from the others when one has none are not given
-// back: the request was refused all the same, and the buckets refill by the second.
-func (l *Limiter) underCeilings(now time.Time, checks []Check) bool {
+// reports whether each had one (when one had none, its rule). Tokens taken from the others when
+// one has none are not given back: the request was refused all the same, and the buckets refill
+// by the second.
+func (l *Limiter) underCeilings(now time.Time, checks []Check) (Rule, bool) {
 	for _, c := range checks {
 		if b, ok := l.ceilings[c.Rule]; ok && !b.AllowN(now, 1) {
-			return false
+			return c.Rule, false
 		}
 	}
-	return true
+	return 0, true
 }

@@ -19,6 +19,7 @@ import (
 // concurrent refusals are each counted once. Call it with the check LimitedBy or
 // Reservation.Hit named.
 func (l *Limiter) Refused(ctx context.Context, c Check, first store.Event) error {
+	l.metrics.Refused(table[c.Rule].name)
 	now := l.now()
 	window := table[c.Rule].window
 	start := now.Truncate(window)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weftid/weftid/metrics"
 	"github.com/weftid/weftid/store"
 	"golang.org/x/time/rate"
 )
@@ -46,6 +47,14 @@ const (
 	// PasskeyBeginPerIP counts the passkey ceremonies an anonymous browser makes the server
 	// store (each challenge lives 5 minutes); a person signing in needs a handful.
 	PasskeyBeginPerIP
+	// InviteResendPerUser counts the invitations sent again to one user, by any admin: each is
+	// a mail to their address.
+	InviteResendPerUser
+	// SAMLLogoutPerIP counts the SAML logout messages (requests and responses) a browser brings
+	// to /saml/slo: each costs a signature check and may write an event.
+	SAMLLogoutPerIP
+	// SAMLFetchPerUser counts an admin's fetches of service provider metadata by URL.
+	SAMLFetchPerUser
 )
 
 // counting says which stored attempts a rule counts.
@@ -87,6 +96,9 @@ var table = [...]limit{
 	OIDCAuthorizePerIP:      {"oidc_authorize_per_ip", "oidc_authorize", 200, 15 * time.Minute, every},
 	SAMLHoldPerIP:           {"saml_hold_per_ip", "saml_hold", 200, 15 * time.Minute, every},
 	PasskeyBeginPerIP:       {"passkey_begin_per_ip", "passkey_begin", 60, 15 * time.Minute, every},
+	InviteResendPerUser:     {"invite_resend_per_user", "invite_resend", 5, time.Hour, every},
+	SAMLLogoutPerIP:         {"saml_logout_per_ip", "saml_logout", 200, 15 * time.Minute, every},
+	SAMLFetchPerUser:        {"saml_fetch_per_user", "saml_metadata_fetch", 30, time.Hour, every},
 }
 
 // Max is how many attempts the rule allows in its window.
@@ -142,7 +154,12 @@ type Limiter struct {
 	locks [256]sync.Mutex
 	// ceilings bound anonymous writes across all addresses (ceiling.go).
 	ceilings map[Rule]*rate.Limiter
+	// metrics counts refusals by rule (nil: not counted).
+	metrics *metrics.Metrics
 }
+
+// SetMetrics makes the limiter count every refusal in m, by rule.
+func (l *Limiter) SetMetrics(m *metrics.Metrics) { l.metrics = m }
 
 // New returns a limiter over st; now is the clock (time.Now when nil).
 func New(st *store.Store, now func() time.Time) *Limiter {
@@ -194,9 +211,14 @@ func (l *Limiter) reached(ctx context.Context, q counter, c Check) (bool, error)
 	return err == nil && n >= lim.max, err
 }
 
-// Limited reports whether any of the checks has reached its limit.
+// Limited reports whether any of the checks has reached its limit. The caller refuses the
+// request when one has: the metrics count it as a refusal.
 func (l *Limiter) Limited(ctx context.Context, checks ...Check) (bool, error) {
-	return l.limited(ctx, l.store, checks)
+	hit, limited, err := l.limitedBy(ctx, l.store, checks)
+	if limited {
+		l.metrics.Refused(hit.Rule.Name())
+	}
+	return limited, err
 }
 
 // LimitedTx is Limited inside a transaction.
@@ -261,17 +283,26 @@ func (l *Limiter) SucceedNow(ctx context.Context, checks ...Check) error {
 // requests, in any instance, each see the others. Nothing is counted when a limit is reached,
 // nor when the rule's ceiling across all addresses (ceiling.go) is.
 func (l *Limiter) Take(ctx context.Context, checks ...Check) (allowed bool, err error) {
+	refused := ""
 	err = l.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.Lock(ctx, counted(checks)...); err != nil {
 			return err
 		}
-		hit, err := l.limited(ctx, tx, checks)
-		if err != nil || hit || !l.underCeilings(l.now(), checks) {
+		hit, limited, err := l.limitedBy(ctx, tx, checks)
+		if err != nil || limited {
+			refused = hit.Rule.Name()
 			return err
+		}
+		if over, ok := l.underCeilings(l.now(), checks); !ok {
+			refused = over.Name() + "_ceiling"
+			return nil
 		}
 		allowed = true
 		return l.record(ctx, tx, false, checks)
 	})
+	if err == nil && !allowed {
+		l.metrics.Refused(refused)
+	}
 	return allowed, err
 }
 

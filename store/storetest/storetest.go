@@ -316,3 +316,20 @@ func (r *Raw) Holding(t testing.TB, s string) []string {
 	}
 	return hits
 }
+
+// Dialect is one database the benchmarks run on: its name and a maker of a fresh one.
+type Dialect struct {
+	Name string
+	DB   func(testing.TB) string
+}
+
+// Dialects are the databases a benchmark compares in one run: SQLite, and PostgreSQL when
+// WEFTID_TEST_POSTGRES names a server (benchmarks measure, they do not test: without it they
+// measure SQLite alone).
+func Dialects() []Dialect {
+	ds := []Dialect{{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "weftid.db") }}}
+	if os.Getenv(EnvServer) != "" {
+		ds = append(ds, Dialect{"postgres", PostgresDB})
+	}
+	return ds
+}

@@ -1,4 +1,4 @@
-package views
+package auth
 
 import "testing"
 
@@ -13,8 +13,8 @@ func TestBrowserName(t *testing.T) {
 		"curl/8.5.0": "Unknown browser",
 		"":           "Unknown browser",
 	} {
-		if got := browserName(ua); got != want {
-			t.Errorf("browserName(%q) = %q, want %q", ua, got, want)
+		if got := BrowserName(ua); got != want {
+			t.Errorf("BrowserName(%q) = %q, want %q", ua, got, want)
 		}
 	}
 }
