@@ -23,20 +23,7 @@ func schemaObjects(t *testing.T, s *store.Store, pattern string) []string {
 			SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema()
 		) o WHERE name NOT LIKE 'goose_%' AND name LIKE ? ORDER BY name`
 	}
-	rows, err := store.RawDB(s).Query(query, pattern)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, n)
-	}
-	return out
+	return names(t, s, query, pattern)
 }
 
 // hasColumn reports whether table has the column, in either dialect.

@@ -166,9 +166,10 @@ func postgresIndexes(t *testing.T, s *store.Store) []string {
 		ORDER BY i.relname`)
 }
 
-func names(t *testing.T, s *store.Store, query string) []string {
+// names runs a query of one text column and returns its rows.
+func names(t *testing.T, s *store.Store, query string, args ...any) []string {
 	t.Helper()
-	rows, err := store.RawDB(s).Query(query)
+	rows, err := store.RawDB(s).Query(query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
