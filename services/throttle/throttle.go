@@ -169,22 +169,33 @@ func New(st *store.Store, now func() time.Time) *Limiter {
 	return &Limiter{store: st, now: now, ceilings: newCeilings()}
 }
 
-// Lock locks the guesses at one key, in every instance, and returns the unlock. It fails only
-// when the database's lock cannot be had (ctx ended, the database is gone).
+// Lock locks the guesses at one key, in every instance, and returns the unlock: for guesses
+// that are checked (Refuse), verified and only then counted (Fail). It fails only when the
+// database's lock cannot be had (ctx ended, the database is gone). On PostgreSQL each holder
+// keeps one of a few connections set aside for locks, so the anonymous password step, whose
+// guesses Reserve counts exactly without it, takes LockHere instead.
 func (l *Limiter) Lock(ctx context.Context, key string) (unlock func(), err error) {
-	f := fnv.New32a()
-	f.Write([]byte(key))
-	m := &l.locks[f.Sum32()%uint32(len(l.locks))]
-	m.Lock()
+	unlockHere := l.LockHere(key)
 	release, err := l.store.Lock(ctx, "guesses:"+key)
 	if err != nil {
-		m.Unlock()
+		unlockHere()
 		return nil, err
 	}
 	return func() {
 		release()
-		m.Unlock()
+		unlockHere()
 	}, nil
+}
+
+// LockHere locks the guesses at one key in this process only, and returns the unlock: enough
+// for guesses counted by Reserve before they are verified, whose count is one transaction that
+// holds the key's lock in every instance.
+func (l *Limiter) LockHere(key string) (unlock func()) {
+	f := fnv.New32a()
+	f.Write([]byte(key))
+	m := &l.locks[f.Sum32()%uint32(len(l.locks))]
+	m.Lock()
+	return m.Unlock
 }
 
 // counted names the attempts the checks count, for the transaction locks that make checking
