@@ -36,11 +36,7 @@ func (s *Service) RequestReset(ctx context.Context, email string, origin store.O
 	if !validEmail(email) {
 		return Problems{MsgInvalidEmail}
 	}
-	unlock, err := s.limiter.Lock(ctx, throttle.EmailKey(email))
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	defer s.limiter.LockHere(throttle.EmailKey(email))() // Take holds the keys' locks in every instance
 	allowed, err := s.limiter.Take(ctx, throttle.ResetRequestsPerAccount.For(throttle.EmailKey(email)), throttle.ResetRequestsPerIP.For(throttle.IPKey(origin.IP)))
 	if err != nil {
 		return err
