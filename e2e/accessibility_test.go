@@ -305,6 +305,8 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 	grpAddMember(t, ctx, srv, groupPath, superEmail)
 	grpRestrict(t, ctx, srv, samlAppPath, "Finance")
 	lap("a group that alone may open Team wiki")
+	faRegister(t, ctx, srv, "Team docs", "docs.example.com")
+	proxyAppPath := currentPath(t, ctx)
 
 	signedIn := []a11yPage{
 		{path: "/dashboard"},
@@ -350,6 +352,8 @@ func TestEveryPageAtPhoneWidthAndLabelled(t *testing.T) {
 		{path: "/applications/saml"},
 		{path: "/applications/saml/new"},
 		{path: samlAppPath},
+		{path: "/applications/proxy/new"},
+		{path: proxyAppPath},
 		{path: "/saml/continue/unknown", status: 404},
 		{path: "/saml/slo", status: 400},
 		{path: "/nope", status: 404},

@@ -90,6 +90,7 @@ func moduleRoot() (string, error) {
 // server is a running weftid binary with its own database and mail server.
 type server struct {
 	baseURL string           // http://localhost:PORT, the origin the browser uses
+	addr    string           // 127.0.0.1:PORT, where it listens
 	mail    *mailtest.Server // receives everything the server sends
 	dir     string           // the server's working directory, holding the database
 	db      string           // path of the SQLite database
@@ -118,6 +119,7 @@ func startServer(t *testing.T, extra ...string) *server {
 		// WebAuthn needs the origin to be localhost, while the server
 		// listens on 127.0.0.1 only; Chromium reaches it through localhost.
 		baseURL: "http://localhost:" + strconv.Itoa(port),
+		addr:    addr,
 		mail:    mailtest.Start(t),
 		dir:     dir,
 		db:      filepath.Join(dir, "weftid.db"),

@@ -21,6 +21,7 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	proxied, err := h.Proxy.Apps(ctx)
 	samlKeys, err := h.samlKeys(c)
 	if err != nil {
 		return err
@@ -28,6 +29,7 @@ func (h *Handler) showApplications(c *fiber.Ctx) error {
 	l := views.ApplicationList{
 		Clients:      clients,
 		SAMLApps:     sps,
+		ProxyApps:    proxied,
 		SAMLKeys:     samlKeys,
 		Notice:       views.ApplicationNotices.Notice(c.Query("notice")),
 		CanRotateKey: currentUser(c).Role == store.RoleSuperAdmin,

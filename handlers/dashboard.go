@@ -18,6 +18,14 @@ func (h *Handler) showDashboard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	proxied, err := h.Proxy.DashboardApps(ctx, currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	links := views.OIDCDashboardApps(clients)
+	for _, a := range proxied {
+		links = append(links, views.DashboardApp(a))
+	}
 	var checklist *views.FirstRunChecklist
 	cl, show, err := h.Account.FirstRunChecklist(ctx, *currentUser(c))
 	if err != nil {
@@ -26,7 +34,7 @@ func (h *Handler) showDashboard(c *fiber.Ctx) error {
 	if show {
 		checklist = &views.FirstRunChecklist{SecondFactor: cl.SecondFactor, MailConfigured: cl.MailConfigured, OtherUsers: cl.OtherUsers, Apps: cl.Apps}
 	}
-	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard"), views.OIDCDashboardApps(clients), samlApps, checklist))
+	return render(c, fiber.StatusOK, views.DashboardPage(h.pageBase(c, "Dashboard", "dashboard"), links, samlApps, checklist))
 }
 
 // dismissChecklist hides the first-run checklist from the super admin's dashboard for good.

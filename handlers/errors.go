@@ -10,6 +10,7 @@ import (
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/oidc"
+	"github.com/weftid/weftid/services/proxy"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/views"
@@ -96,6 +97,10 @@ var answers = []answer{
 	{saml.ErrRotationPending, fiber.StatusConflict, ""},
 	{saml.ErrNoPendingKey, fiber.StatusConflict, ""},
 	{saml.ErrNoMetadataURL, fiber.StatusConflict, ""},
+	{proxy.ErrNotFound, fiber.StatusNotFound, ""},
+	// A continuation to a proxied app that is not one (a link someone made up, or an app
+	// removed meanwhile).
+	{proxy.ErrBadTarget, fiber.StatusBadRequest, "This sign-in link is not for an application weftid protects."},
 	{auth.ErrBusy, fiber.StatusServiceUnavailable, ""},
 }
 
@@ -125,7 +130,10 @@ func refusedForm(err error) ([]string, bool) {
 	var sp saml.Problems
 	var fe oidc.FormError
 	var gp groups.Problems
+	var pp proxy.Problems
 	switch {
+	case errors.As(err, &pp):
+		return pp, true
 	case errors.As(err, &ap):
 		return ap, true
 	case errors.As(err, &gp):

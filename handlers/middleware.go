@@ -37,13 +37,16 @@ func (h *Handler) securityHeaders() fiber.Handler {
 	}
 }
 
-// serveAsset serves an embedded file at its content-hashed URL, cached for a year.
+// serveAsset serves an embedded file at its content-hashed URL, cached for a year. Other sites
+// may load them (Cross-Origin-Resource-Policy: cross-origin): the refusal pages weftid shows on
+// a proxied app's host (forward_auth.go) use its stylesheets, and nothing here is private.
 func serveAsset(c *fiber.Ctx) error {
 	f, ok := assets.Lookup(c.Path())
 	if !ok {
 		return fiber.ErrNotFound
 	}
 	c.Set(fiber.HeaderContentType, f.ContentType)
+	c.Set(fiber.HeaderCrossOriginResourcePolicy, "cross-origin")
 	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
 	return c.Send(f.Data)
 }

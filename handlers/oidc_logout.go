@@ -101,21 +101,31 @@ func (h *Handler) stepUp(c *fiber.Ctx, returnTo string) error {
 }
 
 // signInFormAction runs around the sign-in pages. When the browser's sign-in waits for an
-// OpenID Connect application, its pages allow that application's redirect-URI origin in their
-// CSP form-action: the answer to their last form is a chain of 303s that ends there, and Chrome
-// checks each redirect against the form page's form-action. Other sign-ins keep 'self' alone.
+// OpenID Connect application, or for a proxied app (services/proxy.FormActionOrigin), its pages
+// allow that application's origin in their CSP form-action: the answer to their last form is a
+// chain of redirects that ends there, and Chrome checks each redirect against the form page's
+// form-action. Other sign-ins keep 'self' alone.
 func (h *Handler) signInFormAction(c *fiber.Ctx) error {
 	if err := c.Next(); err != nil {
 		return err
 	}
-	if h.oidc == nil || !strings.HasPrefix(string(c.Response().Header.ContentType()), fiber.MIMETextHTML) {
+	if !strings.HasPrefix(string(c.Response().Header.ContentType()), fiber.MIMETextHTML) {
 		return nil
 	}
-	origin, err := h.OIDC.SignInFormAction(c.UserContext(), c.Cookies(h.cookieName(signinCookie)))
-	if err != nil || origin == "" {
-		return err
+	ctx, signIn := c.UserContext(), c.Cookies(h.cookieName(signinCookie))
+	var origin string
+	if h.oidc != nil {
+		var err error
+		if origin, err = h.OIDC.SignInFormAction(ctx, signIn); err != nil {
+			return err
+		}
 	}
-	allowFormAction(c, origin)
+	if origin == "" {
+		origin = h.Proxy.FormActionOrigin(ctx, signIn, c.Cookies(h.cookieName(returnCookie)))
+	}
+	if origin != "" {
+		allowFormAction(c, origin)
+	}
 	return nil
 }
 

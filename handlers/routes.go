@@ -31,12 +31,18 @@ func (h *Handler) routes(app *fiber.App) {
 	// The SP's page posts the AuthnRequest (HTTP-POST binding) from its own site: no CSRF token,
 	// and nothing changes but a held request (see saml.go).
 	app.Post("/saml/sso", h.loadSession, h.samlSSO)
+	// Forward authentication: the reverse proxy of a protected app asks about each request (any
+	// method: nginx's auth_request keeps the original one). What it answers depends only on the
+	// X-Forwarded-* headers and weftid's cookies for the app's host (see forward_auth.go).
+	app.All("/forward-auth", h.forwardAuth)
+	app.All("/auth-request", h.authRequest)
 	// Single Logout: a service provider's signed LogoutRequest or LogoutResponse, from its page
 	// (POST) or by redirect (GET); the message's signature is checked, not a CSRF token.
 	app.Get("/saml/slo", h.samlSLO)
 	app.Post("/saml/slo", h.samlSLO)
 
 	app.Use(h.loadSession, h.csrf)
+	// A sign-in that continues to an OpenID Connect app or a proxied app lets its forms lead there.
 	app.Use("/login", h.signInFormAction)
 
 	app.Get("/", h.home)
@@ -73,6 +79,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/oauth2/end_session/confirm", h.oidcOn, h.oidcConfirmLogout)
 	app.Get("/saml/sso", h.samlSSO)
 	app.Get("/saml/continue/:id", h.samlContinue)
+	app.Get("/proxy/continue", h.proxyContinue)
 
 	user := h.requireRole(store.RoleUser)
 	admin := h.requireRole(store.RoleAdmin)
@@ -148,6 +155,11 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/applications/oidc/:id", admin, h.updateClient)
 	app.Post("/applications/oidc/:id/delete", admin, h.deleteClient)
 	app.Post("/applications/oidc/:id/secret", admin, h.regenerateClientSecret)
+	app.Get("/applications/proxy/new", admin, h.showNewProxyApp)
+	app.Post("/applications/proxy", admin, h.createProxyApp)
+	app.Get("/applications/proxy/:id<int>", admin, h.showProxyApp)
+	app.Post("/applications/proxy/:id<int>", admin, h.updateProxyApp)
+	app.Post("/applications/proxy/:id<int>/delete", admin, h.deleteProxyApp)
 
 	app.Get("/settings/security", superAdmin, h.showSettingsSecurity)
 	app.Get("/settings/security/authentication", superAdmin, h.showSettingsAuthentication)

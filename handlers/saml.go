@@ -26,6 +26,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/weftid/weftid/services/oidc"
+	"github.com/weftid/weftid/services/proxy"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/store"
@@ -178,8 +179,8 @@ func (h *Handler) pendingReturnTo(c *fiber.Ctx) string {
 		return ""
 	}
 	h.clearCookie(c, returnCookie)
-	if _, ok := oidc.ContinueID(v); ok {
-		return v // /oauth2/continue checks the request itself
+	if _, ok := oidc.ContinueID(v); ok || strings.HasPrefix(v, proxy.ContinuePath+"?") {
+		return v // /oauth2/continue and /proxy/continue check the request themselves
 	}
 	id, ok := strings.CutPrefix(v, samlContinuePath)
 	if !ok {

@@ -20,6 +20,7 @@ import (
 	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/oidc"
+	"github.com/weftid/weftid/services/proxy"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/services/signin"
 	"github.com/weftid/weftid/services/throttle"
@@ -64,6 +65,8 @@ type Services struct {
 	Groups *groups.Service
 	// Metrics is where the HTTP layer counts requests (nil: it does not).
 	Metrics *metrics.Metrics
+	// Proxy is forward authentication: the proxied apps and the checks their proxies ask for.
+	Proxy *proxy.Service
 }
 
 // New builds the services. What cannot work at this base URL (passkeys) is logged and left off.
@@ -98,6 +101,7 @@ func New(cfg Config) *Services {
 	s.Audit = audit.New(audit.Config{Store: cfg.Store, Now: cfg.Now, Log: cfg.Log})
 	s.Groups = groups.New(groups.Config{Store: cfg.Store, Log: cfg.Log, Now: cfg.Now})
 	s.OIDC = oidc.New(oidc.Config{Store: cfg.Store, Keys: cfg.Keys, Now: cfg.Now, Log: cfg.Log, Limiter: s.Limiter, Access: s.Groups})
+	s.Proxy = proxy.New(proxy.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Limiter: s.Limiter, Groups: s.Groups, SignIns: s.SignIn, Log: cfg.Log, Now: cfg.Now})
 	s.SAML = saml.New(saml.Config{BaseURL: cfg.BaseURL, Store: cfg.Store, Keys: cfg.Keys, Log: cfg.Log, Now: cfg.Now, Limiter: s.Limiter,
 		Access: s.Groups, MetadataAllowedHosts: cfg.SAMLMetadataAllowedHosts})
 	// A new SAML key takes ~75 ms, which start-up need not wait for; if this fails the first

@@ -122,6 +122,7 @@ func (q q) DeleteAppAccess(ctx context.Context, app AppRef) error {
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM app_access WHERE app_kind = ? AND app_id = ?`, app.Kind, app.ID); err != nil {
 		return fmt.Errorf("store: delete app access: %w", err)
 	}
+	q.accessChanged() // SetAppAccess begins here too
 	return nil
 }
 

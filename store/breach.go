@@ -173,5 +173,6 @@ func (q q) FlagBreachedPassword(ctx context.Context, userID int64, mac []byte, n
 	if err != nil {
 		return fmt.Errorf("store: flag breached password: %w", err)
 	}
+	q.accessChanged()
 	return mustAffect(res)
 }

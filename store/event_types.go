@@ -47,6 +47,10 @@ const (
 	EventPasswordResetForced           EventType = "password_reset_forced"
 	EventPasswordResetRequested        EventType = "password_reset_requested"
 	EventPasswordSelfResetCompleted    EventType = "password_self_reset_completed"
+	EventProxyAppCreated               EventType = "proxy_app_created"
+	EventProxyAppDeleted               EventType = "proxy_app_deleted"
+	EventProxyAppUpdated               EventType = "proxy_app_updated"
+	EventProxySessionCreated           EventType = "proxy_session_created"
 	EventSAMLAssertionIssued           EventType = "saml_assertion_issued"
 	EventSAMLLogout                    EventType = "saml_logout"
 	EventSAMLSigningKeyRotated         EventType = "saml_signing_key_rotated"
@@ -112,6 +116,10 @@ var EventTypes = []EventType{
 	EventPasswordResetForced,
 	EventPasswordResetRequested,
 	EventPasswordSelfResetCompleted,
+	EventProxyAppCreated,
+	EventProxyAppDeleted,
+	EventProxyAppUpdated,
+	EventProxySessionCreated,
 	EventSAMLAssertionIssued,
 	EventSAMLLogout,
 	EventSAMLSigningKeyRotated,

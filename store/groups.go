@@ -78,6 +78,7 @@ func (q q) UpdateGroup(ctx context.Context, g Group) error {
 	if err != nil {
 		return fmt.Errorf("store: update group: %w", err)
 	}
+	q.accessChanged()
 	return mustAffect(res)
 }
 
@@ -88,6 +89,7 @@ func (q q) DeleteGroup(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("store: delete group: %w", err)
 	}
+	q.accessChanged()
 	return mustAffect(res)
 }
 
@@ -147,6 +149,7 @@ func (q q) AddGroupMember(ctx context.Context, groupID, userID int64, at time.Ti
 	} else if err != nil {
 		return err
 	}
+	q.accessChanged()
 	return nil
 }
 
@@ -156,5 +159,6 @@ func (q q) RemoveGroupMember(ctx context.Context, groupID, userID int64) error {
 	if err != nil {
 		return fmt.Errorf("store: remove group member: %w", err)
 	}
+	q.accessChanged()
 	return mustAffect(res)
 }

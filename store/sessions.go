@@ -72,6 +72,7 @@ func (q q) DeleteSession(ctx context.Context, idHash []byte) error {
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
+	q.accessChanged()
 	return nil
 }
 
@@ -82,6 +83,7 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep []byte) (i
 	if err != nil {
 		return 0, fmt.Errorf("store: delete user sessions: %w", err)
 	}
+	q.accessChanged()
 	return res.RowsAffected()
 }
 
@@ -89,7 +91,8 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep []byte) (i
 // throttle records that can no longer matter at now. Attempts are kept for a day.
 func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
 	for _, table := range []string{"sessions", "signins", "email_codes", "setup_tokens", "webauthn_challenges",
-		"invitations", "password_resets", "devices", "saml_session_participants", "saml_logout_steps"} {
+		"invitations", "password_resets", "devices", "saml_session_participants", "saml_logout_steps",
+		"proxy_codes", "proxy_sessions"} {
 		if _, err := q.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= ?`, unix(now)); err != nil {
 			return fmt.Errorf("store: delete expired: %w", err)
 		}

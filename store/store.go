@@ -28,10 +28,12 @@ type dbtx interface {
 }
 
 // q carries every query; Store runs them on the pool, Tx inside one transaction. d is the
-// dialect, for the few statements that differ.
+// dialect, for the few statements that differ; watch hears of writes that end sessions
+// (watch.go).
 type q struct {
-	db dbtx
-	d  Dialect
+	db    dbtx
+	d     Dialect
+	watch watcher
 }
 
 // Store is the database. Its query methods each run on their own; use InTx to group writes.
@@ -40,8 +42,9 @@ type Store struct {
 	sqlDB *sql.DB
 	// locks are PostgreSQL connections apart from the pool, which hold the locks of Lock
 	// (nil on SQLite).
-	locks *sql.DB
-	path  string // the SQLite file ("" on PostgreSQL)
+	locks   *sql.DB
+	path    string // the SQLite file ("" on PostgreSQL)
+	watches *watches
 }
 
 // Tx is one transaction: the same query methods as Store, committed together. Its events are
@@ -68,8 +71,13 @@ func open(ctx context.Context, db string, migrate bool) (*Store, error) {
 	} else {
 		s, err = openSQLite(ctx, db)
 	}
-	if err != nil || !migrate {
-		return s, err
+	if err != nil {
+		return nil, err
+	}
+	s.watches = &watches{}
+	s.watch = s.watches
+	if !migrate {
+		return s, nil
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -136,7 +144,8 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{q: q{db: sqlTx, d: s.d}}
+	pending := &txWatch{}
+	tx := &Tx{q: q{db: sqlTx, d: s.d, watch: pending}}
 	if s.d == Postgres {
 		tx.db = rebound{sqlTx}
 	}
@@ -150,6 +159,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if pending.changed {
+		s.watches.accessChanged()
 	}
 	return nil
 }

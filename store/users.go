@@ -246,6 +246,7 @@ func (q q) RequirePasswordReset(ctx context.Context, userID int64, now time.Time
 	if err != nil {
 		return fmt.Errorf("store: require password reset: %w", err)
 	}
+	q.accessChanged()
 	return mustAffect(res)
 }
 
@@ -370,6 +371,7 @@ func (q q) SetUserStatus(ctx context.Context, userID int64, status Status, now t
 	if err != nil {
 		return fmt.Errorf("store: set user status: %w", err)
 	}
+	q.accessChanged()
 	return mustAffect(res)
 }
 

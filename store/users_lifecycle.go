@@ -17,6 +17,7 @@ func (q q) SetUserProfile(ctx context.Context, userID int64, name, email string,
 	if err != nil {
 		return uniqueConflict(err, "set user profile")
 	}
+	q.accessChanged() // the Remote-Name and Remote-Email of forward auth
 	return mustAffect(res)
 }
 
@@ -84,6 +85,7 @@ func (q q) DeleteUser(ctx context.Context, u User, by int64, now time.Time) erro
 	if err != nil {
 		return fmt.Errorf("store: delete user: %w", err)
 	}
+	q.accessChanged() // their sessions went with them
 	return mustAffect(res)
 }
 

@@ -88,6 +88,10 @@ var eventGroups = []struct {
 		store.EventAppAccessDenied:               "App sign-in refused (not in its groups)",
 		store.EventSAMLLogout:                    "App sign-out (SAML)",
 		store.EventSAMLSigningKeyRotated:         "SAML signing key rotated",
+		store.EventProxySessionCreated:           "App sign-in (forward auth)",
+		store.EventProxyAppCreated:               "Proxied app added",
+		store.EventProxyAppUpdated:               "Proxied app changed",
+		store.EventProxyAppDeleted:               "Proxied app deleted",
 	}},
 	{"Groups", map[store.EventType]string{
 		store.EventGroupCreated:       "Group created",

@@ -79,6 +79,8 @@ var notices = map[Notices]map[string]string{
 		// The SAML signing key (its part of the Applications page).
 		"saml_key_rotated": "A new SAML signing key is published. It signs in 7 days; service providers that refresh weftid's metadata meanwhile need nothing else.",
 		"saml_key_now":     "The new SAML signing key signs from now on, and the others left the metadata. Service providers need weftid's metadata again.",
+		"proxy_created":    "The proxied app is registered. Point its proxy at weftid (below) if it is not yet.",
+		"proxy_deleted":    "The proxied app was removed. Its proxy refuses every request to it now.",
 	},
 	SAMLAppsNotices: {
 		"deleted": "The service provider was removed.",

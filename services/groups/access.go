@@ -121,6 +121,14 @@ func (s *Service) AllowedFor(ctx context.Context, userID int64, kind store.AppKi
 	return ok, r, nil
 }
 
+// Allows is the rule on what was read already: the access rule a of an application (the zero
+// AppAccess, of one that has none, lets everyone in) and the groups mine of a user. The
+// forward-auth check reads both in its own queries (services/proxy).
+func Allows(a store.AppAccess, mine []store.Group) bool {
+	ok, _ := allowed(a, mine)
+	return ok
+}
+
 // allowed is the rule: an unrestricted application lets everyone in, a restricted one the
 // members of its groups.
 func allowed(a store.AppAccess, mine []store.Group) (bool, Reason) {

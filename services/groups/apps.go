@@ -24,12 +24,19 @@ func (s *Service) apps(ctx context.Context) ([]App, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]App, 0, len(clients)+len(sps))
+	proxied, err := s.st.ProxyApps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]App, 0, len(clients)+len(sps)+len(proxied))
 	for _, c := range clients {
 		out = append(out, App{AppRef: store.AppRef{Kind: store.AppOIDC, ID: c.ClientID}, Name: c.Name})
 	}
 	for _, sp := range sps {
 		out = append(out, App{AppRef: SAMLApp(sp.ID), Name: sp.Name})
+	}
+	for _, a := range proxied {
+		out = append(out, App{AppRef: ProxyApp(a.ID), Name: a.Name})
 	}
 	slices.SortStableFunc(out, func(a, b App) int { return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	return out, nil
@@ -38,6 +45,11 @@ func (s *Service) apps(ctx context.Context) ([]App, error) {
 // SAMLApp names SAML service provider id for the access check.
 func SAMLApp(id int64) store.AppRef {
 	return store.AppRef{Kind: store.AppSAML, ID: strconv.FormatInt(id, 10)}
+}
+
+// ProxyApp names proxied application id for the access check.
+func ProxyApp(id int64) store.AppRef {
+	return store.AppRef{Kind: store.AppProxy, ID: strconv.FormatInt(id, 10)}
 }
 
 // appsOfGroup lists the applications whose access lists name group groupID, by name.

@@ -55,6 +55,8 @@ const (
 	SAMLLogoutPerIP
 	// SAMLFetchPerUser counts an admin's fetches of service provider metadata by URL.
 	SAMLFetchPerUser
+	// ProxyCodePerIP counts the forward-auth callback codes (services/proxy) that did not work.
+	ProxyCodePerIP
 )
 
 // counting says which stored attempts a rule counts.
@@ -99,6 +101,7 @@ var table = [...]limit{
 	InviteResendPerUser:     {"invite_resend_per_user", "invite_resend", 5, time.Hour, every},
 	SAMLLogoutPerIP:         {"saml_logout_per_ip", "saml_logout", 200, 15 * time.Minute, every},
 	SAMLFetchPerUser:        {"saml_fetch_per_user", "saml_metadata_fetch", 30, time.Hour, every},
+	ProxyCodePerIP:          {"proxy_code_per_ip", "proxy_code", 30, 15 * time.Minute, failures},
 }
 
 // Max is how many attempts the rule allows in its window.

@@ -14,7 +14,7 @@ import (
 
 func TestLimitsTable(t *testing.T) {
 	names := map[string]bool{}
-	for r := throttle.PasswordPerAccount; r <= throttle.PasskeyBeginPerIP; r++ {
+	for r := throttle.PasswordPerAccount; r <= throttle.ProxyCodePerIP; r++ {
 		if r.Max() < 1 || r.Window() <= 0 || r.Kind() == "" || r.Name() == "" || names[r.Name()] {
 			t.Errorf("rule %d = %q, max %d, window %v, kind %q; want a unique name, a positive limit and window and a kind", r, r.Name(), r.Max(), r.Window(), r.Kind())
 		}
