@@ -1,4 +1,5 @@
-// Command weftid is a self-hosted identity server: one binary, one SQLite file.
+// Command weftid is a self-hosted identity server: one binary, one SQLite file (or one
+// PostgreSQL database that several instances share).
 //
 //	weftid [serve] [flags]          run the server (prints a /setup link on an empty database)
 //	weftid user add --email E --name N --role R   create a user; the password is read from stdin
@@ -67,18 +68,23 @@ func flags(fs *flag.FlagSet) *config {
 		return def
 	}
 	fs.StringVar(&cfg.addr, "addr", env("WEFTID_ADDR", "127.0.0.1:8080"), "listen address (WEFTID_ADDR)")
-	fs.StringVar(&cfg.db, "db", env("WEFTID_DB", "weftid.db"), "SQLite database file (WEFTID_DB)")
+	fs.StringVar(&cfg.db, "db", env("WEFTID_DB", "weftid.db"), "SQLite database file, or a postgres:// URL (WEFTID_DB)")
 	fs.StringVar(&cfg.baseURL, "base-url", env("WEFTID_BASE_URL", "http://localhost:8080"), "public URL: WebAuthn origin, links in mail, SSO issuer (WEFTID_BASE_URL)")
 	fs.StringVar(&cfg.smtp, "smtp", env("WEFTID_SMTP", ""), "SMTP server, smtp://user:pass@host:port[?starttls] or smtps://...; empty writes mail to the log (WEFTID_SMTP)")
 	fs.StringVar(&cfg.mailFrom, "mail-from", env("WEFTID_MAIL_FROM", "weftid@localhost"), "From address of mail (WEFTID_MAIL_FROM)")
 	fs.StringVar(&cfg.hibpURL, "hibp-url", env("WEFTID_HIBP_URL", "https://api.pwnedpasswords.com"), "Have I Been Pwned range API, file:///dir, or off (WEFTID_HIBP_URL)")
-	fs.StringVar(&cfg.secretKeyFile, "secret-key-file", env("WEFTID_SECRET_KEY_FILE", ""), "secret key file; default next to the database (WEFTID_SECRET_KEY_FILE)")
+	fs.StringVar(&cfg.secretKeyFile, "secret-key-file", env("WEFTID_SECRET_KEY_FILE", ""), "secret key file; default next to a SQLite database, required with PostgreSQL (WEFTID_SECRET_KEY_FILE)")
 	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", env("WEFTID_TRUSTED_PROXIES", ""), "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed (WEFTID_TRUSTED_PROXIES)")
 	fs.StringVar(&cfg.samlMetadataAllowedHosts, "saml-metadata-allowed-hosts", env("WEFTID_SAML_METADATA_ALLOWED_HOSTS", ""),
 		"comma-separated hosts whose SAML metadata URL may be fetched from a loopback or private address (WEFTID_SAML_METADATA_ALLOWED_HOSTS)")
 	opsFlags(fs, &cfg.opsConfig, env)
 	return cfg
 }
+
+// errKeyFileRequired refuses a PostgreSQL database without --secret-key-file: there is no
+// "next to the database", and every instance must read the same file.
+var errKeyFileRequired = errors.New("--secret-key-file (WEFTID_SECRET_KEY_FILE) is required with a PostgreSQL database: " +
+	"every instance on it must read the same key file")
 
 func (cfg *config) keyFile() string {
 	if cfg.secretKeyFile != "" {
@@ -149,11 +155,20 @@ func parse(name string, args []string, stdout io.Writer) (*flag.FlagSet, *config
 }
 
 func openStore(ctx context.Context, cfg *config) (*store.Store, auth.Keys, error) {
+	postgres := store.IsPostgresURL(cfg.db)
+	if postgres && cfg.secretKeyFile == "" {
+		return nil, auth.Keys{}, errKeyFileRequired
+	}
 	st, err := store.Open(ctx, cfg.db)
 	if err != nil {
 		return nil, auth.Keys{}, err
 	}
 	secret, err := auth.LoadOrCreateSecret(cfg.keyFile())
+	if err == nil && postgres {
+		// Instances sharing the database must share the key: the first one records its
+		// fingerprint, and one started with another key refuses to start.
+		err = st.CheckSecretKey(ctx, auth.NewKeys(secret).HashToken("secret_key_check", "weftid"), time.Now())
+	}
 	if err != nil {
 		st.Close()
 		return nil, auth.Keys{}, err
@@ -219,7 +234,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 			log.Warn("background work still running at shutdown", "err", err)
 		}
 	}()
-	breaches := breach.New(breach.Config{Store: st, Mailer: mailer, Keys: keys, Client: hibp, Log: log, BaseURL: base})
+	// Scheduled jobs that must run once take a lease in the database, in this instance's name.
+	holder := jobs.NewHolder()
+	lease := func(name string) jobs.Lease { return jobs.Lease{Store: st, Name: name, Holder: holder} }
+	breaches := breach.New(breach.Config{Store: st, Mailer: mailer, Keys: keys, Client: hibp, Log: log, BaseURL: base, Holder: holder})
 	ops.metrics.WatchBreach(breaches.Status)
 	// Requests outlive the signal by the graceful shutdown's grace period, then are cancelled.
 	requests, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
@@ -242,10 +260,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	}
 
 	// Every minute: expired rows go, the throttles' closed windows are logged as
-	// login_throttled summaries, and the WAL is checkpointed and truncated, so neither the
-	// database nor its WAL keeps the size of a burst. While Litestream replicates, it owns
-	// checkpoints: a TRUNCATE here would wait on its read transaction, holding writers back.
-	runner.Every("cleanup", time.Minute, func(ctx context.Context) {
+	// login_throttled summaries, and (SQLite) the WAL is checkpointed and truncated, so neither
+	// the database nor its WAL keeps the size of a burst. While Litestream replicates, it owns
+	// checkpoints: a TRUNCATE here would wait on its read transaction, holding writers back. Like
+	// the daily chain check and the breach check, it runs on one instance at a time when several
+	// share a database: the one that holds its lease. (The idle-user job needs none: each run
+	// claims its due time in the transaction that does it, so one instance does each run.)
+	runner.EveryOnce(lease("cleanup"), time.Minute, func(ctx context.Context) {
 		now := time.Now()
 		if err := st.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
 			log.Warn("cleanup failed", "err", err)
@@ -266,7 +287,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	// schedule is in the database too.
 	runner.Go("idle users", account.NewIdleJob(account.IdleConfig{Store: st, Log: log}).Run)
 	// The event chain is verified at start and daily; the Events page shows the last result.
-	runner.Every("event chain check", 24*time.Hour, audit.New(audit.Config{Store: st, Log: log}).Run)
+	runner.EveryOnce(lease("event chain check"), 24*time.Hour, audit.New(audit.Config{Store: st, Log: log}).Run)
 
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(cfg.addr) }()
@@ -336,6 +357,9 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() != 1 {
 		return errors.New("usage: weftid backup [--db FILE] DEST")
 	}
+	if store.IsPostgresURL(cfg.db) {
+		return store.ErrBackupPostgres // before connecting: nothing to copy this way
+	}
 	st, err := openAsIs(ctx, cfg)
 	if err != nil {
 		return err
@@ -352,6 +376,9 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 // openAsIs opens the existing database without migrating it: the running server (perhaps an
 // older one) owns the schema.
 func openAsIs(ctx context.Context, cfg *config) (*store.Store, error) {
+	if store.IsPostgresURL(cfg.db) {
+		return store.OpenAsIs(ctx, cfg.db)
+	}
 	if _, err := os.Stat(cfg.db); err != nil {
 		return nil, fmt.Errorf("database %s: %w", cfg.db, err)
 	}

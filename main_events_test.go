@@ -114,7 +114,7 @@ func TestEventsVerifyDoesNotMigrate(t *testing.T) {
 	ctx := context.Background()
 	db := eventsDB(t)
 	raw := rawDB(t, db)
-	p, err := migrations.Provider(raw)
+	p, err := migrations.Provider(raw, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/weftid/weftid/auth"
@@ -43,11 +42,6 @@ func (c *opsConfig) interval() (time.Duration, error) {
 	return d, nil
 }
 
-// isPostgres reports whether the --db setting names a PostgreSQL database.
-func isPostgres(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
-}
-
 // ops is the operations side of a running server: the metrics and their listener, and the
 // replicator process.
 type ops struct {
@@ -62,7 +56,7 @@ func checkOps(cfg *config) error {
 	if cfg.replicate == "" {
 		return nil
 	}
-	if isPostgres(cfg.db) {
+	if store.IsPostgresURL(cfg.db) {
 		return errors.New("--replicate copies the SQLite file; a PostgreSQL database is replicated by PostgreSQL itself (a standby, or a managed service's backups)")
 	}
 	if _, err := cfg.interval(); err != nil {

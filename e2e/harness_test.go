@@ -126,31 +126,50 @@ func startServer(t *testing.T, extra ...string) *server {
 		out:     new(syncBuffer),
 	}
 
-	cmd := exec.Command(serverBin, append([]string{"serve",
+	startProcess(t, dir, addr, s.out, append([]string{
 		"--addr", addr,
 		"--db", s.db,
 		"--base-url", s.baseURL,
 		"--smtp", s.mail.URL(),
 		"--hibp-url", "off",
 	}, extra...)...)
+	return s
+}
+
+// process is a running `weftid serve`.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once it exited
+}
+
+// kill ends the process at once (SIGKILL: no shutdown, as a crash or kill -9) and waits for it.
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// startProcess starts `weftid serve` with args in dir, its output into out, waits until addr
+// answers /healthz, and kills it when the test ends, logging its output if the test failed.
+func startProcess(t *testing.T, dir, addr string, out *syncBuffer, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(serverBin, append([]string{"serve"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = environWithoutWeftid()
-	cmd.Stdout = s.out
-	cmd.Stderr = s.out
+	cmd.Stdout = out
+	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s serve: %v", serverBin, err)
 	}
-	exited := make(chan struct{})
+	p := &process{cmd: cmd, exited: make(chan struct{})}
 	var waitErr error
 	go func() {
 		waitErr = cmd.Wait()
-		close(exited)
+		close(p.exited)
 	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		p.kill()
 		if t.Failed() {
-			t.Logf("weftid serve output:\n%s", s.out)
+			t.Logf("weftid serve %s output:\n%s", addr, out)
 		}
 	})
 
@@ -160,7 +179,7 @@ func startServer(t *testing.T, extra ...string) *server {
 	var last string
 	for {
 		select {
-		case <-exited:
+		case <-p.exited:
 			t.Fatalf("weftid serve exited before it answered %s: %v", healthz, waitErr)
 		default:
 		}
@@ -168,7 +187,7 @@ func startServer(t *testing.T, extra ...string) *server {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return p
 			}
 			last = resp.Status
 		} else {
@@ -183,17 +202,17 @@ func startServer(t *testing.T, extra ...string) *server {
 
 // addUser creates a user with `weftid user add`, the password on stdin. It
 // may run while the server is running (SQLite WAL).
-func (s *server) addUser(t *testing.T, email, name, role, password string) {
+func (s *server) addUser(t *testing.T, email, name, role, password string, extra ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, serverBin, "user", "add",
+	cmd := exec.CommandContext(ctx, serverBin, append([]string{"user", "add",
 		"--email", email,
 		"--name", name,
 		"--role", role,
 		"--db", s.db,
 		"--hibp-url", "off",
-	)
+	}, extra...)...)
 	cmd.Dir = s.dir
 	cmd.Env = environWithoutWeftid()
 	cmd.Stdin = strings.NewReader(password + "\n")

@@ -5,32 +5,26 @@ package handlers_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // rawEnv is an env with a second handle on its database, for counting rows.
-func rawEnv(t *testing.T) (*env, *sql.DB) {
+func rawEnv(t *testing.T) (*env, *storetest.Raw) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "weftid.db")
-	e := newEnvWith(t, envOptions{dbPath: path})
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return e, db
+	db := storetest.DB(t)
+	e := newEnvWith(t, envOptions{db: db})
+	return e, storetest.RawDB(t, db)
 }
 
-func rows(t *testing.T, db *sql.DB, query string, args ...any) int {
+func rows(t *testing.T, db *storetest.Raw, query string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
@@ -45,7 +39,7 @@ const anonRows = `SELECT (SELECT count(*) FROM webauthn_challenges) + (SELECT co
 	(SELECT count(*) FROM events)`
 
 // expectRefusedWritesNothing sends the (N+1)th request and expects exactly 429 and no new row.
-func expectRefusedWritesNothing(t *testing.T, db *sql.DB, what string, send func() *response) {
+func expectRefusedWritesNothing(t *testing.T, db *storetest.Raw, what string, send func() *response) {
 	t.Helper()
 	before := rows(t, db, anonRows)
 	if r := send(); r.Status != http.StatusTooManyRequests {

@@ -170,12 +170,12 @@ func TestTOTPSetup(t *testing.T) {
 		if row.LastStep != auth.TOTPStep(e.clock.Now()) {
 			t.Errorf("last step %d, want the confirming code's %d", row.LastStep, auth.TOTPStep(e.clock.Now()))
 		}
-		if hits := dbFilesContain(t, secret); len(hits) != 0 {
+		if hits := e.dbFilesContain(secret); len(hits) != 0 {
 			t.Errorf("the TOTP secret is in clear in %v", hits)
 		}
 		for _, code := range codes {
 			for _, form := range []string{code, auth.NormalizeBackupCode(code)} {
-				if hits := dbFilesContain(t, form); len(hits) != 0 {
+				if hits := e.dbFilesContain(form); len(hits) != 0 {
 					t.Errorf("backup code %q is in clear in %v", form, hits)
 				}
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 var benchCSRFField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
@@ -31,17 +32,22 @@ var benchCSRFField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 // codes in 5 minutes, and a run signs in a few thousand times.
 const benchUsers = 5000
 
-// benchServer runs the real app on loopback with production argon2id parameters, a real
-// SQLite file and the log mailer (discarding its output), with benchUsers accounts
-// (bench0@example.com ...) sharing one password, and returns its URL and that password.
-func benchServer(b *testing.B) (base string, email, password string) {
+// onEachDialect runs bench as a sub-benchmark on a fresh database of each dialect
+// (storetest.Dialects: SQLite, and PostgreSQL when WEFTID_TEST_POSTGRES is set), so one run
+// puts them side by side.
+func onEachDialect(b *testing.B, bench func(b *testing.B, db string)) {
+	for _, d := range storetest.Dialects() {
+		b.Run(d.Name, func(b *testing.B) { bench(b, d.DB(b)) })
+	}
+}
+
+// benchServer runs the real app on loopback with production argon2id parameters, the database
+// db and the log mailer (discarding its output), with benchUsers accounts (bench0@example.com
+// ...) sharing one password, and returns its URL and that password.
+func benchServer(b *testing.B, db string) (base string, email, password string) {
 	b.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, b.TempDir()+"/bench.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := storetest.OpenAt(b, db)
 	password = "correct horse battery staple 42"
 	hash, err := auth.HashPassword(password, auth.DefaultArgon2)
 	if err != nil {
@@ -103,8 +109,10 @@ func waitForSAMLKey(b *testing.B, base string) {
 // throttle check, argon2id verification, the attempt and sign-in rows, the code mail and its
 // event, up to the redirect to /login/verify. Clients rotate through benchUsers accounts, so
 // no account meets the limit of code mails.
-func BenchmarkPasswordSignIn(b *testing.B) {
-	base, _, password := benchServer(b)
+func BenchmarkPasswordSignIn(b *testing.B) { onEachDialect(b, benchPasswordSignIn) }
+
+func benchPasswordSignIn(b *testing.B, db string) {
+	base, _, password := benchServer(b, db)
 	var next atomic.Int64
 	b.SetParallelism(4) // more clients than cores, so the hashing pool is always busy
 	b.ResetTimer()
@@ -199,8 +207,10 @@ func newBenchBrowser(b *testing.B, base string) *benchBrowser {
 // a client becomes a new person (one GET /login, from a new address) every 100 checks, so no
 // answer is a 429. It
 // reports requests per second and the median and 99th percentile latency.
-func BenchmarkPasswordStrength(b *testing.B) {
-	base, _, _ := benchServer(b)
+func BenchmarkPasswordStrength(b *testing.B) { onEachDialect(b, benchPasswordStrength) }
+
+func benchPasswordStrength(b *testing.B, db string) {
+	base, _, _ := benchServer(b, db)
 	typed := []string{"correct horse battery staple", "Tr0ub4dor&3", "password123456", "qwertyuiop[]asdf",
 		"ada.lovelace@example.com", "jU8#kL2$mN9@pQ4!vX7&", "19841984", "violet tractor juggles quietly 1987"}
 	var inputs []string

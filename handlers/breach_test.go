@@ -6,25 +6,23 @@ package handlers_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	// The SQLite driver, to look at rows directly.
-	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/breach/breachtest"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 const (
@@ -38,20 +36,15 @@ const (
 // direct inspection.
 type breachEnv struct {
 	*env
-	db   *sql.DB
-	path string
+	db   *storetest.Raw
+	path string // the database: a path or a URL
 }
 
 func newBreachEnv(t *testing.T, hibp *breach.Client) *breachEnv {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "weftid.db")
-	e := newEnvWith(t, envOptions{hibp: hibp, dbPath: path})
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return &breachEnv{env: e, db: db, path: path}
+	path := storetest.DB(t)
+	e := newEnvWith(t, envOptions{hibp: hibp, db: path})
+	return &breachEnv{env: e, db: storetest.RawDB(t, path), path: path}
 }
 
 // job makes the breach service on this env's database, as serve would after a (re)start.

@@ -7,23 +7,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"testing"
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/handlers"
-	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // Every request runs under a context derived from Config.BaseContext, with a deadline: when main
 // cancels the base context at the end of a graceful shutdown, work still running stops. The
 // health check asks the database under the request's context, so it tells which one it got.
 func TestRequestsRunUnderTheBaseContext(t *testing.T) {
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "weftid.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	hasher, err := auth.NewHasher(testParams, 1, 1, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -4,22 +4,21 @@ package handlers_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 func TestEventsPageShowsChainStatus(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "weftid.db")
-	e := newEnvWith(t, envOptions{dbPath: path})
+	path := storetest.DB(t)
+	e := newEnvWith(t, envOptions{db: path})
 	adminUser, admin := e.signedIn("admin@example.com", "Ada Admin", store.RoleAdmin)
 	ids := e.addEvents(
 		store.Event{At: day(1), Type: store.EventUserCreated, ActorID: &adminUser.ID, UserID: &adminUser.ID},
@@ -41,15 +40,12 @@ func TestEventsPageShowsChainStatus(t *testing.T) {
 		t.Fatalf("/events after an intact verification lacks %q:\n%s", want, r.Body)
 	}
 
-	raw, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
-	if err != nil {
+	raw := storetest.RawDB(t, path)
+	if err := raw.DropTrigger("events", "events_no_update"); err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
-	for _, stmt := range []string{`DROP TRIGGER events_no_update`, fmt.Sprintf(`UPDATE events SET ip = '203.0.113.1' WHERE id = %d`, ids[1])} {
-		if _, err := raw.Exec(stmt); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := raw.Exec(`UPDATE events SET ip = '203.0.113.1' WHERE id = ?`, ids[1]); err != nil {
+		t.Fatal(err)
 	}
 	if r, err := verifier.Verify(ctx); err != nil || r.Intact {
 		t.Fatalf("Verify after the edit = %+v, %v; want broken", r.ChainCheck, err)

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // signedInAtWiki is a user signed in to weftid and to the wiki in one browser, with an admin.
@@ -122,17 +122,13 @@ func TestForwardAuthLogoutSignsOutOfWeftid(t *testing.T) {
 }
 
 func TestForwardAuthCacheDelayIsBounded(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "weftid.db")
-	e, _, u, wiki := signedInAtWiki(t, envOptions{dbPath: db})
+	db := storetest.DB(t)
+	e, _, u, wiki := signedInAtWiki(t, envOptions{db: db})
 	expectStatus(t, wiki.check("/"), http.StatusOK)
 	// Another instance on the same database signs the user out everywhere: this one hears
 	// nothing of it, and its cached answer stands for at most 15 seconds.
 	ctx := context.Background()
-	other, err := store.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := storetest.OpenAt(t, db)
 	if _, err := other.DeleteUserSessions(ctx, u.ID, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -29,6 +28,7 @@ import (
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // testParams are cheap argon2id parameters: fine for tests, never for production.
@@ -92,11 +92,12 @@ func (l *testLog) String() string {
 	return l.buf.String()
 }
 
-// env is one running weftid: its own database file, SMTP server, clock and app.
+// env is one running weftid: its own database, SMTP server, clock and app.
 type env struct {
 	t      *testing.T
 	app    *fiber.App
 	store  *store.Store
+	db     string // the database: a path or a URL
 	mail   *mailtest.Server
 	clock  *clock
 	keys   auth.Keys
@@ -112,7 +113,7 @@ type envOptions struct {
 	hasher  *auth.Hasher   // default: testParams, 2 workers, a queue of 16, 5 s wait
 	baseURL string         // default: baseURL
 	hibp    *breach.Client // default: nil, breach checking off
-	dbPath  string         // default: weftid.db in t.TempDir()
+	db      string         // a path or a URL; default: a fresh database of the suite's dialect (storetest)
 	// samlAllowedHosts may serve SAML metadata from loopback (default: none)
 	samlAllowedHosts []string
 }
@@ -122,15 +123,11 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, envOptions{}) }
 func newEnvWith(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	dbPath := o.dbPath
-	if dbPath == "" {
-		dbPath = filepath.Join(t.TempDir(), "weftid.db")
+	db := o.db
+	if db == "" {
+		db = storetest.DB(t)
 	}
-	st, err := store.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.OpenAt(t, db)
 
 	logs := &testLog{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -184,7 +181,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		// Test servers on loopback may serve SAML metadata when a test allows them.
 		SAMLMetadataAllowedHosts: o.samlAllowedHosts,
 	})
-	return &env{t: t, app: app, store: st, mail: srv, clock: clk, keys: keys, hasher: hasher, log: logs, jobs: runner}
+	return &env{t: t, app: app, store: st, db: db, mail: srv, clock: clk, keys: keys, hasher: hasher, log: logs, jobs: runner}
 }
 
 // smtpReady waits for the test SMTP server's greeting. mailtest.Start serves in a goroutine and

@@ -21,24 +21,23 @@ import (
 	"github.com/weftid/weftid/handlers"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // benchLiveTokens is how many live access tokens the store holds during the benchmark.
 const benchLiveTokens = 100_000
 
 // BenchmarkIntrospection measures POST /oauth2/introspect over loopback HTTP against the real
-// app on a real SQLite file holding benchLiveTokens live access tokens (of 1,000 users), asked
-// by a resource server (a service client, HTTP Basic) about a random one of them each time.
+// app on a real database (each dialect, onEachDialect) holding benchLiveTokens live access
+// tokens (of 1,000 users), asked by a resource server (a service client, HTTP Basic) about a random one of them each time.
 // Each answer is checked to be "active": true. The tokens are the opaque tokens op hands out
 // (sealed "id:subject" under the provider's key), stored as the app stores them: the keyed hash
 // of the id.
-func BenchmarkIntrospection(b *testing.B) {
+func BenchmarkIntrospection(b *testing.B) { onEachDialect(b, benchIntrospection) }
+
+func benchIntrospection(b *testing.B, db string) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, b.TempDir()+"/bench.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := storetest.OpenAt(b, db)
 	secretKey := []byte("0123456789abcdef0123456789abcdef")
 	keys := auth.NewKeys(secretKey)
 	now := time.Now()
@@ -53,7 +52,7 @@ func BenchmarkIntrospection(b *testing.B) {
 		uids[i] = u.ID
 	}
 	const rsID, rsSecret = "resource-server", "resource-server-secret-0123456789"
-	err = st.CreateOAuthClient(ctx, store.OAuthClient{ClientID: rsID, Name: "RS", Confidential: true, Service: true,
+	err := st.CreateOAuthClient(ctx, store.OAuthClient{ClientID: rsID, Name: "RS", Confidential: true, Service: true,
 		SecretHash: keys.HashToken("oauth_client_secret", rsSecret), CreatedAt: now, UpdatedAt: now})
 	if err != nil {
 		b.Fatal(err)

@@ -279,7 +279,7 @@ func TestPasswordNeverLoggedOrStored(t *testing.T) {
 		if strings.Contains(e.log.String(), pw) {
 			t.Errorf("the server log contains the password %q", pw)
 		}
-		if hits := dbFilesContain(t, pw); len(hits) > 0 {
+		if hits := e.dbFilesContain(pw); len(hits) > 0 {
 			t.Errorf("the database files %q contain the password %q", hits, pw)
 		}
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // The words the password pages show, copied on purpose (see the harness).
@@ -205,11 +206,15 @@ func (e *env) verifies(id int64, password string) bool {
 }
 
 // dbFilesContain reports which of the test's SQLite files (the database, its WAL and shared
-// memory) hold s. newEnv puts the database in t.TempDir(); every TempDir of a test shares
-// one parent, so this finds it without the harness telling.
-func dbFilesContain(t *testing.T, s string) []string {
+// memory) hold s: every byte of them, freed pages too. On PostgreSQL, whose files the test may
+// not reach, it reports the tables whose rows hold s, as text or as bytes (storetest.Holding).
+func (e *env) dbFilesContain(s string) []string {
+	t := e.t
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "weftid.db*"))
+	if store.IsPostgresURL(e.db) {
+		return storetest.RawDB(t, e.db).Holding(t, s)
+	}
+	files, err := filepath.Glob(e.db + "*")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no database file found: %v", err)
 	}

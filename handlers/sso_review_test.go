@@ -19,6 +19,7 @@ import (
 
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // A code handed to the RP just before "Sign out everywhere" can still be exchanged afterwards:
@@ -159,15 +160,17 @@ func TestCodeExchangedOnceUnderConcurrency(t *testing.T) {
 	code := p.codeFrom(b.get(callbackPath(f.requestID)), f)
 
 	// Hold SQLite's write lock while the exchanges start: each reads the request by its code
-	// (WAL reads do not wait), then waits to begin the transaction that mints its tokens.
+	// (WAL reads do not wait), then waits to begin the transaction that mints its tokens. On
+	// PostgreSQL, where transactions do not wait for each other to begin, hold the request's
+	// row instead: each exchange reads it (reads do not wait for row locks), then waits inside
+	// the transaction that consumes it.
 	const n = 3
 	locked, release := make(chan struct{}), make(chan struct{})
 	held := make(chan error, 1)
 	go func() {
-		held <- e.store.InTx(context.Background(), func(tx *store.Tx) error {
+		held <- holdWrites(e, func() {
 			close(locked)
 			<-release
-			return nil
 		})
 	}()
 	<-locked
@@ -238,6 +241,28 @@ func waitForMinting(n int, limit time.Duration) error {
 		}
 		<-tick.C
 	}
+}
+
+// holdWrites runs wait while holding what keeps the exchanges of a code from writing: SQLite's
+// write lock, or on PostgreSQL a lock on every stored authorize request's row.
+func holdWrites(e *env, wait func()) error {
+	ctx := context.Background()
+	if !store.IsPostgresURL(e.db) {
+		return e.store.InTx(ctx, func(tx *store.Tx) error {
+			wait()
+			return nil
+		})
+	}
+	tx, err := storetest.RawDB(e.t, e.db).BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM oidc_auth_requests FOR UPDATE`); err != nil {
+		return err
+	}
+	wait()
+	return nil
 }
 
 // allStacks is the stack of every goroutine.

@@ -89,7 +89,7 @@ func TestInvitationFlow(t *testing.T) {
 
 	link := e.invitationLink(u.Email)
 	token := strings.TrimPrefix(link, "/invite/")
-	if files := dbFilesContain(t, token); len(files) > 0 {
+	if files := e.dbFilesContain(token); len(files) > 0 {
 		t.Errorf("the invitation token is stored in %v; want only its keyed hash", files)
 	}
 	// The user cannot sign in before setting a password.

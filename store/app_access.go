@@ -83,8 +83,12 @@ func (q q) RestrictedApps(ctx context.Context) (map[AppRef]AppAccess, error) {
 }
 
 // SetAppAccess replaces who may sign in to an application. Call it on the Tx of the change: it
-// deletes the old rows and inserts the new ones. ErrNotFound when a group does not exist.
+// deletes the old rows and inserts the new ones, holding the application's lock (Tx.Lock) so two
+// instances saving it at once do not both insert. ErrNotFound when a group does not exist.
 func (q q) SetAppAccess(ctx context.Context, a AppAccess, now time.Time) error {
+	if err := q.lock(ctx, "app_access:"+string(a.App.Kind)+":"+a.App.ID); err != nil {
+		return err
+	}
 	if err := q.DeleteAppAccess(ctx, a.App); err != nil {
 		return err
 	}

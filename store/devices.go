@@ -73,7 +73,7 @@ func (q q) DeviceByHash(ctx context.Context, tokenHash []byte, now time.Time) (D
 // that e-mail address, or ErrNotFound: a device cookie counts only for its own account.
 func (q q) DeviceForEmail(ctx context.Context, tokenHash []byte, email string, now time.Time) (Device, error) {
 	return scanDevice(q.db.QueryRowContext(ctx, `SELECT `+prefixed("d.", deviceColumns)+` FROM devices d JOIN users u ON u.id = d.user_id
-		WHERE d.token_hash = ? AND u.email = ? AND d.expires_at > ?`, tokenHash, NormalizeEmail(email), unix(now)))
+		WHERE d.token_hash = ? AND lower(u.email) = lower(?) AND d.expires_at > ?`, tokenHash, NormalizeEmail(email), unix(now)))
 }
 
 // prefixed puts prefix before each name of a comma-separated column list.

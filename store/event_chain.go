@@ -10,9 +10,8 @@ import (
 	"github.com/weftid/weftid/store/eventchain"
 )
 
-// AddEvent appends one event in a transaction of its own, so that reading the chain's head and
-// inserting the next link cannot interleave with another writer. An event that records a change
-// belongs on that change's Tx instead.
+// AddEvent appends one event in a transaction of its own (see Tx.AddEvent). An event that
+// records a change belongs on that change's Tx instead.
 func (s *Store) AddEvent(ctx context.Context, e Event) error {
 	return s.InTx(ctx, func(tx *Tx) error { return tx.AddEvent(ctx, e) })
 }
@@ -55,7 +54,11 @@ func (q q) EventChain(ctx context.Context, after int64, limit int) ([]ChainLink,
 // chainErr turns err into ErrNoEventChain when the events have no hash column.
 func (q q) chainErr(ctx context.Context, err error) error {
 	var n int
-	if e := q.db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'hash'`).Scan(&n); e == nil && n == 0 {
+	query := `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'hash'`
+	if q.d == Postgres {
+		query = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'events' AND column_name = 'hash'`
+	}
+	if e := q.db.QueryRowContext(ctx, query).Scan(&n); e == nil && n == 0 {
 		return ErrNoEventChain
 	}
 	return err

@@ -10,6 +10,7 @@ import (
 	"github.com/weftid/weftid/migrations"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/store/eventchain"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // chainOK walks the whole chain as the store hands it out and fails the test at the first event
@@ -84,7 +85,7 @@ func TestEventChainMigration(t *testing.T) {
 	ctx := context.Background()
 	s, path := newStore(t)
 	db := secondHandle(t, path)
-	p, err := migrations.Provider(db)
+	p, err := migrations.Provider(db.DB, storetest.Postgres())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +124,11 @@ func TestEventChainMigration(t *testing.T) {
 	if _, err := p.DownTo(ctx, 13); err != nil {
 		t.Fatalf("down to 13 again: %v", err)
 	}
-	if n := count(t, db, `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'hash'`); n != 0 {
+	if hasColumn(t, s, "events", "hash") {
 		t.Error("down left the hash column")
 	}
-	if n := count(t, db, `SELECT count(*) FROM sqlite_master WHERE name IN ('event_chain_checks', 'events_hash_required')`); n != 0 {
-		t.Error("down left the checks table or the hash trigger")
+	if objs := append(schemaObjects(t, s, "event_chain_checks"), schemaObjects(t, s, "events_hash_required")...); len(objs) != 0 {
+		t.Errorf("down left the checks table or the hash trigger: %q", objs)
 	}
 	if n := count(t, db, `SELECT count(*) FROM events`); n != 4 {
 		t.Errorf("down kept %d events, want 4", n)

@@ -38,31 +38,51 @@ func (o Origin) Event(at time.Time, typ EventType, actor, subject *int64, detail
 	return Event{At: at, Type: typ, ActorID: actor, UserID: subject, IP: o.IP, UserAgent: o.UserAgent, Details: details}
 }
 
-// AddEvent appends an event, chained to the one before it (see package eventchain): it reads the
-// newest event's id and hash and writes the next id with the hash over both. Call it on the Tx of
-// the change it records; Store.AddEvent wraps a lone event in a transaction of its own. Write
-// transactions begin IMMEDIATE, so no other writer can add an event between the read and the
-// insert.
-func (q q) AddEvent(ctx context.Context, e Event) error {
-	details := []byte("{}")
-	if len(e.Details) > 0 {
-		var err error
-		if details, err = json.Marshal(e.Details); err != nil {
-			return fmt.Errorf("store: event details: %w", err)
-		}
+// AddEvent adds an event to the transaction of the change it records. It is appended to the
+// chain (see package eventchain) when the transaction commits, after everything else it
+// does: Store.InTx calls appendEvents last. Store.AddEvent wraps a lone event in a transaction
+// of its own.
+func (tx *Tx) AddEvent(_ context.Context, e Event) error {
+	tx.events = append(tx.events, e)
+	return nil
+}
+
+// appendEvents appends events to the chain: it reads the newest event's id and hash and writes
+// each next id with the hash over both. No other writer may add an event between the read and
+// the insert, and the chain's order must be the order of the commits: SQLite's transactions
+// begin IMMEDIATE (one writer at a time), and on PostgreSQL the transaction takes the chain's
+// lock here, as its last step, holding it only until its commit. Taken last, it is never held
+// while waiting for another lock, so it cannot be part of a deadlock.
+func (q q) appendEvents(ctx context.Context, events []Event) error {
+	if len(events) == 0 {
+		return nil
 	}
-	l := eventchain.Link{At: unix(e.At), Type: string(e.Type), ActorID: e.ActorID, UserID: e.UserID,
-		IP: e.IP, UserAgent: e.UserAgent, Details: string(details)}
-	err := q.db.QueryRowContext(ctx, `SELECT id, hash FROM events ORDER BY id DESC LIMIT 1`).Scan(&l.ID, &l.Prev)
+	if err := q.lock(ctx, "events"); err != nil {
+		return err
+	}
+	var head eventchain.Link
+	err := q.db.QueryRowContext(ctx, `SELECT id, hash FROM events ORDER BY id DESC LIMIT 1`).Scan(&head.ID, &head.Prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("store: add event %s: chain head: %w", e.Type, err)
+		return fmt.Errorf("store: add event %s: chain head: %w", events[0].Type, err)
 	}
-	l.ID++
-	_, err = q.db.ExecContext(ctx, `
-		INSERT INTO events (id, at, type, actor_id, user_id, ip, user_agent, details, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		l.ID, l.At, l.Type, l.ActorID, l.UserID, l.IP, l.UserAgent, l.Details, eventchain.Hash(l))
-	if err != nil {
-		return fmt.Errorf("store: add event %s: %w", e.Type, err)
+	id, prev := head.ID, head.Prev
+	for _, e := range events {
+		details := []byte("{}")
+		if len(e.Details) > 0 {
+			if details, err = json.Marshal(e.Details); err != nil {
+				return fmt.Errorf("store: event details: %w", err)
+			}
+		}
+		id++
+		l := eventchain.Link{ID: id, Prev: prev, At: unix(e.At), Type: string(e.Type), ActorID: e.ActorID, UserID: e.UserID,
+			IP: e.IP, UserAgent: e.UserAgent, Details: string(details)}
+		prev = eventchain.Hash(l)
+		_, err = q.db.ExecContext(ctx, `
+			INSERT INTO events (id, at, type, actor_id, user_id, ip, user_agent, details, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.ID, l.At, l.Type, l.ActorID, l.UserID, l.IP, l.UserAgent, l.Details, prev)
+		if err != nil {
+			return fmt.Errorf("store: add event %s: %w", e.Type, err)
+		}
 	}
 	return nil
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // Group is a named set of users; applications may let only the members of some groups sign in.
@@ -140,8 +138,7 @@ func (q q) AddGroupMember(ctx context.Context, groupID, userID int64, at time.Ti
 	res, err := q.db.ExecContext(ctx, `
 		INSERT INTO user_group_members (group_id, user_id, added_at) VALUES (?, ?, ?)
 		ON CONFLICT (group_id, user_id) DO NOTHING`, groupID, userID, unix(at))
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintForeignKey {
+	if foreignKeyViolation(err) {
 		return ErrNotFound
 	}
 	if err != nil {

@@ -203,8 +203,8 @@ func TestGroupsMigrationDownUp(t *testing.T) {
 	if err := s.MigrateDownAll(ctx); err != nil {
 		t.Fatalf("MigrateDownAll: %v", err)
 	}
-	if n := count(t, store.RawDB(s), `SELECT count(*) FROM sqlite_master WHERE name LIKE 'user_group%' OR name LIKE 'app_access%'`); n != 0 {
-		t.Errorf("after down, %d group or access tables or indexes remain", n)
+	if objs := append(schemaObjects(t, s, "user_group%"), schemaObjects(t, s, "app_access%")...); len(objs) != 0 {
+		t.Errorf("after down, group or access tables or indexes remain: %q", objs)
 	}
 	if err := s.MigrateUp(ctx); err != nil {
 		t.Fatalf("MigrateUp: %v", err)

@@ -58,10 +58,10 @@ func (q q) CreateOAuthClient(ctx context.Context, c OAuthClient) error {
 	_, err := q.db.ExecContext(ctx, `INSERT INTO oauth_clients (`+oauthClientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ClientID, c.Name, c.SecretHash, c.Confidential, c.Service, strings.Join(c.RedirectURIs, "\n"), c.HomeURL,
 		unix(c.CreatedAt), unix(c.UpdatedAt), strings.Join(c.PostLogoutRedirectURIs, "\n"), c.strength())
+	if uniqueViolation(err) {
+		return ErrConflict
+	}
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") {
-			return ErrConflict
-		}
 		return fmt.Errorf("store: create oauth client: %w", err)
 	}
 	return nil
@@ -74,7 +74,7 @@ func (q q) OAuthClientByID(ctx context.Context, clientID string) (OAuthClient, e
 
 // ListOAuthClients returns every client by name.
 func (q q) ListOAuthClients(ctx context.Context) ([]OAuthClient, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+oauthClientCols+` FROM oauth_clients ORDER BY name COLLATE NOCASE, client_id`)
+	rows, err := q.db.QueryContext(ctx, `SELECT `+oauthClientCols+` FROM oauth_clients ORDER BY lower(name), client_id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: list oauth clients: %w", err)
 	}
@@ -103,7 +103,7 @@ func (c OAuthClient) strength() string {
 // A client made public loses its secret.
 func (q q) UpdateOAuthClient(ctx context.Context, c OAuthClient) error {
 	res, err := q.db.ExecContext(ctx, `UPDATE oauth_clients SET name = ?, confidential = ?, service = ?, redirect_uris = ?,
-		home_url = ?, updated_at = ?, secret_hash = CASE WHEN ? THEN secret_hash ELSE NULL END,
+		home_url = ?, updated_at = ?, secret_hash = CASE WHEN ? = 1 THEN secret_hash ELSE NULL END,
 		post_logout_redirect_uris = ?, required_auth_strength = ? WHERE client_id = ?`,
 		c.Name, c.Confidential, c.Service, strings.Join(c.RedirectURIs, "\n"), c.HomeURL, unix(c.UpdatedAt), c.Confidential,
 		strings.Join(c.PostLogoutRedirectURIs, "\n"), c.strength(), c.ClientID)

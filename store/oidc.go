@@ -295,9 +295,18 @@ type OIDCSigningKey struct {
 	RetiresAt     time.Time // zero while it is the current key
 }
 
+// OIDCKeysLock is the lock (Tx.Lock) of the ID-token signing keys: adding one takes it, and so
+// does the first start's check for none, so instances starting together make one first key and
+// two rotations at once leave one current key.
+const OIDCKeysLock = "oidc_signing_keys"
+
 // AddOIDCSigningKey stores a new key that signs from its ActivatesAt, and schedules every key
-// not yet retiring to leave the key set at retireOld.
+// not yet retiring to leave the key set at retireOld. Call it in a transaction: it holds
+// OIDCKeysLock until the end.
 func (q q) AddOIDCSigningKey(ctx context.Context, k OIDCSigningKey, retireOld time.Time) error {
+	if err := q.lock(ctx, OIDCKeysLock); err != nil {
+		return err
+	}
 	if _, err := q.db.ExecContext(ctx, `UPDATE oidc_signing_keys SET retires_at = ? WHERE retires_at IS NULL`, unix(retireOld)); err != nil {
 		return fmt.Errorf("store: retire signing keys: %w", err)
 	}
@@ -313,7 +322,8 @@ func (q q) AddOIDCSigningKey(ctx context.Context, k OIDCSigningKey, retireOld ti
 // ActivatesAt has come is the one that signs.
 func (q q) OIDCSigningKeys(ctx context.Context, now time.Time) ([]OIDCSigningKey, error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT kid, alg, private_sealed, created_at, activates_at, COALESCE(retires_at, 0)
-		FROM oidc_signing_keys WHERE retires_at IS NULL OR retires_at > ? ORDER BY activates_at DESC, created_at DESC, rowid DESC`, unix(now))
+		FROM oidc_signing_keys WHERE retires_at IS NULL OR retires_at > ?
+		ORDER BY retires_at IS NULL DESC, activates_at DESC, created_at DESC, COALESCE(retires_at, 0) DESC, kid`, unix(now))
 	if err != nil {
 		return nil, fmt.Errorf("store: signing keys: %w", err)
 	}

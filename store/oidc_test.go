@@ -10,7 +10,7 @@ import (
 // Every OAuth2 token, code and client lookup, and every revocation, is one indexed search,
 // never a scan: SQLite's own query plan says so.
 func TestOIDCLookupsAreIndexed(t *testing.T) {
-	s, _ := newStore(t)
+	s, _ := newSQLite(t)
 	db := store.RawDB(s)
 	for q, args := range store.OIDCLookups {
 		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // Passkey is a registered WebAuthn credential. Credential is go-webauthn's Credential as JSON.
@@ -44,18 +42,17 @@ func scanPasskey(row interface{ Scan(...any) error }) (Passkey, error) {
 
 // CreatePasskey stores a new passkey; ErrConflict when the credential is registered already.
 func (q q) CreatePasskey(ctx context.Context, p Passkey) (Passkey, error) {
-	res, err := q.db.ExecContext(ctx, `
-		INSERT INTO passkeys (user_id, credential_id, name, credential, sign_count, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, 0)`,
-		p.UserID, p.CredentialID, p.Name, p.Credential, p.SignCount, unix(p.CreatedAt))
+	err := q.db.QueryRowContext(ctx, `
+		INSERT INTO passkeys (user_id, credential_id, name, credential, sign_count, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, 0)
+		RETURNING id`,
+		p.UserID, p.CredentialID, p.Name, p.Credential, p.SignCount, unix(p.CreatedAt)).Scan(&p.ID)
+	if uniqueViolation(err) {
+		return Passkey{}, ErrConflict
+	}
 	if err != nil {
-		var se sqlite3.Error
-		if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
-			return Passkey{}, ErrConflict
-		}
 		return Passkey{}, fmt.Errorf("store: create passkey: %w", err)
 	}
-	p.ID, err = res.LastInsertId()
-	return p, err
+	return p, nil
 }
 
 // PasskeysByUser lists a user's passkeys, oldest first.

@@ -65,7 +65,7 @@ type Rule struct {
 const weakerPasswordWhere = `
 	password_hash <> '' AND password_reset_required = 0
 	AND (password_min_score < ?3
-	     OR password_min_length < CASE WHEN role = 'super_admin' THEN ?2 ELSE ?1 END)`
+	     OR password_min_length < CASE WHEN role = 'super_admin' THEN CAST(?2 AS BIGINT) ELSE CAST(?1 AS BIGINT) END)`
 
 // CountWeakerPasswords counts the users whose password was set under a weaker rule (see
 // weakerPasswordWhere) and who are not yet required to reset it.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // SAMLServiceProvider is an application that signs its users in with SAML, registered by its
@@ -50,12 +48,6 @@ func unixOrZero(t time.Time) int64 {
 		return 0
 	}
 	return unix(t)
-}
-
-// uniqueViolation reports whether err is SQLite refusing a duplicate value.
-func uniqueViolation(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
 }
 
 // CreateSAMLServiceProvider stores a new service provider; ErrConflict when its entity ID is
@@ -138,7 +130,7 @@ func (q q) SAMLServiceProviderByEntityID(ctx context.Context, entityID string) (
 
 // SAMLServiceProviders lists every service provider by name.
 func (q q) SAMLServiceProviders(ctx context.Context) ([]SAMLServiceProvider, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+samlSPColumns+` FROM saml_service_providers ORDER BY name COLLATE NOCASE, id`)
+	rows, err := q.db.QueryContext(ctx, `SELECT `+samlSPColumns+` FROM saml_service_providers ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: saml service providers: %w", err)
 	}

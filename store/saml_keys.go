@@ -44,8 +44,17 @@ func (q q) SAMLSigningKeys(ctx context.Context, now time.Time) ([]SAMLSigningKey
 }
 
 // CreateFirstSAMLSigningKey stores the key of the first start; ErrConflict (and nothing stored)
-// when there is a key already, so that every process signs with the one stored first.
-func (q q) CreateFirstSAMLSigningKey(ctx context.Context, k SAMLSigningKey) error {
+// when there is a key already, so that every process signs with the one stored first. The check
+// and the insert are one transaction under the keys' lock: instances starting together on one
+// database store one.
+func (s *Store) CreateFirstSAMLSigningKey(ctx context.Context, k SAMLSigningKey) error {
+	return s.InTx(ctx, func(tx *Tx) error { return tx.createFirstSAMLSigningKey(ctx, k) })
+}
+
+func (q q) createFirstSAMLSigningKey(ctx context.Context, k SAMLSigningKey) error {
+	if err := q.lock(ctx, "saml_signing_keys"); err != nil {
+		return err
+	}
 	res, err := q.db.ExecContext(ctx, `INSERT INTO saml_signing_keys (kid, certificate, private_key, created_at, activates_at)
 		SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM saml_signing_keys)`,
 		k.KID, k.Certificate, k.SealedKey, unix(k.CreatedAt), unix(k.ActivatesAt))
@@ -62,8 +71,12 @@ func (q q) CreateFirstSAMLSigningKey(ctx context.Context, k SAMLSigningKey) erro
 }
 
 // AddSAMLSigningKey stores a rotated-in key, and schedules every key not yet retiring to leave
-// the metadata at retireOthers.
+// the metadata at retireOthers. Call it in a transaction: it holds the keys' lock until the end,
+// so two rotations at once (on two instances) leave one key not retiring.
 func (q q) AddSAMLSigningKey(ctx context.Context, k SAMLSigningKey, retireOthers time.Time) error {
+	if err := q.lock(ctx, "saml_signing_keys"); err != nil {
+		return err
+	}
 	if _, err := q.db.ExecContext(ctx, `UPDATE saml_signing_keys SET retires_at = ? WHERE retires_at IS NULL`, unix(retireOthers)); err != nil {
 		return fmt.Errorf("store: retire saml signing keys: %w", err)
 	}
@@ -76,8 +89,12 @@ func (q q) AddSAMLSigningKey(ctx context.Context, k SAMLSigningKey, retireOthers
 }
 
 // ActivateSAMLSigningKeyNow makes the waiting key kid sign from now and retires every other key
-// not yet retired at now; ErrNotFound when kid is not a key waiting to sign.
+// not yet retired at now; ErrNotFound when kid is not a key waiting to sign. It takes the keys'
+// lock, as AddSAMLSigningKey does.
 func (q q) ActivateSAMLSigningKeyNow(ctx context.Context, kid string, now time.Time) error {
+	if err := q.lock(ctx, "saml_signing_keys"); err != nil {
+		return err
+	}
 	res, err := q.db.ExecContext(ctx, `UPDATE saml_signing_keys SET activates_at = ? WHERE kid = ? AND activates_at > ? AND retires_at IS NULL`,
 		unix(now), kid, unix(now))
 	if err != nil {

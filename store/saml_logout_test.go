@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftid/weftid/migrations"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // TestSAMLKeyMigration: the single key of before migration 19 becomes the first of the rotating
@@ -16,14 +17,15 @@ func TestSAMLKeyMigration(t *testing.T) {
 	ctx := context.Background()
 	s, path := newStore(t)
 	db := secondHandle(t, path)
-	p, err := migrations.Provider(db)
+	p, err := migrations.Provider(db.DB, storetest.Postgres())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.DownTo(ctx, 18); err != nil {
 		t.Fatalf("down to 18: %v", err)
 	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO saml_idp_key (id, certificate, private_key, created_at) VALUES (1, x'c0ffee', x'5ea1ed', 100)`); err != nil {
+	if _, err := db.ExecContext(ctx, `INSERT INTO saml_idp_key (id, certificate, private_key, created_at) VALUES (1, ?, ?, 100)`,
+		[]byte("\xc0\xff\xee"), []byte("\x5e\xa1\xed")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Up(ctx); err != nil {
@@ -41,7 +43,8 @@ func TestSAMLKeyMigration(t *testing.T) {
 	if _, err := p.DownTo(ctx, 18); err != nil {
 		t.Fatalf("down to 18 again: %v", err)
 	}
-	if n := count(t, db, `SELECT count(*) FROM saml_idp_key WHERE certificate = x'c0ffee' AND private_key = x'5ea1ed' AND created_at = 100`); n != 1 {
+	if n := count(t, db, `SELECT count(*) FROM saml_idp_key WHERE certificate = ? AND private_key = ? AND created_at = 100`,
+		[]byte("\xc0\xff\xee"), []byte("\x5e\xa1\xed")); n != 1 {
 		t.Errorf("after down, saml_idp_key holds %d copies of the key, want 1", n)
 	}
 	if _, err := p.Up(ctx); err != nil {

@@ -21,8 +21,16 @@ type SAMLPendingRequest struct {
 
 // HoldSAMLRequest stores a request, first clearing the expired ones. It returns ErrConflict
 // (and stores nothing) when max requests are held already, so a flood of requests cannot grow
-// the table without bound.
-func (q q) HoldSAMLRequest(ctx context.Context, p SAMLPendingRequest, max int) error {
+// the table without bound: the count and the insert are one transaction that holds a lock
+// (Tx.Lock), so instances sharing a database cannot pass the bound together.
+func (s *Store) HoldSAMLRequest(ctx context.Context, p SAMLPendingRequest, max int) error {
+	return s.InTx(ctx, func(tx *Tx) error { return tx.holdSAMLRequest(ctx, p, max) })
+}
+
+func (q q) holdSAMLRequest(ctx context.Context, p SAMLPendingRequest, max int) error {
+	if err := q.lock(ctx, "saml_pending_requests"); err != nil {
+		return err
+	}
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM saml_pending_requests WHERE expires_at <= ?`, unix(p.CreatedAt)); err != nil {
 		return fmt.Errorf("store: hold saml request: %w", err)
 	}

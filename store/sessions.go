@@ -79,7 +79,7 @@ func (q q) DeleteSession(ctx context.Context, idHash []byte) error {
 // DeleteUserSessions ends every session of a user except the one whose hash is keep (nil keeps none),
 // and returns how many ended.
 func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep []byte) (int64, error) {
-	res, err := q.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?`, userID, keep)
+	res, err := q.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash IS DISTINCT FROM ?`, userID, keep)
 	if err != nil {
 		return 0, fmt.Errorf("store: delete user sessions: %w", err)
 	}
@@ -90,24 +90,15 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64, keep []byte) (i
 // DeleteExpired removes sessions, sign-ins, codes, setup tokens, devices, SAML logout records and
 // throttle records that can no longer matter at now. Attempts are kept for a day.
 func (q q) DeleteExpired(ctx context.Context, now time.Time) error {
-	for _, stmt := range []string{
-		`DELETE FROM sessions WHERE expires_at <= ?1`,
-		`DELETE FROM signins WHERE expires_at <= ?1`,
-		`DELETE FROM email_codes WHERE expires_at <= ?1`,
-		`DELETE FROM setup_tokens WHERE expires_at <= ?1`,
-		`DELETE FROM webauthn_challenges WHERE expires_at <= ?1`,
-		`DELETE FROM invitations WHERE expires_at <= ?1`,
-		`DELETE FROM password_resets WHERE expires_at <= ?1`,
-		`DELETE FROM devices WHERE expires_at <= ?1`,
-		`DELETE FROM saml_session_participants WHERE expires_at <= ?1`,
-		`DELETE FROM saml_logout_steps WHERE expires_at <= ?1`,
-		`DELETE FROM proxy_codes WHERE expires_at <= ?1`,
-		`DELETE FROM proxy_sessions WHERE expires_at <= ?1`,
-		`DELETE FROM signin_attempts WHERE at <= ?1 - 86400`,
-	} {
-		if _, err := q.db.ExecContext(ctx, stmt, unix(now)); err != nil {
+	for _, table := range []string{"sessions", "signins", "email_codes", "setup_tokens", "webauthn_challenges",
+		"invitations", "password_resets", "devices", "saml_session_participants", "saml_logout_steps",
+		"proxy_codes", "proxy_sessions"} {
+		if _, err := q.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= ?`, unix(now)); err != nil {
 			return fmt.Errorf("store: delete expired: %w", err)
 		}
+	}
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM signin_attempts WHERE at <= ?`, unix(now.Add(-24*time.Hour))); err != nil {
+		return fmt.Errorf("store: delete expired: %w", err)
 	}
 	return nil
 }

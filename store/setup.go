@@ -8,17 +8,27 @@ import (
 	"time"
 )
 
-// ReplaceSetupToken drops any earlier setup token and stores this one: only the newest printed
-// /setup link works.
-func (q q) ReplaceSetupToken(ctx context.Context, tokenHash []byte, expires time.Time) error {
-	if _, err := q.db.ExecContext(ctx, `DELETE FROM setup_tokens`); err != nil {
-		return fmt.Errorf("store: replace setup token: %w", err)
-	}
-	if _, err := q.db.ExecContext(ctx, `INSERT INTO setup_tokens (token_hash, expires_at) VALUES (?, ?)`, tokenHash, unix(expires)); err != nil {
-		return fmt.Errorf("store: replace setup token: %w", err)
-	}
-	return nil
+// ReplaceSetupToken drops any earlier setup token and stores this one, in one transaction that
+// holds the setup lock: only the newest printed /setup link works, also when several instances
+// start at once.
+func (s *Store) ReplaceSetupToken(ctx context.Context, tokenHash []byte, expires time.Time) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		if err := tx.Lock(ctx, SetupLock); err != nil {
+			return err
+		}
+		if _, err := tx.db.ExecContext(ctx, `DELETE FROM setup_tokens`); err != nil {
+			return fmt.Errorf("store: replace setup token: %w", err)
+		}
+		if _, err := tx.db.ExecContext(ctx, `INSERT INTO setup_tokens (token_hash, expires_at) VALUES (?, ?)`, tokenHash, unix(expires)); err != nil {
+			return fmt.Errorf("store: replace setup token: %w", err)
+		}
+		return nil
+	})
 }
+
+// SetupLock is the lock (Tx.Lock) of the first-run setup: the transaction that uses the setup
+// link and creates the first super admin holds it, so two cannot both find no users.
+const SetupLock = "setup"
 
 // SetupTokenValid reports whether the token is stored and unexpired, without using it.
 func (q q) SetupTokenValid(ctx context.Context, tokenHash []byte, now time.Time) (bool, error) {

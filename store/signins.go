@@ -102,14 +102,14 @@ func (q q) AdvanceSignIn(ctx context.Context, idHash []byte, done Progress) (Pro
 	var p Progress
 	err := q.db.QueryRowContext(ctx, `
 		UPDATE signins SET
-			progress_password = progress_password OR ?,
-			progress_second_factor = progress_second_factor OR ?,
-			progress_reset_password = progress_reset_password OR ?,
-			progress_email_code = progress_email_code OR ?,
-			progress_strong_factor = progress_strong_factor OR ?,
-			progress_enrolled = progress_enrolled OR ?,
+			progress_password = CASE WHEN ? = 1 THEN 1 ELSE progress_password END,
+			progress_second_factor = CASE WHEN ? = 1 THEN 1 ELSE progress_second_factor END,
+			progress_reset_password = CASE WHEN ? = 1 THEN 1 ELSE progress_reset_password END,
+			progress_email_code = CASE WHEN ? = 1 THEN 1 ELSE progress_email_code END,
+			progress_strong_factor = CASE WHEN ? = 1 THEN 1 ELSE progress_strong_factor END,
+			progress_enrolled = CASE WHEN ? = 1 THEN 1 ELSE progress_enrolled END,
 			factors = factors | ?,
-			step_up = step_up OR ?
+			step_up = CASE WHEN ? = 1 THEN 1 ELSE step_up END
 		WHERE id_hash = ? RETURNING `+progressColumns,
 		done.Password, done.SecondFactor, done.ResetPassword, done.EmailCode, done.StrongFactor, done.Enrolled,
 		done.Factors, done.StepUp, idHash).Scan(p.fields()...)
@@ -191,14 +191,13 @@ func (q q) ReplaceEmailCode(ctx context.Context, c EmailCode) (EmailCode, error)
 	if _, err := q.db.ExecContext(ctx, `DELETE FROM email_codes WHERE signin_hash = ?`, c.SignInHash); err != nil {
 		return EmailCode{}, fmt.Errorf("store: replace email code: %w", err)
 	}
-	res, err := q.db.ExecContext(ctx, `
-		INSERT INTO email_codes (signin_hash, code_hash, attempts, created_at, expires_at) VALUES (?, ?, 0, ?, ?)`,
-		c.SignInHash, c.CodeHash, unix(c.CreatedAt), unix(c.ExpiresAt))
+	err := q.db.QueryRowContext(ctx, `
+		INSERT INTO email_codes (signin_hash, code_hash, attempts, created_at, expires_at) VALUES (?, ?, 0, ?, ?) RETURNING id`,
+		c.SignInHash, c.CodeHash, unix(c.CreatedAt), unix(c.ExpiresAt)).Scan(&c.ID)
 	if err != nil {
 		return EmailCode{}, fmt.Errorf("store: replace email code: %w", err)
 	}
-	c.ID, err = res.LastInsertId()
-	return c, err
+	return c, nil
 }
 
 // DeleteEmailCode removes one code (a send that failed leaves nothing behind).

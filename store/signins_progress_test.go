@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftid/weftid/migrations"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 func TestCreateSignInWithProgress(t *testing.T) {
@@ -106,7 +107,7 @@ func TestSignInProgressMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := secondHandle(t, path)
-	p, err := migrations.Provider(db)
+	p, err := migrations.Provider(db.DB, storetest.Postgres())
 	if err != nil {
 		t.Fatal(err)
 	}

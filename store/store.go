@@ -1,4 +1,5 @@
-// Package store keeps weftid's state in one SQLite file: explicit SQL, one file per entity.
+// Package store keeps weftid's state: explicit SQL, one file per entity, on one SQLite file (the
+// default) or on PostgreSQL, which several instances can share (see Dialect).
 package store
 
 import (
@@ -6,13 +7,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"time"
 
 	"github.com/pressly/goose/v3"
-
-	"github.com/mattn/go-sqlite3"
 
 	"github.com/weftid/weftid/migrations"
 )
@@ -30,100 +27,70 @@ type dbtx interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// q carries every query; Store runs them on the pool, Tx inside one transaction. watch hears
-// of writes that end sessions (watch.go).
+// q carries every query; Store runs them on the pool, Tx inside one transaction. d is the
+// dialect, for the few statements that differ; watch hears of writes that end sessions
+// (watch.go).
 type q struct {
 	db    dbtx
+	d     Dialect
 	watch watcher
 }
 
 // Store is the database. Its query methods each run on their own; use InTx to group writes.
 type Store struct {
 	q
-	sqlDB   *sql.DB
-	path    string
+	sqlDB *sql.DB
+	// locks are PostgreSQL connections apart from the pool, which hold the locks of Lock
+	// (nil on SQLite).
+	locks   *sql.DB
+	path    string // the SQLite file ("" on PostgreSQL)
 	watches *watches
 }
 
-// Tx is one transaction: the same query methods as Store, committed together.
-type Tx struct{ q }
-
-// JournalSizeLimit bounds the write-ahead log (bytes): after a checkpoint SQLite truncates the
-// -wal file back to at most this, so a burst of writes does not leave a file of hundreds of
-// megabytes behind. Checkpoint empties it.
-const JournalSizeLimit = 4 << 20
-
-// driverName is the SQLite driver as weftid opens it: go-sqlite3 with the pragmas its DSN
-// cannot set run on every new connection.
-const driverName = "sqlite3_weftid"
-
-func init() {
-	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(conn *sqlite3.SQLiteConn) error {
-		_, err := conn.Exec(fmt.Sprintf("PRAGMA journal_size_limit = %d", JournalSizeLimit), nil)
-		return err
-	}})
+// Tx is one transaction: the same query methods as Store, committed together. Its events are
+// appended to the chain when it commits (AddEvent).
+type Tx struct {
+	q
+	events []Event
 }
 
-// Open opens (creating if needed) the SQLite file at path in WAL mode with foreign keys and a
-// busy timeout, and applies every embedded migration that has not run yet. A new file is made
-// readable by its owner only (0600), and so are its -wal and -shm files, which SQLite creates
-// with the database file's permissions.
-func Open(ctx context.Context, path string) (*Store, error) { return open(ctx, path, true) }
+// Open opens the database db names and applies every embedded migration of its dialect that
+// has not run yet: a postgres:// (or postgresql://) URL is PostgreSQL, anything else the path of
+// a SQLite file, created when missing (see openSQLite).
+func Open(ctx context.Context, db string) (*Store, error) { return open(ctx, db, true) }
 
-// OpenAsIs opens the SQLite file at path as Open does but applies no migration: for a backup,
+// OpenAsIs opens the database as Open does but applies no migration: for a backup or a check,
 // which must not change the database a running server (perhaps an older one) uses.
-func OpenAsIs(ctx context.Context, path string) (*Store, error) { return open(ctx, path, false) }
+func OpenAsIs(ctx context.Context, db string) (*Store, error) { return open(ctx, db, false) }
 
-func open(ctx context.Context, path string, migrate bool) (*Store, error) {
-	if err := createPrivate(path); err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+func open(ctx context.Context, db string, migrate bool) (*Store, error) {
+	var s *Store
+	var err error
+	if IsPostgresURL(db) {
+		s, err = openPostgres(ctx, db)
+	} else {
+		s, err = openSQLite(ctx, db)
 	}
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + url.Values{
-		"_journal_mode": {"WAL"},
-		"_foreign_keys": {"on"},
-		"_busy_timeout": {"5000"},
-		"_synchronous":  {"NORMAL"},
-		"_txlock":       {"immediate"},
-	}.Encode()
-	db, err := sql.Open(driverName, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	w := &watches{}
-	s := &Store{q: q{db: db, watch: w}, sqlDB: db, path: path, watches: w}
+	s.watches = &watches{}
+	s.watch = s.watches
 	if !migrate {
 		return s, nil
 	}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// createPrivate creates the database file empty with mode 0600 when it does not exist yet, so
-// that SQLite, which would create it 0644 (less the umask), finds it and keeps its mode. An
-// existing file is left as it is.
-func createPrivate(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
+// Dialect is the database the store runs on.
+func (s *Store) Dialect() Dialect { return s.d }
 
 func (s *Store) provider() (*goose.Provider, error) {
-	p, err := migrations.Provider(s.sqlDB)
+	p, err := migrations.Provider(s.sqlDB, s.d == Postgres)
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
@@ -157,7 +124,12 @@ func (s *Store) MigrateDownAll(ctx context.Context) error {
 func (s *Store) MigrateUp(ctx context.Context) error { return s.migrate(ctx) }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.sqlDB.Close() }
+func (s *Store) Close() error {
+	if s.locks != nil {
+		s.locks.Close()
+	}
+	return s.sqlDB.Close()
+}
 
 // Ping checks that the database answers; /healthz uses it.
 func (s *Store) Ping(ctx context.Context) error {
@@ -165,29 +137,23 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.sqlDB.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }
 
-// Checkpoint copies the write-ahead log into the database and truncates the -wal file to zero
-// bytes (PRAGMA wal_checkpoint(TRUNCATE)); it waits for writers (the busy timeout) and reports
-// SQLITE_BUSY as an error when readers kept it from finishing. The jobs runner calls it every
-// minute, so the WAL shrinks back after a burst.
-func (s *Store) Checkpoint(ctx context.Context) error {
-	var busy, logPages, checkpointed int
-	if err := s.sqlDB.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &checkpointed); err != nil {
-		return fmt.Errorf("store: checkpoint: %w", err)
-	}
-	if busy != 0 {
-		return fmt.Errorf("store: checkpoint: busy (%d of %d pages copied)", checkpointed, logPages)
-	}
-	return nil
-}
-
-// InTx runs fn in one transaction, committed when fn returns nil and rolled back otherwise.
+// InTx runs fn in one transaction, committed when fn returns nil and rolled back otherwise. The
+// events fn added are appended to the chain last, just before the commit (appendEvents).
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := s.sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	pending := &txWatch{}
-	if err := fn(&Tx{q: q{db: sqlTx, watch: pending}}); err != nil {
+	tx := &Tx{q: q{db: sqlTx, d: s.d, watch: pending}}
+	if s.d == Postgres {
+		tx.db = rebound{sqlTx}
+	}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := tx.appendEvents(ctx, tx.events); err != nil {
 		sqlTx.Rollback()
 		return err
 	}
@@ -196,25 +162,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if pending.changed {
 		s.watches.accessChanged()
-	}
-	return nil
-}
-
-// Backup writes a consistent copy of the database to path with VACUUM INTO, which works while
-// the server runs. It refuses to overwrite an existing file, and the copy is readable by its
-// owner only (mode 0600): it holds password hashes, sealed keys and the event log.
-func (s *Store) Backup(ctx context.Context, path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("store: backup: %s already exists", path)
-	}
-	if err != nil {
-		return fmt.Errorf("store: backup: %w", err)
-	}
-	f.Close() // VACUUM INTO fills an empty file, keeping its mode
-	if _, err := s.sqlDB.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("store: backup to %s: %w", path, err)
 	}
 	return nil
 }

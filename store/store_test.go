@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // t0 is the tests' "now"; times are whole seconds, as the store keeps them.
@@ -27,21 +28,32 @@ func openAt(t *testing.T, path string) *store.Store {
 	return s
 }
 
+// newStore opens a fresh database of the suite's dialect (storetest) and returns it with its
+// --db value (a path or a URL).
 func newStore(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	db := storetest.DB(t)
+	return openAt(t, db), db
+}
+
+// newSQLite opens a fresh SQLite file, for the tests of what only SQLite has (its file, its
+// pragmas, its WAL, its query plans, VACUUM INTO).
+func newSQLite(t *testing.T) (*store.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "weftid.db")
 	return openAt(t, path), path
 }
 
-// secondHandle opens another database/sql handle on the same file, with the driver's defaults.
-func secondHandle(t *testing.T, path string) *sql.DB {
+// secondHandle opens another database/sql handle on the same database, with the driver's
+// defaults.
+func secondHandle(t *testing.T, db string) *storetest.Raw {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatalf("open second handle: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return storetest.RawDB(t, db)
+}
+
+// rowQuerier is a raw handle of either kind.
+type rowQuerier interface {
+	QueryRow(query string, args ...any) *sql.Row
 }
 
 func createUser(t *testing.T, s *store.Store, email, name string, role store.Role) store.User {
@@ -53,7 +65,7 @@ func createUser(t *testing.T, s *store.Store, email, name string, role store.Rol
 	return u
 }
 
-func count(t *testing.T, db *sql.DB, query string, args ...any) int {
+func count(t *testing.T, db rowQuerier, query string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
@@ -70,18 +82,7 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := s.MigrateDownAll(ctx); err != nil {
 		t.Fatalf("MigrateDownAll: %v", err)
 	}
-	var tables []string
-	rows, err := store.RawDB(s).Query(`SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger', 'index') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'goose_%' ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
-	if len(tables) != 0 {
+	if tables := schemaObjects(t, s, "%"); len(tables) != 0 {
 		t.Errorf("after MigrateDownAll the schema still holds %q, want nothing but goose's own table", tables)
 	}
 	if _, err := s.CreateUser(ctx, store.User{Email: "x@example.com", Name: "X", Role: store.RoleUser}, t0); err == nil {
@@ -139,8 +140,8 @@ func TestOpenPathWithSpecialCharacters(t *testing.T) {
 
 func TestOpenPragmas(t *testing.T) {
 	ctx := context.Background()
-	s, path := newStore(t)
-	db := store.RawDB(s)
+	s, path := newSQLite(t)
+	db := store.SQLDB(s)
 	// foreign_keys, busy_timeout and synchronous are per connection: check several of the pool's
 	// connections at once, not just the first.
 	var conns []*sql.Conn
@@ -192,7 +193,7 @@ func TestSettingsDefaults(t *testing.T) {
 
 func TestBackup(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
+	s, _ := newSQLite(t)
 	createUser(t, s, "b@example.com", "Bea", store.RoleAdmin)
 	createUser(t, s, "a@example.com", "Al", store.RoleSuperAdmin)
 	want, err := s.ListUsers(ctx)

@@ -27,8 +27,8 @@ func (q q) CountRefusal(ctx context.Context, rule, key string, windowStart, wind
 	err := q.db.QueryRowContext(ctx, `
 		INSERT INTO throttle_refusals (rule, key, window_start, window_end, count, first_at, last_at)
 		VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
-		ON CONFLICT (rule, key, window_start) DO UPDATE SET count = count + 1, last_at = ?5
-		RETURNING count`,
+		ON CONFLICT (rule, key, window_start) DO UPDATE SET count = throttle_refusals.count + 1, last_at = ?5
+		RETURNING throttle_refusals.count`,
 		rule, key, unix(windowStart), unix(windowEnd), unix(now)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count refusal: %w", err)

@@ -5,10 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
-
-	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // Role is what a user may administer.
@@ -116,9 +115,9 @@ func fromUnixOrZero(s int64) time.Time {
 // CreateUser inserts u (its e-mail normalized) and returns it with its ID. ErrConflict when
 // the address is taken.
 //
-// The id is one above every id a user ever had, deleted users' included: SQLite would otherwise
-// give a new user the id of a deleted user who had the highest one, and the event log, which
-// keeps deleted users' ids, would then name the new user for what the old one did.
+// The id is never one a user had before, deleted users' included (newUserID): SQLite would
+// otherwise give a new user the id of a deleted user who had the highest one, and the event
+// log, which keeps deleted users' ids, would then name the new user for what the old one did.
 func (q q) CreateUser(ctx context.Context, u User, now time.Time) (User, error) {
 	u.Email = NormalizeEmail(u.Email)
 	if u.Status == "" {
@@ -127,9 +126,7 @@ func (q q) CreateUser(ctx context.Context, u User, now time.Time) (User, error) 
 	u.CreatedAt, u.UpdatedAt = now.UTC().Truncate(time.Second), now.UTC().Truncate(time.Second)
 	err := q.db.QueryRowContext(ctx, `
 		INSERT INTO users (id, email, name, role, status, password_hash, password_reset_required, created_at, updated_at)
-		VALUES ((SELECT COALESCE(MAX(m), 0) + 1 FROM (
-		            SELECT MAX(id) AS m FROM users UNION ALL SELECT MAX(id) AS m FROM deleted_users) AS ids),
-		        ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (`+q.newUserID()+`, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		u.Email, u.Name, u.Role, u.Status, u.PasswordHash, boolInt(u.PasswordResetRequired), unix(now), unix(now)).Scan(&u.ID)
 	if err != nil {
@@ -140,11 +137,23 @@ func (q q) CreateUser(ctx context.Context, u User, now time.Time) (User, error) 
 
 // uniqueConflict is ErrConflict for a unique constraint's refusal, else err wrapped with what.
 func uniqueConflict(err error, what string) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+	if uniqueViolation(err) {
 		return ErrConflict
 	}
 	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// newUserID is the SQL of a new user's id, which is never one a user had before (not even a
+// deleted one, whose id deleted_users keeps). SQLite would give the largest id plus one, which
+// may be a deleted user's: it is computed from both tables (SQLite runs one writer at a time,
+// so two inserts cannot compute the same). PostgreSQL's identity sequence never gives an id
+// twice, and two instances may insert at once: it takes the next value.
+func (q q) newUserID() string {
+	if q.d == Postgres {
+		return `nextval(pg_get_serial_sequence('users', 'id'))`
+	}
+	return `(SELECT COALESCE(MAX(m), 0) + 1 FROM (
+		SELECT MAX(id) AS m FROM users UNION ALL SELECT MAX(id) AS m FROM deleted_users) AS ids)`
 }
 
 // UserByID returns the user with that ID, or ErrNotFound.
@@ -152,9 +161,20 @@ func (q q) UserByID(ctx context.Context, id int64) (User, error) {
 	return scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
+// UserForUpdate is UserByID for a change decided on what it reads: the user's row stays locked
+// until the transaction ends, so no other instance changes them in between (PostgreSQL's FOR
+// UPDATE; SQLite's transactions run one at a time).
+func (tx *Tx) UserForUpdate(ctx context.Context, id int64) (User, error) {
+	query := `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+	if tx.d == Postgres {
+		query += ` FOR UPDATE`
+	}
+	return scanUser(tx.db.QueryRowContext(ctx, query, id))
+}
+
 // UserByEmail returns the user with that address (in any case), or ErrNotFound.
 func (q q) UserByEmail(ctx context.Context, email string) (User, error) {
-	return scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, NormalizeEmail(email)))
+	return scanUser(q.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower(?)`, NormalizeEmail(email)))
 }
 
 // CountUsers returns how many users exist.
@@ -232,7 +252,7 @@ func (q q) RequirePasswordReset(ctx context.Context, userID int64, now time.Time
 
 // ListUsers returns every user, ordered by name.
 func (q q) ListUsers(ctx context.Context) ([]User, error) {
-	return q.queryUsers(ctx, "list users", `SELECT `+userColumns+` FROM users ORDER BY name COLLATE NOCASE, id`)
+	return q.queryUsers(ctx, "list users", `SELECT `+userColumns+` FROM users ORDER BY lower(name), id`)
 }
 
 // queryUsers runs a query of userColumns and scans every user it returns; what names it in errors.
@@ -278,8 +298,9 @@ func (s UserSummary) Invited() bool { return s.PasswordHash == "" }
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // SearchUsers returns the users that match f, ordered by name, with their factors, in one query.
-// The text matches any part of the name or the address, ignoring case: SQLite's LIKE does that
-// for ASCII, so a text with other letters ("élodie" for "Élodie") is matched here instead.
+// The text matches any part of the name or the address, ignoring case: lower() does that in
+// both dialects for ASCII (SQLite's only folds ASCII), so a text with other letters ("élodie"
+// for "Élodie") is matched here instead.
 func (q q) SearchUsers(ctx context.Context, f UserFilter) ([]UserSummary, error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -290,17 +311,17 @@ func (q q) SearchUsers(ctx context.Context, f UserFilter) ([]UserSummary, error)
 	sqlText, sqlLimit := text, limit
 	ascii := isASCII(text)
 	if !ascii {
-		sqlText, sqlLimit = "", -1 // every user of the role and status; matched below
+		sqlText, sqlLimit = "", math.MaxInt32 // every user of the role and status; matched below
 	}
 	rows, err := q.db.QueryContext(ctx, `
 		SELECT `+userColumns+`,
 		       EXISTS (SELECT 1 FROM totp t WHERE t.user_id = users.id AND t.confirmed_at > 0),
 		       (SELECT count(*) FROM passkeys p WHERE p.user_id = users.id)
 		FROM users
-		WHERE (?1 = '' OR name LIKE ?2 ESCAPE '\' OR email LIKE ?2 ESCAPE '\')
+		WHERE (?1 = '' OR lower(name) LIKE ?2 ESCAPE '\' OR lower(email) LIKE ?2 ESCAPE '\')
 		  AND (?3 = '' OR role = ?3)
 		  AND (?4 = '' OR status = ?4)
-		ORDER BY name COLLATE NOCASE, id
+		ORDER BY lower(name), id
 		LIMIT ?5`, sqlText, "%"+likeEscaper.Replace(sqlText)+"%", string(f.Role), string(f.Status), sqlLimit)
 	if err != nil {
 		return nil, fmt.Errorf("store: search users: %w", err)
@@ -309,7 +330,7 @@ func (q q) SearchUsers(ctx context.Context, f UserFilter) ([]UserSummary, error)
 	var out []UserSummary
 	for rows.Next() && len(out) < limit {
 		var s UserSummary
-		var totp int
+		var totp bool
 		u, err := scanUser(scanSuffix{row: rows, dst: []any{&totp, &s.Passkeys}})
 		if err != nil {
 			return nil, err
@@ -317,7 +338,7 @@ func (q q) SearchUsers(ctx context.Context, f UserFilter) ([]UserSummary, error)
 		if !ascii && !strings.Contains(strings.ToLower(u.Name), text) && !strings.Contains(strings.ToLower(u.Email), text) {
 			continue
 		}
-		s.User, s.TOTP = u, totp == 1
+		s.User, s.TOTP = u, totp
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
@@ -364,8 +385,13 @@ func (q q) SetUserRole(ctx context.Context, userID int64, role Role, now time.Ti
 }
 
 // CountActiveSuperAdmins returns how many super admins may sign in. Call it inside the
-// transaction that would demote or deactivate one, so two admins cannot remove the last two at once.
+// transaction that would demote or deactivate one, so two admins cannot remove the last two at
+// once: it takes a lock (Tx.Lock) that such transactions hold until they end, in every
+// instance (SQLite runs one transaction at a time anyway).
 func (q q) CountActiveSuperAdmins(ctx context.Context) (int, error) {
+	if err := q.lock(ctx, "super_admins"); err != nil {
+		return 0, err
+	}
 	var n int
 	err := q.db.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'super_admin' AND status = 'active'`).Scan(&n)
 	if err != nil {

@@ -45,7 +45,7 @@ func burst(t *testing.T, s *store.Store, path string) {
 // The WAL does not keep the size of a burst: journal_size_limit truncates it at the next write
 // after a checkpoint, and Checkpoint empties it.
 func TestWALShrinksAfterABurst(t *testing.T) {
-	s, p := newStore(t)
+	s, p := newSQLite(t)
 	ctx := context.Background()
 	var limit int64
 	if err := store.RawDB(s).QueryRow(`PRAGMA journal_size_limit`).Scan(&limit); err != nil || limit != store.JournalSizeLimit {

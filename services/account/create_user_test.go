@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/account"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // testParams are cheap argon2id parameters: fine for tests, never for production.
@@ -22,11 +22,7 @@ var testParams = auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16,
 func newService(t *testing.T, length, score int) (*account.Service, *store.Store) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "weftid.db"))
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	if err := st.SetPasswordPolicy(ctx, length, score, time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func (s *Service) DeleteUser(ctx context.Context, actor store.User, userID int64
 	}
 	var gone store.User
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := tx.UserByID(ctx, userID)
+		cur, err := tx.UserForUpdate(ctx, userID) // no other instance changes or deletes them meanwhile
 		if err != nil {
 			return err
 		}

@@ -115,7 +115,11 @@ func (s *Service) PendingTOTP(ctx context.Context, u store.User) (setup TOTPSetu
 func (s *Service) EnableTOTP(ctx context.Context, u store.User, secret, code string, enrolling bool, origin store.Origin) ([]string, error) {
 	perUser := throttle.CodePerUser.For(throttle.UserKey(u.ID))
 	perIP := throttle.CodePerIP.For(throttle.IPKey(origin.IP))
-	defer s.limiter.Lock(throttle.UserKey(u.ID))()
+	unlock, err := s.limiter.Lock(ctx, throttle.UserKey(u.ID))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	limited, err := s.limiter.Refuse(ctx, origin.Event(s.now(), store.EventMFATOTPSetupFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "throttled"}), perUser, perIP)
 	if err != nil {
 		return nil, err
@@ -218,7 +222,11 @@ func (s *Service) RemoveTOTP(ctx context.Context, u store.User, password, code s
 	}
 	account := throttle.PasswordPerAccount.For(throttle.EmailKey(u.Email))
 	perIP := throttle.PasswordPerIP.For(throttle.IPKey(origin.IP))
-	defer s.limiter.Lock(throttle.EmailKey(u.Email))() // check, verify and count each guess before the next
+	unlock, err := s.limiter.Lock(ctx, throttle.EmailKey(u.Email)) // check, verify and count each guess before the next
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	limited, err := s.limiter.Refuse(ctx, origin.Event(s.now(), store.EventMFATOTPRemoveFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "throttled"}), account, perIP)
 	if err != nil {
 		return err

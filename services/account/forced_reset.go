@@ -56,7 +56,7 @@ func (s *Service) CompleteForcedResetTx(ctx context.Context, tx *store.Tx, si st
 	if err := json.Unmarshal(plain, &pp); err != nil {
 		return err
 	}
-	cur, err := tx.UserByID(ctx, u.ID)
+	cur, err := tx.UserForUpdate(ctx, u.ID) // the password it replaces stays until this commits
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func (s *Service) User(ctx context.Context, id int64) (store.User, error) {
 // stillManaged reads the user inside the transaction of a change and checks MayManage against
 // them as they are now (another admin may have made them a super admin meanwhile).
 func stillManaged(ctx context.Context, tx *store.Tx, actor store.User, userID int64) (store.User, error) {
-	cur, err := tx.UserByID(ctx, userID)
+	cur, err := tx.UserForUpdate(ctx, userID) // and no other instance changes them until the change is done
 	if errors.Is(err, store.ErrNotFound) {
 		return cur, ErrNotFound
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // life is the account service over a real SQLite file, a real mailer talking to an in-process
@@ -40,12 +40,7 @@ var origin = store.Origin{IP: "192.0.2.7", UserAgent: "Mozilla/5.0 (X11; Linux x
 func newLife(t *testing.T) *life {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "weftid.db")
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := mailtest.Start(t)
 	mailer, err := mail.New(mail.Config{SMTPURL: srv.URL(), From: "weftid@localhost", Attempts: 3, Backoff: time.Millisecond, Timeout: 5 * time.Second}, log)

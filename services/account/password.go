@@ -171,7 +171,7 @@ type change struct {
 // deletes their reset links and invitations (a link must not set another password over this
 // one), and writes why.event, with other_sessions_ended unless the user is new.
 func (s *Service) setPasswordTx(ctx context.Context, tx *store.Tx, userID int64, pw newPassword, why change) error {
-	cur, err := tx.UserByID(ctx, userID)
+	cur, err := tx.UserForUpdate(ctx, userID) // as they stay until this commits, on every instance
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !cur.Active()) {
 		return ErrNotFound
 	}
@@ -227,7 +227,11 @@ func endSessionsTx(ctx context.Context, tx *store.Tx, userID int64, keep []byte)
 func (s *Service) ChangePassword(ctx context.Context, u store.User, current, next, confirm string, keep []byte, origin store.Origin) error {
 	account := throttle.PasswordPerAccount.For(throttle.EmailKey(u.Email))
 	perIP := throttle.PasswordPerIP.For(throttle.IPKey(origin.IP))
-	defer s.limiter.Lock(throttle.EmailKey(u.Email))() // check, verify and count each guess before the next
+	unlock, err := s.limiter.Lock(ctx, throttle.EmailKey(u.Email)) // check, verify and count each guess before the next
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	limited, err := s.limiter.Refuse(ctx, origin.Event(s.now(), store.EventPasswordChangeFailed, ptr(u.ID), ptr(u.ID), map[string]any{"reason": "throttled"}), account, perIP)
 	if err != nil {
 		return err

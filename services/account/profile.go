@@ -103,7 +103,7 @@ func (s *Service) UpdateOwnName(ctx context.Context, u store.User, name string, 
 		return u, Problems{MsgInvalidName}
 	}
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := tx.UserByID(ctx, u.ID)
+		cur, err := tx.UserForUpdate(ctx, u.ID) // the old name logged is the one replaced
 		if err != nil || cur.Name == name {
 			return err
 		}

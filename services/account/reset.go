@@ -36,7 +36,7 @@ func (s *Service) RequestReset(ctx context.Context, email string, origin store.O
 	if !validEmail(email) {
 		return Problems{MsgInvalidEmail}
 	}
-	defer s.limiter.Lock(throttle.EmailKey(email))()
+	defer s.limiter.LockHere(throttle.EmailKey(email))() // Take holds the keys' locks in every instance
 	allowed, err := s.limiter.Take(ctx, throttle.ResetRequestsPerAccount.For(throttle.EmailKey(email)), throttle.ResetRequestsPerIP.For(throttle.IPKey(origin.IP)))
 	if err != nil {
 		return err

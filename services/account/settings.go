@@ -25,6 +25,9 @@ func (s *Service) SavePasswordPolicy(ctx context.Context, actor store.User, leng
 		return ErrInvalidPolicy
 	}
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.Lock(ctx, "settings"); err != nil { // the old values logged are the ones replaced
+			return err
+		}
 		old, err := tx.Settings(ctx)
 		if err != nil {
 			return err
@@ -51,6 +54,9 @@ func (s *Service) SaveAuthPolicy(ctx context.Context, actor store.User, strength
 		return ErrInvalidAuthStrength
 	}
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.Lock(ctx, "settings"); err != nil { // the old values logged are the ones replaced
+			return err
+		}
 		old, err := tx.Settings(ctx)
 		if err != nil {
 			return err

@@ -78,6 +78,9 @@ func (s *Service) CreateFirstSuperAdmin(ctx context.Context, in FirstSuperAdmin,
 	}
 	var u store.User
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.Lock(ctx, store.SetupLock); err != nil { // one first super admin, across instances
+			return err
+		}
 		if err := tx.ConsumeSetupToken(ctx, s.keys.HashToken("setup", in.Token), s.now()); err != nil {
 			return err
 		}

@@ -2,9 +2,7 @@ package audit_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,21 +10,18 @@ import (
 	"github.com/weftid/weftid/services/audit"
 	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/store/eventchain"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// setup opens a store with n events and a raw handle on the same file, its append-only triggers
+// setup opens a store with n events and a raw handle on the same database, its append-only triggers
 // dropped, through which the tests tamper with the log as someone with the file could.
-func setup(t *testing.T, n int) (*store.Store, *sql.DB, *audit.Service) {
+func setup(t *testing.T, n int) (*store.Store, *storetest.Raw, *audit.Service) {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "weftid.db")
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	dsn := storetest.DB(t)
+	st := storetest.OpenAt(t, dsn)
 	for i := range n {
 		typ := store.EventLoginFailed
 		if i%2 == 0 {
@@ -36,16 +31,16 @@ func setup(t *testing.T, n int) (*store.Store, *sql.DB, *audit.Service) {
 			t.Fatal(err)
 		}
 	}
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
+	db := storetest.RawDB(t, dsn)
+	for _, trigger := range []string{"events_no_update", "events_no_delete"} {
+		if err := db.DropTrigger("events", trigger); err != nil {
+			t.Fatal(err)
+		}
 	}
-	t.Cleanup(func() { db.Close() })
-	exec(t, db, `DROP TRIGGER events_no_update`, `DROP TRIGGER events_no_delete`)
 	return st, db, audit.New(audit.Config{Store: st, Now: func() time.Time { return t0.Add(time.Hour) }})
 }
 
-func exec(t *testing.T, db *sql.DB, stmts ...string) {
+func exec(t *testing.T, db *storetest.Raw, stmts ...string) {
 	t.Helper()
 	for _, s := range stmts {
 		if _, err := db.Exec(s); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/store"
 )
 
@@ -35,6 +36,11 @@ type Config struct {
 	Concurrency int
 	// Tick is how often Run looks at the weekly job's schedule (default a minute).
 	Tick time.Duration
+	// Holder names this instance for the weekly job's lease (default jobs.NewHolder()): among
+	// the instances sharing a database, the one that holds the lease runs the job.
+	Holder string
+	// LeaseTTL is how long the lease outlives its holder (default jobs.LeaseTTL).
+	LeaseTTL time.Duration
 }
 
 // Service checks passwords against the breach corpus when they are set and runs the weekly
@@ -42,8 +48,11 @@ type Config struct {
 // Run does every Tick), so tests drive it with their own clock.
 type Service struct {
 	cfg  Config
-	mu   sync.Mutex // one weekly run at a time
+	mu   sync.Mutex // one weekly run at a time in this process; the lease is the database's
 	wake chan struct{}
+	// busyUntil is when another instance's lease on the weekly job ends, as the last Step found
+	// it (zero when this instance had it): Run looks again then.
+	busyUntil time.Time
 }
 
 // New makes the service; the weekly job does nothing until Run or Step.
@@ -59,6 +68,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Minute
+	}
+	if cfg.Holder == "" {
+		cfg.Holder = jobs.NewHolder()
 	}
 	return &Service{cfg: cfg, wake: make(chan struct{}, 1)}
 }

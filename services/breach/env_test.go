@@ -6,11 +6,9 @@ package breach_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -18,13 +16,13 @@ import (
 	"time"
 
 	// The SQLite driver, to look at rows directly and put OAuth2 token rows in.
-	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/mail"
 	"github.com/weftid/weftid/mail/mailtest"
 	"github.com/weftid/weftid/services/breach"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 const (
@@ -45,7 +43,7 @@ func (c *clock) Advance(d time.Duration) { c.unix.Add(int64(d / time.Second)) }
 type env struct {
 	t     *testing.T
 	store *store.Store
-	db    *sql.DB // the same file, for looking at rows directly
+	db    *storetest.Raw // the same database, for looking at rows directly
 	mail  *mailtest.Server
 	keys  auth.Keys
 	clock *clock
@@ -53,17 +51,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "weftid.db")
-	st, err := store.Open(context.Background(), path)
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	dsn := storetest.DB(t)
+	st := storetest.OpenAt(t, dsn)
+	db := storetest.RawDB(t, dsn)
 	e := &env{t: t, store: st, db: db, mail: mailtest.Start(t), keys: auth.NewKeys([]byte("breach tests: 32 bytes of secret")), clock: &clock{}}
 	e.clock.unix.Store(time.Now().Unix())
 	return e

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/weftid/weftid/mail"
+	"github.com/weftid/weftid/services/jobs"
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/store"
 )
@@ -50,7 +51,8 @@ func (s *Service) Status(ctx context.Context) (store.BreachJob, error) {
 	return s.cfg.Store.BreachJob(ctx)
 }
 
-// Run looks at the schedule every Tick, and at once when RunNow wakes it, until ctx ends.
+// Run looks at the schedule every Tick, at once when RunNow wakes it, and when another
+// instance's lease on the job ends (it died during a run: this one resumes it), until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	if !s.Enabled() {
 		return
@@ -61,11 +63,19 @@ func (s *Service) Run(ctx context.Context) {
 		if err := s.Step(ctx); err != nil && ctx.Err() == nil {
 			s.cfg.Log.Warn("breach check stopped; it resumes later", "err", err)
 		}
+		var leaseEnds <-chan time.Time
+		s.mu.Lock()
+		if busy := s.busyUntil; !busy.IsZero() {
+			// One second after the other holder's lease ends: Unix seconds round it down.
+			leaseEnds = time.After(time.Until(busy) + time.Second)
+		}
+		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-s.wake:
+		case <-leaseEnds:
 		}
 	}
 }
@@ -93,13 +103,30 @@ func (s *Service) RunNow(ctx context.Context, by Actor) error {
 
 // Step looks at the schedule once: on the first start it schedules the first run a week
 // ahead; when a run is due it starts it, or resumes the one under way, and works until it is
-// done, it fails (it resumes after a delay) or ctx ends (it resumes at the next Step).
+// done, it fails (it resumes after a delay) or ctx ends (it resumes at the next Step). It does
+// all that holding the job's lease (jobs.Lease), so among the instances sharing a database one
+// at a time does it; while another holds it, Step does nothing.
 func (s *Service) Step(ctx context.Context) error {
 	if !s.Enabled() {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	lease := jobs.Lease{Store: s.cfg.Store, Name: "breach", Holder: s.cfg.Holder, TTL: s.cfg.LeaseTTL, Now: s.cfg.Now}
+	held, busyUntil, err := lease.Hold(ctx, time.Time{}, s.step)
+	if !held && err == nil && s.busyUntil.IsZero() {
+		s.cfg.Log.Info(BusyElsewhere, "lease_until", busyUntil)
+	}
+	s.busyUntil = busyUntil
+	return err
+}
+
+// BusyElsewhere is logged when Step finds the weekly job's lease held by another instance,
+// once until it finds it free again.
+const BusyElsewhere = "breach check is under way on another instance; this one takes it over if that one stops"
+
+// step is Step under the lease.
+func (s *Service) step(ctx context.Context) error {
 	now := s.cfg.Now()
 	st, err := s.cfg.Store.BreachJob(ctx)
 	if err != nil {

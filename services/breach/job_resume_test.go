@@ -112,8 +112,7 @@ func TestBreachHitNotLostWhenItsTransactionFails(t *testing.T) {
 	hit := e.createUser("hit@example.com", "Hit", store.RoleUser, store.StatusActive)
 	e.setPassword(hit, breachedPW)
 
-	if _, err := e.db.Exec(`CREATE TRIGGER review_fail_hit BEFORE INSERT ON events
-		WHEN NEW.type = 'password_breach_detected' BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+	if err := e.db.FailInserts("events", "review_fail_hit", "NEW.type = 'password_breach_detected'", "disk full"); err != nil {
 		t.Fatal(err)
 	}
 	job := e.job(srv.Client(t), 2)
@@ -129,7 +128,7 @@ func TestBreachHitNotLostWhenItsTransactionFails(t *testing.T) {
 	}
 
 	// The database recovers; the stopped run resumes after its retry delay.
-	if _, err := e.db.Exec(`DROP TRIGGER review_fail_hit`); err != nil {
+	if err := e.db.DropTrigger("events", "review_fail_hit"); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(breach.Interval / 7) // a day: well past the 15-minute retry delay

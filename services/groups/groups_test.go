@@ -3,7 +3,6 @@ package groups_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/weftid/weftid/services/groups"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -19,11 +19,7 @@ var from = store.Origin{IP: "192.0.2.1", UserAgent: "test"}
 
 func newService(t *testing.T) (*groups.Service, *store.Store) {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "weftid.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	return groups.New(groups.Config{Store: st, Now: func() time.Time { return now }}), st
 }
 

@@ -60,10 +60,10 @@ func newSigningKey(keys auth.Keys, now, activates time.Time) (store.OIDCSigningK
 	return store.OIDCSigningKey{KID: kid, Alg: string(jose.RS256), PrivateSealed: sealed, CreatedAt: now, ActivatesAt: activates}, nil
 }
 
-// ensureSigningKey makes the first key when there is none (first start).
+// ensureSigningKey makes the first key when there is none (first start). The check and the
+// key are one transaction under the keys' lock, so instances that start together make one.
 func (s *storage) ensureSigningKey(ctx context.Context) error {
-	n, err := s.st.CountOIDCSigningKeys(ctx)
-	if err != nil || n > 0 {
+	if n, err := s.st.CountOIDCSigningKeys(ctx); err != nil || n > 0 {
 		return err
 	}
 	now := s.now()
@@ -71,7 +71,15 @@ func (s *storage) ensureSigningKey(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.st.AddOIDCSigningKey(ctx, k, now)
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.Lock(ctx, store.OIDCKeysLock); err != nil {
+			return err
+		}
+		if n, err := tx.CountOIDCSigningKeys(ctx); err != nil || n > 0 {
+			return err // another instance made it meanwhile
+		}
+		return tx.AddOIDCSigningKey(ctx, k, now)
+	})
 }
 
 // RotateSigningKey adds a new ID-token signing key that signs from now on, and logs

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,17 +11,13 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
-// newService is the service over a fresh SQLite file with the real migrations.
+// newService is the service over a fresh database (storetest) with the real migrations.
 func newService(t *testing.T) (*oidc.Service, *store.Store) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "weftid.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	keys := auth.NewKeys([]byte("a master secret of the oidc service tests"))
 	return oidc.New(oidc.Config{Store: st, Keys: keys}), st
 }

@@ -57,7 +57,7 @@ type Service struct {
 
 	mu    sync.Mutex
 	idp   *crewjam.IdentityProvider // nil until the keys are loaded
-	until time.Time                 // when idp's key set changes by itself (zero: never)
+	until time.Time                 // when idp's key set changes by itself, or keyRecheck after the load
 	fetch *fetcher                  // fetches service providers' metadata from their URL
 }
 
@@ -116,8 +116,16 @@ func (s *Service) provider(ctx context.Context) (*crewjam.IdentityProvider, erro
 		SignatureMethod:         dsig.RSASHA256SignatureMethod,
 	}
 	s.until = set.until
+	if recheck := now.Add(keyRecheck); s.until.IsZero() || recheck.Before(s.until) {
+		s.until = recheck // another instance may rotate the keys: look again soon
+	}
 	return s.idp, nil
 }
+
+// keyRecheck bounds how long the loaded keys are used without looking at the database again:
+// instances sharing a database see a rotation, or "Use the new key now", another one made
+// within this time (the one that made it, at once).
+const keyRecheck = 10 * time.Second
 
 // forget drops the loaded keys: the next request reads them again (after a rotation).
 func (s *Service) forget() {

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/saml"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 // now is the test's fixed clock.
@@ -32,11 +32,7 @@ var now = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 // newService is a service on a fresh database, and that database.
 func newService(t *testing.T) (*saml.Service, *store.Store, auth.Keys) {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "weftid.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		t.Fatal(err)

@@ -113,7 +113,11 @@ func (s *Service) VerifyCode(ctx context.Context, c Client, method auth.Method, 
 		return r, err
 	}
 	u := r.User
-	defer s.limiter.Lock(throttle.UserKey(u.ID))() // check, verify and count each guess before the next
+	unlock, err := s.limiter.Lock(ctx, throttle.UserKey(u.ID)) // check, verify and count each guess before the next
+	if err != nil {
+		return r, err
+	}
+	defer unlock()
 	if method == "" {
 		method = auth.MethodEmail
 		if r.State.HasTOTP {

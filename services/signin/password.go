@@ -53,9 +53,11 @@ func (s *Service) Password(ctx context.Context, c Client, email, password string
 // concurrent guesses are each counted before the next is checked. The guess is counted as a
 // failure before it is verified, so guesses at other accounts from the same IP, which this lock
 // does not hold back, count against the IP's limit at once too; a right guess turns it into a
-// success.
+// success. That count (Reserve) holds the keys' locks in every instance, so the lock here is
+// this process's alone (LockHere): an anonymous flood of guesses does not hold the database's
+// lock connections while it waits for the hashing pool.
 func (s *Service) checkPassword(ctx context.Context, o store.Origin, g passwordGuard, email, password string) (store.User, error) {
-	unlock := s.limiter.Lock(g.lock)
+	unlock := s.limiter.LockHere(g.lock)
 	locked := true
 	release := func() {
 		if locked {

@@ -1,6 +1,7 @@
 // Package throttle is weftid's one limiter of guesses and anonymous writes. It owns every
-// limit (the table below), the counting of attempts in the database, and the lock stripes that
-// serialise the check, verification and recording of guesses at one account.
+// limit (the table below), the counting of attempts in the database, and the locks that
+// serialise the check, verification and recording of guesses at one account, across every
+// instance on the database.
 package throttle
 
 import (
@@ -144,13 +145,15 @@ type counter interface {
 	ReserveAttempt(ctx context.Context, kind string, keys []string, now time.Time) ([]int64, error)
 }
 
-// Limiter counts attempts in the database and serialises guesses per account in memory.
+// Limiter counts attempts in the database and serialises guesses per account.
 type Limiter struct {
 	store *store.Store
 	now   func() time.Time
 	// locks serialise the check, verification and recording of guesses per key (striped), so
-	// concurrent guesses cannot all pass the throttle before any of them is counted. weftid is
-	// one process on one SQLite file, so a lock in memory covers every request.
+	// concurrent guesses cannot all pass the throttle before any of them is counted. They cover
+	// this process; Lock adds the database's lock of the key (store.Lock), which covers the other
+	// instances on a shared PostgreSQL database, and which each process asks for one request at
+	// a time per stripe.
 	locks [256]sync.Mutex
 	// ceilings bound anonymous writes across all addresses (ceiling.go).
 	ceilings map[Rule]*rate.Limiter
@@ -169,13 +172,43 @@ func New(st *store.Store, now func() time.Time) *Limiter {
 	return &Limiter{store: st, now: now, ceilings: newCeilings()}
 }
 
-// Lock locks the guesses at one key and returns the unlock.
-func (l *Limiter) Lock(key string) (unlock func()) {
+// Lock locks the guesses at one key, in every instance, and returns the unlock: for guesses
+// that are checked (Refuse), verified and only then counted (Fail). It fails only when the
+// database's lock cannot be had (ctx ended, the database is gone). On PostgreSQL each holder
+// keeps one of a few connections set aside for locks, so the anonymous password step, whose
+// guesses Reserve counts exactly without it, takes LockHere instead.
+func (l *Limiter) Lock(ctx context.Context, key string) (unlock func(), err error) {
+	unlockHere := l.LockHere(key)
+	release, err := l.store.Lock(ctx, "guesses:"+key)
+	if err != nil {
+		unlockHere()
+		return nil, err
+	}
+	return func() {
+		release()
+		unlockHere()
+	}, nil
+}
+
+// LockHere locks the guesses at one key in this process only, and returns the unlock: enough
+// for guesses counted by Reserve before they are verified, whose count is one transaction that
+// holds the key's lock in every instance.
+func (l *Limiter) LockHere(key string) (unlock func()) {
 	f := fnv.New32a()
 	f.Write([]byte(key))
 	m := &l.locks[f.Sum32()%uint32(len(l.locks))]
 	m.Lock()
 	return m.Unlock
+}
+
+// counted names the attempts the checks count, for the transaction locks that make checking
+// and counting them one step in every instance (store.Tx.Lock).
+func counted(checks []Check) []string {
+	names := make([]string, len(checks))
+	for i, c := range checks {
+		names[i] = "attempts:" + table[c.Rule].kind + ":" + c.Key
+	}
+	return names
 }
 
 // reached reports whether one check has reached its limit.
@@ -260,12 +293,15 @@ func (l *Limiter) SucceedNow(ctx context.Context, checks ...Check) error {
 }
 
 // Take counts one attempt against every check and reports whether all were within their limits;
-// the checks and the count are one write transaction, so concurrent requests each see the
-// others. Nothing is counted when a limit is reached, nor when the rule's ceiling across all
-// addresses (ceiling.go) is.
+// the checks and the count are one write transaction that holds the keys' locks, so concurrent
+// requests, in any instance, each see the others. Nothing is counted when a limit is reached,
+// nor when the rule's ceiling across all addresses (ceiling.go) is.
 func (l *Limiter) Take(ctx context.Context, checks ...Check) (allowed bool, err error) {
 	refused := ""
 	err = l.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.Lock(ctx, counted(checks)...); err != nil {
+			return err
+		}
 		hit, limited, err := l.limitedBy(ctx, tx, checks)
 		if err != nil || limited {
 			refused = hit.Rule.Name()
@@ -294,8 +330,9 @@ type Reservation struct {
 func (r Reservation) Hit() Check { return r.hit }
 
 // Reserve checks the limits and, when none is reached, counts the guess as a failure at once, in
-// one write transaction (SQLite serialises those), before the guess is verified: concurrent
-// guesses from one IP at different accounts each see the others. Every check must share one
+// one write transaction that holds the keys' locks (SQLite serialises its transactions anyway),
+// before the guess is verified: concurrent guesses from one IP at different accounts, in any
+// instance, each see the others. Every check must share one
 // kind. Settle the reservation as a success, or Drop it when the guess could not be verified.
 func (l *Limiter) Reserve(ctx context.Context, checks ...Check) (r Reservation, limited bool, err error) {
 	if len(checks) == 0 {
@@ -310,6 +347,9 @@ func (l *Limiter) Reserve(ctx context.Context, checks ...Check) (r Reservation, 
 		keys[i] = c.Key
 	}
 	err = l.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.Lock(ctx, counted(checks)...); err != nil {
+			return err
+		}
 		var err error
 		r.hit, limited, err = l.limitedBy(ctx, tx, checks)
 		if err != nil || limited {

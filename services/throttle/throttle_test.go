@@ -3,13 +3,13 @@ package throttle_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
+	"github.com/weftid/weftid/store/storetest"
 )
 
 func TestLimitsTable(t *testing.T) {
@@ -50,11 +50,7 @@ func TestLimitsTable(t *testing.T) {
 
 func newLimiter(t *testing.T, now func() time.Time) (*throttle.Limiter, *store.Store) {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "weftid.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t)
 	return throttle.New(st, now), st
 }
 
