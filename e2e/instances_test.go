@@ -123,11 +123,22 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 			}
 		}
 		if len(done) == 0 || len(want) == 0 {
-			t.Fatalf("a saved %d prefixes as done before it died: the test wants it killed between two saves", len(done))
+			t.Fatalf("a saved %d prefixes as done before it died: the test wants it killed mid-run", len(done))
 		}
 		if got := sortedKeys(after); !slices.Equal(got, want) || sum(after) != len(want) {
 			t.Errorf("after the kill c asked for %d ranges (%d distinct), want each of the %d a had not saved as done, once",
 				sum(after), len(got), len(want))
+		}
+		// Each finished prefix is saved before its worker takes the next: what a asked for
+		// and did not save can only be what was in flight, one range per worker.
+		unsaved := 0
+		for p := range beforeKill {
+			if !done[p] {
+				unsaved++
+			}
+		}
+		if unsaved > breach.DefaultConcurrency {
+			t.Errorf("a asked for %d ranges it had not saved as done when it died, want at most %d (those in flight)", unsaved, breach.DefaultConcurrency)
 		}
 		for p := range done {
 			if beforeKill[p] == 0 {

@@ -64,7 +64,7 @@ func New(cfg Config) *Service {
 		cfg.Log = slog.Default()
 	}
 	if cfg.Concurrency < 1 {
-		cfg.Concurrency = defaultWorkers
+		cfg.Concurrency = DefaultConcurrency
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Minute

@@ -33,10 +33,13 @@ const Interval = 7 * 24 * time.Hour
 
 // Weekly job defaults.
 const (
-	retryDelay     = 15 * time.Minute // before a run stopped by an error resumes
-	pagePrefixes   = 512              // distinct prefixes read from the database at a time
-	saveEvery      = 64               // prefixes finished between two saves of the progress
-	defaultWorkers = 8
+	retryDelay         = 15 * time.Minute // before a run stopped by an error resumes
+	pagePrefixes       = 512              // distinct prefixes read from the database at a time
+	DefaultConcurrency = 8                // ranges asked for at once, unless Config.Concurrency says otherwise
+	// Prefixes finished between two saves of the progress: each is saved (one small write
+	// beside a range request), so an instance that takes over an interrupted run asks again
+	// only for the ranges that were in flight, at most one per worker.
+	saveEvery = 1
 )
 
 // Actor is who asked for something, as the event log records it.
