@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -80,6 +81,24 @@ func (h *Handler) oidcAuthorize(c *fiber.Ctx) error {
 		return render(c, a.status, views.ErrorPage(h.pageBase(c, "Cannot sign in to the application", ""), a.status, a.msg))
 	}
 	return err
+}
+
+// maxAuthorizeForm bounds an authorize request sent by POST, which goes on as a query string.
+const maxAuthorizeForm = 8 << 10
+
+// oidcAuthorizePost takes an authorize request sent by POST (OpenID Connect Core 3.1.2.1, form
+// serialization). It comes from the application's page, another site, so the browser sends no
+// SameSite=Lax cookie with it: it only moves to the GET (a 303 with the same parameters), which
+// has the browser's cookies and does the rest. Nothing is written here.
+func (h *Handler) oidcAuthorizePost(c *fiber.Ctx) error {
+	ct, _, _ := strings.Cut(c.Get(fiber.HeaderContentType), ";")
+	params, err := url.ParseQuery(string(c.Body()))
+	q := params.Encode()
+	if !strings.EqualFold(strings.TrimSpace(ct), fiber.MIMEApplicationForm) || err != nil || len(q) > maxAuthorizeForm {
+		a, _ := answerFor(oidc.ErrAuthorizeUnreadable)
+		return render(c, a.status, views.ErrorPage(h.pageBase(c, "Cannot sign in to the application", ""), a.status, a.msg))
+	}
+	return c.Redirect("/oauth2/authorize?"+q, fiber.StatusSeeOther)
 }
 
 // oidcBrowser is this browser as services/oidc sees it; it gets an OIDC cookie if it has none.

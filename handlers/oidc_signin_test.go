@@ -381,3 +381,50 @@ func TestOIDCMaxAge(t *testing.T) {
 	r = b.post("/login/verify", url.Values{"code": {e.waitCode(u.Email)}, "method": {"email"}})
 	p.exchange(p.continueToRP(b, r.Location, f), f)
 }
+
+// An authorize request sent by POST (OpenID Connect Core 3.1.2.1) from the application's page,
+// without a CSRF token, moves to the GET with the same parameters and signs in as usual; a body
+// that is not a form, or too large, gets weftid's page and no redirect.
+func TestOIDCAuthorizeByPost(t *testing.T) {
+	e := newEnv(t)
+	app := registerApp(t, e.adminClient(), webApp())
+	p := e.newRP(app)
+	alice := e.createUser("alice@example.com", "Alice", store.RoleUser, store.StatusActive)
+	b := e.newClient()
+	b.signIn(alice.Email, testPassword)
+
+	f := flow{verifier: oauth2.GenerateVerifier(), state: "st-post", nonce: "n-post"}
+	authURL, _ := url.Parse(p.conf.AuthCodeURL(f.state, oauth2.S256ChallengeOption(f.verifier), oauth2.SetAuthURLParam("nonce", f.nonce)))
+	r := b.postRaw("/oauth2/authorize", authURL.Query(), nil)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("POST /oauth2/authorize answered %s, want 303 to the GET", r)
+	}
+	moved, _ := url.Parse(r.Location)
+	if moved.Path != "/oauth2/authorize" || moved.Query().Encode() != authURL.Query().Encode() {
+		t.Fatalf("POST /oauth2/authorize moved to %s, want the GET with %s", r.Location, authURL.RawQuery)
+	}
+	r = b.get(r.Location)
+	if r.Status != http.StatusFound || !strings.HasPrefix(r.Location, "/oauth2/login?id=") {
+		t.Fatalf("the moved authorize request answered %s", r)
+	}
+	lu, _ := url.Parse(r.Location)
+	f.requestID = lu.Query().Get("id")
+	b.get(r.Location) // signed in already: /oauth2/login sends on to the callback
+	p.exchange(p.codeFrom(b.get(callbackPath(f.requestID)), f), f)
+
+	for name, send := range map[string]func() *response{
+		"JSON body": func() *response {
+			return b.do(http.MethodPost, "/oauth2/authorize", strings.NewReader(`{"client_id":"x"}`), http.Header{"Content-Type": {"application/json"}})
+		},
+		"too large": func() *response {
+			q := authURL.Query()
+			q.Set("login_hint", strings.Repeat("a", 8<<10)) // past the 8 KB a POSTed request may take
+			return b.postRaw("/oauth2/authorize", q, nil)
+		},
+	} {
+		r := send()
+		if r.Status != http.StatusBadRequest || r.Location != "" || !strings.Contains(r.Body, "could not be read") {
+			t.Errorf("%s: POST /oauth2/authorize answered %s, want weftid's 400 page", name, r)
+		}
+	}
+}

@@ -25,7 +25,9 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/oauth2/introspect", h.oidcOn, h.oidcClientEndpoint)
 	app.Get("/oauth2/userinfo", h.oidcOn, h.oidcUserinfo)
 	app.Post("/oauth2/userinfo", h.oidcOn, h.oidcUserinfo)
-	// RP-initiated logout by POST comes from the application's page: it only moves to the GET.
+	// An authorize request or RP-initiated logout by POST comes from the application's page: it
+	// only moves to the GET.
+	app.Post("/oauth2/authorize", h.oidcOn, h.oidcAuthorizePost)
 	app.Post("/oauth2/end_session", h.oidcOn, h.oidcEndSession)
 	app.Get("/saml/metadata", h.samlMetadata)
 	// The SP's page posts the AuthnRequest (HTTP-POST binding) from its own site: no CSRF token,
