@@ -321,27 +321,25 @@ func (q q) AddOIDCSigningKey(ctx context.Context, k OIDCSigningKey, retireOld ti
 // OIDCSigningKeys returns the keys not retired at now, newest first: the JWKS. The first whose
 // ActivatesAt has come is the one that signs.
 func (q q) OIDCSigningKeys(ctx context.Context, now time.Time) ([]OIDCSigningKey, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT kid, alg, private_sealed, created_at, activates_at, COALESCE(retires_at, 0)
-		FROM oidc_signing_keys WHERE retires_at IS NULL OR retires_at > ?
-		ORDER BY retires_at IS NULL DESC, activates_at DESC, created_at DESC, COALESCE(retires_at, 0) DESC, kid`, unix(now))
-	if err != nil {
-		return nil, fmt.Errorf("store: signing keys: %w", err)
-	}
-	defer rows.Close()
-	var out []OIDCSigningKey
-	for rows.Next() {
+	return queryAll(ctx, q.db, "signing keys", func(r rowScanner) (OIDCSigningKey, error) {
 		var k OIDCSigningKey
 		var created, activates, retires int64
-		if err := rows.Scan(&k.KID, &k.Alg, &k.PrivateSealed, &created, &activates, &retires); err != nil {
-			return nil, fmt.Errorf("store: signing keys: %w", err)
+		if err := r.Scan(&k.KID, &k.Alg, &k.PrivateSealed, &created, &activates, &retires); err != nil {
+			return k, fmt.Errorf("store: signing keys: %w", err)
 		}
-		k.CreatedAt, k.ActivatesAt = fromUnix(created), fromUnix(activates)
-		if retires != 0 {
-			k.RetiresAt = fromUnix(retires)
-		}
-		out = append(out, k)
+		k.CreatedAt, k.ActivatesAt, k.RetiresAt = fromUnix(created), fromUnix(activates), retiredAt(retires)
+		return k, nil
+	}, `SELECT kid, alg, private_sealed, created_at, activates_at, COALESCE(retires_at, 0)
+		FROM oidc_signing_keys WHERE retires_at IS NULL OR retires_at > ?
+		ORDER BY retires_at IS NULL DESC, activates_at DESC, created_at DESC, COALESCE(retires_at, 0) DESC, kid`, unix(now))
+}
+
+// retiredAt is a key's retires_at read through COALESCE(retires_at, 0): zero when it has none.
+func retiredAt(unixSeconds int64) time.Time {
+	if unixSeconds == 0 {
+		return time.Time{}
 	}
-	return out, rows.Err()
+	return fromUnix(unixSeconds)
 }
 
 // CountOIDCSigningKeys counts every stored key, retired or not.

@@ -21,26 +21,16 @@ type SAMLSigningKey struct {
 // SAMLSigningKeys returns the keys not retired at now, the one activating last first: the first
 // whose ActivatesAt has come signs; every one is published.
 func (q q) SAMLSigningKeys(ctx context.Context, now time.Time) ([]SAMLSigningKey, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT kid, certificate, private_key, created_at, activates_at, COALESCE(retires_at, 0)
-		FROM saml_signing_keys WHERE retires_at IS NULL OR retires_at > ? ORDER BY activates_at DESC, created_at DESC, kid`, unix(now))
-	if err != nil {
-		return nil, fmt.Errorf("store: saml signing keys: %w", err)
-	}
-	defer rows.Close()
-	var out []SAMLSigningKey
-	for rows.Next() {
+	return queryAll(ctx, q.db, "saml signing keys", func(r rowScanner) (SAMLSigningKey, error) {
 		var k SAMLSigningKey
 		var created, activates, retires int64
-		if err := rows.Scan(&k.KID, &k.Certificate, &k.SealedKey, &created, &activates, &retires); err != nil {
-			return nil, fmt.Errorf("store: saml signing keys: %w", err)
+		if err := r.Scan(&k.KID, &k.Certificate, &k.SealedKey, &created, &activates, &retires); err != nil {
+			return k, fmt.Errorf("store: saml signing keys: %w", err)
 		}
-		k.CreatedAt, k.ActivatesAt = fromUnix(created), fromUnix(activates)
-		if retires != 0 {
-			k.RetiresAt = fromUnix(retires)
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+		k.CreatedAt, k.ActivatesAt, k.RetiresAt = fromUnix(created), fromUnix(activates), retiredAt(retires)
+		return k, nil
+	}, `SELECT kid, certificate, private_key, created_at, activates_at, COALESCE(retires_at, 0)
+		FROM saml_signing_keys WHERE retires_at IS NULL OR retires_at > ? ORDER BY activates_at DESC, created_at DESC, kid`, unix(now))
 }
 
 // CreateFirstSAMLSigningKey stores the key of the first start; ErrConflict (and nothing stored)
