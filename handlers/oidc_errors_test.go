@@ -177,6 +177,16 @@ func TestOIDCTokenErrorsDescribed(t *testing.T) {
 		"redirect_uri": {rpRedirect}, "code_verifier": {f.verifier}}, app.ClientID, app.Secret)
 	expectOAuthError(t, "a code used twice", st, body, http.StatusBadRequest, "invalid_grant")
 
+	// A client that is not registered, with or without a secret: invalid_client, not a
+	// server error (nor the store's words).
+	for _, basic := range []string{"", "nobody"} { // in the form only, or by HTTP Basic
+		st, _, body = e.clientCall("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {"nobody"}}, basic, "anything")
+		expectOAuthError(t, "an unknown client refreshing", st, body, http.StatusUnauthorized, "invalid_client")
+		if d := fmt.Sprint(body["error_description"]); strings.Contains(d, "store") {
+			t.Errorf("the description tells the client the server's error: %q", d)
+		}
+	}
+
 	st, _, body = e.clientCall("/oauth2/introspect", url.Values{"token": {"x"}}, "", "")
 	expectOAuthError(t, "introspection without a client", st, body, http.StatusUnauthorized, "invalid_client")
 }

@@ -90,6 +90,10 @@ func (r *recorder) flush(w http.ResponseWriter) {
 			e = map[string]any{"error": errorForStatus(r.status)}
 		}
 		code, _ := e["error"].(string)
+		if code == "server_error" {
+			// op describes a server error with the error itself: that stays in the log.
+			e["error_description"] = descriptions[code]
+		}
 		if desc, _ := e["error_description"].(string); desc == "" {
 			desc = descriptions[code]
 			if desc == "" {

@@ -54,6 +54,11 @@ var errTokenInactive = errors.New("token inactive")
 
 func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
 	c, err := s.st.OAuthClientByID(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		// The token endpoint answers it as invalid_client (a 401), not as a server error; it
+		// still is a store.ErrNotFound for the authorize endpoint's page.
+		return nil, zoidc.ErrInvalidClient().WithDescription(descriptions["invalid_client"]).WithParent(err)
+	}
 	if err != nil {
 		return nil, err
 	}
