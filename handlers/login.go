@@ -48,7 +48,7 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 	h.clearCookie(c, signinCookie)
 	h.clearCookie(c, returnCookie) // an application's request waiting for a sign-in is dropped too
 	// The SAML applications that took part in the session are told, one after another.
-	step, err := h.SAML.BeginLogout(c.UserContext(), currentUser(c), idHash, h.requestOrigin(c))
+	step, err := h.SAML.BeginLogout(c.UserContext(), currentUser(c), idHash, h.requestOrigin(c), "")
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/weftid/weftid/services/oidc"
 	"github.com/weftid/weftid/services/signin"
+	"github.com/weftid/weftid/store"
 	"github.com/weftid/weftid/views"
 )
 
@@ -52,7 +53,11 @@ func (h *Handler) oidcEndSession(c *fiber.Ctx) error {
 		return err
 	}
 	if out.Ended {
+		u, idHash := currentUser(c), sessionHash(c)
 		h.signedOut(c)
+		if out.Redirect != "" {
+			return h.samlLogoutThen(c, u, idHash, out.Redirect)
+		}
 	}
 	if out.Redirect != "" {
 		return c.Redirect(out.Redirect, fiber.StatusSeeOther)
@@ -73,12 +78,25 @@ func (h *Handler) oidcEndSession(c *fiber.Ctx) error {
 func (h *Handler) oidcConfirmLogout(c *fiber.Ctx) error {
 	req := oidc.LogoutRequest{ClientID: c.FormValue("client_id"), PostLogoutRedirectURI: c.FormValue("post_logout_redirect_uri"),
 		State: c.FormValue("state")}
+	u, idHash := currentUser(c), sessionHash(c)
 	to, err := h.oidc.ConfirmLogout(c.UserContext(), req, h.oidcSession(c, nil), h.oidcActor(c))
 	if err != nil {
 		return err
 	}
 	h.signedOut(c)
-	return redirect(c, to)
+	return h.samlLogoutThen(c, u, idHash, to)
+}
+
+// samlLogoutThen ends an RP-initiated logout that ended u's weftid session idHash in this
+// browser: the SAML applications that took part in the session are told first, one after another, as when the
+// user signs out in weftid, and the last step leads to to (the app's post-logout redirect URI,
+// or weftid's signed-out page).
+func (h *Handler) samlLogoutThen(c *fiber.Ctx, u *store.User, idHash []byte, to string) error {
+	step, err := h.SAML.BeginLogout(c.UserContext(), u, idHash, h.requestOrigin(c), to)
+	if err != nil {
+		return err
+	}
+	return h.samlLogoutStep(c, step)
 }
 
 // signedOut forgets this browser's session, sign-in in progress and waiting SSO request.
@@ -132,4 +150,10 @@ func (h *Handler) signInFormAction(c *fiber.Ctx) error {
 // allowFormAction lets this response's forms submit to origin (a checked CSP source) too.
 func allowFormAction(c *fiber.Ctx, origin string) {
 	c.Set(fiber.HeaderContentSecurityPolicy, strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action 'self' "+origin, 1))
+}
+
+// sessionHash is the keyed hash of this request's weftid session (nil without one).
+func sessionHash(c *fiber.Ctx) []byte {
+	h, _ := c.Locals(localSession).([]byte)
+	return h
 }

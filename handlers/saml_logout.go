@@ -41,6 +41,9 @@ func (h *Handler) samlSLO(c *fiber.Ctx) error {
 func (h *Handler) samlLogoutStep(c *fiber.Ctx, step saml.LogoutStep) error {
 	m := step.Message
 	if m == nil {
+		if step.Then != "" { // an OpenID Connect app's post-logout redirect URI, or weftid's page
+			return redirect(c, step.Then)
+		}
 		if step.Partial {
 			return redirect(c, "/login?notice=signed_out_partial")
 		}

@@ -89,7 +89,7 @@ type SAMLLogoutStep struct {
 	NameIDFormat string
 	SessionIndex string
 	InResponseTo string
-	RelayState   string
+	RelayState   string // a response's RelayState; for SAMLLogoutEnd, where the logout ends ('': weftid's page)
 	Partial      bool
 	RequestID    string // set when the LogoutRequest was sent
 	ExpiresAt    time.Time

@@ -8,8 +8,9 @@ package saml
 // another: weftid sends a signed LogoutRequest, the service provider answers with a
 // LogoutResponse to /saml/slo, and weftid sends the next, until the last step:
 //
-//   - started in weftid (BeginLogout, after the user signed out): each participant of the
-//     session, then weftid's signed-out page;
+//   - started in weftid (BeginLogout, after the user signed out, in weftid or by an OpenID
+//     Connect app's RP-initiated logout): each participant of the session, then weftid's
+//     signed-out page or the address the logout was to end at (the app's post-logout URI);
 //   - started by a service provider (its signed LogoutRequest to /saml/slo): the weftid
 //     sessions it names end at once, then each other participant of those sessions is told,
 //     then the service provider gets weftid's signed LogoutResponse.
@@ -74,23 +75,26 @@ type LogoutMessage struct {
 }
 
 // LogoutStep is where the browser goes next in a logout: to a service provider with Message,
-// or, when Message is nil, to weftid's signed-out page (Partial: some participant was not told,
-// or did not confirm).
+// or, when Message is nil, to Then, or without Then to weftid's signed-out page (Partial: some
+// participant was not told, or did not confirm).
 type LogoutStep struct {
 	Message *LogoutMessage
 	Partial bool
+	Then    string
 }
 
 // BeginLogout starts telling the service providers that took part in a weftid session which has
 // just ended (u signed out) that it did: it turns the session's participants into a logout chain
 // and records saml_logout, in one transaction, and returns the first step. Without a user, or
-// without participants, there is nothing to tell: the step is the signed-out page.
-func (s *Service) BeginLogout(ctx context.Context, u *store.User, sessionHash []byte, from store.Origin) (LogoutStep, error) {
+// without participants, there is nothing to tell: the step is the signed-out page. then, when
+// not empty, is where the last step leads instead of the signed-out page (an OpenID Connect
+// app's post-logout redirect URI, checked by services/oidc): it is kept in the chain's last row.
+func (s *Service) BeginLogout(ctx context.Context, u *store.User, sessionHash []byte, from store.Origin, then string) (LogoutStep, error) {
 	if u == nil || sessionHash == nil {
-		return LogoutStep{}, nil
+		return LogoutStep{Then: then}, nil
 	}
 	if parts, err := s.store.SAMLParticipantsOfSession(ctx, sessionHash, s.now()); err != nil || len(parts) == 0 {
-		return LogoutStep{}, err // no SAML key needed: the common case costs one indexed read
+		return LogoutStep{Then: then}, err // no SAML key needed: the common case costs one indexed read
 	}
 	idp, err := s.provider(ctx)
 	if err != nil {
@@ -107,7 +111,8 @@ func (s *Service) BeginLogout(ctx context.Context, u *store.User, sessionHash []
 		if err := s.chainParticipants(ctx, tx, &c, parts, 0); err != nil {
 			return err
 		}
-		c.steps = append(c.steps, store.SAMLLogoutStep{Chain: c.id, Kind: store.SAMLLogoutEnd, UserID: u.ID, Partial: len(c.skipped) > 0, ExpiresAt: c.expires})
+		c.steps = append(c.steps, store.SAMLLogoutStep{Chain: c.id, Kind: store.SAMLLogoutEnd, UserID: u.ID, Partial: len(c.skipped) > 0,
+			RelayState: then, ExpiresAt: c.expires})
 		if err := tx.AddSAMLLogoutSteps(ctx, c.steps); err != nil {
 			return err
 		}
@@ -185,9 +190,9 @@ func (s *Service) next(ctx context.Context, tx *store.Tx, idp *crewjam.IdentityP
 		if err != nil {
 			return LogoutStep{}, err
 		}
-		if st.Kind == store.SAMLLogoutEnd {
+		if st.Kind == store.SAMLLogoutEnd { // its RelayState: where the logout ends, if not at weftid
 			_, err := tx.TakeSAMLLogoutStep(ctx, st.ID, "", now)
-			return LogoutStep{Partial: st.Partial}, err
+			return LogoutStep{Partial: st.Partial, Then: st.RelayState}, err
 		}
 		sp, err := tx.SAMLServiceProvider(ctx, st.SPID)
 		if err != nil {
