@@ -1,0 +1,34 @@
+package auth
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// PlainText reports whether s may be stored as a name or description that people read and
+// that goes on into pages, events, mail, ID tokens, SAML attributes and HTTP headers: valid
+// UTF-8 without control characters (C0 and C1, NUL, tab and line breaks included), and without
+// the bidirectional formatting characters that make text read differently from how it is
+// stored (U+202A to U+202E, U+2066 to U+2069). Multi-line text uses PlainLines.
+func PlainText(s string) bool {
+	return plain(s, false)
+}
+
+// PlainLines is PlainText allowing line breaks (\n, and \r\n): a description.
+func PlainLines(s string) bool {
+	return plain(s, true)
+}
+
+func plain(s string, lines bool) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case lines && (r == '\n' || r == '\r'):
+		case unicode.IsControl(r), r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			return false
+		}
+	}
+	return true
+}

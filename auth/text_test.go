@@ -1,0 +1,34 @@
+package auth_test
+
+import (
+	"testing"
+
+	"github.com/weftid/weftid/auth"
+)
+
+func TestPlainText(t *testing.T) {
+	for _, c := range []struct {
+		s           string
+		text, lines bool
+	}{
+		{"Grace Hopper", true, true},
+		{"Zoë Ångström 李", true, true},
+		{"", true, true},
+		{"Ok\x00null", false, false},
+		{"Ctl\x01\x07\x1b[31mX", false, false},
+		{"New\nLine", false, true},
+		{"Inj\r\nX-Evil: 1", false, true},
+		{"tab\there", false, false},
+		{"c1\u0085", false, false},
+		{"\u202Eevil", false, false},
+		{"iso\u2067late", false, false},
+		{"bad \xff utf-8", false, false},
+	} {
+		if got := auth.PlainText(c.s); got != c.text {
+			t.Errorf("PlainText(%q) = %v, want %v", c.s, got, c.text)
+		}
+		if got := auth.PlainLines(c.s); got != c.lines {
+			t.Errorf("PlainLines(%q) = %v, want %v", c.s, got, c.lines)
+		}
+	}
+}
