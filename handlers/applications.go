@@ -74,7 +74,7 @@ func clientForm(c *fiber.Ctx) (oidc.ClientInput, views.ClientForm) {
 		PostLogoutRedirectURIs: strings.TrimSpace(c.FormValue("post_logout_redirect_uris")),
 		RequiredAuthStrength:   c.FormValue("required_auth_strength"),
 	}
-	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Service: f.Service, HomeURL: f.HomeURL,
+	return oidc.ClientInput{Name: f.Name, RedirectURIs: f.RedirectURIs, Public: f.Public, Type: c.FormValue("type"), Service: f.Service, HomeURL: f.HomeURL,
 		PostLogoutRedirectURIs: f.PostLogoutRedirectURIs, RequiredAuthStrength: f.RequiredAuthStrength, Access: accessSetting(c)}, f
 }
 

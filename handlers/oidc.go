@@ -83,7 +83,8 @@ func (h *Handler) oidcAuthorize(c *fiber.Ctx) error {
 	return err
 }
 
-// maxAuthorizeForm bounds an authorize request sent by POST, which goes on as a query string.
+// maxAuthorizeForm bounds an authorize or logout request sent by POST, which goes on as a query
+// string.
 const maxAuthorizeForm = 8 << 10
 
 // oidcAuthorizePost takes an authorize request sent by POST (OpenID Connect Core 3.1.2.1, form

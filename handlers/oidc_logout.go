@@ -44,6 +44,10 @@ func (h *Handler) oidcEndSession(c *fiber.Ctx) error {
 				v.Set(k, f)
 			}
 		}
+		if len(v.Encode()) > maxAuthorizeForm { // it goes on as a query string
+			return render(c, fiber.StatusBadRequest, views.ErrorPage(h.pageBase(c, "Sign out", ""), fiber.StatusBadRequest,
+				"The application's sign-out request is too long to read. Go back to the application and sign out again, or sign out here."))
+		}
 		return c.Redirect("/oauth2/end_session?"+v.Encode(), fiber.StatusSeeOther)
 	}
 	req := oidc.LogoutRequest{IDTokenHint: c.Query("id_token_hint"), ClientID: c.Query("client_id"),

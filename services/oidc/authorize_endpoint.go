@@ -35,8 +35,11 @@ var (
 func (p *Provider) Authorize(ctx context.Context, params url.Values) (string, error) {
 	ctx = p.ctx(ctx)
 	req := new(zoidc.AuthRequest)
-	if err := p.provider.Decoder().Decode(req, params); err != nil {
-		return "", ErrAuthorizeUnreadable
+	unreadable := p.provider.Decoder().Decode(req, params) != nil
+	if unreadable {
+		// A parameter that is not what it should be (max_age that is not a whole number of
+		// seconds): the error goes back to the application if client and redirect URI are good.
+		req = &zoidc.AuthRequest{ClientID: params.Get("client_id"), RedirectURI: params.Get("redirect_uri"), State: params.Get("state")}
 	}
 	if req.ClientID == "" {
 		return "", ErrAuthorizeNoClient
@@ -61,6 +64,8 @@ func (p *Provider) Authorize(ctx context.Context, params url.Values) (string, er
 		return p.ErrorRedirect(req.RedirectURI, req.State, code, description), nil
 	}
 	switch {
+	case unreadable:
+		return refuse("invalid_request", "a parameter could not be read: max_age must be a whole number of seconds, and each parameter a single value of its type")
 	case req.ResponseType == "":
 		return refuse("invalid_request", "response_type is missing")
 	case req.ResponseType != zoidc.ResponseTypeCode:

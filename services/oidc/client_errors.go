@@ -38,6 +38,10 @@ func clientErrors(op http.Handler) http.Handler {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_client", "client assertions (private_key_jwt) are not supported: authenticate with the client secret, or PKCE alone for a public client")
 			return
 		}
+		if (strings.HasSuffix(r.URL.Path, "/introspect") || strings.HasSuffix(r.URL.Path, "/revoke")) && r.PostForm.Get("token") == "" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "token is missing") // RFC 7662 and RFC 7009: required
+			return
+		}
 		if strings.HasSuffix(r.URL.Path, "/token") {
 			switch g := r.PostForm.Get("grant_type"); {
 			case g == "":
@@ -50,6 +54,11 @@ func clientErrors(op http.Handler) http.Handler {
 			}
 		}
 		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		if strings.HasSuffix(r.URL.Path, "/token") || strings.HasSuffix(r.URL.Path, "/introspect") {
+			// Tokens and what they grant are never cached (RFC 6749 section 5.1, RFC 7662).
+			rec.header.Set("Cache-Control", "no-store")
+			rec.header.Set("Pragma", "no-cache")
+		}
 		op.ServeHTTP(rec, r)
 		rec.flush(w)
 	})

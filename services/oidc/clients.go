@@ -3,7 +3,9 @@ package oidc
 import (
 	"context"
 	"errors"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/weftid/weftid/auth"
@@ -29,6 +31,8 @@ func (e FormError) Error() string { return string(e) }
 const (
 	ErrNameMissing       FormError = "Enter a name."
 	ErrNameTooLong       FormError = "The name can be at most 100 characters."
+	ErrNameChars         FormError = "The name cannot contain control characters or text-direction characters."
+	ErrClientType        FormError = "Choose Confidential or Public."
 	ErrPublicService     FormError = "A service client must be confidential: it authenticates with its secret."
 	ErrHomeURL           FormError = "The home URL must be an https address (or http on localhost)."
 	ErrRedirectURI       FormError = "Each redirect URI must be an https address (or http on localhost, 127.0.0.1 or [::1]) without a #fragment"
@@ -48,7 +52,8 @@ type ClientInput struct {
 	Name         string
 	RedirectURIs string // one per line
 	Public       bool
-	Service      bool // may use client credentials (confidential only)
+	Type         string // "confidential", "public" or "" (confidential); anything else is refused
+	Service      bool   // may use client credentials (confidential only)
 	HomeURL      string
 	// PostLogoutRedirectURIs are where RP-initiated logout may return to, one per line.
 	PostLogoutRedirectURIs string
@@ -71,6 +76,10 @@ func (in ClientInput) client() (store.OAuthClient, error) {
 		return cl, ErrNameMissing
 	case len(name) > maxClientName:
 		return cl, ErrNameTooLong
+	case !auth.PlainText(name):
+		return cl, ErrNameChars
+	case in.Type != "" && in.Type != "confidential" && in.Type != "public":
+		return cl, ErrClientType
 	case in.Public && in.Service:
 		return cl, ErrPublicService
 	case homeURL != "" && !allowedAppURL(homeURL):
@@ -111,13 +120,22 @@ func appURLs(lines string, bad, tooMany FormError) ([]string, error) {
 	return uris, nil
 }
 
-// allowedAppURL accepts an absolute https URL, or http on a loopback host, without a fragment.
+// allowedAppURL accepts an absolute https URL, or http on a loopback host, without a fragment
+// (not even an empty one), whose host is a DNS name or an IP address (no wildcard) and whose
+// port, if any, is one.
 func allowedAppURL(s string) bool {
-	if len(s) > maxURLLength || strings.ContainsAny(s, " \t\r\n\\") {
+	if len(s) > maxURLLength || strings.ContainsAny(s, " \t\r\n\\#") {
 		return false
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Fragment != "" || u.User != nil {
+	if err != nil || u.Host == "" || u.User != nil || !validURLHost(u.Hostname()) {
+		return false
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
 		return false
 	}
 	switch u.Scheme {
@@ -127,6 +145,28 @@ func allowedAppURL(s string) bool {
 		return isLoopbackHost(u.Hostname())
 	}
 	return false
+}
+
+// validURLHost reports whether host (without brackets or port) is an IP address or a DNS name:
+// labels of letters, digits and hyphens, not starting or ending with a hyphen.
+func validURLHost(host string) bool {
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	if host == "" || len(host) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // newClientSecret makes a secret and its keyed hash.

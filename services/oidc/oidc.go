@@ -175,11 +175,11 @@ func (p *Provider) ctx(ctx context.Context) context.Context {
 	return op.ContextWithIssuer(ctx, p.issuer)
 }
 
-// isLoopbackHost says whether host is localhost or a loopback address: there http is allowed.
+// isLoopbackHost says whether host is localhost, 127.0.0.1 or ::1: there http is allowed.
 func isLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ip := net.ParseIP(host) // 127.0.0.1 or ::1 exactly, as the README says
+	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
 }

@@ -57,7 +57,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 	if errors.Is(err, store.ErrNotFound) {
 		// The token endpoint answers it as invalid_client (a 401), not as a server error; it
 		// still is a store.ErrNotFound for the authorize endpoint's page.
-		return nil, zoidc.ErrInvalidClient().WithDescription(descriptions["invalid_client"]).WithParent(err)
+		return nil, zoidc.ErrInvalidClient().WithDescription("%s", descriptions["invalid_client"]).WithParent(err)
 	}
 	if err != nil {
 		return nil, err
@@ -306,7 +306,7 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, _ string, clientID
 		case err != nil:
 			return zoidc.ErrServerError().WithParent(err)
 		case t.ClientID != clientID:
-			return zoidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+			return errNotYourToken()
 		}
 		if err := s.st.RevokeOAuthGrant(ctx, t.GrantID); err != nil {
 			return zoidc.ErrServerError().WithParent(err)
@@ -321,12 +321,19 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, _ string, clientID
 	case err != nil:
 		return zoidc.ErrServerError().WithParent(err)
 	case t.ClientID != clientID:
-		return zoidc.ErrInvalidClient().WithDescription("the token was not issued to this client")
+		return errNotYourToken()
 	}
 	if err := s.st.DeleteOAuthAccessToken(ctx, h); err != nil {
 		return zoidc.ErrServerError().WithParent(err)
 	}
 	return nil
+}
+
+// errNotYourToken refuses the revocation of another client's token (RFC 7009 section 2.1): the
+// client authenticated, so it is a 400, not invalid_client (which would count as a failed client
+// authentication against the caller's address).
+func errNotYourToken() *zoidc.Error {
+	return zoidc.ErrInvalidRequest().WithDescription("the token was not issued to this client")
 }
 
 // ---- userinfo and introspection ----
@@ -467,6 +474,11 @@ func (s *storage) ClientCredentials(ctx context.Context, clientID, secret string
 }
 
 // ClientCredentialsTokenRequest is the token request of a client_credentials grant.
+// A service client's token is the client's own: no user, so no scope of weftid's applies, and a
+// scope asked for is refused rather than echoed back as if it meant something.
 func (s *storage) ClientCredentialsTokenRequest(_ context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
-	return &serviceRequest{clientID: clientID, scopes: scopes}, nil
+	if len(scopes) > 0 {
+		return nil, zoidc.ErrInvalidScope().WithDescription("a service client's token carries no scope: ask for none")
+	}
+	return &serviceRequest{clientID: clientID}, nil
 }
