@@ -81,6 +81,7 @@ func (h *Handler) routes(app *fiber.App) {
 	app.Post("/oauth2/end_session/confirm", h.oidcOn, h.oidcConfirmLogout)
 	app.Get("/saml/sso", h.samlSSO)
 	app.Get("/saml/continue/:id", h.samlContinue)
+	app.Post("/saml/reauth", h.samlReauth) // ForceAuthn: "Sign in again" confirmed
 	app.Get("/proxy/continue", h.proxyContinue)
 
 	user := h.requireRole(store.RoleUser)

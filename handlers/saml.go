@@ -90,18 +90,65 @@ func (h *Handler) samlSSO(c *fiber.Ctx) error {
 // assertion. Without one nothing is issued: the request is held and the browser goes to its
 // continuation, which leads through the sign-in.
 func (h *Handler) answerSAML(c *fiber.Ctx, req *saml.AuthnRequest) error {
+	if status := req.Unsupported(); status != "" {
+		return h.samlRefuse(c, req, status)
+	}
 	u := currentUser(c)
 	if u == nil {
+		if req.Passive() { // nothing may be shown: no sign-in
+			return h.samlRefuse(c, req, saml.StatusNoPassive)
+		}
 		return h.holdSAMLRequest(c, req)
 	}
 	idHash, _ := c.Locals(localSession).([]byte)
 	post, err := h.SAML.Issue(c.UserContext(), req, saml.SignedIn{User: *u, SessionIDHash: idHash}, h.requestOrigin(c))
-	if errors.Is(err, saml.ErrStepUpRequired) {
+	switch {
+	case (errors.Is(err, saml.ErrStepUpRequired) || errors.Is(err, saml.ErrFreshSignInRequired)) && req.Passive():
+		return h.samlRefuse(c, req, saml.StatusNoPassive)
+	case errors.Is(err, saml.ErrStepUpRequired):
 		return h.samlStepUp(c, req)
+	case errors.Is(err, saml.ErrFreshSignInRequired):
+		return h.samlConfirmReauth(c, req)
+	case err != nil:
+		return h.samlError(c, err)
 	}
+	return h.samlPost(c, post)
+}
+
+// samlRefuse answers the request with a signed SAML status response (no assertion) posted to
+// the service provider, which can tell its user why (saml.Service.Refuse).
+func (h *Handler) samlRefuse(c *fiber.Ctx, req *saml.AuthnRequest, status string) error {
+	post, err := h.SAML.Refuse(c.UserContext(), req, status)
 	if err != nil {
 		return h.samlError(c, err)
 	}
+	return h.samlPost(c, post)
+}
+
+// samlConfirmReauth holds a request that asks for a fresh sign-in (ForceAuthn) and asks the
+// signed-in user to confirm "Sign in again": a form, so that no other site can sign people out
+// by sending a request.
+func (h *Handler) samlConfirmReauth(c *fiber.Ctx, req *saml.AuthnRequest) error {
+	id, spName, err := h.SAML.HoldForReauth(c.UserContext(), req)
+	if err != nil {
+		return h.samlError(c, err)
+	}
+	return render(c, fiber.StatusOK, views.ReauthPage(h.pageBase(c, "Sign in again", ""), spName, "/saml/reauth", id))
+}
+
+// samlReauth is the confirmed "Sign in again": the session ends and the held request waits for
+// the new sign-in.
+func (h *Handler) samlReauth(c *fiber.Ctx) error {
+	id := c.FormValue("id")
+	if err := h.SAML.Reauth(c.UserContext(), id, currentUser(c), sessionHash(c), h.requestOrigin(c)); err != nil {
+		return h.samlError(c, err)
+	}
+	h.sessionEnded(c)
+	return h.continueAfterSignIn(c, samlContinuePath+id)
+}
+
+// samlPost renders the page that posts a response to the service provider.
+func (h *Handler) samlPost(c *fiber.Ctx, post saml.Post) error {
 	// The page posts to the SP's ACS: our form-action allows that origin for this response only.
 	allowFormAction(c, post.Origin)
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")

@@ -365,7 +365,7 @@ func outbound(idp *crewjam.IdentityProvider, el *etree.Element, setSignature fun
 		return nil, fmt.Errorf("saml: logout service %q: %w", destination, err)
 	}
 	param := "SAMLRequest"
-	if el.Tag == "LogoutResponse" {
+	if el.Tag == "LogoutResponse" || el.Tag == "Response" {
 		param = "SAMLResponse"
 	}
 	m := &LogoutMessage{SPName: spName, URL: destination, Origin: origin, Param: param, RelayState: relayState}

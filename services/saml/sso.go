@@ -85,7 +85,8 @@ type Inbound struct {
 type AuthnRequest struct {
 	req       *crewjam.IdpAuthnRequest
 	in        Inbound
-	initiated string // "sp", or "idp" for IdP-initiated sign-on
+	initiated string    // "sp", or "idp" for IdP-initiated sign-on
+	arrived   time.Time // when weftid first received it, or held it last (ForceAuthn)
 }
 
 // ParseRequest reads and validates a request as it arrives: the issuer must be a registered
@@ -150,7 +151,7 @@ func (s *Service) parse(ctx context.Context, idp *crewjam.IdentityProvider, in I
 		return nil, ErrUnreadable
 	}
 	req.Now = s.now()
-	return &AuthnRequest{req: req, in: in, initiated: "sp"}, nil
+	return &AuthnRequest{req: req, in: in, initiated: "sp", arrived: at}, nil
 }
 
 // hasIssuer reports whether an AuthnRequest document names its issuer. A document that does not
@@ -199,10 +200,16 @@ func (s *Service) Hold(ctx context.Context, req *AuthnRequest) (string, error) {
 	}
 	id := auth.NewToken()
 	now := s.now()
+	// A request held again (for a step-up, or to sign in again) keeps the time it first
+	// arrived: crewjam's 90 seconds are counted from then, and so is ForceAuthn's fresh sign-in.
+	arrived := req.arrived
+	if arrived.IsZero() || arrived.After(now) {
+		arrived = now
+	}
 	err = s.store.HoldSAMLRequest(ctx, store.SAMLPendingRequest{
 		IDHash: s.requestHash(id), SPID: sp.ID, Binding: string(req.in.Binding),
 		SAMLRequest: req.in.SAMLRequest, RelayState: req.in.RelayState,
-		CreatedAt: now, ExpiresAt: now.Add(PendingTTL),
+		CreatedAt: arrived, ExpiresAt: now.Add(PendingTTL),
 	}, maxPending)
 	if errors.Is(err, store.ErrConflict) {
 		return "", ErrFull
@@ -265,7 +272,7 @@ func (s *Service) IdPInitiated(ctx context.Context, spID int64, ip string) (*Aut
 	r.RemoteAddr = ip
 	req := &crewjam.IdpAuthnRequest{IDP: idp, HTTPRequest: r, Now: s.now(), ServiceProviderMetadata: md.entity}
 	req.SPSSODescriptor, req.ACSEndpoint = md.postACS()
-	return &AuthnRequest{req: req, initiated: "idp"}, nil
+	return &AuthnRequest{req: req, initiated: "idp", arrived: s.now()}, nil
 }
 
 // SignedIn is a complete session (a sign-in that reached auth.StepDone): its user and the hash of
@@ -289,8 +296,10 @@ type Post struct {
 // session signed in, and records saml_assertion_issued and the service provider's part in the
 // session (for Single Logout), in one transaction. ErrBinding when the SP wants its answer
 // other than by HTTP-POST; a *groups.Denied when the user may not sign in to it (its access,
-// checked at every assertion, before any step-up); ErrStepUpRequired when it requires Enhanced
-// and the session is not.
+// checked at every assertion, before any step-up); ErrFreshSignInRequired when the request
+// asks for a sign-in newer than the session (ForceAuthn); ErrStepUpRequired when the service
+// provider requires Enhanced, or the request asks for the REFEDS MFA class, and the session is
+// not.
 func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, from store.Origin) (Post, error) {
 	r := req.req
 	if r.ACSEndpoint == nil || r.ACSEndpoint.Binding != crewjam.HTTPPostBinding {
@@ -307,8 +316,12 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 	if err != nil {
 		return Post{}, err
 	}
+	if req.staleFor(sess.CreatedAt) {
+		return Post{}, ErrFreshSignInRequired
+	}
 	factors := auth.Factors(sess.Factors)
-	if sp.RequiredAuthStrength == auth.AppStrengthEnhanced && !factors.Strong() {
+	_, wantsMFA := req.contextNeeds()
+	if (sp.RequiredAuthStrength == auth.AppStrengthEnhanced || wantsMFA) && !factors.Strong() {
 		return Post{}, ErrStepUpRequired
 	}
 	if err := r.IDP.AssertionMaker.MakeAssertion(r, session); err != nil {
