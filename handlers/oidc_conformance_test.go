@@ -40,6 +40,10 @@ func TestOIDCTokenAnswersAndRequiredParameters(t *testing.T) {
 		t.Errorf("%d oauth2_client_auth_failed events after a refused revocation, want %d", n, failedBefore)
 	}
 
+	// A parameter given twice is refused (RFC 6749 section 3.2).
+	st, _, body = e.clientCall("/oauth2/token", url.Values{"grant_type": {"client_credentials", "password"}}, svc.ClientID, svc.Secret)
+	expectOAuthError(t, "grant_type twice", st, body, http.StatusBadRequest, "invalid_request")
+
 	// token is required at introspection and revocation (RFC 7662, RFC 7009).
 	for _, path := range []string{"/oauth2/introspect", "/oauth2/revoke"} {
 		st, _, body = e.clientCall(path, url.Values{}, svc.ClientID, svc.Secret)
@@ -54,6 +58,7 @@ func TestOIDCUnreadableAuthorizeParameter(t *testing.T) {
 	for _, maxAge := range []string{"abc", "-1", "99999999999999999999999"} {
 		expectAuthorizeError(t, b.get(authorizeURL(web, url.Values{"max_age": {maxAge}})), "invalid_request")
 	}
+	expectAuthorizeError(t, b.get(authorizeURL(web, url.Values{"scope": {"openid", "email"}})), "invalid_request")
 	// With an unknown client it still never goes anywhere but weftid's page.
 	r := b.get(authorizeURL(web, url.Values{"max_age": {"abc"}, "client_id": {"nobody"}}))
 	expectStatus(t, r, http.StatusBadRequest)

@@ -35,7 +35,7 @@ var (
 func (p *Provider) Authorize(ctx context.Context, params url.Values) (string, error) {
 	ctx = p.ctx(ctx)
 	req := new(zoidc.AuthRequest)
-	unreadable := p.provider.Decoder().Decode(req, params) != nil
+	unreadable := p.provider.Decoder().Decode(req, params) != nil || repeated(params) != ""
 	if unreadable {
 		// A parameter that is not what it should be (max_age that is not a whole number of
 		// seconds): the error goes back to the application if client and redirect URI are good.

@@ -38,6 +38,10 @@ func clientErrors(op http.Handler) http.Handler {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_client", "client assertions (private_key_jwt) are not supported: authenticate with the client secret, or PKCE alone for a public client")
 			return
 		}
+		if k := repeated(r.Form); k != "" { // RFC 6749 section 3.2: never more than once
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", k+" is given more than once")
+			return
+		}
 		if (strings.HasSuffix(r.URL.Path, "/introspect") || strings.HasSuffix(r.URL.Path, "/revoke")) && r.PostForm.Get("token") == "" {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "token is missing") // RFC 7662 and RFC 7009: required
 			return
@@ -131,4 +135,14 @@ func errorForStatus(status int) string {
 		return "server_error"
 	}
 	return "invalid_request"
+}
+
+// repeated is the first parameter of v given more than once, or "".
+func repeated(v map[string][]string) string {
+	for k, vals := range v {
+		if len(vals) > 1 {
+			return k
+		}
+	}
+	return ""
 }
