@@ -120,8 +120,9 @@ func (h *Handler) targetUser(c *fiber.Ctx) (store.User, error) {
 	return h.Account.User(c.UserContext(), id)
 }
 
-// changeUserRole changes a user's role (admins; super admin only for super admins). Nobody can
-// take the role from the last active super admin. Logs user_role_changed with old and new.
+// changeUserRole changes a user's role (admins; super admin only for super admins). Nobody
+// changes their own role (409) or takes the role from the last active super admin. Logs
+// user_role_changed with old and new.
 func (h *Handler) changeUserRole(c *fiber.Ctx) error {
 	actor := *currentUser(c)
 	target, err := h.targetUser(c)
@@ -135,9 +136,6 @@ func (h *Handler) changeUserRole(c *fiber.Ctx) error {
 	if err := h.Account.ChangeRole(c.UserContext(), actor, target.ID, role, h.requestOrigin(c)); err != nil {
 		return err
 	}
-	if target.ID == actor.ID && role.Rank() < store.RoleAdmin.Rank() {
-		return redirect(c, "/dashboard") // they may no longer open the user pages
-	}
 	return redirect(c, fmt.Sprintf("/users/%d/profile?notice=role_changed", target.ID))
 }
 
@@ -148,7 +146,8 @@ func (h *Handler) deactivateUser(c *fiber.Ctx) error {
 	return h.setStatus(c, store.StatusInactive, "deactivated")
 }
 
-// reactivateUser lets a deactivated user sign in again (admins; super admins only by super admins).
+// reactivateUser lets a deactivated user sign in again (admins; super admins only by super
+// admins; not yourself, 409).
 func (h *Handler) reactivateUser(c *fiber.Ctx) error {
 	return h.setStatus(c, store.StatusActive, "reactivated")
 }

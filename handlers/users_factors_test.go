@@ -64,6 +64,10 @@ func TestRevokeUserPasskey(t *testing.T) {
 	}
 }
 
+// msgNothingToReset refuses to reset the two-step verification of a user who has none, copied
+// on purpose (see harness_test.go).
+const msgNothingToReset = "This user has no authenticator app and no backup codes, so there is nothing to reset. Passkeys are revoked one by one on the Profile tab."
+
 func TestResetUserMFA(t *testing.T) {
 	e := newEnv(t)
 	adminUser, admin := e.signedIn("admin@example.com", "Ada Admin", store.RoleAdmin)
@@ -124,6 +128,32 @@ func TestResetUserMFA(t *testing.T) {
 
 	t.Run("unknown user", func(t *testing.T) {
 		expectStatus(t, admin.post("/users/999999/reset-mfa", nil), http.StatusNotFound)
+	})
+
+	// Nothing to reset (no TOTP, no backup codes; passkeys are not reset): refused with 409 as a
+	// forced reset of a user without a password is, and nothing is logged or mailed.
+	t.Run("nothing to reset", func(t *testing.T) {
+		bob := e.createUser("bob@example.com", "Bob Jones", store.RoleUser, store.StatusActive)
+		e.addPasskey(bob.ID, 7, "Bob's key")
+		bobs := e.newClient()
+		bobs.signIn(bob.Email, testPassword)
+		events, mails := len(e.events()), e.mailsTo(bob.Email)
+		r := admin.post(userURL(bob.ID, "reset-mfa"), nil)
+		expectStatus(t, r, http.StatusConflict)
+		expectAlert(t, r, msgNothingToReset)
+		if !strings.Contains(r.Body, fmt.Sprintf(`href="/users/%d/profile"`, bob.ID)) {
+			t.Error("the refusal has no way back to the user")
+		}
+		if n := len(e.events()); n != events {
+			t.Errorf("a refused reset wrote %s", eventSummary(e.events()[events:]))
+		}
+		if n := e.mailsTo(bob.Email); n != mails {
+			t.Errorf("mails to Bob after a refused reset: %d, want %d", n, mails)
+		}
+		if len(e.passkeys(bob.ID)) != 1 {
+			t.Error("a refused reset took Bob's passkey")
+		}
+		expectStatus(t, bobs.get("/account/profile"), http.StatusOK) // his session stands
 	})
 }
 

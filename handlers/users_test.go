@@ -22,6 +22,8 @@ const (
 	msgEmailTaken       = "A user with this email address already exists."
 	msgLastSuperAdmin   = "This is the last active super admin. Make another user a super admin first, so that someone can still change every setting."
 	msgDeactivateSelf   = "You cannot deactivate your own account. Ask another admin to do it."
+	msgReactivateSelf   = "You cannot reactivate your own account. Ask another admin to do it."
+	msgRoleSelf         = "You cannot change your own role. Ask another admin to do it."
 	msgInviteLinkDead   = "This invitation link does not work: it was used already, it expired, or it is mistyped. Ask an admin for a new invitation."
 	inviteSubject       = "You are invited to weftid"
 	invitedGoodPassword = "plum tractor velvet harbour 42"
@@ -292,31 +294,37 @@ func TestChangeRole(t *testing.T) {
 		t.Errorf("demotion by the super admin: actor %d, details %v", actorOf(ev), ev.Details)
 	}
 
-	// Rita is now the last super admin: nobody can demote her, herself included.
+	// Nobody changes their own role (another admin does, as with every change to a user), so
+	// the last super admin cannot demote herself either; the page offers no role form.
 	n = len(e.eventsOf("user_role_changed"))
-	r := setRole(sc, root, store.RoleAdmin)
-	expectStatus(t, r, http.StatusConflict)
-	expectAlert(t, r, msgLastSuperAdmin)
-	if !strings.Contains(r.Body, fmt.Sprintf(`href="/users/%d/profile"`, root.ID)) {
-		t.Error("the refusal has no way back to the user")
+	for _, self := range []struct {
+		c    *client
+		u    store.User
+		role store.Role
+	}{{sc, root, store.RoleAdmin}, {sc, root, store.RoleSuperAdmin}, {ac, admin, store.RoleUser}, {ac, admin, store.RoleAdmin}} {
+		r := setRole(self.c, self.u, self.role)
+		expectStatus(t, r, http.StatusConflict)
+		expectAlert(t, r, msgRoleSelf)
+		if !strings.Contains(r.Body, fmt.Sprintf(`href="/users/%d/profile"`, self.u.ID)) {
+			t.Error("the refusal has no way back to the user")
+		}
+		page := self.c.get(userURL(self.u.ID, "profile")).Body
+		bodyLacks(t, "own Profile tab", page, `action="`+userURL(self.u.ID, "role")+`"`)
+		bodyHas(t, "own Profile tab", page, `id="role-self"`)
 	}
-	// An inactive super admin does not count.
+	if e.user(root.ID).Role != store.RoleSuperAdmin || e.user(admin.ID).Role != store.RoleAdmin || len(e.eventsOf("user_role_changed")) != n {
+		t.Fatal("someone changed their own role")
+	}
+	// An inactive super admin does not count, and may be demoted: it leaves Rita.
 	inactive := e.createUser("ina@example.com", "Ina", store.RoleSuperAdmin, store.StatusInactive)
-	expectStatus(t, setRole(sc, root, store.RoleUser), http.StatusConflict)
-	if e.user(root.ID).Role != store.RoleSuperAdmin || len(e.eventsOf("user_role_changed")) != n {
-		t.Fatal("the last super admin was demoted")
-	}
-	// An inactive super admin may be demoted: it leaves Rita.
 	expectRedirect(t, setRole(sc, inactive, store.RoleUser), changed(inactive))
 
-	// With two, one may step down; an admin who demotes themselves lands on the dashboard.
+	// With two, one may demote the other.
 	expectRedirect(t, setRole(sc, second, store.RoleSuperAdmin), changed(second))
-	expectRedirect(t, setRole(sc, root, store.RoleAdmin), changed(root))
-	expectRedirect(t, setRole(ac, admin, store.RoleUser), "/dashboard")
-	expectStatus(t, ac.get("/users"), http.StatusForbidden)
+	expectRedirect(t, setRole(sc, second, store.RoleAdmin), changed(second))
 
 	// CSRF.
-	r = sc.postRaw(fmt.Sprintf("/users/%d/role", pat.ID), url.Values{"role": {"admin"}}, nil)
+	r := sc.postRaw(fmt.Sprintf("/users/%d/role", pat.ID), url.Values{"role": {"admin"}}, nil)
 	expectStatus(t, r, http.StatusForbidden)
 	if e.user(pat.ID).Role != store.RoleUser {
 		t.Error("a role change without the CSRF token was made")
@@ -433,6 +441,15 @@ func TestDeactivateReactivate(t *testing.T) {
 		expectAlert(t, r, msgDeactivateSelf)
 		if !e.user(self.u.ID).Active() {
 			t.Fatalf("%s deactivated themselves", self.u.Email)
+		}
+		// Nor reactivates themselves: nothing to do for an active user, and nobody acts on
+		// themselves.
+		n := len(e.eventsOf("user_reactivated"))
+		r = post(self.c, self.u, "reactivate")
+		expectStatus(t, r, http.StatusConflict)
+		expectAlert(t, r, msgReactivateSelf)
+		if len(e.eventsOf("user_reactivated")) != n {
+			t.Errorf("%s reactivated themselves", self.u.Email)
 		}
 	}
 	expectStatus(t, sc.post("/users/9999/deactivate", nil), http.StatusNotFound)

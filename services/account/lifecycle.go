@@ -29,9 +29,10 @@ func MayManage(actor, target store.User) bool {
 	return target.Role != store.RoleSuperAdmin || actor.Role == store.RoleSuperAdmin
 }
 
-// RolesFor are the roles actor may set on target: none when actor may not change target at all.
+// RolesFor are the roles actor may set on target: none when actor may not change target at all,
+// and none on themselves (ErrRoleSelf).
 func RolesFor(actor, target store.User) []store.Role {
-	if !MayManage(actor, target) {
+	if !MayManage(actor, target) || actor.ID == target.ID {
 		return nil
 	}
 	return GrantableRoles(actor)
@@ -45,6 +46,10 @@ var (
 		"This is the last active super admin. Make another user a super admin first, so that someone can still change every setting."}
 	ErrDeactivateSelf = Refusal{"User not deactivated",
 		"You cannot deactivate your own account. Ask another admin to do it."}
+	ErrReactivateSelf = Refusal{"User not reactivated",
+		"You cannot reactivate your own account. Ask another admin to do it."}
+	ErrRoleSelf = Refusal{"Role not changed",
+		"You cannot change your own role. Ask another admin to do it."}
 )
 
 // User is the user with that id, or ErrNotFound.
@@ -98,9 +103,13 @@ func (s *Service) revokeTokensTx(ctx context.Context, tx *store.Tx, ev store.Eve
 }
 
 // ChangeRole changes a user's role (admins; super admin only by super admins: ErrForbidden).
-// Nobody can take the role from the last active super admin (ErrLastSuperAdminRole). Logs
+// Nobody changes their own role (ErrRoleSelf: as with every change to a user, another admin
+// does it) or takes the role from the last active super admin (ErrLastSuperAdminRole). Logs
 // user_role_changed with old and new; nothing when the role is the same.
 func (s *Service) ChangeRole(ctx context.Context, actor store.User, userID int64, role store.Role, origin store.Origin) error {
+	if userID == actor.ID {
+		return ErrRoleSelf
+	}
 	if !slices.Contains(GrantableRoles(actor), role) {
 		return ErrForbidden
 	}
@@ -129,11 +138,14 @@ func (s *Service) ChangeRole(ctx context.Context, actor store.User, userID int64
 // SetStatus deactivates or reactivates a user (admins; super admins only by super admins).
 // Deactivating stops them signing in and, in the same transaction, ends their sessions and
 // sign-ins, forgets their devices, deletes their reset links and revokes their OAuth2 tokens;
-// nobody can deactivate themselves (ErrDeactivateSelf) or the last active super admin
-// (ErrLastSuperAdminStatus).
+// nobody can deactivate or reactivate themselves (ErrDeactivateSelf, ErrReactivateSelf) or
+// deactivate the last active super admin (ErrLastSuperAdminStatus).
 func (s *Service) SetStatus(ctx context.Context, actor store.User, userID int64, status store.Status, origin store.Origin) error {
-	if status == store.StatusInactive && userID == actor.ID {
-		return ErrDeactivateSelf
+	if userID == actor.ID {
+		if status == store.StatusInactive {
+			return ErrDeactivateSelf
+		}
+		return ErrReactivateSelf
 	}
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := stillManaged(ctx, tx, actor, userID)
@@ -200,9 +212,15 @@ func (s *Service) adminChange(ctx context.Context, actor store.User, userID int6
 	})
 }
 
+// ErrNoMFA refuses to reset the two-step verification of a user who has no TOTP and no backup
+// codes: there is nothing to reset, so nothing is logged and no mail says it was.
+var ErrNoMFA = Refusal{"Two-step verification not reset",
+	"This user has no authenticator app and no backup codes, so there is nothing to reset. Passkeys are revoked one by one on the Profile tab."}
+
 // ResetMFA clears a user's TOTP secret and backup codes (not their passkeys), ends their
-// sessions and sign-ins, logs mfa_reset_by_admin and then tells the user by email. The reset
-// stands when the mail fails: mailed is false and the admin should tell them.
+// sessions and sign-ins, logs mfa_reset_by_admin and then tells the user by email; ErrNoMFA
+// when they have neither. The reset stands when the mail fails: mailed is false and the admin
+// should tell them.
 func (s *Service) ResetMFA(ctx context.Context, actor store.User, userID int64, origin store.Origin) (mailed bool, err error) {
 	var u store.User
 	err = s.adminChange(ctx, actor, userID, origin, store.EventMFAResetByAdmin, func(tx *store.Tx, cur store.User) (map[string]any, error) {
@@ -214,6 +232,9 @@ func (s *Service) ResetMFA(ctx context.Context, actor store.User, userID int64, 
 		hadTOTP, err := tx.DeleteTOTP(ctx, cur.ID)
 		if err != nil {
 			return nil, err
+		}
+		if !hadTOTP && backup == 0 {
+			return nil, ErrNoMFA // the transaction rolls back: nothing changed
 		}
 		if _, err := endSessionsTx(ctx, tx, cur.ID, nil); err != nil {
 			return nil, err
