@@ -6,11 +6,18 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/store"
 )
 
-// MsgInvalidName refuses a name that is empty or too long.
-const MsgInvalidName = "Enter a name of at most 200 characters."
+// The refusals of a name.
+const (
+	// MsgInvalidName refuses a name that is empty or too long.
+	MsgInvalidName = "Enter a name of at most 200 characters."
+	// MsgNameText refuses a name with control characters (NUL, tab, line breaks, C0 and C1) or
+	// text-direction characters: names go on into pages, events, mail and tokens (auth.PlainText).
+	MsgNameText = "Names cannot contain control characters or text-direction characters."
+)
 
 // ProfileChange is what UpdateProfile did.
 type ProfileChange struct {
@@ -95,12 +102,12 @@ func (s *Service) UpdateProfile(ctx context.Context, actor store.User, userID in
 }
 
 // UpdateOwnName is Account > Profile: the signed-in user renames themselves (Problems when the
-// name is empty or too long). Logs user_updated with the old and new name; nothing when it is
+// name is empty, too long or not plain text). Logs user_updated with the old and new name; nothing when it is
 // the same. It returns the user as they are now.
 func (s *Service) UpdateOwnName(ctx context.Context, u store.User, name string, origin store.Origin) (store.User, error) {
 	name = strings.TrimSpace(name)
-	if !validName(name) {
-		return u, Problems{MsgInvalidName}
+	if msg := nameProblem(name); msg != "" {
+		return u, Problems{msg}
 	}
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := tx.UserForUpdate(ctx, u.ID) // the old name logged is the one replaced
@@ -134,16 +141,23 @@ func changedValues(cur store.User, name, email string) map[string]any {
 	return map[string]any{"old": old, "new": now}
 }
 
-// validName reports whether a (trimmed) name is one: not empty, at most 200 characters.
-func validName(name string) bool {
-	return name != "" && utf8.RuneCountInString(name) <= 200
+// nameProblem says what is wrong with a (trimmed) name, "" when nothing is: it is not empty,
+// at most 200 characters, and plain text (auth.PlainText).
+func nameProblem(name string) string {
+	switch {
+	case name == "" || utf8.RuneCountInString(name) > 200:
+		return MsgInvalidName
+	case !auth.PlainText(name):
+		return MsgNameText
+	}
+	return ""
 }
 
 // profileProblems checks a name and an address (normalized), in words.
 func profileProblems(name, email string) Problems {
 	var p Problems
-	if !validName(name) {
-		p = append(p, MsgInvalidName)
+	if msg := nameProblem(name); msg != "" {
+		p = append(p, msg)
 	}
 	if !validEmail(email) {
 		p = append(p, MsgInvalidEmail)

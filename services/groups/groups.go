@@ -27,6 +27,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/store"
 )
 
@@ -69,13 +70,21 @@ const (
 	maxDescription = 500
 )
 
+// The refusals of text that is not plain (auth.PlainText, auth.PlainLines): names and
+// descriptions go on into pages, events, tokens and SAML attributes.
+const (
+	MsgNameText        = "Names cannot contain control characters or text-direction characters."
+	MsgDescriptionText = "The description cannot contain control characters (line breaks aside) or text-direction characters."
+)
+
 // Input is the group form: a name and a description.
 type Input struct {
 	Name        string
 	Description string
 }
 
-// check trims the form and says what is wrong with it.
+// check trims the form and says what is wrong with it: a name that is empty, too long or not
+// plain text, a description too long or not plain lines.
 func (in Input) check() (Input, error) {
 	in.Name, in.Description = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description)
 	var p Problems
@@ -84,9 +93,14 @@ func (in Input) check() (Input, error) {
 		p = append(p, "Enter a name for the group.")
 	case utf8.RuneCountInString(in.Name) > maxName:
 		p = append(p, fmt.Sprintf("The name can be at most %d characters.", maxName))
+	case !auth.PlainText(in.Name):
+		p = append(p, MsgNameText)
 	}
-	if utf8.RuneCountInString(in.Description) > maxDescription {
+	switch {
+	case utf8.RuneCountInString(in.Description) > maxDescription:
 		p = append(p, fmt.Sprintf("The description can be at most %d characters.", maxDescription))
+	case !auth.PlainLines(in.Description):
+		p = append(p, MsgDescriptionText)
 	}
 	if len(p) > 0 {
 		return in, p
