@@ -62,6 +62,8 @@ func TestNamesArePlainText(t *testing.T) {
 		refusedAsText(t, what("group"), r, msgNameText)
 		r = admin.post("/applications/proxy", url.Values{"name": {name}, "host": {"wiki.example.test"}})
 		refusedAsText(t, what("proxied app"), r, msgNameText)
+		r = admin.postMultipart("/applications/saml", map[string]string{"name": name, "metadata": "<x/>"}, nil)
+		refusedAsText(t, what("SAML app"), r, msgNameText)
 	}
 	if n := len(e.events()); n != events {
 		t.Errorf("refused names wrote %d events: %s", n-events, eventSummary(e.events()[events:]))

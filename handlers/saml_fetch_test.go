@@ -89,14 +89,14 @@ func TestSAMLRegisterFromMetadataURL(t *testing.T) {
 	if n := len(e.eventsOf("saml_sp_updated")); n != updates {
 		t.Errorf("an unchanged refresh wrote %d events", n-updates)
 	}
-	moved := strings.ReplaceAll(string(sp.metadata), "http://sp.example.test/saml/acs", "http://sp.example.test/saml/acs2")
+	moved := strings.ReplaceAll(string(sp.metadata), "https://sp.example.test/saml/acs", "https://sp.example.test/saml/acs2")
 	srv.set([]byte(moved))
 	expectRedirect(t, admin.post(path+"/refresh", nil), path+"?notice=refreshed")
 	ev = e.lastEvent("saml_sp_updated")
 	if fmt.Sprint(ev.Details["changed"]) != "[metadata]" || ev.Details["metadata_url"] != mdURL {
 		t.Errorf("saml_sp_updated details %v", ev.Details)
 	}
-	if !strings.Contains(admin.get(path).Body, "http://sp.example.test/saml/acs2") {
+	if !strings.Contains(admin.get(path).Body, "https://sp.example.test/saml/acs2") {
 		t.Error("the SP's page does not show the refreshed ACS")
 	}
 	// The URL now serves no metadata: the refresh says why and keeps what was there.

@@ -80,7 +80,7 @@ func (e *env) newTestSP(host string) *testSP {
 	e.t.Helper()
 	md, _ := e.idpMetadata()
 	key, cert := selfSigned(e.t, host)
-	root, _ := url.Parse("http://" + host + "/")
+	root, _ := url.Parse("https://" + host + "/")
 	m, err := samlsp.New(samlsp.Options{
 		URL: *root, Key: key, Certificate: cert, IDPMetadata: md, AllowIDPInitiated: true,
 	})

@@ -40,7 +40,7 @@ func (e *env) newLogoutSP(host string, bindings ...string) *testSP {
 	e.t.Helper()
 	md, _ := e.idpMetadata()
 	key, cert := selfSigned(e.t, host)
-	root, _ := url.Parse("http://" + host + "/")
+	root, _ := url.Parse("https://" + host + "/")
 	m, err := samlsp.New(samlsp.Options{URL: *root, Key: key, Certificate: cert, IDPMetadata: md, SignRequest: true, LogoutBindings: bindings})
 	if err != nil {
 		e.t.Fatal(err)

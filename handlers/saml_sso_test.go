@@ -98,7 +98,7 @@ func TestSAMLSPInitiatedBaseline(t *testing.T) {
 			if form == nil {
 				r = c.get(path)
 			} else {
-				r = c.postRaw(path, form, http.Header{"Origin": {"http://sp.example.test"}})
+				r = c.postRaw(path, form, http.Header{"Origin": {"https://sp.example.test"}})
 			}
 			if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/saml/continue/") {
 				t.Fatalf("SSO without a session: %s, want 303 to /saml/continue/...", r)
@@ -115,7 +115,7 @@ func TestSAMLSPInitiatedBaseline(t *testing.T) {
 			r = c.get(cont)
 			p := postPage(t, r)
 			csp := r.Header.Get("Content-Security-Policy")
-			if !strings.Contains(csp, "form-action 'self' http://sp.example.test;") || !strings.Contains(csp, "script-src 'self';") {
+			if !strings.Contains(csp, "form-action 'self' https://sp.example.test;") || !strings.Contains(csp, "script-src 'self';") {
 				t.Errorf("the response page's CSP %q does not allow posting to the SP, or allows more scripts", csp)
 			}
 			if strings.Contains(r.Body, "<script>") {
@@ -272,7 +272,7 @@ func TestSAMLRequestRefusals(t *testing.T) {
 	// A registered SP asking for its answer at an ACS its metadata does not list.
 	moved := e.newTestSP("moved.example.test")
 	_, admin := e.signedIn("root@example.com", "Root", store.RoleAdmin)
-	registerSP(t, admin, "Moved", bytes.ReplaceAll(moved.metadata, []byte("http://moved.example.test/saml/acs"), []byte("https://new.moved.example.test/saml/acs")), false)
+	registerSP(t, admin, "Moved", bytes.ReplaceAll(moved.metadata, []byte("https://moved.example.test/saml/acs"), []byte("https://new.moved.example.test/saml/acs")), false)
 	path, _, _ = moved.start(saml.HTTPRedirectBinding)
 	r = c.get(path)
 	expectStatus(t, r, http.StatusBadRequest)

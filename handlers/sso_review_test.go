@@ -113,7 +113,7 @@ func TestSAMLHeldRequestsLimitedPerIP(t *testing.T) {
 	victim.ip = attacker.ip
 	victim.signIn(u.Email, testPassword)
 	_, form2, spCookies := sp.start(saml.HTTPPostBinding)
-	r = victim.postRaw("/saml/sso", form2, http.Header{"Origin": {"http://sp.example.test"}})
+	r = victim.postRaw("/saml/sso", form2, http.Header{"Origin": {"https://sp.example.test"}})
 	held(r, "a signed-in user's post from the flooding address")
 	checkAssertion(t, sp.acs(postPage(t, victim.get(r.Location)), spCookies), u)
 }

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	xrv "github.com/mattermost/xml-roundtrip-validator"
+
+	"github.com/weftid/weftid/services/throttle"
 )
 
 const (
@@ -141,6 +146,37 @@ func newFetcher(allowed []string) *fetcher {
 	return f
 }
 
+// fetchMetadata fetches a service provider's metadata from raw, an admin's URL, and reads it.
+// Each fetch counts against the admin (throttle.SAMLFetchPerUser). Its problems are
+// errMetadata.
+func (s *Service) fetchMetadata(ctx context.Context, adminID int64, raw string) (spMetadata, error) {
+	u, err := checkMetadataURL(raw)
+	if err != nil {
+		return spMetadata{}, err
+	}
+	if s.limiter != nil {
+		allowed, err := s.limiter.Take(ctx, throttle.SAMLFetchPerUser.For(throttle.UserKey(adminID)))
+		if err != nil {
+			return spMetadata{}, err
+		}
+		if !allowed {
+			return spMetadata{}, errMetadata(fmt.Sprintf("You fetched metadata %d times in the last hour; wait a while, or paste the metadata instead.",
+				throttle.SAMLFetchPerUser.Max()))
+		}
+	}
+	data, err := s.fetch.get(ctx, u)
+	if err != nil {
+		return spMetadata{}, err
+	}
+	md, err := parseMetadata(data)
+	var em errMetadata
+	if errors.As(err, &em) {
+		return spMetadata{}, errMetadata("The document at the metadata URL is not usable metadata. " + string(em))
+	}
+	md.url = u.String()
+	return md, err
+}
+
 // checkMetadataURL reads an admin's metadata URL: an absolute http(s) URL without credentials.
 func checkMetadataURL(raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
@@ -167,7 +203,7 @@ func (f *fetcher) get(ctx context.Context, u *url.URL) ([]byte, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, errMetadata("The metadata URL could not be used: " + shortError(err))
+		return nil, errMetadata("The metadata URL could not be used; check it and try again.")
 	}
 	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1")
 	res, err := f.client.Do(req)
@@ -178,15 +214,17 @@ func (f *fetcher) get(ctx context.Context, u *url.URL) ([]byte, error) {
 	if res.StatusCode != http.StatusOK {
 		return nil, errMetadata(fmt.Sprintf("The metadata URL answered %d %s, not the metadata.", res.StatusCode, http.StatusText(res.StatusCode)))
 	}
+	// Without a Content-Length the size is known only from what was read: a body larger than
+	// MaxMetadata is too large whatever its first MaxMetadata+1 bytes are (white space too).
 	body, err := io.ReadAll(io.LimitReader(res.Body, MaxMetadata+1))
 	if err != nil {
 		return nil, f.fetchError(err)
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, errMetadata("The metadata URL answered with an empty document.")
-	}
 	if len(body) > MaxMetadata {
 		return nil, errMetadata(fmt.Sprintf("The document at the metadata URL is larger than %d KB; it should be the metadata of one service provider.", MaxMetadata>>10))
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, errMetadata("The metadata URL answered with an empty document.")
 	}
 	return body, nil
 }
@@ -196,6 +234,7 @@ func (f *fetcher) fetchError(err error) error {
 	var blocked errBlockedAddr
 	var redirect errRedirect
 	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
 	switch {
 	case errors.As(err, &blocked):
 		return errMetadata("The metadata URL leads to " + blocked.addr.String() + ", a loopback, private, link-local or otherwise " +
@@ -206,12 +245,109 @@ func (f *fetcher) fetchError(err error) error {
 		return errMetadata(fmt.Sprintf("The metadata URL did not answer within %v.", f.timeout))
 	case errors.As(err, &dns):
 		return errMetadata("The metadata URL's host " + strconv.Quote(truncate(dns.Name, 100)) + " could not be found.")
+	case errors.As(err, &cert):
+		return errMetadata("The metadata URL's https certificate could not be verified (it is self-signed, expired, or for another host).")
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errMetadata("The metadata URL's server refused the connection.")
+	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return errMetadata("The metadata URL's server closed the connection before it finished answering.")
 	}
-	return errMetadata("The metadata could not be fetched: " + shortError(err))
+	// The client's own words name Go's internals, not what the admin can do.
+	return errMetadata("The metadata could not be fetched from the URL; check it, or paste the metadata instead.")
 }
 
 // isTimeout reports whether err is a network timeout.
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// The document, fetched, pasted or uploaded, is read in two steps before SAML looks at it:
+// readRoot checks that it is one well-formed XML element that survives a round trip, and
+// unreadable puts what the SAML decoder refused into words. Neither shows a parser's own text.
+
+// readRoot checks that data is well-formed XML made of one root element (with nothing but white
+// space after it: a second root would be ignored by the decoder but kept in what is stored), and
+// that it reads the same when parsed again (XML that does not is the stuff of
+// signature-wrapping attacks: refuse it rather than guess). It returns the root's local name.
+func readRoot(data []byte) (string, error) {
+	if err := xrv.Validate(bytes.NewReader(data)); err != nil {
+		var ve xrv.XMLValidationError
+		if errors.As(err, &ve) {
+			return "", errMetadata(fmt.Sprintf("The metadata is not well-formed XML (line %d): it does not read the same when read again.", ve.Line))
+		}
+		return "", notWellFormed(err, 0)
+	}
+	d := xml.NewDecoder(bytes.NewReader(data))
+	var root string
+	depth := 0
+	for {
+		line, _ := d.InputPos()
+		tok, err := d.Token()
+		if err == io.EOF && root != "" {
+			return root, nil
+		}
+		if err == io.EOF {
+			return "", errMetadata("The metadata is not XML: it has no element.")
+		}
+		if err != nil {
+			return "", notWellFormed(err, line)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if root != "" && depth == 0 {
+				return "", errMetadata(fmt.Sprintf("The metadata has more after its root element <%s> ends (line %d); paste the metadata of one service provider and nothing else.", truncate(root, 40), line))
+			}
+			if depth == 0 {
+				root = t.Name.Local
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+				if root != "" {
+					return "", errMetadata(fmt.Sprintf("The metadata has more after its root element <%s> ends (line %d); paste the metadata of one service provider and nothing else.", truncate(root, 40), line))
+				}
+				return "", errMetadata(fmt.Sprintf("The metadata is not well-formed XML (line %d): there is text before its first element.", line))
+			}
+		default: // comments, processing instructions, a DOCTYPE
+			if root != "" && depth == 0 {
+				return "", errMetadata(fmt.Sprintf("The metadata has more after its root element <%s> ends (line %d); paste the metadata of one service provider and nothing else.", truncate(root, 40), line))
+			}
+		}
+	}
+}
+
+// notWellFormed is a parser's refusal in words, with the line it names (else line, when not 0).
+func notWellFormed(err error, line int) error {
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		line = se.Line
+	}
+	switch {
+	case (errors.Is(err, io.EOF) || se != nil && se.Msg == "unexpected EOF") && line > 0:
+		return errMetadata(fmt.Sprintf("The metadata is not well-formed XML (line %d): it ends before its elements are closed.", line))
+	case line > 0:
+		return errMetadata(fmt.Sprintf("The metadata is not well-formed XML (line %d).", line))
+	}
+	return errMetadata("The metadata is not well-formed XML.")
+}
+
+// unreadable is what the SAML decoder refused in well-formed metadata, in words: the decoder
+// says it only in its own (an endpoint whose Location is not an http or https URL, a value
+// that is not a number or a date where SAML wants one).
+func unreadable(err error) error {
+	var ue *url.Error
+	var ne *strconv.NumError
+	var te *time.ParseError
+	switch {
+	case errors.As(err, &ue) || strings.Contains(err.Error(), "invalid url"):
+		return errMetadata("An endpoint in the metadata has a Location that is not an absolute http or https URL.")
+	case errors.As(err, &ne):
+		return errMetadata("A number in the metadata (an index, say) is not a number.")
+	case errors.As(err, &te):
+		return errMetadata("A date in the metadata (validUntil, say) is not a date and time.")
+	}
+	return errMetadata("The metadata could not be read as SAML metadata: a value in it is not of the kind SAML expects.")
 }

@@ -60,6 +60,12 @@ func TestFetchRefusals(t *testing.T) {
 			w.Write([]byte("<EntityDescriptor/>"))
 		case "/big":
 			w.Write([]byte(strings.Repeat("x", MaxMetadata+1)))
+		case "/big-blank":
+			// White space past the limit, in pieces: no Content-Length says the size.
+			for range 5 {
+				w.Write([]byte(strings.Repeat(" \n", 32<<10)))
+				w.(http.Flusher).Flush()
+			}
 		case "/empty":
 		case "/slow":
 			<-r.Context().Done() // until the fetch gives up
@@ -80,6 +86,7 @@ func TestFetchRefusals(t *testing.T) {
 	for path, want := range map[string]string{
 		"/md":           "",
 		"/big":          "larger than 256 KB",
+		"/big-blank":    "The document at the metadata URL is larger than 256 KB",
 		"/empty":        "empty document",
 		"/nothing":      "answered 404 Not Found",
 		"/slow":         "did not answer within 300ms",
@@ -112,5 +119,21 @@ func TestFetchRefusals(t *testing.T) {
 	}
 	if u, _ := url.Parse(srv.URL); u.Hostname() != "127.0.0.1" {
 		t.Fatalf("the test server is at %s, not 127.0.0.1: the cases above prove nothing", u.Host)
+	}
+	// A server that is not there, or that hangs up: said in words, not in the client's.
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	hangUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	}))
+	defer hangUp.Close()
+	for raw, want := range map[string]string{
+		closed.URL + "/md": "The metadata URL's server refused the connection.",
+		hangUp.URL + "/md": "The metadata URL's server closed the connection before it finished answering.",
+	} {
+		if got := fetchOf(t, allowed, raw); got != want {
+			t.Errorf("%s: %q, want %q", raw, got, want)
+		}
 	}
 }

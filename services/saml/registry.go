@@ -11,6 +11,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,11 +19,9 @@ import (
 	"unicode/utf8"
 
 	crewjam "github.com/crewjam/saml"
-	xrv "github.com/mattermost/xml-roundtrip-validator"
 
 	"github.com/weftid/weftid/auth"
 	"github.com/weftid/weftid/services/groups"
-	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -112,6 +111,8 @@ func (s *Service) checkInput(ctx context.Context, adminID int64, in SPInput, req
 	name = strings.TrimSpace(in.Name)
 	if name == "" || utf8.RuneCountInString(name) > maxName {
 		problems = append(problems, fmt.Sprintf("Enter a name of at most %d characters.", maxName))
+	} else if !auth.PlainText(name) {
+		problems = append(problems, "Names cannot contain control characters or text-direction characters.")
 	}
 	if !auth.ValidAppStrength(in.strength()) {
 		problems = append(problems, "Choose the required authentication strength: the tenant's, or Enhanced.")
@@ -143,41 +144,11 @@ func (s *Service) checkInput(ctx context.Context, adminID int64, in SPInput, req
 	return name, md, given, nil
 }
 
-// fetchMetadata fetches a service provider's metadata from raw, an admin's URL, and reads it.
-// Each fetch counts against the admin (throttle.SAMLFetchPerUser). Its problems are
-// errMetadata.
-func (s *Service) fetchMetadata(ctx context.Context, adminID int64, raw string) (spMetadata, error) {
-	u, err := checkMetadataURL(raw)
-	if err != nil {
-		return spMetadata{}, err
-	}
-	if s.limiter != nil {
-		allowed, err := s.limiter.Take(ctx, throttle.SAMLFetchPerUser.For(throttle.UserKey(adminID)))
-		if err != nil {
-			return spMetadata{}, err
-		}
-		if !allowed {
-			return spMetadata{}, errMetadata(fmt.Sprintf("You fetched metadata %d times in the last hour; wait a while, or paste the metadata instead.",
-				throttle.SAMLFetchPerUser.Max()))
-		}
-	}
-	data, err := s.fetch.get(ctx, u)
-	if err != nil {
-		return spMetadata{}, err
-	}
-	md, err := parseMetadata(data)
-	var em errMetadata
-	if errors.As(err, &em) {
-		return spMetadata{}, errMetadata("The document at the metadata URL is not usable metadata. " + string(em))
-	}
-	md.url = u.String()
-	return md, err
-}
-
 // parseMetadata reads a service provider's metadata: one EntityDescriptor (alone, or the only
-// one in an EntitiesDescriptor) with an entity ID, an SPSSODescriptor, at least one assertion
-// consumer service with the HTTP-POST binding at an absolute http(s) URL, and certificates that
-// parse. Its errors (errMetadata) say what is wrong.
+// one in an EntitiesDescriptor, with nothing after it) with an entity ID, an SPSSODescriptor, at
+// least one assertion consumer service with the HTTP-POST binding at an https URL (http on
+// localhost), single logout services under the same rule, and certificates that parse. Its
+// errors (errMetadata) say what is wrong, in words.
 func parseMetadata(data []byte) (spMetadata, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
@@ -189,32 +160,26 @@ func parseMetadata(data []byte) (spMetadata, error) {
 	if !utf8.Valid(data) {
 		return spMetadata{}, errMetadata("The metadata is not UTF-8 text. Is this the right file?")
 	}
-	// XML that does not survive a round trip unchanged is the stuff of signature-wrapping
-	// attacks: refuse it rather than guess.
-	if err := xrv.Validate(bytes.NewReader(data)); err != nil {
-		return spMetadata{}, errMetadata("The metadata is not well-formed XML: " + shortError(err))
-	}
-	var root struct{ XMLName xml.Name }
-	if err := xml.Unmarshal(data, &root); err != nil {
-		return spMetadata{}, errMetadata("The metadata is not well-formed XML: " + shortError(err))
+	root, err := readRoot(data)
+	if err != nil {
+		return spMetadata{}, err
 	}
 	entity := &crewjam.EntityDescriptor{}
-	switch root.XMLName.Local {
+	switch root {
 	case "EntityDescriptor":
-		if err := xml.Unmarshal(data, entity); err != nil {
-			return spMetadata{}, errMetadata("The metadata could not be read: " + shortError(err))
-		}
+		err = xml.Unmarshal(data, entity)
 	case "EntitiesDescriptor":
 		var all crewjam.EntitiesDescriptor
-		if err := xml.Unmarshal(data, &all); err != nil {
-			return spMetadata{}, errMetadata("The metadata could not be read: " + shortError(err))
-		}
-		if len(all.EntityDescriptors) != 1 {
+		if err = xml.Unmarshal(data, &all); err == nil && len(all.EntityDescriptors) != 1 {
 			return spMetadata{}, errMetadata(fmt.Sprintf("The metadata describes %d entities; paste the metadata of one service provider.", len(all.EntityDescriptors)))
+		} else if err == nil {
+			entity = &all.EntityDescriptors[0]
 		}
-		entity = &all.EntityDescriptors[0]
 	default:
-		return spMetadata{}, errMetadata("The metadata must be a SAML EntityDescriptor; this file starts with <" + truncate(root.XMLName.Local, 40) + ">.")
+		return spMetadata{}, errMetadata("The metadata must be a SAML EntityDescriptor; this file starts with <" + truncate(root, 40) + ">.")
+	}
+	if err != nil {
+		return spMetadata{}, unreadable(err)
 	}
 	entity.EntityID = strings.TrimSpace(entity.EntityID)
 	switch {
@@ -240,8 +205,8 @@ func parseMetadata(data []byte) (spMetadata, error) {
 		}
 		for _, slo := range d.SingleLogoutServices {
 			for _, loc := range []string{slo.Location, slo.ResponseLocation} {
-				if _, err := originOf(loc); loc != "" && err != nil && sloBinding(slo.Binding) {
-					return spMetadata{}, errMetadata("The single logout service " + strconv.Quote(truncate(loc, 200)) + " is not an absolute http or https URL.")
+				if msg := endpointProblem(loc); loc != "" && msg != "" && sloBinding(slo.Binding) {
+					return spMetadata{}, errMetadata("The single logout service " + strconv.Quote(truncate(loc, 200)) + msg)
 				}
 			}
 		}
@@ -249,8 +214,8 @@ func parseMetadata(data []byte) (spMetadata, error) {
 			if acs.Binding != crewjam.HTTPPostBinding {
 				continue
 			}
-			if _, err := originOf(acs.Location); err != nil {
-				return spMetadata{}, errMetadata("The assertion consumer service " + strconv.Quote(truncate(acs.Location, 200)) + " is not an absolute http or https URL.")
+			if msg := endpointProblem(acs.Location); msg != "" {
+				return spMetadata{}, errMetadata("The assertion consumer service " + strconv.Quote(truncate(acs.Location, 200)) + msg)
 			}
 			if m.acs == "" {
 				m.acs = acs.Location
@@ -263,10 +228,27 @@ func parseMetadata(data []byte) (spMetadata, error) {
 	return m, nil
 }
 
-// shortError keeps the first line of a parser's message, bounded.
-func shortError(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return truncate(s, 200)
+// endpointProblem says what is wrong with the address of an endpoint weftid sends to ("" when
+// nothing is): it must be an absolute https URL, or http on localhost, 127.0.0.1 or [::1] (the
+// rule of OpenID Connect redirect URIs), for a response sent over plain http elsewhere can be
+// read and replayed on the way.
+func endpointProblem(raw string) string {
+	if _, err := originOf(raw); err != nil {
+		return " is not an absolute http or https URL."
+	}
+	if u, _ := url.Parse(raw); u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		return " must be an https address (http only on localhost, 127.0.0.1 or [::1])."
+	}
+	return ""
+}
+
+// loopbackHost says whether host is localhost, 127.0.0.1 or ::1, where http is allowed.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && (ip == netip.MustParseAddr("127.0.0.1") || ip == netip.IPv6Loopback())
 }
 
 // truncate cuts s to at most n bytes.

@@ -71,7 +71,7 @@ func testSP(t *testing.T, s *saml.Service) *crewjam.ServiceProvider {
 		t.Fatal(err)
 	}
 	mdURL, _ := url.Parse("http://sp.example.test/saml/metadata")
-	acsURL, _ := url.Parse("http://sp.example.test/saml/acs")
+	acsURL, _ := url.Parse("https://sp.example.test/saml/acs")
 	return &crewjam.ServiceProvider{Key: key, Certificate: cert, MetadataURL: *mdURL, AcsURL: *acsURL, IDPMetadata: &idp}
 }
 
@@ -184,7 +184,7 @@ func TestHoldAndTakeOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Issue: %v", err)
 	}
-	if post.URL != "http://sp.example.test/saml/acs" || post.Origin != "http://sp.example.test" || post.RelayState != "relay" || post.SAMLResponse == "" || post.SPName != "Wiki" {
+	if post.URL != "https://sp.example.test/saml/acs" || post.Origin != "https://sp.example.test" || post.RelayState != "relay" || post.SAMLResponse == "" || post.SPName != "Wiki" {
 		t.Errorf("Issue: %+v", post)
 	}
 	evs := issued(t, st)
@@ -208,7 +208,7 @@ func issued(t *testing.T, st *store.Store) []store.Event {
 func TestRequestWithoutIssuerIsUnreadable(t *testing.T) {
 	s, _, _ := newService(t)
 	noIssuer := `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="id-1" Version="2.0" ` +
-		`IssueInstant="` + now.Format(time.RFC3339) + `" AssertionConsumerServiceURL="http://sp.example.test/saml/acs"></samlp:AuthnRequest>`
+		`IssueInstant="` + now.Format(time.RFC3339) + `" AssertionConsumerServiceURL="https://sp.example.test/saml/acs"></samlp:AuthnRequest>`
 	for name, doc := range map[string]string{"no issuer": noIssuer, "not an AuthnRequest": "<x/>", "not XML": "<x"} {
 		in := saml.Inbound{Binding: saml.BindingPost, SAMLRequest: base64.StdEncoding.EncodeToString([]byte(doc))}
 		if _, err := s.ParseRequest(context.Background(), in); !errors.Is(err, saml.ErrUnreadable) {
