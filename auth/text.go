@@ -9,7 +9,8 @@ import (
 // that goes on into pages, events, mail, ID tokens, SAML attributes and HTTP headers: valid
 // UTF-8 without control characters (C0 and C1, NUL, tab and line breaks included), and without
 // the bidirectional formatting characters that make text read differently from how it is
-// stored (U+202A to U+202E, U+2066 to U+2069). Multi-line text uses PlainLines.
+// stored (U+202A to U+202E, U+2066 to U+2069, the marks U+200E, U+200F and U+061C), nor the
+// line and paragraph separators U+2028 and U+2029. Multi-line text uses PlainLines.
 func PlainText(s string) bool {
 	return plain(s, false)
 }
@@ -23,10 +24,11 @@ func plain(s string, lines bool) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
-	for _, r := range s {
+	for i, r := range s {
 		switch {
-		case lines && (r == '\n' || r == '\r'):
-		case unicode.IsControl(r), r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+		case lines && (r == '\n' || r == '\r' && i+1 < len(s) && s[i+1] == '\n'):
+		case unicode.IsControl(r), r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069,
+			r == 0x200E, r == 0x200F, r == 0x061C, r == 0x2028, r == 0x2029:
 			return false
 		}
 	}

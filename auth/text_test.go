@@ -23,6 +23,11 @@ func TestPlainText(t *testing.T) {
 		{"\u202Eevil", false, false},
 		{"iso\u2067late", false, false},
 		{"bad \xff utf-8", false, false},
+		{"mark\u200Fhere", false, false},
+		{"arabic\u061Cmark", false, false},
+		{"line\u2028sep", false, false},
+		{"bare\rreturn", false, false},
+		{"ends with\r", false, false},
 	} {
 		if got := auth.PlainText(c.s); got != c.text {
 			t.Errorf("PlainText(%q) = %v, want %v", c.s, got, c.text)

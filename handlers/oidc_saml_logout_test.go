@@ -55,3 +55,17 @@ func TestOIDCLogoutTellsSAMLApps(t *testing.T) {
 		rpLoggedOut+"?state=st-d")
 	expectSignedOut(t, b, p, tok)
 }
+
+// An RP logout that ends at weftid's page while a service provider of the session could not be
+// told (its metadata has no logout service) says so, as Sign out does.
+func TestOIDCLogoutPartialSAML(t *testing.T) {
+	e := newEnv(t)
+	admin := e.adminClient()
+	app := registerApp(t, admin, webApp())
+	legacy := e.newLogoutSP("legacy.example.test")
+	registerSP(t, admin, "Legacy", legacy.metadata, false)
+	_, _, b, tok := e.tokensOf(app, "yan@example.com", "Yan")
+	legacy.signInAt(b)
+	hint, _ := tok.Extra("id_token").(string)
+	expectRedirect(t, b.get(endSessionPath(url.Values{"id_token_hint": {hint}})), "/login?notice=signed_out_partial")
+}

@@ -78,6 +78,9 @@ func (h *Handler) samlSSO(c *fiber.Ctx) error {
 	if err != nil {
 		return h.samlError(c, err)
 	}
+	if status := req.Unsupported(); status != "" { // whoever is signed in
+		return h.samlRefuse(c, req, status)
+	}
 	if in.Binding == saml.BindingPost {
 		// The session cookie (SameSite=Lax) does not come with another site's POST: hold the
 		// request and look for the session at the continuation, a GET that carries it.
@@ -129,7 +132,7 @@ func (h *Handler) samlRefuse(c *fiber.Ctx, req *saml.AuthnRequest, status string
 // signed-in user to confirm "Sign in again": a form, so that no other site can sign people out
 // by sending a request.
 func (h *Handler) samlConfirmReauth(c *fiber.Ctx, req *saml.AuthnRequest) error {
-	id, spName, err := h.SAML.HoldForReauth(c.UserContext(), req)
+	id, spName, err := h.SAML.HoldForReauth(c.UserContext(), req, h.clientIP(c))
 	if err != nil {
 		return h.samlError(c, err)
 	}
@@ -164,7 +167,7 @@ func (h *Handler) samlStepUp(c *fiber.Ctx, req *saml.AuthnRequest) error {
 	if req.IdPInitiated() {
 		return h.stepUp(c, "/dashboard")
 	}
-	id, err := h.SAML.Hold(c.UserContext(), req)
+	id, err := h.SAML.HoldSignedIn(c.UserContext(), req, h.clientIP(c))
 	if err != nil {
 		return h.samlError(c, err)
 	}
@@ -187,8 +190,15 @@ func (h *Handler) holdSAMLRequest(c *fiber.Ctx, req *saml.AuthnRequest) error {
 func (h *Handler) samlContinue(c *fiber.Ctx) error {
 	id := c.Params("id")
 	if currentUser(c) == nil {
-		if err := h.SAML.Held(c.UserContext(), id); err != nil {
+		req, err := h.SAML.PeekHeld(c.UserContext(), id, h.clientIP(c))
+		if err != nil {
 			return h.samlError(c, err)
+		}
+		if req.Passive() { // held from a POST, which showed no session: nothing may be shown
+			if req, err = h.SAML.TakeHeld(c.UserContext(), id, h.clientIP(c)); err != nil {
+				return h.samlError(c, err)
+			}
+			return h.samlRefuse(c, req, saml.StatusNoPassive)
 		}
 		return h.continueAfterSignIn(c, samlContinuePath+id)
 	}

@@ -5,9 +5,11 @@ package handlers_test
 // refused with a signed status response the SP reads.
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -171,4 +173,108 @@ func TestSAMLForceAuthn(t *testing.T) {
 	c.startSignIn(u.Email, testPassword)
 	r = c.post("/login/verify", map[string][]string{"code": {e.waitCode(u.Email)}, "method": {"email"}})
 	sp.assertion(postPage(t, c.get(r.Location)), id)
+}
+
+// reauthID reads the held request's id from the "Sign in again" page.
+func reauthID(t *testing.T, r *response) string {
+	t.Helper()
+	expectStatus(t, r, http.StatusOK)
+	_, rest, ok := strings.Cut(r.Body, `name="id" value="`)
+	if !ok {
+		t.Fatalf("no Sign in again form:\n%s", r)
+	}
+	id, _, _ := strings.Cut(rest, `"`)
+	return id
+}
+
+// A request held again keeps its first arrival and its life: opening its continuation again and
+// again (each time a new "Sign in again" page) cannot keep it past PendingTTL (15 minutes).
+func TestSAMLHeldRequestLifeIsNotRenewed(t *testing.T) {
+	e, sp, u, _ := samlSetup(t)
+	yes := true
+	b := e.newClient()
+	b.signIn(u.Email, testPassword)
+	e.clock.Advance(time.Second)
+	path, _ := sp.spRequest(func(r *saml.AuthnRequest) { r.ForceAuthn = &yes })
+	id := reauthID(t, b.get(path))
+	e.clock.Advance(14 * time.Minute)
+	id = reauthID(t, b.get("/saml/continue/"+id)) // held again, not renewed
+	e.clock.Advance(2 * time.Minute)
+	r := b.get("/saml/continue/" + id)
+	expectStatus(t, r, http.StatusNotFound)
+	issuedNothing(t, r, "a request 16 minutes old")
+}
+
+// IsPassive by HTTP-POST: the POST shows no session (another site's POST carries no SameSite=Lax
+// cookie), so the request is held; at the continuation, still without a session, it gets
+// NoPassive rather than the sign-in page. An unsupported binding by POST is refused at once.
+func TestSAMLPassiveByPost(t *testing.T) {
+	e, sp, _, _ := samlSetup(t)
+	yes := true
+	req, err := sp.m.ServiceProvider.MakeAuthenticationRequest(samlSSOURL, saml.HTTPPostBinding, saml.HTTPPostBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.IsPassive = &yes
+	form := formOf(t, req.Post(""), "SAMLRequest")
+	c := e.newClient()
+	r := c.postRaw("/saml/sso", form, nil)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/saml/continue/") {
+		t.Fatalf("a passive POST: %s, want the continuation", r)
+	}
+	sp.expectStatusResponse(c.get(r.Location), req.ID, saml.StatusNoPassive)
+
+	req, _ = sp.m.ServiceProvider.MakeAuthenticationRequest(samlSSOURL, saml.HTTPPostBinding, saml.HTTPPostBinding)
+	req.ProtocolBinding = saml.HTTPArtifactBinding
+	sp.expectStatusResponse(c.postRaw("/saml/sso", formOf(t, req.Post(""), "SAMLRequest"), nil), req.ID, saml.StatusUnsupportedBinding)
+}
+
+// A signed-in browser's holds (fresh sign-ins, step-ups) count against its address like an
+// anonymous browser's requests: it cannot fill the held requests.
+func TestSAMLSignedInHoldsLimited(t *testing.T) {
+	e, sp, u, _ := samlSetup(t)
+	yes := true
+	b := e.newClient()
+	b.signIn(u.Email, testPassword)
+	e.clock.Advance(time.Second)
+	for i := 0; ; i++ {
+		path, _ := sp.spRequest(func(r *saml.AuthnRequest) { r.ForceAuthn = &yes })
+		r := b.get(path)
+		if r.Status == http.StatusTooManyRequests {
+			if i < 10 {
+				t.Fatalf("refused after %d holds", i)
+			}
+			break
+		}
+		expectStatus(t, r, http.StatusOK)
+		if i > 1000 {
+			t.Fatal("1,000 holds from one signed-in browser and no limit")
+		}
+	}
+}
+
+// A service provider registered before the https rule keeps working: its stored http
+// addresses are read as they were accepted (sign-out and IdP-initiated sign-on).
+func TestSAMLStoredHTTPMetadataStillRead(t *testing.T) {
+	e, _, u, c := logoutSetup(t, saml.HTTPPostBinding)
+	ctx := context.Background()
+	sps, err := e.store.SAMLServiceProviders(ctx)
+	if err != nil || len(sps) != 1 {
+		t.Fatalf("service providers: %v %v", sps, err)
+	}
+	old := sps[0]
+	old.Metadata = strings.ReplaceAll(old.Metadata, `Location="https://sp.example.test`, `Location="http://sp.example.test`)
+	if err := e.store.UpdateSAMLServiceProvider(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	m := logoutPage(t, c.post("/logout", nil))
+	if !strings.HasPrefix(m.URL, "http://sp.example.test/") {
+		t.Errorf("the LogoutRequest goes to %q, want the stored http address", m.URL)
+	}
+	c.signIn(u.Email, testPassword)
+	expectStatus(t, c.get("/dashboard"), http.StatusOK)
+	p := postPage(t, c.post(fmt.Sprintf("/saml/idp/%d", old.ID), nil))
+	if !strings.HasPrefix(p.Action, "http://sp.example.test/") {
+		t.Errorf("IdP-initiated sign-on posts to %q, want the stored http address", p.Action)
+	}
 }

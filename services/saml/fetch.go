@@ -319,6 +319,21 @@ func readRoot(data []byte) (string, error) {
 	}
 }
 
+// firstElement is the local name of data's first element, for stored metadata that an older
+// weftid accepted with something after its root.
+func firstElement(data []byte) (string, error) {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return "", notWellFormed(err, 0)
+		}
+		if t, ok := tok.(xml.StartElement); ok {
+			return t.Name.Local, nil
+		}
+	}
+}
+
 // notWellFormed is a parser's refusal in words, with the line it names (else line, when not 0).
 func notWellFormed(err error, line int) error {
 	var se *xml.SyntaxError

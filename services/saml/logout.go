@@ -162,7 +162,7 @@ func (s *Service) chainParticipants(ctx context.Context, tx *store.Tx, c *chain,
 		if err != nil {
 			return err
 		}
-		md, err := parseMetadata([]byte(sp.Metadata))
+		md, err := storedMetadata(sp.Metadata)
 		if err != nil {
 			return fmt.Errorf("stored metadata of %q: %w", sp.EntityID, err)
 		}
@@ -198,7 +198,7 @@ func (s *Service) next(ctx context.Context, tx *store.Tx, idp *crewjam.IdentityP
 		if err != nil {
 			return LogoutStep{}, err
 		}
-		md, err := parseMetadata([]byte(sp.Metadata))
+		md, err := storedMetadata(sp.Metadata)
 		if err != nil {
 			return LogoutStep{}, fmt.Errorf("stored metadata of %q: %w", sp.EntityID, err)
 		}
@@ -267,7 +267,7 @@ func (s *Service) Logout(ctx context.Context, in LogoutInbound, from store.Origi
 	if err != nil {
 		return LogoutStep{}, err
 	}
-	md, err := parseMetadata([]byte(sp.Metadata))
+	md, err := storedMetadata(sp.Metadata)
 	if err != nil {
 		return LogoutStep{}, fmt.Errorf("stored metadata of %q: %w", sp.EntityID, err)
 	}

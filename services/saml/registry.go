@@ -149,7 +149,16 @@ func (s *Service) checkInput(ctx context.Context, adminID int64, in SPInput, req
 // least one assertion consumer service with the HTTP-POST binding at an https URL (http on
 // localhost), single logout services under the same rule, and certificates that parse. Its
 // errors (errMetadata) say what is wrong, in words.
-func parseMetadata(data []byte) (spMetadata, error) {
+func parseMetadata(data []byte) (spMetadata, error) { return readMetadata(data, true) }
+
+// storedMetadata reads metadata weftid stored earlier, under the rules it was accepted by: the
+// rules of input (parseMetadata) may have grown since (https endpoints, nothing after the root),
+// and a service provider registered before must keep working until an admin replaces its
+// metadata.
+func storedMetadata(data string) (spMetadata, error) { return readMetadata([]byte(data), false) }
+
+// readMetadata is parseMetadata, or with input false storedMetadata.
+func readMetadata(data []byte, input bool) (spMetadata, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return spMetadata{}, errMetadata("Paste the service provider's metadata XML or choose its file.")
@@ -161,6 +170,9 @@ func parseMetadata(data []byte) (spMetadata, error) {
 		return spMetadata{}, errMetadata("The metadata is not UTF-8 text. Is this the right file?")
 	}
 	root, err := readRoot(data)
+	if err != nil && !input {
+		root, err = firstElement(data)
+	}
 	if err != nil {
 		return spMetadata{}, err
 	}
@@ -205,7 +217,7 @@ func parseMetadata(data []byte) (spMetadata, error) {
 		}
 		for _, slo := range d.SingleLogoutServices {
 			for _, loc := range []string{slo.Location, slo.ResponseLocation} {
-				if msg := endpointProblem(loc); loc != "" && msg != "" && sloBinding(slo.Binding) {
+				if msg := endpointProblem(loc, input); loc != "" && msg != "" && sloBinding(slo.Binding) {
 					return spMetadata{}, errMetadata("The single logout service " + strconv.Quote(truncate(loc, 200)) + msg)
 				}
 			}
@@ -214,7 +226,7 @@ func parseMetadata(data []byte) (spMetadata, error) {
 			if acs.Binding != crewjam.HTTPPostBinding {
 				continue
 			}
-			if msg := endpointProblem(acs.Location); msg != "" {
+			if msg := endpointProblem(acs.Location, input); msg != "" {
 				return spMetadata{}, errMetadata("The assertion consumer service " + strconv.Quote(truncate(acs.Location, 200)) + msg)
 			}
 			if m.acs == "" {
@@ -231,12 +243,13 @@ func parseMetadata(data []byte) (spMetadata, error) {
 // endpointProblem says what is wrong with the address of an endpoint weftid sends to ("" when
 // nothing is): it must be an absolute https URL, or http on localhost, 127.0.0.1 or [::1] (the
 // rule of OpenID Connect redirect URIs), for a response sent over plain http elsewhere can be
-// read and replayed on the way.
-func endpointProblem(raw string) string {
+// read and replayed on the way. Stored metadata (input false) keeps the http addresses it was
+// accepted with.
+func endpointProblem(raw string, input bool) string {
 	if _, err := originOf(raw); err != nil {
 		return " is not an absolute http or https URL."
 	}
-	if u, _ := url.Parse(raw); u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+	if u, _ := url.Parse(raw); input && u.Scheme == "http" && !loopbackHost(u.Hostname()) {
 		return " must be an https address (http only on localhost, 127.0.0.1 or [::1])."
 	}
 	return ""

@@ -202,14 +202,19 @@ func (s *Service) Hold(ctx context.Context, req *AuthnRequest) (string, error) {
 	now := s.now()
 	// A request held again (for a step-up, or to sign in again) keeps the time it first
 	// arrived: crewjam's 90 seconds are counted from then, and so is ForceAuthn's fresh sign-in.
+	// Its life is counted from then too, so holding it again cannot keep it alive.
 	arrived := req.arrived
 	if arrived.IsZero() || arrived.After(now) {
 		arrived = now
 	}
+	expires := arrived.Add(PendingTTL)
+	if !expires.After(now) {
+		return "", ErrExpired
+	}
 	err = s.store.HoldSAMLRequest(ctx, store.SAMLPendingRequest{
 		IDHash: s.requestHash(id), SPID: sp.ID, Binding: string(req.in.Binding),
 		SAMLRequest: req.in.SAMLRequest, RelayState: req.in.RelayState,
-		CreatedAt: arrived, ExpiresAt: now.Add(PendingTTL),
+		CreatedAt: arrived, ExpiresAt: expires,
 	}, maxPending)
 	if errors.Is(err, store.ErrConflict) {
 		return "", ErrFull
@@ -218,6 +223,24 @@ func (s *Service) Hold(ctx context.Context, req *AuthnRequest) (string, error) {
 		return "", err
 	}
 	return id, nil
+}
+
+// PeekHeld reads the request held under id without taking it (for what it asks before any
+// sign-in: IsPassive). Errors as TakeHeld's.
+func (s *Service) PeekHeld(ctx context.Context, id, ip string) (*AuthnRequest, error) {
+	idp, err := s.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	held, err := s.store.SAMLRequest(ctx, s.requestHash(id), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrExpired
+	}
+	if err != nil {
+		return nil, err
+	}
+	in := Inbound{Binding: Binding(held.Binding), SAMLRequest: held.SAMLRequest, RelayState: held.RelayState, IP: ip}
+	return s.parse(ctx, idp, in, held.CreatedAt)
 }
 
 // Held reports whether a request is held under id, still waiting: nil, or ErrExpired.
@@ -261,7 +284,7 @@ func (s *Service) IdPInitiated(ctx context.Context, spID int64, ip string) (*Aut
 	if err != nil {
 		return nil, err
 	}
-	md, err := parseMetadata([]byte(sp.Metadata))
+	md, err := storedMetadata(sp.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -423,7 +446,7 @@ func (p serviceProviders) GetServiceProvider(r *http.Request, entityID string) (
 	if err != nil {
 		return nil, err
 	}
-	md, err := parseMetadata([]byte(sp.Metadata))
+	md, err := storedMetadata(sp.Metadata)
 	if err != nil {
 		return nil, fmt.Errorf("stored metadata of %q: %w", entityID, err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
 
+	"github.com/weftid/weftid/services/throttle"
 	"github.com/weftid/weftid/store"
 )
 
@@ -146,7 +147,7 @@ func (s *Service) Refuse(ctx context.Context, req *AuthnRequest, subStatus strin
 	}
 	acs := r.ACSEndpoint
 	if acs == nil || acs.Binding != crewjam.HTTPPostBinding {
-		md, err := parseMetadata([]byte(sp.Metadata))
+		md, err := storedMetadata(sp.Metadata)
 		if err != nil {
 			return Post{}, err
 		}
@@ -193,11 +194,28 @@ func (s *Service) Reauth(ctx context.Context, id string, u *store.User, session 
 
 // HoldForReauth holds the request while the user confirms a fresh sign-in: the id of its
 // continuation, and the service provider's name for the page.
-func (s *Service) HoldForReauth(ctx context.Context, req *AuthnRequest) (id, spName string, err error) {
+func (s *Service) HoldForReauth(ctx context.Context, req *AuthnRequest, ip string) (id, spName string, err error) {
 	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, req.req.ServiceProviderMetadata.EntityID)
 	if err != nil {
 		return "", "", err
 	}
-	id, err = s.Hold(ctx, req)
+	id, err = s.HoldSignedIn(ctx, req, ip)
 	return id, sp.Name, err
+}
+
+// HoldSignedIn is Hold for a signed-in browser (a step-up, a fresh sign-in): a request that
+// asks for either is easy to make, so each such hold is counted against the browser's address
+// like an anonymous request (throttle.SAMLHoldPerIP), or the held requests could be filled
+// from one account. ErrTooManyRequests past the limit.
+func (s *Service) HoldSignedIn(ctx context.Context, req *AuthnRequest, ip string) (string, error) {
+	if s.limiter != nil {
+		allowed, err := s.limiter.Take(ctx, throttle.SAMLHoldPerIP.For(throttle.IPKey(ip)))
+		if err != nil {
+			return "", err
+		}
+		if !allowed {
+			return "", ErrTooManyRequests
+		}
+	}
+	return s.Hold(ctx, req)
 }
