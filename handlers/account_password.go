@@ -30,7 +30,7 @@ func (h *Handler) renderAccountPassword(c *fiber.Ctx, status int, notice string,
 // changeAccountPassword checks the current password (throttled like a sign-in), then the new one
 // against the one password rule; on success the other sessions of the user end and this one stays.
 func (h *Handler) changeAccountPassword(c *fiber.Ctx) error {
-	keep, _ := c.Locals(localSession).([]byte)
+	keep := sessionHash(c)
 	next, confirm := c.FormValue("new_password"), c.FormValue("confirm_password")
 	err := h.Account.ChangePassword(c.UserContext(), *currentUser(c), c.FormValue("current_password"), next, confirm, keep, h.requestOrigin(c))
 	if status, msgs, ok := formProblems(err); ok {

@@ -176,7 +176,7 @@ func (h *Handler) proxyContinue(c *fiber.Ctx) error {
 		}
 		return h.continueAfterSignIn(c, cont.Path())
 	}
-	idHash, _ := c.Locals(localSession).([]byte)
+	idHash := sessionHash(c)
 	to, err := h.Proxy.Issue(ctx, cont, *u, idHash, h.requestOrigin(c))
 	if err != nil {
 		return h.proxyContinueError(c, err)

@@ -147,6 +147,12 @@ func currentUser(c *fiber.Ctx) *store.User {
 	return u
 }
 
+// sessionHash is the keyed hash of this request's weftid session (nil without one).
+func sessionHash(c *fiber.Ctx) []byte {
+	h, _ := c.Locals(localSession).([]byte)
+	return h
+}
+
 // base builds what the layout needs for this request.
 func (h *Handler) pageBase(c *fiber.Ctx, title, active string) views.Base {
 	token, _ := c.Locals(localCSRF).(string)

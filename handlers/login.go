@@ -40,7 +40,7 @@ func (h *Handler) submitLogin(c *fiber.Ctx) error {
 // logout ends this browser's session, and any sign-in it has in progress ("Cancel and sign out"
 // during enrollment), on the server and not only in the cookies.
 func (h *Handler) logout(c *fiber.Ctx) error {
-	idHash, _ := c.Locals(localSession).([]byte)
+	idHash := sessionHash(c)
 	if err := h.SignIn.Logout(c.UserContext(), h.client(c), currentUser(c), idHash); err != nil {
 		return err
 	}

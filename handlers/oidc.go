@@ -119,7 +119,7 @@ func (h *Handler) oidcBrowser(c *fiber.Ctx) oidc.Browser {
 
 // oidcSession is this browser's signed-in user and session, with its OIDC cookie's hash.
 func (h *Handler) oidcSession(c *fiber.Ctx, browser []byte) oidc.Browser {
-	sess, _ := c.Locals(localSession).([]byte)
+	sess := sessionHash(c)
 	b := oidc.Browser{Hash: browser, Session: sess}
 	if u := currentUser(c); u != nil {
 		b.UserID = u.ID

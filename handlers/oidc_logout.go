@@ -155,9 +155,3 @@ func (h *Handler) signInFormAction(c *fiber.Ctx) error {
 func allowFormAction(c *fiber.Ctx, origin string) {
 	c.Set(fiber.HeaderContentSecurityPolicy, strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action 'self' "+origin, 1))
 }
-
-// sessionHash is the keyed hash of this request's weftid session (nil without one).
-func sessionHash(c *fiber.Ctx) []byte {
-	h, _ := c.Locals(localSession).([]byte)
-	return h
-}

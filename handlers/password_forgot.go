@@ -73,7 +73,7 @@ func (h *Handler) submitPasswordReset(c *fiber.Ctx) error {
 	if cur := currentUser(c); cur != nil {
 		signedIn = cur.ID
 	}
-	session, _ := c.Locals(localSession).([]byte)
+	session := sessionHash(c)
 	r, err := h.Account.ResetWithLink(c.UserContext(), token, c.FormValue("new_password"), c.FormValue("confirm_password"), signedIn, session, h.requestOrigin(c))
 	problems, refused := refusedForm(err)
 	switch {

@@ -103,7 +103,7 @@ func (h *Handler) answerSAML(c *fiber.Ctx, req *saml.AuthnRequest) error {
 		}
 		return h.holdSAMLRequest(c, req)
 	}
-	idHash, _ := c.Locals(localSession).([]byte)
+	idHash := sessionHash(c)
 	post, err := h.SAML.Issue(c.UserContext(), req, saml.SignedIn{User: *u, SessionIDHash: idHash}, h.requestOrigin(c))
 	switch {
 	case (errors.Is(err, saml.ErrStepUpRequired) || errors.Is(err, saml.ErrFreshSignInRequired)) && req.Passive():
