@@ -76,16 +76,21 @@ func (h *Handler) oidcAuthorize(c *fiber.Ctx) error {
 			return c.Redirect(to, fiber.StatusFound)
 		}
 	}
+	return h.authorizeErrorPage(c, err)
+}
+
+// authorizeErrorPage answers an authorize error that cannot go back to the application with
+// weftid's page, in words; any other error goes on to the error handler.
+func (h *Handler) authorizeErrorPage(c *fiber.Ctx, err error) error {
 	if a, ok := answerFor(err); ok && a.msg != "" {
-		// The error cannot go back to the application: weftid's page says it in words.
 		return render(c, a.status, views.ErrorPage(h.pageBase(c, "Cannot sign in to the application", ""), a.status, a.msg))
 	}
 	return err
 }
 
-// maxAuthorizeForm bounds an authorize or logout request sent by POST, which goes on as a query
+// maxPostedQuery bounds an authorize or logout request sent by POST, which goes on as a query
 // string.
-const maxAuthorizeForm = 8 << 10
+const maxPostedQuery = 8 << 10
 
 // oidcAuthorizePost takes an authorize request sent by POST (OpenID Connect Core 3.1.2.1, form
 // serialization). It comes from the application's page, another site, so the browser sends no
@@ -95,9 +100,8 @@ func (h *Handler) oidcAuthorizePost(c *fiber.Ctx) error {
 	ct, _, _ := strings.Cut(c.Get(fiber.HeaderContentType), ";")
 	params, err := url.ParseQuery(string(c.Body()))
 	q := params.Encode()
-	if !strings.EqualFold(strings.TrimSpace(ct), fiber.MIMEApplicationForm) || err != nil || len(q) > maxAuthorizeForm {
-		a, _ := answerFor(oidc.ErrAuthorizeUnreadable)
-		return render(c, a.status, views.ErrorPage(h.pageBase(c, "Cannot sign in to the application", ""), a.status, a.msg))
+	if !strings.EqualFold(strings.TrimSpace(ct), fiber.MIMEApplicationForm) || err != nil || len(q) > maxPostedQuery {
+		return h.authorizeErrorPage(c, oidc.ErrAuthorizeUnreadable)
 	}
 	return c.Redirect("/oauth2/authorize?"+q, fiber.StatusSeeOther)
 }

@@ -44,7 +44,7 @@ func (h *Handler) oidcEndSession(c *fiber.Ctx) error {
 				v.Set(k, f)
 			}
 		}
-		if len(v.Encode()) > maxAuthorizeForm { // it goes on as a query string
+		if len(v.Encode()) > maxPostedQuery { // it goes on as a query string
 			return render(c, fiber.StatusBadRequest, views.ErrorPage(h.pageBase(c, "Sign out", ""), fiber.StatusBadRequest,
 				"The application's sign-out request is too long to read. Go back to the application and sign out again, or sign out here."))
 		}
