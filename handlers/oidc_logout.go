@@ -96,6 +96,9 @@ func (h *Handler) oidcConfirmLogout(c *fiber.Ctx) error {
 // user signs out in weftid, and the last step leads to to (the app's post-logout redirect URI,
 // or weftid's signed-out page).
 func (h *Handler) samlLogoutThen(c *fiber.Ctx, u *store.User, idHash []byte, to string) error {
+	if to == oidc.LoggedOutLanding {
+		to = "" // weftid's own page, which the chain's end chooses (it says when it was partial)
+	}
 	step, err := h.SAML.BeginLogout(c.UserContext(), u, idHash, h.requestOrigin(c), to)
 	if err != nil {
 		return err

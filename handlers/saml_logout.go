@@ -41,9 +41,7 @@ func (h *Handler) samlSLO(c *fiber.Ctx) error {
 func (h *Handler) samlLogoutStep(c *fiber.Ctx, step saml.LogoutStep) error {
 	m := step.Message
 	if m == nil {
-		// An OpenID Connect app's post-logout redirect URI, or weftid's page (which says when
-		// not every service provider confirmed).
-		if step.Then != "" && !(step.Partial && strings.HasPrefix(step.Then, "/login")) {
+		if step.Then != "" { // an OpenID Connect app's post-logout redirect URI
 			return redirect(c, step.Then)
 		}
 		if step.Partial {

@@ -58,8 +58,9 @@ var (
 	ErrLogoutUnregistered = errors.New("oidc: the post_logout_redirect_uri is not registered")
 )
 
-// loggedOutLanding is where a logout goes without a redirect URI to return to.
-const loggedOutLanding = "/login?notice=signed_out"
+// LoggedOutLanding is where a logout goes without a redirect URI to return to: weftid's
+// signed-out page.
+const LoggedOutLanding = "/login?notice=signed_out"
 
 // EndSession is the end_session endpoint for the browser b. A valid id_token_hint of this
 // browser's user (or of anyone, when nobody is signed in here) ends at once: the session, the
@@ -156,14 +157,14 @@ func (p *Provider) logoutTarget(ctx context.Context, clientID, uri string) (cl s
 // sign-in page.
 func (p *Provider) afterLogout(redirect, state string) string {
 	if redirect == "" {
-		return loggedOutLanding
+		return LoggedOutLanding
 	}
 	if state == "" {
 		return redirect
 	}
 	u, err := url.Parse(redirect)
 	if err != nil {
-		return loggedOutLanding
+		return LoggedOutLanding
 	}
 	q := u.Query()
 	q.Set("state", state)
