@@ -78,13 +78,10 @@ func (h *Handler) samlSSO(c *fiber.Ctx) error {
 	if err != nil {
 		return h.samlError(c, err)
 	}
-	if status := req.Unsupported(); status != "" { // whoever is signed in
-		return h.samlRefuse(c, req, status)
-	}
 	if in.Binding == saml.BindingPost {
 		// The session cookie (SameSite=Lax) does not come with another site's POST: hold the
 		// request and look for the session at the continuation, a GET that carries it.
-		return h.holdSAMLRequest(c, req)
+		return h.holdSAMLRequest(c, req, false)
 	}
 	return h.answerSAML(c, req)
 }
@@ -93,21 +90,13 @@ func (h *Handler) samlSSO(c *fiber.Ctx) error {
 // assertion. Without one nothing is issued: the request is held and the browser goes to its
 // continuation, which leads through the sign-in.
 func (h *Handler) answerSAML(c *fiber.Ctx, req *saml.AuthnRequest) error {
-	if status := req.Unsupported(); status != "" {
-		return h.samlRefuse(c, req, status)
-	}
 	u := currentUser(c)
 	if u == nil {
-		if req.Passive() { // nothing may be shown: no sign-in
-			return h.samlRefuse(c, req, saml.StatusNoPassive)
-		}
-		return h.holdSAMLRequest(c, req)
+		return h.holdSAMLRequest(c, req, true)
 	}
 	idHash := sessionHash(c)
 	post, err := h.SAML.Issue(c.UserContext(), req, saml.SignedIn{User: *u, SessionIDHash: idHash}, h.requestOrigin(c))
 	switch {
-	case (errors.Is(err, saml.ErrStepUpRequired) || errors.Is(err, saml.ErrFreshSignInRequired)) && req.Passive():
-		return h.samlRefuse(c, req, saml.StatusNoPassive)
 	case errors.Is(err, saml.ErrStepUpRequired):
 		return h.samlStepUp(c, req)
 	case errors.Is(err, saml.ErrFreshSignInRequired):
@@ -118,21 +107,11 @@ func (h *Handler) answerSAML(c *fiber.Ctx, req *saml.AuthnRequest) error {
 	return h.samlPost(c, post)
 }
 
-// samlRefuse answers the request with a signed SAML status response (no assertion) posted to
-// the service provider, which can tell its user why (saml.Service.Refuse).
-func (h *Handler) samlRefuse(c *fiber.Ctx, req *saml.AuthnRequest, status string) error {
-	post, err := h.SAML.Refuse(c.UserContext(), req, status)
-	if err != nil {
-		return h.samlError(c, err)
-	}
-	return h.samlPost(c, post)
-}
-
 // samlConfirmReauth holds a request that asks for a fresh sign-in (ForceAuthn) and asks the
 // signed-in user to confirm "Sign in again": a form, so that no other site can sign people out
 // by sending a request.
 func (h *Handler) samlConfirmReauth(c *fiber.Ctx, req *saml.AuthnRequest) error {
-	id, spName, err := h.SAML.HoldForReauth(c.UserContext(), req, h.clientIP(c))
+	id, spName, err := h.SAML.HoldSignedIn(c.UserContext(), req, h.clientIP(c))
 	if err != nil {
 		return h.samlError(c, err)
 	}
@@ -167,7 +146,7 @@ func (h *Handler) samlStepUp(c *fiber.Ctx, req *saml.AuthnRequest) error {
 	if req.IdPInitiated() {
 		return h.stepUp(c, "/dashboard")
 	}
-	id, err := h.SAML.HoldSignedIn(c.UserContext(), req, h.clientIP(c))
+	id, _, err := h.SAML.HoldSignedIn(c.UserContext(), req, h.clientIP(c))
 	if err != nil {
 		return h.samlError(c, err)
 	}
@@ -175,8 +154,14 @@ func (h *Handler) samlStepUp(c *fiber.Ctx, req *saml.AuthnRequest) error {
 }
 
 // holdSAMLRequest keeps the request (samlSSO counted it against the per-IP limit on stored SSO
-// requests) and sends the browser to its continuation.
-func (h *Handler) holdSAMLRequest(c *fiber.Ctx, req *saml.AuthnRequest) error {
+// requests) and sends the browser to its continuation, unless the request is refused at once
+// (saml.Service.Refusal; signedOut: nobody is signed in here).
+func (h *Handler) holdSAMLRequest(c *fiber.Ctx, req *saml.AuthnRequest, signedOut bool) error {
+	if post, refused, err := h.SAML.Refusal(c.UserContext(), req, signedOut); err != nil {
+		return h.samlError(c, err)
+	} else if refused {
+		return h.samlPost(c, post)
+	}
 	id, err := h.SAML.Hold(c.UserContext(), req)
 	if err != nil {
 		return h.samlError(c, err)
@@ -190,17 +175,22 @@ func (h *Handler) holdSAMLRequest(c *fiber.Ctx, req *saml.AuthnRequest) error {
 func (h *Handler) samlContinue(c *fiber.Ctx) error {
 	id := c.Params("id")
 	if currentUser(c) == nil {
+		// Held from a POST, which showed no session: a passive request is refused now.
 		req, err := h.SAML.PeekHeld(c.UserContext(), id, h.clientIP(c))
 		if err != nil {
 			return h.samlError(c, err)
 		}
-		if req.Passive() { // held from a POST, which showed no session: nothing may be shown
-			if req, err = h.SAML.TakeHeld(c.UserContext(), id, h.clientIP(c)); err != nil {
-				return h.samlError(c, err)
-			}
-			return h.samlRefuse(c, req, saml.StatusNoPassive)
+		post, refused, err := h.SAML.Refusal(c.UserContext(), req, true)
+		if err != nil {
+			return h.samlError(c, err)
 		}
-		return h.continueAfterSignIn(c, samlContinuePath+id)
+		if !refused {
+			return h.continueAfterSignIn(c, samlContinuePath+id)
+		}
+		if _, err := h.SAML.TakeHeld(c.UserContext(), id, h.clientIP(c)); err != nil { // answered once
+			return h.samlError(c, err)
+		}
+		return h.samlPost(c, post)
 	}
 	req, err := h.SAML.TakeHeld(c.UserContext(), id, h.clientIP(c))
 	if err != nil {

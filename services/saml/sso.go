@@ -194,9 +194,15 @@ func (s *Service) requestHash(id string) []byte { return s.keys.HashToken("saml_
 // Hold keeps a request until its browser has a complete session and returns the id of its
 // continuation. ErrFull when as many requests are held as may be.
 func (s *Service) Hold(ctx context.Context, req *AuthnRequest) (string, error) {
+	id, _, err := s.hold(ctx, req)
+	return id, err
+}
+
+// hold is Hold, which also returns the service provider it looked up.
+func (s *Service) hold(ctx context.Context, req *AuthnRequest) (string, store.SAMLServiceProvider, error) {
 	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, req.req.ServiceProviderMetadata.EntityID)
 	if err != nil {
-		return "", err
+		return "", sp, err
 	}
 	id := auth.NewToken()
 	now := s.now()
@@ -209,7 +215,7 @@ func (s *Service) Hold(ctx context.Context, req *AuthnRequest) (string, error) {
 	}
 	expires := arrived.Add(PendingTTL)
 	if !expires.After(now) {
-		return "", ErrExpired
+		return "", sp, ErrExpired
 	}
 	err = s.store.HoldSAMLRequest(ctx, store.SAMLPendingRequest{
 		IDHash: s.requestHash(id), SPID: sp.ID, Binding: string(req.in.Binding),
@@ -217,30 +223,18 @@ func (s *Service) Hold(ctx context.Context, req *AuthnRequest) (string, error) {
 		CreatedAt: arrived, ExpiresAt: expires,
 	}, maxPending)
 	if errors.Is(err, store.ErrConflict) {
-		return "", ErrFull
+		return "", sp, ErrFull
 	}
 	if err != nil {
-		return "", err
+		return "", sp, err
 	}
-	return id, nil
+	return id, sp, nil
 }
 
 // PeekHeld reads the request held under id without taking it (for what it asks before any
 // sign-in: IsPassive). Errors as TakeHeld's.
 func (s *Service) PeekHeld(ctx context.Context, id, ip string) (*AuthnRequest, error) {
-	idp, err := s.provider(ctx)
-	if err != nil {
-		return nil, err
-	}
-	held, err := s.store.SAMLRequest(ctx, s.requestHash(id), s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrExpired
-	}
-	if err != nil {
-		return nil, err
-	}
-	in := Inbound{Binding: Binding(held.Binding), SAMLRequest: held.SAMLRequest, RelayState: held.RelayState, IP: ip}
-	return s.parse(ctx, idp, in, held.CreatedAt)
+	return s.readHeld(ctx, id, ip, s.store.SAMLRequest)
 }
 
 // Held reports whether a request is held under id, still waiting: nil, or ErrExpired.
@@ -257,11 +251,18 @@ func (s *Service) Held(ctx context.Context, id string) error {
 // seconds earlier and a sign-in takes longer; the SP and its ACS are looked up again. ip is the
 // browser's address now. Errors as ParseRequest's, and ErrExpired.
 func (s *Service) TakeHeld(ctx context.Context, id, ip string) (*AuthnRequest, error) {
+	return s.readHeld(ctx, id, ip, s.store.TakeSAMLRequest)
+}
+
+// readHeld reads the request held under id with read (the store's look or take) and validates
+// it again as of its arrival.
+func (s *Service) readHeld(ctx context.Context, id, ip string,
+	read func(context.Context, []byte, time.Time) (store.SAMLPendingRequest, error)) (*AuthnRequest, error) {
 	idp, err := s.provider(ctx) // first, so a missing key does not cost the request
 	if err != nil {
 		return nil, err
 	}
-	held, err := s.store.TakeSAMLRequest(ctx, s.requestHash(id), s.now())
+	held, err := read(ctx, s.requestHash(id), s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrExpired
 	}
@@ -322,8 +323,12 @@ type Post struct {
 // checked at every assertion, before any step-up); ErrFreshSignInRequired when the request
 // asks for a sign-in newer than the session (ForceAuthn); ErrStepUpRequired when the service
 // provider requires Enhanced, or the request asks for the REFEDS MFA class, and the session is
-// not.
+// not. A request weftid cannot answer (Unsupported), or a passive one that would need the
+// user, gets its status response instead (refuse), as a Post without error.
 func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, from store.Origin) (Post, error) {
+	if status := req.Unsupported(); status != "" {
+		return s.refuse(ctx, req, status)
+	}
 	r := req.req
 	if r.ACSEndpoint == nil || r.ACSEndpoint.Binding != crewjam.HTTPPostBinding {
 		return Post{}, ErrBinding
@@ -340,12 +345,12 @@ func (s *Service) Issue(ctx context.Context, req *AuthnRequest, who SignedIn, fr
 		return Post{}, err
 	}
 	if req.staleFor(sess.CreatedAt) {
-		return Post{}, ErrFreshSignInRequired
+		return s.passiveOr(ctx, req, ErrFreshSignInRequired)
 	}
 	factors := auth.Factors(sess.Factors)
 	_, wantsMFA := req.contextNeeds()
 	if (sp.RequiredAuthStrength == auth.AppStrengthEnhanced || wantsMFA) && !factors.Strong() {
-		return Post{}, ErrStepUpRequired
+		return s.passiveOr(ctx, req, ErrStepUpRequired)
 	}
 	if err := r.IDP.AssertionMaker.MakeAssertion(r, session); err != nil {
 		return Post{}, err

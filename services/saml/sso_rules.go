@@ -38,10 +38,6 @@ import (
 // ErrFreshSignInRequired: the request asks for a sign-in newer than the session (ForceAuthn).
 var ErrFreshSignInRequired = errors.New("saml: the service provider asks for a fresh sign-in")
 
-// StatusNoPassive refuses a passive request (IsPassive) that would need the user: Refuse's
-// second-level status for it.
-const StatusNoPassive = crewjam.StatusNoPassive
-
 const (
 	classPassword     = "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"
 	classUnspecified  = "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified"
@@ -87,18 +83,13 @@ func (r *AuthnRequest) contextNeeds() (ok, mfa bool) {
 		return c == ClassPasswordProtectedTransport || c == classPassword || c == classUnspecified
 	}
 	switch comparison {
-	case "exact", "minimum":
+	case "exact", "minimum", "maximum":
 		if slices.ContainsFunc(classes, weak) {
 			return true, false
 		}
 		return slices.Contains(classes, ClassREFEDSMFA), true
 	case "better": // stronger than one of the classes: MFA is stronger than a password
 		return slices.ContainsFunc(classes, weak), true
-	case "maximum":
-		if slices.ContainsFunc(classes, weak) {
-			return true, false
-		}
-		return slices.Contains(classes, ClassREFEDSMFA), true
 	}
 	return false, false
 }
@@ -132,10 +123,10 @@ func (r *AuthnRequest) Unsupported() string {
 	return ""
 }
 
-// Refuse answers the request with a signed Response whose status is subStatus (one of
+// refuse answers the request with a signed Response whose status is subStatus (one of
 // crewjam's Status constants: NoPassive, NoAuthnContext, UnsupportedBinding), posted to the service provider's HTTP-POST assertion consumer service
 // with the request's RelayState. ErrBinding when its metadata lists none.
-func (s *Service) Refuse(ctx context.Context, req *AuthnRequest, subStatus string) (Post, error) {
+func (s *Service) refuse(ctx context.Context, req *AuthnRequest, subStatus string) (Post, error) {
 	idp, err := s.provider(ctx)
 	if err != nil {
 		return Post{}, err
@@ -192,30 +183,46 @@ func (s *Service) Reauth(ctx context.Context, id string, u *store.User, session 
 	})
 }
 
-// HoldForReauth holds the request while the user confirms a fresh sign-in: the id of its
-// continuation, and the service provider's name for the page.
-func (s *Service) HoldForReauth(ctx context.Context, req *AuthnRequest, ip string) (id, spName string, err error) {
-	sp, err := s.store.SAMLServiceProviderByEntityID(ctx, req.req.ServiceProviderMetadata.EntityID)
-	if err != nil {
-		return "", "", err
-	}
-	id, err = s.HoldSignedIn(ctx, req, ip)
-	return id, sp.Name, err
-}
-
-// HoldSignedIn is Hold for a signed-in browser (a step-up, a fresh sign-in): a request that
-// asks for either is easy to make, so each such hold is counted against the browser's address
-// like an anonymous request (throttle.SAMLHoldPerIP), or the held requests could be filled
-// from one account. ErrTooManyRequests past the limit.
-func (s *Service) HoldSignedIn(ctx context.Context, req *AuthnRequest, ip string) (string, error) {
+// HoldSignedIn is Hold for a signed-in browser (a step-up, a fresh sign-in), which also
+// returns the service provider's name for the page: a request that asks for either is easy to
+// make, so each such hold is counted against the browser's address like an anonymous request
+// (throttle.SAMLHoldPerIP), or the held requests could be filled from one account.
+// ErrTooManyRequests past the limit.
+func (s *Service) HoldSignedIn(ctx context.Context, req *AuthnRequest, ip string) (id, spName string, err error) {
 	if s.limiter != nil {
 		allowed, err := s.limiter.Take(ctx, throttle.SAMLHoldPerIP.For(throttle.IPKey(ip)))
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		if !allowed {
-			return "", ErrTooManyRequests
+			return "", "", ErrTooManyRequests
 		}
 	}
-	return s.Hold(ctx, req)
+	id, sp, err := s.hold(ctx, req)
+	return id, sp.Name, err
+}
+
+// Refusal is the status response a request gets at once, without waiting for a sign-in, and
+// whether there is one: a binding or authentication context weftid does not offer
+// (Unsupported), and, when signedOut (nobody is signed in here, so the sign-in would have to be
+// shown), IsPassive (NoPassive).
+func (s *Service) Refusal(ctx context.Context, req *AuthnRequest, signedOut bool) (Post, bool, error) {
+	status := req.Unsupported()
+	if status == "" && signedOut && req.Passive() {
+		status = crewjam.StatusNoPassive
+	}
+	if status == "" {
+		return Post{}, false, nil
+	}
+	post, err := s.refuse(ctx, req, status)
+	return post, true, err
+}
+
+// passiveOr is Issue's answer when the user would have to act (err: a step-up or a fresh
+// sign-in): NoPassive for a passive request, which may show nothing, else err.
+func (s *Service) passiveOr(ctx context.Context, req *AuthnRequest, err error) (Post, error) {
+	if req.Passive() {
+		return s.refuse(ctx, req, crewjam.StatusNoPassive)
+	}
+	return Post{}, err
 }
