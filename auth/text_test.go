@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/weftid/weftid/auth"
@@ -34,6 +35,19 @@ func TestPlainText(t *testing.T) {
 		}
 		if got := auth.PlainLines(c.s); got != c.lines {
 			t.Errorf("PlainLines(%q) = %v, want %v", c.s, got, c.lines)
+		}
+	}
+}
+
+func TestDNSName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"wiki.example.com": true, "App-1.Example.com": true, "localhost": true, "x": true,
+		"": false, "*.example.com": false, "app_example.com": false, "-bad.example.com": false,
+		"bad-.example.com": false, "a..b": false, "example.com.": false, "wiki.example.com:8443": false,
+		strings.Repeat("a", 64) + ".com": false, strings.Repeat("a.", 126) + "ab": false,
+	} {
+		if got := auth.DNSName(name); got != want {
+			t.Errorf("DNSName(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

@@ -147,26 +147,10 @@ func allowedAppURL(s string) bool {
 	return false
 }
 
-// validURLHost reports whether host (without brackets or port) is an IP address or a DNS name:
-// labels of letters, digits and hyphens, not starting or ending with a hyphen.
+// validURLHost reports whether host (without brackets or port) is an IP address or a domain
+// name (auth.DNSName, with or without its final dot).
 func validURLHost(host string) bool {
-	if net.ParseIP(host) != nil {
-		return true
-	}
-	if host == "" || len(host) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-				return false
-			}
-		}
-	}
-	return true
+	return net.ParseIP(host) != nil || len(host) <= 253 && auth.DNSName(strings.TrimSuffix(host, "."))
 }
 
 // newClientSecret makes a secret and its keyed hash.

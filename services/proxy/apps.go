@@ -104,28 +104,10 @@ func normalizeHost(h string) (string, string) {
 	if _, err := netip.ParseAddr(name); err == nil {
 		return h, ""
 	}
-	if strings.Contains(h, "[") || !validDomain(name) {
+	if strings.Contains(h, "[") || !auth.DNSName(name) { // name is lower-cased above
 		return "", msgHost
 	}
 	return h, ""
-}
-
-// validDomain reports whether name is a domain name of letters, digits and hyphens.
-func validDomain(name string) bool {
-	if len(name) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(name, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // normalizePrefix makes a path prefix canonical ("" for the whole host, otherwise "/a/b" with
