@@ -5,6 +5,9 @@ import (
 	"unicode/utf8"
 )
 
+// MsgNameNotPlain refuses a name that is not PlainText, in the words every form uses.
+const MsgNameNotPlain = "Names cannot contain control characters or text-direction characters."
+
 // PlainText reports whether s may be stored as a name or description that people read and
 // that goes on into pages, events, mail, ID tokens, SAML attributes and HTTP headers: valid
 // UTF-8 without control characters (C0 and C1, NUL, tab and line breaks included), and without

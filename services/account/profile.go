@@ -16,7 +16,7 @@ const (
 	MsgInvalidName = "Enter a name of at most 200 characters."
 	// MsgNameText refuses a name with control characters (NUL, tab, line breaks, C0 and C1) or
 	// text-direction characters: names go on into pages, events, mail and tokens (auth.PlainText).
-	MsgNameText = "Names cannot contain control characters or text-direction characters."
+	MsgNameText = auth.MsgNameNotPlain
 )
 
 // ProfileChange is what UpdateProfile did.

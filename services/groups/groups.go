@@ -73,7 +73,7 @@ const (
 // The refusals of text that is not plain (auth.PlainText, auth.PlainLines): names and
 // descriptions go on into pages, events, tokens and SAML attributes.
 const (
-	MsgNameText        = "Names cannot contain control characters or text-direction characters."
+	MsgNameText        = auth.MsgNameNotPlain
 	MsgDescriptionText = "The description cannot contain control characters (line breaks aside) or text-direction characters."
 )
 

@@ -31,7 +31,7 @@ func (e FormError) Error() string { return string(e) }
 const (
 	ErrNameMissing       FormError = "Enter a name."
 	ErrNameTooLong       FormError = "The name can be at most 100 characters."
-	ErrNameChars         FormError = "The name cannot contain control characters or text-direction characters."
+	ErrNameChars         FormError = auth.MsgNameNotPlain
 	ErrClientType        FormError = "Choose Confidential or Public."
 	ErrPublicService     FormError = "A service client must be confidential: it authenticates with its secret."
 	ErrHomeURL           FormError = "The home URL must be an https address (or http on localhost)."

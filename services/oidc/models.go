@@ -130,9 +130,8 @@ func (r *refreshRequest) SetCurrentScopes(s []string) { r.g.Scopes = s }
 // serviceRequest is a client_credentials grant: the subject is the client itself.
 type serviceRequest struct {
 	clientID string
-	scopes   []string
 }
 
 func (c *serviceRequest) GetSubject() string    { return c.clientID }
 func (c *serviceRequest) GetAudience() []string { return []string{c.clientID} }
-func (c *serviceRequest) GetScopes() []string   { return c.scopes }
+func (c *serviceRequest) GetScopes() []string   { return nil } // a service token carries no scope

@@ -163,7 +163,7 @@ func grantOf(req op.TokenRequest) store.OAuthGrant {
 	case *refreshRequest:
 		return r.g
 	case *serviceRequest:
-		return store.OAuthGrant{ClientID: r.clientID, Subject: r.clientID, Scopes: r.scopes}
+		return store.OAuthGrant{ClientID: r.clientID, Subject: r.clientID} // no scope
 	}
 	panic(fmt.Sprintf("oidc: unexpected token request %T", req))
 }

@@ -55,7 +55,7 @@ func (s *Service) check(in AppInput) (checked, error) {
 	if c.name == "" || utf8.RuneCountInString(c.name) > maxName {
 		problems = append(problems, fmt.Sprintf("Enter a name of at most %d characters.", maxName))
 	} else if !auth.PlainText(c.name) {
-		problems = append(problems, msgNameText)
+		problems = append(problems, auth.MsgNameNotPlain)
 	}
 	var msg string
 	if c.host, msg = normalizeHost(strings.TrimSpace(in.Host)); msg != "" {
@@ -75,10 +75,6 @@ func (s *Service) check(in AppInput) (checked, error) {
 	}
 	return c, nil
 }
-
-// msgNameText refuses a name with control or text-direction characters (auth.PlainText): it
-// goes on into pages, events and the dashboard.
-const msgNameText = "Names cannot contain control characters or text-direction characters."
 
 // msgHost refuses a host that is not one.
 const msgHost = "Enter the host as the browser shows it, without https:// or a path: wiki.example.com, or wiki.example.com:8443 with its port."

@@ -112,7 +112,7 @@ func (s *Service) checkInput(ctx context.Context, adminID int64, in SPInput, req
 	if name == "" || utf8.RuneCountInString(name) > maxName {
 		problems = append(problems, fmt.Sprintf("Enter a name of at most %d characters.", maxName))
 	} else if !auth.PlainText(name) {
-		problems = append(problems, "Names cannot contain control characters or text-direction characters.")
+		problems = append(problems, auth.MsgNameNotPlain)
 	}
 	if !auth.ValidAppStrength(in.strength()) {
 		problems = append(problems, "Choose the required authentication strength: the tenant's, or Enhanced.")
